@@ -1,0 +1,38 @@
+/* Error codes shared by every layer, and the per-call message a client may see. */
+#ifndef ENLARGER_ERR_H
+#define ENLARGER_ERR_H
+
+#include <stddef.h>
+
+/* Functions return 0 on success or one of these (negative). The HTTP layer is the
+ * only place that maps them to status codes (src/http/status.c). */
+enum enl_err {
+	ENL_OK = 0,
+	ENL_EINVAL = -1,       /* malformed request, event or parameter */
+	ENL_ENOMEM = -2,       /* allocation failed */
+	ENL_ENOTFOUND = -3,    /* object or item does not exist */
+	ENL_EUNSUPPORTED = -4, /* input is not an image type we accept */
+	ENL_EDECODE = -5,      /* image is corrupt or cannot be decoded */
+	ENL_ETOOBIG = -6,      /* over a byte, pixel or size limit */
+	ENL_EIO = -7,          /* store or table failure: retryable */
+	ENL_EBUSY = -8,        /* in flight or queue full: retry later */
+	ENL_ETIMEOUT = -9,     /* a remote call timed out: retryable */
+	ENL_ECONFLICT = -10,   /* a condition failed (stale or duplicate) */
+	ENL_EAUTH = -11,       /* missing or wrong credentials / API key */
+	ENL_EINTERNAL = -12,   /* a bug or an unexpected library failure */
+};
+
+/* A short stable name for logs and problem types, e.g. "decode". Borrowed, static. */
+const char *enl_err_name(int err);
+
+/* Text for the client: specific and safe, never a path or a credential. */
+struct enl_errmsg {
+	char text[256];
+};
+
+/* Fills e->text (when e is not NULL) and returns code, so error paths read
+ * `return enl_fail(e, ENL_EDECODE, "truncated JPEG");`. */
+int enl_fail(struct enl_errmsg *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,26 @@
+/* Structured logs: one JSON object per line on stderr, for CloudWatch and jq. */
+#ifndef ENLARGER_LOG_H
+#define ENLARGER_LOG_H
+
+#include <jansson.h>
+
+enum enl_log_level { ENL_LOG_DEBUG, ENL_LOG_INFO, ENL_LOG_WARN, ENL_LOG_ERROR };
+
+void enl_log_set_level(enum enl_log_level level);
+int enl_log_enabled(enum enl_log_level level);
+
+/* Writes fields plus "ts" and "level" as one line. Steals fields (may be NULL).
+ * Never put a request body, credential or signature in fields. */
+void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields);
+
+void enl_logf_(enum enl_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Checks the level before formatting, like valkey's serverLog. */
+#define enl_logf(level, ...)                                                                       \
+	do {                                                                                       \
+		if (enl_log_enabled(level))                                                        \
+			enl_logf_((level), __VA_ARGS__);                                           \
+	} while (0)
+
+#endif

@@ -1,0 +1,86 @@
+/* The processing core: original bytes in, derivatives and metadata out. No I/O.
+ * The only user of vips.h (src/core/pipeline.c). */
+#ifndef ENLARGER_PIPELINE_H
+#define ENLARGER_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "enlarger/buf.h"
+#include "enlarger/err.h"
+#include "enlarger/exif.h"
+
+/* Limits and output settings. enl_pipeline_opts_default() fills the defaults. */
+struct enl_pipeline_opts {
+	uint64_t max_input_pixels; /* 120 MP */
+	size_t max_input_bytes;    /* 200 MiB */
+	int thumb_size;            /* 200: square, attention crop */
+	int optimized_width;       /* 1920: fit inside, never upscale */
+	int optimized_height;      /* 1080 */
+	int webp_quality;          /* 80 */
+	int jpeg_quality;          /* 82, progressive */
+	int keep_copyright;        /* 1: keep Artist and Copyright in outputs */
+};
+
+enum enl_format { ENL_FMT_JPEG, ENL_FMT_WEBP, ENL_FMT_PNG, ENL_FMT_AVIF, ENL_FMT_COUNT };
+
+enum enl_derivative { ENL_DERIV_THUMB, ENL_DERIV_OPTIMIZED, ENL_DERIV_COUNT };
+
+struct enl_output {
+	int width;
+	int height;
+	enum enl_format format;
+	struct enl_buf bytes;
+};
+
+struct enl_pipeline_result {
+	char source_format[16]; /* "jpeg", "png", "heif", ... as detected */
+	int width;              /* after orientation */
+	int height;
+	size_t file_size; /* the original's byte size */
+	/* [derivative][0 = WebP, 1 = JPEG] */
+	struct enl_output out[ENL_DERIV_COUNT][2];
+	struct enl_exif exif;
+	char blurhash[64];
+	char dominant_color[8]; /* "#rrggbb" */
+};
+
+/* Once per process: starts libvips, blocks untrusted loaders, turns the cache off.
+ * argv0 may be NULL. 0 or ENL_EINTERNAL. */
+int enl_pipeline_init(const char *argv0, int threads_per_image);
+void enl_pipeline_shutdown(void);
+
+void enl_pipeline_opts_default(struct enl_pipeline_opts *o);
+
+/* Decodes data once and produces every derivative, EXIF and placeholders.
+ * On success the caller owns *res and frees it with enl_pipeline_result_free.
+ * Errors: ENL_EUNSUPPORTED (names the detected type), ENL_EDECODE, ENL_ETOOBIG
+ * (checked from the header, before decoding), ENL_ENOMEM; e says which. */
+int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                         struct enl_pipeline_result *res, struct enl_errmsg *e);
+void enl_pipeline_result_free(struct enl_pipeline_result *res);
+
+/* On-demand render for /render: fit inside w x h (h 0 = any), never upscale. */
+struct enl_render_req {
+	int width;
+	int height; /* 0: keep aspect */
+	enum enl_fit { ENL_FIT_INSIDE, ENL_FIT_COVER } fit;
+	enum enl_format format;
+	int quality; /* 0: the format's default */
+};
+int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                        const struct enl_render_req *req, struct enl_output *out,
+                        struct enl_errmsg *e);
+
+const char *enl_format_name(enum enl_format f);               /* "webp" */
+const char *enl_format_mime(enum enl_format f);               /* "image/webp" */
+const char *enl_format_ext(enum enl_format f);                /* "webp" */
+int enl_format_parse(const char *name, enum enl_format *out); /* 0 or ENL_EINVAL */
+
+/* The result JSON that `enlarger process`, POST /process and the photo table share.
+ * Returns a new reference. */
+json_t *enl_pipeline_result_json(const struct enl_pipeline_result *res);
+
+#endif

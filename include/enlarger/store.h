@@ -1,0 +1,85 @@
+/* Object store: buckets of keyed byte objects. Implementations: a local directory
+ * (src/store/local.c, one folder per bucket) and S3 (src/store/s3.c). */
+#ifndef ENLARGER_STORE_H
+#define ENLARGER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enlarger/buf.h"
+#include "enlarger/err.h"
+
+#define ENL_META_MAX 8
+
+/* A user metadata pair, S3's x-amz-meta-<name> (name lower-case, without the prefix). */
+struct enl_meta_pair {
+	char name[64];
+	char value[512];
+};
+
+struct enl_object_info {
+	uint64_t size;
+	char etag[80]; /* quoted-free hex, e.g. MD5 of the bytes for a single PUT */
+	char content_type[128];
+	char cache_control[128];
+	int64_t last_modified; /* unix seconds */
+	int n_meta;
+	struct enl_meta_pair meta[ENL_META_MAX];
+};
+
+struct enl_put_opts {
+	const char *content_type;  /* may be NULL */
+	const char *cache_control; /* may be NULL */
+	int n_meta;
+	const struct enl_meta_pair *meta;
+};
+
+struct enl_store;
+
+/* Calls cb for each key under prefix; a non-zero return from cb stops the walk
+ * and is returned. */
+typedef int (*enl_store_list_cb)(void *ud, const char *key);
+
+struct enl_store_ops {
+	int (*get)(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
+	           struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e);
+	int (*head)(struct enl_store *s, const char *bucket, const char *key,
+	            struct enl_object_info *info, struct enl_errmsg *e);
+	int (*put)(struct enl_store *s, const char *bucket, const char *key, const void *data,
+	           size_t len, const struct enl_put_opts *opts, struct enl_errmsg *e);
+	int (*del)(struct enl_store *s, const char *bucket, const char *key, struct enl_errmsg *e);
+	int (*list)(struct enl_store *s, const char *bucket, const char *prefix,
+	            enl_store_list_cb cb, void *ud, struct enl_errmsg *e);
+	int (*ping)(struct enl_store *s, const char *bucket, struct enl_errmsg *e);
+	void (*destroy)(struct enl_store *s);
+};
+
+/* Implementations embed this as their first member. */
+struct enl_store {
+	const struct enl_store_ops *ops;
+	const char *name; /* "local" or "s3" */
+};
+
+/* Errors, for every implementation alike: ENL_ENOTFOUND (no such key),
+ * ENL_ETOOBIG (over max_bytes), ENL_EINVAL (a key that is not allowed),
+ * ENL_EIO / ENL_ETIMEOUT (backend failure: retryable). A PUT is atomic: readers see
+ * the old object or the new one, never a part. out is initialised by get. */
+int enl_store_get(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
+                  struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e);
+int enl_store_head(struct enl_store *s, const char *bucket, const char *key,
+                   struct enl_object_info *info, struct enl_errmsg *e);
+int enl_store_put(struct enl_store *s, const char *bucket, const char *key, const void *data,
+                  size_t len, const struct enl_put_opts *opts, struct enl_errmsg *e);
+int enl_store_del(struct enl_store *s, const char *bucket, const char *key, struct enl_errmsg *e);
+int enl_store_list(struct enl_store *s, const char *bucket, const char *prefix,
+                   enl_store_list_cb cb, void *ud, struct enl_errmsg *e);
+int enl_store_ping(struct enl_store *s, const char *bucket, struct enl_errmsg *e);
+void enl_store_destroy(struct enl_store *s);
+
+/* Returns the value of user metadata name, or NULL. Borrowed from info. */
+const char *enl_object_meta(const struct enl_object_info *info, const char *name);
+
+/* Local directory store rooted at dir (created if missing). *out owned by caller. */
+int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_errmsg *e);
+
+#endif

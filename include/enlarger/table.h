@@ -1,0 +1,77 @@
+/* Photo table: one item per photo, keyed by photo id. Implementations: SQLite
+ * (src/table/sqlite.c, the embedded default) and DynamoDB (src/table/dynamodb.c). */
+#ifndef ENLARGER_TABLE_H
+#define ENLARGER_TABLE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "enlarger/err.h"
+
+/* Sequencers compare as hex strings after left-padding to this width, so the
+ * stored form is always this long (DynamoDB compares strings bytewise). */
+#define ENL_SEQ_WIDTH 32
+
+/* What a claim found, decided atomically in the table. */
+enum enl_claim_result {
+	ENL_CLAIM_OK,        /* this attempt owns the photo: status is now "processing" */
+	ENL_CLAIM_DUPLICATE, /* same sequencer (or ETag) already completed or failed */
+	ENL_CLAIM_STALE,     /* a newer sequencer is stored: nothing to do */
+	ENL_CLAIM_BUSY,      /* same sequencer is being processed and its lease is live */
+};
+
+struct enl_claim_req {
+	const char *photo_id;
+	const char *sequencer; /* padded to ENL_SEQ_WIDTH, or NULL (curl requests) */
+	const char *etag;      /* the original's ETag; decides when sequencer is NULL */
+	const char *attempt;   /* unique id of this attempt; complete/fail must quote it */
+	const char *bucket;    /* original's location, stored on the item */
+	const char *key;
+	int64_t now_ms;
+	int64_t lease_ms; /* a processing claim older than this may be taken over */
+};
+
+struct enl_table;
+
+struct enl_table_ops {
+	int (*claim)(struct enl_table *t, const struct enl_claim_req *req,
+	             enum enl_claim_result *out, struct enl_errmsg *e);
+	/* fields: a flat object of the result (see docs/photo-item.md); borrowed. */
+	int (*complete)(struct enl_table *t, const char *photo_id, const char *attempt,
+	                json_t *fields, struct enl_errmsg *e);
+	int (*fail)(struct enl_table *t, const char *photo_id, const char *attempt,
+	            const char *reason, struct enl_errmsg *e);
+	int (*get)(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
+	int (*ping)(struct enl_table *t, struct enl_errmsg *e);
+	void (*destroy)(struct enl_table *t);
+};
+
+struct enl_table {
+	const struct enl_table_ops *ops;
+	const char *name; /* "sqlite" or "dynamodb" */
+};
+
+/* claim: ENL_OK with *out set, or ENL_EIO/ENL_ETIMEOUT.
+ * complete/fail: ENL_OK, ENL_ECONFLICT when attempt no longer owns the photo (a
+ * newer event took over: the result is dropped), ENL_EIO/ENL_ETIMEOUT.
+ * get: ENL_OK with a new reference in *out, or ENL_ENOTFOUND. */
+int enl_table_claim(struct enl_table *t, const struct enl_claim_req *req,
+                    enum enl_claim_result *out, struct enl_errmsg *e);
+int enl_table_complete(struct enl_table *t, const char *photo_id, const char *attempt,
+                       json_t *fields, struct enl_errmsg *e);
+int enl_table_fail(struct enl_table *t, const char *photo_id, const char *attempt,
+                   const char *reason, struct enl_errmsg *e);
+int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
+int enl_table_ping(struct enl_table *t, struct enl_errmsg *e);
+void enl_table_destroy(struct enl_table *t);
+
+/* Pads a hex sequencer to ENL_SEQ_WIDTH into out[ENL_SEQ_WIDTH + 1].
+ * ENL_EINVAL when seq is not hex or too long. */
+int enl_seq_pad(const char *seq, char out[ENL_SEQ_WIDTH + 1]);
+
+/* SQLite table at path (WAL). key_attr names the key column ("photoId"). */
+int enl_table_sqlite_open(const char *path, const char *table, const char *key_attr,
+                          struct enl_table **out, struct enl_errmsg *e);
+
+#endif

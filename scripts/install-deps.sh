@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The one place that installs what enlarger needs on Debian 12.
+# Used by the README, .ci/run and docker/Dockerfile (build stage).
+#   scripts/install-deps.sh          build + test dependencies (default)
+#   scripts/install-deps.sh runtime  runtime libraries only (the container's final stage)
+set -euo pipefail
+
+mode=${1:-dev}
+
+runtime_pkgs=(
+  libvips42 libmicrohttpd12 libexif12 libcurl4 libjansson4 libssl3 libsqlite3-0
+  libwebp7 libwebpmux3 libheif1 ca-certificates
+)
+build_pkgs=(
+  build-essential cmake pkg-config git
+  libvips-dev libmicrohttpd-dev libexif-dev libcurl4-openssl-dev libjansson-dev
+  libssl-dev libsqlite3-dev libwebp-dev
+)
+test_pkgs=(
+  libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 jq procps
+)
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+
+case "$mode" in
+  runtime) pkgs=("${runtime_pkgs[@]}") ;;
+  build)   pkgs=("${runtime_pkgs[@]}" "${build_pkgs[@]}") ;;
+  dev)     pkgs=("${runtime_pkgs[@]}" "${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [dev|build|runtime]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# Node.js runs the test oracles (npm packages); Debian's nodejs is enough where none is installed.
+if [ "$mode" = dev ] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm test tools (pinned in tests/package-lock.json).
+if [ "$mode" = dev ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  if [ -f "$here/tests/package-lock.json" ]; then
+    (cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

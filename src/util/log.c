@@ -1,0 +1,66 @@
+/* JSON-lines logging on stderr. */
+#include "enlarger/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static enum enl_log_level min_level = ENL_LOG_INFO;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *level_name[] = {"debug", "info", "warn", "error"};
+
+void enl_log_set_level(enum enl_log_level level)
+{
+	min_level = level;
+}
+
+int enl_log_enabled(enum enl_log_level level)
+{
+	return level >= min_level;
+}
+
+void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields)
+{
+	if (!enl_log_enabled(level)) {
+		json_decref(fields);
+		return;
+	}
+	json_t *line = json_object();
+	struct timespec ts;
+	struct tm tm;
+	char stamp[40];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	json_object_set_new(line, "ts", json_string(stamp));
+	json_object_set_new(line, "level", json_string(level_name[level]));
+	if (msg)
+		json_object_set_new(line, "msg", json_string(msg));
+	if (fields)
+		json_object_update(line, fields);
+	json_decref(fields);
+
+	char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(line);
+	if (!text)
+		return;
+	pthread_mutex_lock(&log_lock);
+	fputs(text, stderr);
+	fputc('\n', stderr);
+	pthread_mutex_unlock(&log_lock);
+	free(text);
+}
+
+void enl_logf_(enum enl_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	enl_log_json(level, msg, NULL);
+}
