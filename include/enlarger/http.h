@@ -1,0 +1,96 @@
+/* HTTP without libmicrohttpd types: routes are plain functions over a request and a
+ * response, so tests drive them in-process. The server (src/http/server.c) is the only
+ * user of microhttpd.h. */
+#ifndef ENLARGER_HTTP_H
+#define ENLARGER_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "enlarger/buf.h"
+#include "enlarger/err.h"
+
+#define ENL_RESP_MAX_HEADERS 16
+
+struct enl_req {
+	const char *method;        /* "GET", "HEAD", "POST" */
+	const char *path;          /* percent-decoded path, e.g. "/render/a b.jpg" */
+	const char *raw_path;      /* as received, still encoded */
+	const unsigned char *body; /* complete body (NUL-terminated), or NULL */
+	size_t body_len;
+	char request_id[40];
+	const char *client_ip;
+	void *ctx;  /* the app, as given in enl_server_opts.ctx */
+	void *impl; /* the server's private state: use the accessors */
+	/* Accessors, filled by the server (or by a test's fake). Return borrowed values
+	 * or NULL. Header names are case-insensitive. */
+	const char *(*header)(const struct enl_req *r, const char *name);
+	const char *(*query)(const struct enl_req *r, const char *name);
+};
+
+struct enl_resp_header {
+	char name[64];
+	char value[512];
+};
+
+struct enl_resp {
+	int status;
+	char content_type[96];
+	struct enl_buf body;
+	int n_headers;
+	struct enl_resp_header headers[ENL_RESP_MAX_HEADERS];
+	/* For the access log line only (never sent): */
+	char log_key[256];
+	char log_error[256];
+};
+
+void enl_resp_init(struct enl_resp *resp);
+void enl_resp_free(struct enl_resp *resp);
+/* Adds (or replaces) a header. 0 or ENL_ETOOBIG when full. */
+int enl_resp_header(struct enl_resp *resp, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sets status and a JSON body (application/json). Steals body. */
+int enl_resp_json(struct enl_resp *resp, int status, json_t *body);
+/* An RFC 9457 problem (application/problem+json) whose status comes from
+ * enl_http_status(err); detail is the client-safe text. Also sets log_error. */
+int enl_resp_problem(struct enl_resp *resp, int err, const char *detail);
+/* Takes the bytes of body (see enl_buf_adopt) with the given type. */
+void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
+                    struct enl_buf *body);
+
+/* The one mapping from enum enl_err to an HTTP status. */
+int enl_http_status(int err);
+
+typedef int (*enl_route_fn)(struct enl_req *req, struct enl_resp *resp);
+
+struct enl_route {
+	const char *method; /* "GET" also answers HEAD */
+	const char *prefix; /* "/render/" matches by prefix; "/healthz" exactly */
+	enl_route_fn fn;
+	const char *name; /* for metrics and logs, e.g. "render" */
+};
+
+struct enl_server_opts {
+	const char *listen;            /* "127.0.0.1:8080" */
+	unsigned threads;              /* connection threads */
+	unsigned connection_timeout_s; /* idle / slow-body timeout */
+	unsigned per_ip_connections;   /* 0 = no limit */
+	unsigned max_connections;
+	size_t max_body_bytes; /* 413 beyond */
+	const struct enl_route *routes;
+	size_t n_routes;
+	void *ctx;
+};
+
+struct enl_server;
+
+int enl_server_start(const struct enl_server_opts *o, struct enl_server **out,
+                     struct enl_errmsg *e);
+/* The port actually bound (useful with port 0). */
+int enl_server_port(const struct enl_server *s);
+/* Stops accepting, waits up to deadline_ms for requests in flight, then frees. */
+void enl_server_stop(struct enl_server *s, int deadline_ms);
+
+#endif
