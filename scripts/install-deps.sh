@@ -18,6 +18,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 jq procps
+  python3-botocore
 )
 
 SUDO=
