@@ -1,0 +1,59 @@
+/* Private to src/core: what the pipeline files share. Only the files that include vips.h
+ * themselves (pipeline.c, render.c, format.c, decode.c) see the VipsImage parts. */
+#ifndef ENLARGER_CORE_INTERNAL_H
+#define ENLARGER_CORE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "enlarger/buf.h"
+#include "enlarger/err.h"
+#include "enlarger/exif.h"
+#include "enlarger/pipeline.h"
+
+/* ---- placeholder.c: pure C over 8-bit pixels (no libvips) ---- */
+
+/* BlurHash of px (w x h, `channels` bytes per pixel, RGB first; alpha ignored), with
+ * cx x cy components (1..9). Same arithmetic, order of summation and quantisation as the
+ * reference encoders (woltapp/blurhash, npm blurhash 2.x). out gets a NUL-terminated
+ * string of 4 + 2 * cx * cy characters. 0 or ENL_EINVAL / ENL_ENOMEM. */
+int enl_placeholder_blurhash(const unsigned char *px, int w, int h, int channels, int cx, int cy,
+                             char *out, size_t outsz);
+
+/* Dominant colour as "#rrggbb": the most populated cell of a 16x16x16 RGB histogram, reported
+ * as the mean of the pixels in that cell (ties: the lower cell index). */
+void enl_placeholder_dominant(const unsigned char *px, int w, int h, int channels, char out[8]);
+
+/* ---- outmeta.c: the only metadata an output may carry ---- */
+
+/* Adds an EXIF block holding only Artist and/or Copyright to an encoded JPEG, WebP or PNG
+ * (AVIF is left as it is). has_alpha is used when a simple WebP becomes extended. Nothing to
+ * add (both empty) leaves b untouched. 0, ENL_ENOMEM or ENL_EINTERNAL (unexpected layout). */
+int enl_outmeta_add_copyright(struct enl_buf *b, enum enl_format fmt, int width, int height,
+                              int has_alpha, const char *artist, const char *copyright);
+
+/* ---- decode.c: type detection, limits, one decode (uses vips.h) ---- */
+
+struct enl_source {
+	char format[16];   /* "jpeg", "png", "webp", "heif", "avif", "tiff", "gif" */
+	int width, height; /* after orientation */
+	int stored_w, stored_h;
+	int has_icc;
+	struct enl_exif exif; /* parsed from the header's "exif-data" (empty when none) */
+};
+
+/* Sniffs the type from magic bytes: 0 with out->format set for the types we accept, or
+ * ENL_EUNSUPPORTED naming what was detected ("svg", "pdf", "text/plain", "unknown",
+ * "empty input"). Then checks max_input_bytes and, from the header only, max_input_pixels
+ * (ENL_ETOOBIG), and parses EXIF. */
+int enl_decode_probe(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                     struct enl_source *out, struct enl_errmsg *e);
+
+/* Optional test hook: called with the flattened 8-bit RGB thumbnail pixels (the ones the
+ * BlurHash and dominant colour are computed from). NULL to turn off. Not thread-safe. */
+typedef void (*enl_pipeline_thumb_observer)(const unsigned char *rgb, int w, int h, void *ud);
+void enl_pipeline_set_thumb_observer(enl_pipeline_thumb_observer fn, void *ud);
+
+/* Name of the detected type for error texts: an accepted format name or e.g. "svg". */
+const char *enl_decode_sniff(const void *data, size_t len, int *accepted);
+
+#endif

@@ -1,0 +1,224 @@
+/* The processing core: libvips set-up, and enl_pipeline_process, which decodes an original
+ * once and cuts every derivative, the EXIF and the placeholders from that one decode. */
+#include "vips_internal.h"
+
+#include <string.h>
+
+#include "enlarger/log.h"
+
+static enl_pipeline_thumb_observer thumb_observer;
+static void *thumb_observer_ud;
+
+void enl_pipeline_set_thumb_observer(enl_pipeline_thumb_observer fn, void *ud)
+{
+	thumb_observer = fn;
+	thumb_observer_ud = ud;
+}
+
+/* The loaders for the types we accept; every other loader stays blocked. */
+static const char *const allowed_loaders[] = {
+    "VipsForeignLoadJpeg", "VipsForeignLoadPng",   "VipsForeignLoadWebp",
+    "VipsForeignLoadTiff", "VipsForeignLoadNsgif", "VipsForeignLoadHeif",
+};
+
+int enl_pipeline_init(const char *argv0, int threads_per_image)
+{
+	size_t i;
+
+	if (VIPS_INIT(argv0 ? argv0 : "enlarger")) {
+		enl_vips_log("init");
+		return ENL_EINTERNAL;
+	}
+	/* A server sees each image once: the operation cache would only hold memory. */
+	vips_cache_set_max(0);
+	vips_concurrency_set(threads_per_image > 0 ? threads_per_image : 1);
+	/* Allow-list: block the whole loader family, then unblock ours. Also drop anything
+	 * libvips itself marks untrusted (ImageMagick, PDF, SVG, FITS, matrix, ...). */
+	vips_operation_block_set("VipsForeignLoad", TRUE);
+	for (i = 0; i < sizeof(allowed_loaders) / sizeof(allowed_loaders[0]); i++)
+		vips_operation_block_set(allowed_loaders[i], FALSE);
+	vips_block_untrusted_set(TRUE);
+	return 0;
+}
+
+void enl_pipeline_shutdown(void)
+{
+	vips_shutdown();
+}
+
+void enl_pipeline_opts_default(struct enl_pipeline_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_input_pixels = 120000000ULL;
+	o->max_input_bytes = (size_t)200 * 1024 * 1024;
+	o->thumb_size = 200;
+	o->optimized_width = 1920;
+	o->optimized_height = 1080;
+	o->webp_quality = 80;
+	o->jpeg_quality = 82;
+	o->keep_copyright = 1;
+}
+
+void enl_pipeline_result_free(struct enl_pipeline_result *res)
+{
+	int d, f;
+	if (!res)
+		return;
+	for (d = 0; d < ENL_DERIV_COUNT; d++)
+		for (f = 0; f < 2; f++)
+			enl_buf_free(&res->out[d][f].bytes);
+	memset(res, 0, sizeof(*res));
+}
+
+static double dmin(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+static double dmax(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+/* The one decode must serve both derivatives: big enough for the optimized box and for the
+ * thumbnail's cover crop (a panorama's short side can be under thumb_size in the box). */
+static void decode_box(const struct enl_source *src, const struct enl_pipeline_opts *o, int *w,
+                       int *h)
+{
+	double W = src->width, H = src->height;
+	double s_opt = dmin(1.0, dmin(o->optimized_width / W, o->optimized_height / H));
+	double s_thumb = dmin(1.0, dmax(o->thumb_size / W, o->thumb_size / H));
+	double s = dmax(s_opt, s_thumb);
+	*w = (int)(W * s + 0.5);
+	*h = (int)(H * s + 0.5);
+	if (*w < 1)
+		*w = 1;
+	if (*h < 1)
+		*h = 1;
+}
+
+static int check_opts(const struct enl_pipeline_opts *o, struct enl_errmsg *e)
+{
+	if (o->thumb_size < 1 || o->thumb_size > 4096 || o->optimized_width < 1 ||
+	    o->optimized_height < 1 || o->optimized_width > 16384 || o->optimized_height > 16384)
+		return enl_fail(e, ENL_EINVAL, "invalid derivative size settings");
+	return 0;
+}
+
+int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                         struct enl_pipeline_result *res, struct enl_errmsg *e)
+{
+	struct enl_source src;
+	VipsImage *mem = NULL, *thumb = NULL, *thumb_flat = NULL, *opt = NULL, *opt_flat = NULL;
+	VipsImage *tmp = NULL;
+	const char *artist = NULL, *copyright = NULL;
+	VipsRegion *region = NULL;
+	int dw, dh, rc;
+
+	memset(res, 0, sizeof(*res));
+	if ((rc = check_opts(o, e)))
+		return rc;
+	if ((rc = enl_decode_probe(data, len, o, &src, e)))
+		return rc;
+	snprintf(res->source_format, sizeof(res->source_format), "%s", src.format);
+	res->width = src.width;
+	res->height = src.height;
+	res->file_size = len;
+	res->exif = src.exif;
+	if (o->keep_copyright) {
+		artist = src.exif.artist;
+		copyright = src.exif.copyright;
+	}
+
+	decode_box(&src, o, &dw, &dh);
+	if ((rc = enl_decode_image(data, len, &src, dw, dh, VIPS_INTERESTING_NONE, &mem, e)))
+		goto done;
+	/* The decoded image is oriented: report its true aspect (the header's orientation
+	 * and the loader's own transforms, e.g. HEIF irot, can disagree). */
+	if ((vips_image_get_width(mem) > vips_image_get_height(mem) && res->width < res->height) ||
+	    (vips_image_get_width(mem) < vips_image_get_height(mem) && res->width > res->height)) {
+		int t = res->width;
+		res->width = res->height;
+		res->height = t;
+	}
+
+	/* Both derivatives are cut from mem, in memory: no second decode. */
+	if (vips_thumbnail_image(mem, &tmp, o->thumb_size, "height", o->thumb_size, "crop",
+	                         VIPS_INTERESTING_ATTENTION, "no_rotate", TRUE, NULL) ||
+	    !(thumb = vips_image_copy_memory(tmp))) {
+		enl_vips_log("thumbnail crop");
+		rc = enl_fail(e, ENL_EINTERNAL, "cannot make the thumbnail");
+		goto done;
+	}
+	g_clear_object(&tmp);
+	if (vips_thumbnail_image(mem, &tmp, o->optimized_width, "height", o->optimized_height,
+	                         "size", VIPS_SIZE_DOWN, "no_rotate", TRUE, NULL) ||
+	    !(opt = vips_image_copy_memory(tmp))) {
+		enl_vips_log("optimized resize");
+		rc = enl_fail(e, ENL_EINTERNAL, "cannot make the optimized image");
+		goto done;
+	}
+	g_clear_object(&tmp);
+	if ((rc = enl_flatten_white(thumb, &tmp, e)))
+		goto done;
+	thumb_flat = vips_image_copy_memory(tmp);
+	g_clear_object(&tmp);
+	if (!thumb_flat) {
+		enl_vips_log("thumbnail flatten");
+		rc = enl_fail(e, ENL_EINTERNAL, "cannot make the thumbnail");
+		goto done;
+	}
+	if ((rc = enl_flatten_white(opt, &opt_flat, e)))
+		goto done;
+
+	/* Placeholders from the thumbnail as the JPEG shows it (alpha on white). */
+	{
+		VipsRect all = {0, 0, vips_image_get_width(thumb_flat),
+		                vips_image_get_height(thumb_flat)};
+		const unsigned char *px;
+		int bands = vips_image_get_bands(thumb_flat);
+		region = vips_region_new(thumb_flat);
+		if (!region || vips_region_prepare(region, &all)) {
+			enl_vips_log("thumbnail pixels");
+			rc = enl_fail(e, ENL_EINTERNAL, "cannot read the thumbnail pixels");
+			goto done;
+		}
+		/* A memory image of all rows: one contiguous block, no padding. */
+		px = (const unsigned char *)VIPS_REGION_ADDR(region, 0, 0);
+		if (VIPS_REGION_LSKIP(region) != (size_t)all.width * bands) {
+			rc = enl_fail(e, ENL_EINTERNAL, "unexpected thumbnail layout");
+			goto done;
+		}
+		if ((rc = enl_placeholder_blurhash(px, all.width, all.height, bands, 4, 3,
+		                                   res->blurhash, sizeof(res->blurhash)))) {
+			rc = enl_fail(e, rc, "cannot compute the BlurHash");
+			goto done;
+		}
+		enl_placeholder_dominant(px, all.width, all.height, bands, res->dominant_color);
+		if (thumb_observer)
+			thumb_observer(px, all.width, all.height, thumb_observer_ud);
+	}
+
+	if ((rc = enl_encode(thumb, ENL_FMT_WEBP, o->webp_quality, artist, copyright,
+	                     &res->out[ENL_DERIV_THUMB][0], e)) ||
+	    (rc = enl_encode(thumb_flat, ENL_FMT_JPEG, o->jpeg_quality, artist, copyright,
+	                     &res->out[ENL_DERIV_THUMB][1], e)) ||
+	    (rc = enl_encode(opt, ENL_FMT_WEBP, o->webp_quality, artist, copyright,
+	                     &res->out[ENL_DERIV_OPTIMIZED][0], e)) ||
+	    (rc = enl_encode(opt_flat, ENL_FMT_JPEG, o->jpeg_quality, artist, copyright,
+	                     &res->out[ENL_DERIV_OPTIMIZED][1], e)))
+		goto done;
+
+done:
+	if (region)
+		g_object_unref(region);
+	g_clear_object(&tmp);
+	g_clear_object(&opt_flat);
+	g_clear_object(&opt);
+	g_clear_object(&thumb_flat);
+	g_clear_object(&thumb);
+	g_clear_object(&mem);
+	if (rc)
+		enl_pipeline_result_free(res);
+	return rc;
+}
