@@ -1,2 +1,8 @@
 # AWS layer: SigV4 signer, credentials chain, request helper (src/aws/).
 enl_unit_test(sigv4_suite ${CMAKE_SOURCE_DIR}/tests/unit/sigv4_suite.c LIBS enl_aws LABELS aws-unit)
+
+# SDK oracle: botocore signs the same requests (tests/unit/sigv4_oracle.py).
+add_executable(aws_sign_tool ${CMAKE_SOURCE_DIR}/tests/unit/aws_sign_tool.c)
+target_link_libraries(aws_sign_tool PRIVATE enl_aws)
+enl_script_test(sigv4_oracle "unit;aws-unit" ${CMAKE_SOURCE_DIR}/tests/unit/sigv4_oracle.py
+                $<TARGET_FILE:aws_sign_tool>)

@@ -102,8 +102,9 @@ static void run_case(const char *dir, const char *name)
 	struct enl_aws_creds creds;
 
 	memset(&creds, 0, sizeof(creds));
-	strcpy(creds.access_key_id, "AKIDEXAMPLE");
-	strcpy(creds.secret_access_key, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	snprintf(creds.access_key_id, sizeof(creds.access_key_id), "AKIDEXAMPLE");
+	snprintf(creds.secret_access_key, sizeof(creds.secret_access_key), "%s",
+	         "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
 
 #define LOAD(var, ext)                                                                             \
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext);                                  \

@@ -1,0 +1,20 @@
+/* Private to src/aws/: URL parsing shared by sign.c, request.c and credentials.c. */
+#ifndef ENLARGER_AWS_INTERNAL_H
+#define ENLARGER_AWS_INTERNAL_H
+
+#include <stddef.h>
+
+struct enl_aws_url {
+	int https;
+	long port;
+	char host[300];   /* Host header value: lower-case host, ":port" unless default */
+	const char *path; /* into the URL; path_len may be 0 (means "/") */
+	size_t path_len;
+	const char *query; /* into the URL, after '?'; NULL when none */
+	size_t query_len;
+};
+
+/* Splits an http(s) URL. Refuses userinfo, fragments and other schemes (ENL_EINVAL). */
+int enl_aws_url_parse(struct enl_aws_url *u, const char *url);
+
+#endif
