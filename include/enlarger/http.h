@@ -56,6 +56,9 @@ int enl_resp_json(struct enl_resp *resp, int status, json_t *body);
 /* An RFC 9457 problem (application/problem+json) whose status comes from
  * enl_http_status(err); detail is the client-safe text. Also sets log_error. */
 int enl_resp_problem(struct enl_resp *resp, int err, const char *detail);
+/* The same with an explicit status, for the few answers the table in
+ * enl_http_status does not pick: 429 for an object already in flight. */
+int enl_resp_problem_status(struct enl_resp *resp, int status, int err, const char *detail);
 /* Takes the bytes of body (see enl_buf_adopt) with the given type. */
 void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
                     struct enl_buf *body);

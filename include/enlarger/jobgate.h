@@ -1,0 +1,57 @@
+/* The bounded image-work pool: at most `jobs` image jobs run at once, at most
+ * `queue_depth` more wait (first come, first served), and an optional memory budget
+ * keeps the sum of the running jobs' estimated costs under a number of bytes.
+ *
+ * The work runs on the caller's thread (a connection thread of the HTTP server, the
+ * folder watcher, the CLI): the gate only decides when it may start. A full queue
+ * answers at once, so the HTTP layer can reply 503 with Retry-After instead of letting
+ * requests pile up behind work they would time out waiting for. */
+#ifndef ENLARGER_JOBGATE_H
+#define ENLARGER_JOBGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct enl_jobgate_opts {
+	unsigned jobs;        /* concurrent jobs; 0 = the number of online CPUs */
+	unsigned queue_depth; /* callers that may wait; 0 = none (busy when all run) */
+	size_t memory_budget; /* bytes; 0 = no budget. A job whose cost alone passes the
+	                         budget still runs, but only when nothing else does. */
+};
+
+struct enl_jobgate_stats {
+	unsigned jobs; /* the limit in force */
+	unsigned running;
+	unsigned queued;
+	size_t memory_in_use; /* sum of the running jobs' costs */
+	uint64_t admitted;
+	uint64_t rejected_full;    /* queue was full */
+	uint64_t rejected_timeout; /* waited timeout_ms in the queue */
+};
+
+struct enl_jobgate;
+
+/* 0, ENL_ENOMEM or ENL_EINTERNAL. *out is freed with enl_jobgate_free. */
+int enl_jobgate_new(const struct enl_jobgate_opts *o, struct enl_jobgate **out);
+/* No caller may be inside or waiting. NULL is fine. */
+void enl_jobgate_free(struct enl_jobgate *g);
+
+/* Waits for a slot, up to timeout_ms (< 0 = no limit, 0 = do not wait). 0 when the
+ * job may start (then call enl_jobgate_leave exactly once), or ENL_EBUSY at once when
+ * the queue is full, or ENL_EBUSY after timeout_ms in the queue. */
+int enl_jobgate_enter(struct enl_jobgate *g, int timeout_ms);
+void enl_jobgate_leave(struct enl_jobgate *g);
+
+/* The same with an estimated cost in bytes (e.g. width * height * bands of the decoded
+ * image) counted against memory_budget; leave with the same cost. */
+int enl_jobgate_enter_cost(struct enl_jobgate *g, size_t cost, int timeout_ms);
+void enl_jobgate_leave_cost(struct enl_jobgate *g, size_t cost);
+
+void enl_jobgate_stats(struct enl_jobgate *g, struct enl_jobgate_stats *out);
+
+/* Registers the gauges ENL_METRIC_JOBS_RUNNING, ENL_METRIC_JOBS_QUEUED and
+ * ENL_METRIC_JOBS_MEMORY (include/enlarger/metrics.h) for this gate; enl_jobgate_free
+ * removes them. 0 or an error from enl_metrics_gauge. */
+int enl_jobgate_export_metrics(struct enl_jobgate *g);
+
+#endif

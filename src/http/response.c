@@ -1,0 +1,145 @@
+/* Response helpers for routes: headers, JSON bodies and RFC 9457 problem bodies. */
+#include "enlarger/http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "problem.h"
+
+void enl_resp_init(struct enl_resp *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	enl_buf_init(&resp->body, 0);
+}
+
+void enl_resp_free(struct enl_resp *resp)
+{
+	enl_buf_free(&resp->body);
+	resp->n_headers = 0;
+}
+
+static int has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 && *s != '\t')
+			return 1;
+	return 0;
+}
+
+int enl_resp_header(struct enl_resp *resp, const char *name, const char *fmt, ...)
+{
+	char value[sizeof(resp->headers[0].value)];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(value) || strlen(name) >= sizeof(resp->headers[0].name))
+		return ENL_ETOOBIG;
+	/* CR or LF in a header would let a value smuggle in headers of its own. */
+	if (has_ctl(name) || has_ctl(value) || !*name)
+		return ENL_EINVAL;
+	struct enl_resp_header *h = NULL;
+	for (int i = 0; i < resp->n_headers; i++)
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			h = &resp->headers[i];
+	if (!h) {
+		if (resp->n_headers >= ENL_RESP_MAX_HEADERS)
+			return ENL_ETOOBIG;
+		h = &resp->headers[resp->n_headers++];
+	}
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->value, sizeof(h->value), "%s", value);
+	return 0;
+}
+
+int enl_resp_json(struct enl_resp *resp, int status, json_t *body)
+{
+	int rc = ENL_ENOMEM;
+	char *text = NULL;
+	if (!body)
+		goto done;
+	text = json_dumps(body, JSON_COMPACT);
+	if (!text)
+		goto done;
+	size_t len = strlen(text);
+	resp->status = status;
+	snprintf(resp->content_type, sizeof(resp->content_type), "application/json");
+	/* json_dumps allocates with jansson's allocator, which is malloc unless set. */
+	enl_buf_adopt(&resp->body, text, len, free);
+	text = NULL;
+	rc = 0;
+done:
+	free(text);
+	json_decref(body);
+	return rc;
+}
+
+static const char *err_title(int err)
+{
+	switch (err) {
+	case ENL_EINVAL: return "Invalid request";
+	case ENL_ENOMEM: return "Out of memory";
+	case ENL_ENOTFOUND: return "Not found";
+	case ENL_EUNSUPPORTED: return "Unsupported image type";
+	case ENL_EDECODE: return "Image cannot be decoded";
+	case ENL_ETOOBIG: return "Image over limits";
+	case ENL_EIO: return "Storage failure";
+	case ENL_EBUSY: return "Busy";
+	case ENL_ETIMEOUT: return "Upstream timeout";
+	case ENL_ECONFLICT: return "Conflict";
+	case ENL_EAUTH: return "Unauthorized";
+	}
+	return "Internal error";
+}
+
+int enl_resp_problem_typed(struct enl_resp *resp, int status, const char *type_name,
+                           const char *title, const char *detail)
+{
+	char type[128];
+	snprintf(type, sizeof(type), ENL_PROBLEM_TYPE_BASE "%s", type_name);
+	json_t *p = json_object();
+	if (!p)
+		return ENL_ENOMEM;
+	json_object_set_new(p, "type", json_string(type));
+	json_object_set_new(p, "title", json_string(title));
+	json_object_set_new(p, "status", json_integer(status));
+	/* json_string refuses invalid UTF-8; a detail that quotes a hostile key falls back. */
+	json_t *d = json_string(detail && *detail ? detail : title);
+	json_object_set_new(p, "detail", d ? d : json_string(title));
+	snprintf(resp->log_error, sizeof(resp->log_error), "%s: %s", type_name,
+	         detail && *detail ? detail : title);
+	int rc = enl_resp_json(resp, status, p); /* steals p */
+	if (rc == 0)
+		snprintf(resp->content_type, sizeof(resp->content_type),
+		         "application/problem+json");
+	return rc;
+}
+
+int enl_resp_problem_status(struct enl_resp *resp, int status, int err, const char *detail)
+{
+	return enl_resp_problem_typed(resp, status, enl_err_name(err), err_title(err), detail);
+}
+
+int enl_resp_problem(struct enl_resp *resp, int err, const char *detail)
+{
+	return enl_resp_problem_status(resp, enl_http_status(err), err, detail);
+}
+
+void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
+                    struct enl_buf *body)
+{
+	resp->status = status;
+	snprintf(resp->content_type, sizeof(resp->content_type), "%s",
+	         content_type ? content_type : "application/octet-stream");
+	void (*free_fn)(void *) = body->free_fn ? body->free_fn : free;
+	size_t len;
+	void *data = enl_buf_steal(body, &len);
+	body->free_fn = NULL;
+	if (data)
+		enl_buf_adopt(&resp->body, data, len, free_fn);
+	else
+		enl_buf_free(&resp->body);
+}
