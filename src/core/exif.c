@@ -261,7 +261,7 @@ static int iso_date(const char *dt, const char *offset, char *out, size_t cap)
 		return -1;
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
 		return -1;
-	char tz[8] = "";
+	char tz[32] = "";
 	int oh, om;
 	if (offset && strlen(offset) == 6 && (offset[0] == '+' || offset[0] == '-') &&
 	    offset[3] == ':' && !digits(offset + 1, 2, &oh) && !digits(offset + 4, 2, &om) &&
