@@ -10,6 +10,7 @@ mode=${1:-dev}
 runtime_pkgs=(
   libvips42 libmicrohttpd12 libexif12 libcurl4 libjansson4 libssl3 libsqlite3-0
   libwebp7 libwebpmux3 libheif1 ca-certificates
+  curl  # docker/Dockerfile HEALTHCHECK and the ECS container health check
 )
 build_pkgs=(
   build-essential cmake pkg-config git
@@ -19,6 +20,7 @@ build_pkgs=(
 test_pkgs=(
   libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 jq procps
   python3-botocore
+  debootstrap
 )
 
 SUDO=

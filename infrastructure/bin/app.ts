@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * Deploys enlarger's ProcessingStack on its own: `npx cdk deploy --all -c stage=dev -c ...`.
+ * The gallery's own app instead passes its storage stack's bucket and database stack's table.
+ *
+ * Context (cdk.json or -c key=value):
+ *   stage               dev | prod (prod retains buckets and logs)            default dev
+ *   originDomainName    public DNS name for the ALB (EventBridge needs HTTPS)  required
+ *   hostedZoneId,       Route 53 zone for originDomainName: alias record and
+ *   hostedZoneName      DNS-validated certificate
+ *   certificateArn      an existing ACM certificate instead (then no alias record)
+ *   originalsBucketName import the gallery's originals bucket               default: stand-in
+ *   photosTableName     import the gallery's photos table                   default: stand-in
+ *   photosTableKey      partition key attribute                             default photoId
+ *   imageUri            a prebuilt image (e.g. in ECR) instead of building docker/Dockerfile
+ *   account, region     target environment (defaults: CDK_DEFAULT_ACCOUNT/REGION)
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { GalleryDataStack } from '../lib/stacks/gallery-data-stack';
+import { ProcessingStack } from '../lib/stacks/processing-stack';
+
+const app = new App();
+const ctx = (key: string): string | undefined => {
+  const v = app.node.tryGetContext(key);
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+};
+
+const stage = ctx('stage') ?? 'dev';
+const originDomainName = ctx('originDomainName');
+if (!originDomainName) {
+  throw new Error('context originDomainName is required (e.g. -c originDomainName=enlarger-origin.example.com)');
+}
+const env = {
+  account: ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
+  region: ctx('region') ?? process.env.CDK_DEFAULT_REGION,
+};
+
+const data = new GalleryDataStack(app, `enlarger-${stage}-data`, {
+  env,
+  stage,
+  originalsBucketName: ctx('originalsBucketName'),
+  photosTableName: ctx('photosTableName'),
+  photosTableKey: ctx('photosTableKey'),
+});
+
+const processing = new ProcessingStack(app, `enlarger-${stage}-processing`, {
+  env,
+  stage,
+  originalsBucket: data.originalsBucket,
+  photosTable: data.photosTable,
+  photosTableKey: ctx('photosTableKey'),
+  originDomainName,
+  hostedZone:
+    ctx('hostedZoneId') && ctx('hostedZoneName')
+      ? route53.HostedZone.fromHostedZoneAttributes(data, 'Zone', {
+          hostedZoneId: ctx('hostedZoneId')!,
+          zoneName: ctx('hostedZoneName')!,
+        })
+      : undefined,
+  originCertificate: ctx('certificateArn')
+    ? acm.Certificate.fromCertificateArn(data, 'OriginCert', ctx('certificateArn')!)
+    : undefined,
+  image: ctx('imageUri') ? ecs.ContainerImage.fromRegistry(ctx('imageUri')!) : undefined,
+});
+processing.addStackDependency(data);
+
+// cdk-nag AwsSolutions on every stack: a finding fails `cdk synth`; each acknowledgement
+// in lib/ carries its reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

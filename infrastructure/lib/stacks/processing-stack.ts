@@ -1,0 +1,597 @@
+/**
+ * ProcessingStack: enlarger on AWS.
+ *
+ *   originals bucket --Object Created (EventBridge)--> rule --API destination--> ALB /process
+ *                                                     (retries, then SQS DLQ + alarm)
+ *   viewer --> CloudFront --/render/*--> ALB (secret origin header) --> Fargate tasks (ARM64)
+ *                        --/thumbnails/*, /optimized/*, default--> S3 through origin access control
+ *
+ * Drops into the gallery's CDK app next to its storage stack (originals bucket) and database
+ * stack (photos table): both are props, nothing here re-creates them. bin/app.ts deploys it
+ * on its own with stand-ins.
+ *
+ * AWS facts this relies on (AWS docs):
+ * - EventBridge API destinations call HTTPS endpoints only, with a public domain name and a
+ *   publicly trusted certificate; so the ALB has an HTTPS listener on `originDomainName`.
+ * - An API destination call that takes longer than 5 s has failed; 429 and 5xx are retried
+ *   with backoff (up to 24 h / 185 attempts), other 4xx are not; what is left goes to the
+ *   target's dead-letter queue.
+ * - CloudFront puts cache-policy headers in the cache key; the default origin response
+ *   timeout is 30 s, so the ALB idle timeout is set above it.
+ */
+import * as path from 'node:path';
+import {
+  Aws,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledgeObjectArnWildcards } from '../nag';
+import { NORMALISE_ACCEPT_SOURCE, STRIP_PREFIX_SOURCE } from '../functions/normalise-accept';
+
+/** Header names shared with the service (src/http) and the tests. */
+export const API_KEY_HEADER = 'x-api-key';
+export const ORIGIN_SECRET_HEADER = 'x-origin-secret';
+export const CONTAINER_PORT = 8080;
+
+export interface ProcessingStackProps extends StackProps {
+  /** The gallery's existing originals bucket (photographers upload here). */
+  readonly originalsBucket: s3.IBucket;
+  /** The gallery's existing photos table. */
+  readonly photosTable: dynamodb.ITable;
+  /** Partition key attribute of the photos table. @default 'photoId' */
+  readonly photosTableKey?: string;
+  /** Deployment stage, e.g. 'dev' or 'prod': names resources, and 'prod' retains data. */
+  readonly stage: string;
+
+  /**
+   * Public DNS name of the ALB (EventBridge API destinations and CloudFront both call it
+   * over HTTPS), e.g. 'enlarger-origin.example.com'.
+   */
+  readonly originDomainName: string;
+  /** Certificate for originDomainName. @default - issued here, DNS-validated in hostedZone */
+  readonly originCertificate?: acm.ICertificate;
+  /** Zone for the ALB's alias record (and certificate validation). @default - no record */
+  readonly hostedZone?: route53.IHostedZone;
+
+  /** The container image. @default - built from docker/Dockerfile for linux/arm64 */
+  readonly image?: ecs.ContainerImage;
+  /** Task size. @default 1024 (1 vCPU) */
+  readonly cpu?: number;
+  /** @default 2048 (2 GB) */
+  readonly memoryLimitMiB?: number;
+  /** @default 1 */
+  readonly minTasks?: number;
+  /** @default 10 */
+  readonly maxTasks?: number;
+  /** Target average CPU for autoscaling. @default 60 */
+  readonly targetCpuPercent?: number;
+  /** Target ALB requests per task per minute for autoscaling. @default 600 */
+  readonly targetRequestsPerTaskPerMinute?: number;
+  /** API destination InvocationRateLimitPerSecond. @default 10 */
+  readonly invocationRateLimitPerSecond?: number;
+  /** Days a rendered variant stays in the render cache bucket. @default 30 */
+  readonly renderCacheExpirationDays?: number;
+  /** Retention of every log group here. @default one month */
+  readonly logRetention?: logs.RetentionDays;
+  /** NAT gateways for the tasks' egress (ECR, Secrets Manager, CloudWatch Logs). @default 1 */
+  readonly natGateways?: number;
+  /** Where alarms notify. @default - alarms exist, with no action */
+  readonly alarmTopic?: sns.ITopic;
+  /** CloudFront price class. @default PRICE_CLASS_100 */
+  readonly priceClass?: cloudfront.PriceClass;
+}
+
+export class ProcessingStack extends Stack {
+  public readonly thumbnailsBucket: s3.Bucket;
+  public readonly optimizedBucket: s3.Bucket;
+  public readonly renderCacheBucket: s3.Bucket;
+  public readonly service: ecs.FargateService;
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  public readonly distribution: cloudfront.Distribution;
+  public readonly rule: events.Rule;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+  public readonly apiKeySecret: secretsmanager.Secret;
+  public readonly originSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: ProcessingStackProps) {
+    super(scope, id, props);
+
+    const prod = props.stage === 'prod';
+    const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const tableKey = props.photosTableKey ?? 'photoId';
+
+    // ---------------------------------------------------------------- buckets
+    // One bucket receives the access logs of the others, the ALB and CloudFront. CloudFront
+    // standard logging writes with ACLs, hence OBJECT_WRITER ownership on this bucket only.
+    const logsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ expiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy,
+    });
+    Validations.of(logsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket; logging it into itself would loop.',
+    });
+
+    const derivativeBucket = (id: string, extra: Partial<s3.BucketProps> = {}) =>
+      new s3.Bucket(this, id, {
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        encryption: s3.BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        serverAccessLogsBucket: logsBucket,
+        serverAccessLogsPrefix: `s3/${id}/`,
+        removalPolicy,
+        ...extra,
+      });
+    this.thumbnailsBucket = derivativeBucket('ThumbnailsBucket', {
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+    this.optimizedBucket = derivativeBucket('OptimizedBucket', {
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+    // Rendered variants are a cache: CloudFront keeps hot ones at the edge, and anything
+    // can be rendered again from the original, so old variants simply expire.
+    this.renderCacheBucket = derivativeBucket('RenderCacheBucket', {
+      lifecycleRules: [
+        {
+          id: 'expire-rendered-variants',
+          expiration: Duration.days(props.renderCacheExpirationDays ?? 30),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+
+    // S3 -> EventBridge for the originals bucket ("Object Created" events on the default bus).
+    props.originalsBucket.enableEventBridgeNotification();
+    // CDK sets bucket notifications through its own custom resource (one Lambda per stack,
+    // in the bucket's stack). Its role uses the basic execution managed policy (logs only).
+    const notificationsHandler = Stack.of(props.originalsBucket).node.tryFindChild(
+      'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
+    );
+    if (notificationsHandler) {
+      Validations.of(notificationsHandler).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "CDK's BucketNotifications handler (deploy time only) writes its logs with the AWS managed " +
+          'basic execution policy; its S3 permission is its own inline policy.',
+      });
+    }
+
+    // ---------------------------------------------------------------- secrets
+    // Two generated secrets, never in the template as plain text: the API key EventBridge's
+    // Connection sends on POST /process, and the header CloudFront adds on /render/*.
+    // The service gets both as ECS secrets (resolved at task start by the execution role).
+    const secretString = { excludePunctuation: true, includeSpace: false, passwordLength: 48 };
+    this.apiKeySecret = new secretsmanager.Secret(this, 'ProcessApiKey', {
+      description: `enlarger ${props.stage}: ${API_KEY_HEADER} for POST /process (EventBridge connection)`,
+      generateSecretString: secretString,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
+      description: `enlarger ${props.stage}: ${ORIGIN_SECRET_HEADER} CloudFront adds on /render/*`,
+      generateSecretString: secretString,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    for (const secret of [this.apiKeySecret, this.originSecret]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating needs the consumers updated in step (EventBridge connection or CloudFront origin, ' +
+          'then the ECS service redeployed); docs/deploy.md gives the manual procedure. ' +
+          'A rotation Lambda for a shared header secret would add more surface than it removes.',
+      });
+    }
+
+    // ---------------------------------------------------------------- network
+    const flowLogGroup = new logs.LogGroup(this, 'VpcFlowLogs', { retention: logRetention, removalPolicy });
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: props.natGateways ?? 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+      ],
+      // Image bytes to and from S3 and item updates to DynamoDB stay off the NAT (and its fees).
+      gatewayEndpoints: {
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+      },
+      flowLogs: {
+        all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.REJECT },
+      },
+    });
+
+    // ---------------------------------------------------------------- ECS service
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDef', {
+      cpu: props.cpu ?? 1024,
+      memoryLimitMiB: props.memoryLimitMiB ?? 2048,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+      volumes: [{ name: 'tmp' }],
+    });
+
+    const serviceLogGroup = new logs.LogGroup(this, 'ServiceLogs', { retention: logRetention, removalPolicy });
+    const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
+    const image =
+      props.image ??
+      ecs.ContainerImage.fromAsset(repoRoot, {
+        file: 'docker/Dockerfile',
+        platform: Platform.LINUX_ARM64,
+      });
+
+    const container = taskDefinition.addContainer('enlarger', {
+      image,
+      essential: true,
+      readonlyRootFilesystem: true,
+      user: '10001:10001',
+      portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],
+      logging: ecs.LogDrivers.awsLogs({ logGroup: serviceLogGroup, streamPrefix: 'enlarger' }),
+      environment: {
+        ENLARGER_BACKEND: 'aws',
+        ENLARGER_LISTEN: `0.0.0.0:${CONTAINER_PORT}`,
+        AWS_REGION: Aws.REGION,
+        ENLARGER_ORIGINALS_BUCKET: props.originalsBucket.bucketName,
+        ENLARGER_THUMBNAILS_BUCKET: this.thumbnailsBucket.bucketName,
+        ENLARGER_OPTIMIZED_BUCKET: this.optimizedBucket.bucketName,
+        ENLARGER_RENDER_BUCKET: this.renderCacheBucket.bucketName,
+        ENLARGER_TABLE: props.photosTable.tableName,
+        ENLARGER_TABLE_KEY: tableKey,
+      },
+      secrets: {
+        ENLARGER_PROCESS_API_KEY: ecs.Secret.fromSecretsManager(this.apiKeySecret),
+        ENLARGER_ORIGIN_SECRET: ecs.Secret.fromSecretsManager(this.originSecret),
+      },
+      // Liveness, the same probe as the Dockerfile's HEALTHCHECK (ECS ignores that one).
+      healthCheck: {
+        command: ['CMD', 'curl', '-fsS', '-o', '/dev/null', `http://127.0.0.1:${CONTAINER_PORT}/healthz`],
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(20),
+      },
+      // A render may take up to CloudFront's 30 s; let in-flight requests finish on SIGTERM.
+      stopTimeout: Duration.seconds(35),
+    });
+    // Root filesystem is read-only; libvips spills very large images to TMPDIR.
+    container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
+    Validations.of(taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'The environment holds only non-secret configuration (bucket and table names, region, ' +
+        'listen address); both secrets come from Secrets Manager through `secrets`.',
+    });
+
+    // IAM: exactly what the service does, nothing else (no grant* helpers: they add
+    // s3:GetBucket*, s3:List*, s3:Abort*, dynamodb:Query, ... that the service never calls).
+    const taskPolicy = (sid: string, actions: string[], resources: string[]) =>
+      taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({ sid, effect: iam.Effect.ALLOW, actions, resources }));
+    taskPolicy('ReadOriginals', ['s3:GetObject'], [props.originalsBucket.arnForObjects('*')]);
+    // ListBucket (bucket only) makes S3 answer 404 NoSuchKey for a deleted original instead
+    // of 403, so the service can tell "gone, don't retry" from "denied, misconfigured".
+    taskPolicy('ListOriginals', ['s3:ListBucket'], [props.originalsBucket.bucketArn]);
+    taskPolicy(
+      'WriteDerivatives',
+      ['s3:PutObject'],
+      [this.thumbnailsBucket.arnForObjects('*'), this.optimizedBucket.arnForObjects('*')],
+    );
+    taskPolicy(
+      'ReadWriteRenderCache',
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      [this.renderCacheBucket.arnForObjects('*')],
+    );
+    // Listing a photo's prefix finds the stale variants to delete after it is reprocessed.
+    taskPolicy('ListRenderCache', ['s3:ListBucket'], [this.renderCacheBucket.bucketArn]);
+    taskPolicy('UpdatePhotoItems', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [props.photosTable.tableArn]);
+    acknowledgeObjectArnWildcards(
+      taskDefinition.taskRole.node.findChild('DefaultPolicy'),
+      'S3 object actions need an object ARN: bucket/* on exactly the four buckets the service ' +
+        'uses, each statement with only the actions it calls (see the Sids). No wildcard actions.',
+    );
+
+    // ---------------------------------------------------------------- ALB
+    const albSg = new ec2.SecurityGroup(this, 'AlbSecurityGroup', {
+      vpc,
+      description: 'enlarger ALB: HTTPS from CloudFront and EventBridge API destinations',
+      allowAllOutbound: false,
+    });
+    albSg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS (EventBridge has no prefix list)');
+    Validations.of(albSg).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason:
+        'EventBridge API destinations call from public EventBridge addresses with no managed prefix ' +
+        'list, so 443 is open. The listener forwards only POST /process and GET /render/*; the ' +
+        'service checks x-api-key on /process and x-origin-secret on /render, both from Secrets Manager.',
+    });
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
+      vpc,
+      internetFacing: true,
+      securityGroup: albSg,
+      dropInvalidHeaderFields: true,
+      // Above CloudFront's 30 s origin response timeout, so CloudFront, not the ALB, gives up.
+      idleTimeout: Duration.seconds(35),
+      deletionProtection: prod,
+    });
+    this.loadBalancer.logAccessLogs(logsBucket, 'alb');
+
+    let certificate = props.originCertificate;
+    if (!certificate) {
+      if (!props.hostedZone) {
+        throw new Error('ProcessingStack: give originCertificate, or hostedZone to issue one for originDomainName');
+      }
+      certificate = new acm.Certificate(this, 'OriginCertificate', {
+        domainName: props.originDomainName,
+        validation: acm.CertificateValidation.fromDns(props.hostedZone),
+      });
+    }
+    if (props.hostedZone) {
+      new route53.ARecord(this, 'OriginAlias', {
+        zone: props.hostedZone,
+        recordName: props.originDomainName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.loadBalancer)),
+      });
+    }
+
+    const listener = this.loadBalancer.addListener('Https', {
+      port: 443,
+      protocol: elbv2.ApplicationProtocol.HTTPS,
+      certificates: [certificate],
+      sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+      open: false,
+      defaultAction: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'not found' }),
+    });
+
+    // Tasks: in from the ALB only (added by the target group), out on HTTPS only (S3 and
+    // DynamoDB through the gateway endpoints; ECR, Secrets Manager and CloudWatch Logs through
+    // the NAT), plus the ECS task credential endpoint.
+    const taskSg = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc,
+      description: 'enlarger tasks',
+      allowAllOutbound: false,
+    });
+    taskSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs');
+    taskSg.addEgressRule(ec2.Peer.ipv4('169.254.170.2/32'), ec2.Port.tcp(80), 'ECS task role credentials');
+
+    const minTasks = props.minTasks ?? 1;
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition,
+      desiredCount: minTasks,
+      assignPublicIp: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      circuitBreaker: { rollback: true },
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      healthCheckGracePeriod: Duration.seconds(60),
+      enableExecuteCommand: false,
+      securityGroups: [taskSg],
+    });
+
+    const targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
+      vpc,
+      port: CONTAINER_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targetType: elbv2.TargetType.IP,
+      targets: [this.service.loadBalancerTarget({ containerName: 'enlarger', containerPort: CONTAINER_PORT })],
+      deregistrationDelay: Duration.seconds(35),
+      // Readiness (backends configured and reachable), distinct from the liveness probe above.
+      healthCheck: {
+        path: '/readyz',
+        protocol: elbv2.Protocol.HTTP,
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3,
+      },
+    });
+    listener.addAction('Process', {
+      priority: 10,
+      conditions: [elbv2.ListenerCondition.pathPatterns(['/process']), elbv2.ListenerCondition.httpRequestMethods(['POST'])],
+      action: elbv2.ListenerAction.forward([targetGroup]),
+    });
+    listener.addAction('Render', {
+      priority: 20,
+      conditions: [elbv2.ListenerCondition.pathPatterns(['/render/*']), elbv2.ListenerCondition.httpRequestMethods(['GET', 'HEAD'])],
+      action: elbv2.ListenerAction.forward([targetGroup]),
+    });
+
+    // ---------------------------------------------------------------- autoscaling
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: props.maxTasks ?? 10 });
+    scaling.scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: props.targetCpuPercent ?? 60,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.seconds(300),
+    });
+    scaling.scaleOnRequestCount('Requests', {
+      requestsPerTarget: props.targetRequestsPerTaskPerMinute ?? 600,
+      targetGroup,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.seconds(300),
+    });
+
+    // ---------------------------------------------------------------- EventBridge
+    const connection = new events.Connection(this, 'ProcessConnection', {
+      description: `enlarger ${props.stage}: ${API_KEY_HEADER} from Secrets Manager`,
+      authorization: events.Authorization.apiKey(API_KEY_HEADER, this.apiKeySecret.secretValue),
+    });
+    const destination = new events.ApiDestination(this, 'ProcessDestination', {
+      description: `enlarger ${props.stage}: POST /process`,
+      connection,
+      endpoint: `https://${props.originDomainName}/process`,
+      httpMethod: events.HttpMethod.POST,
+      rateLimitPerSecond: props.invocationRateLimitPerSecond ?? 10,
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'ProcessDeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the EventBridge rule target.',
+    });
+
+    this.rule = new events.Rule(this, 'OriginalCreated', {
+      description: `enlarger ${props.stage}: process each new original`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [props.originalsBucket.bucketName] } },
+      },
+    });
+    this.rule.addTarget(
+      new targets.ApiDestination(destination, {
+        // The whole event is the body (the service parses the S3 "Object Created" shape).
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }),
+    );
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'ProcessDeadLetterAlarm', {
+      alarmDescription: `enlarger ${props.stage}: originals EventBridge could not deliver to /process (see the DLQ)`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (props.alarmTopic) {
+      this.deadLetterAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    }
+
+    // ---------------------------------------------------------------- CloudFront
+    const renderOrigin = new origins.HttpOrigin(props.originDomainName, {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+      readTimeout: Duration.seconds(30),
+      // Resolved by CloudFormation from Secrets Manager at deploy time: not in the template.
+      customHeaders: { [ORIGIN_SECRET_HEADER]: this.originSecret.secretValue.unsafeUnwrap() },
+    });
+
+    const normaliseAccept = new cloudfront.Function(this, 'NormaliseAccept', {
+      comment: 'fmt=auto: fold Accept into avif / webp / other for the cache key',
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      code: cloudfront.FunctionCode.fromInline(NORMALISE_ACCEPT_SOURCE),
+    });
+    const stripPrefix = new cloudfront.Function(this, 'StripPrefix', {
+      comment: 'drop /thumbnails or /optimized before the S3 key',
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      code: cloudfront.FunctionCode.fromInline(STRIP_PREFIX_SOURCE),
+    });
+
+    const renderCachePolicy = new cloudfront.CachePolicy(this, 'RenderCachePolicy', {
+      comment: 'enlarger /render: key = path + w,h,fit,q,fmt + normalised Accept',
+      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('accept'),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('w', 'h', 'fit', 'q', 'fmt'),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.days(1),
+      maxTtl: Duration.days(365),
+      enableAcceptEncodingGzip: false,
+      enableAcceptEncodingBrotli: false,
+    });
+
+    const s3Behaviour = (bucket: s3.IBucket): cloudfront.BehaviorOptions => ({
+      origin: origins.S3BucketOrigin.withOriginAccessControl(bucket),
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+      compress: false,
+      functionAssociations: [{ function: stripPrefix, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+    });
+
+    this.distribution = new cloudfront.Distribution(this, 'Cdn', {
+      comment: `enlarger ${props.stage}`,
+      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      enableLogging: true,
+      logBucket: logsBucket,
+      logFilePrefix: 'cloudfront/',
+      defaultBehavior: s3Behaviour(this.optimizedBucket),
+      additionalBehaviors: {
+        '/render/*': {
+          origin: renderOrigin,
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+          cachePolicy: renderCachePolicy,
+          compress: false,
+          functionAssociations: [{ function: normaliseAccept, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+        },
+        '/thumbnails/*': s3Behaviour(this.thumbnailsBucket),
+        '/optimized/*': s3Behaviour(this.optimizedBucket),
+      },
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason: 'A photographer gallery is public worldwide; no country is restricted.',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR2',
+      reason:
+        'No WAF by default (about $6/month before requests): the origin only answers with the ' +
+        'secret header, the service validates widths and formats, and results are cached. ' +
+        'Attach a web ACL through Distribution.webAclId where abuse shows up.',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR4',
+      reason:
+        'The default *.cloudfront.net certificate cannot enforce a minimum viewer TLS version. ' +
+        'Give the distribution a custom domain and certificate with TLSv1.2_2021 to lift this.',
+    });
+
+    // ---------------------------------------------------------------- outputs
+    new CfnOutput(this, 'DistributionDomainName', { value: this.distribution.distributionDomainName });
+    new CfnOutput(this, 'OriginEndpoint', { value: `https://${props.originDomainName}` });
+    new CfnOutput(this, 'AlbDnsName', { value: this.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, 'ThumbnailsBucketName', { value: this.thumbnailsBucket.bucketName });
+    new CfnOutput(this, 'OptimizedBucketName', { value: this.optimizedBucket.bucketName });
+    new CfnOutput(this, 'RenderCacheBucketName', { value: this.renderCacheBucket.bucketName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ProcessApiKeySecretArn', { value: this.apiKeySecret.secretArn });
+  }
+}
