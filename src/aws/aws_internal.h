@@ -17,4 +17,7 @@ struct enl_aws_url {
 /* Splits an http(s) URL. Refuses userinfo, fragments and other schemes (ENL_EINVAL). */
 int enl_aws_url_parse(struct enl_aws_url *u, const char *url);
 
+/* curl_global_init, once per process (pthread_once). 0 or ENL_EINTERNAL. */
+int enl_aws_curl_global_init(void);
+
 #endif

@@ -6,3 +6,7 @@ add_executable(aws_sign_tool ${CMAKE_SOURCE_DIR}/tests/unit/aws_sign_tool.c)
 target_link_libraries(aws_sign_tool PRIVATE enl_aws)
 enl_script_test(sigv4_oracle "unit;aws-unit" ${CMAKE_SOURCE_DIR}/tests/unit/sigv4_oracle.py
                 $<TARGET_FILE:aws_sign_tool>)
+
+# Request helper and credentials chain against tests/unit/aws_fake_server.py on loopback.
+enl_unit_test(aws_request_test ${CMAKE_SOURCE_DIR}/tests/unit/aws_request_test.c LIBS enl_aws
+              LABELS aws-unit)

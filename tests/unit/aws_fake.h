@@ -1,0 +1,70 @@
+/* Starts tests/unit/aws_fake_server.py on a loopback port for one test binary. The server
+ * exits by itself when our end of its stdin pipe closes (also when this test dies), and
+ * fake_stop ends exactly the process fake_start started. */
+#ifndef ENLARGER_TEST_AWS_FAKE_H
+#define ENLARGER_TEST_AWS_FAKE_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct fake {
+	pid_t pid;
+	int in_fd; /* the server's stdin */
+	int port;
+	char base[64]; /* "http://127.0.0.1:<port>" */
+};
+
+/* 0 on success; -1 when python or the script is missing (the caller skips). */
+static int fake_start(struct fake *f)
+{
+	const char *py = getenv("ENL_PYTHON"), *src = getenv("ENL_SOURCE_DIR");
+	char script[4096];
+	int to_child[2], from_child[2];
+	snprintf(script, sizeof(script), "%s/tests/unit/aws_fake_server.py", src ? src : "../..");
+	if (!py)
+		py = "/usr/bin/python3";
+	if (access(script, R_OK) != 0 || access(py, X_OK) != 0)
+		return -1;
+	if (pipe(to_child) || pipe(from_child))
+		return -1;
+	f->pid = fork();
+	if (f->pid < 0)
+		return -1;
+	if (f->pid == 0) {
+		dup2(to_child[0], 0);
+		dup2(from_child[1], 1);
+		close(to_child[1]);
+		close(from_child[0]);
+		execl(py, py, script, (char *)NULL);
+		_exit(127);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	f->in_fd = to_child[1];
+	FILE *out = fdopen(from_child[0], "r");
+	if (!out || fscanf(out, "PORT %d", &f->port) != 1) {
+		if (out)
+			fclose(out);
+		return -1;
+	}
+	fclose(out);
+	snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", f->port);
+	return 0;
+}
+
+static void fake_stop(struct fake *f)
+{
+	if (f->pid <= 0)
+		return;
+	close(f->in_fd);
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, NULL, 0);
+	f->pid = 0;
+}
+
+#endif

@@ -1,0 +1,186 @@
+"""A loopback HTTP/1.1 server playing the AWS endpoints the aws unit tests need.
+
+Started by tests/unit/aws_fake.h: prints "PORT <n>" on stdout, and exits when its stdin
+closes (so it never outlives the test). Only the standard library.
+
+Request-helper paths:
+  /ok, /ok/...      200 with ETag, Content-Type, Cache-Control, Last-Modified, x-amz-meta-*
+  /echo...          200, JSON of the method, raw path, headers and body length it received
+  /flaky/<id>?n=K   503 for the first K hits of <id>, then 200
+  /throttle/<id>    400 ThrottlingException JSON once, then 200
+  /status/<code>    that status, a short body
+  /big?len=N        N bytes with Content-Length;  /bigchunked?len=N: chunked, no length
+  /hang             reads the request, never answers (until the client goes away)
+  /_stats           JSON {"hits": {path: n}, "conns": {path: [connection ids]}}
+Credentials paths:
+  /creds            container endpoint: checks Authorization against the expected token,
+                    rotates keys at every fetch (AKID<n>/SECRET<n>/TOKEN<n>...)
+  /latest/...       IMDSv2 (token PUT, role list, role credentials)
+  /_set?k=v...      mode=ok|fail|forbidden, token=<expected auth token>, exp=<seconds>
+"""
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+LOCK = threading.Lock()
+HITS = {}
+CONNS = {}
+STATE = {"mode": "ok", "token": "", "exp": 3600, "n": 0, "imds_token": "imds-tok-123"}
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body=b"", headers=(), chunked=False):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 4096):
+                part = body[i:i + 4096]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def handle_any(self):
+        body = self.body()
+        u = urlsplit(self.path)
+        q = parse_qs(u.query)
+        path = u.path
+        with LOCK:
+            HITS[path] = HITS.get(path, 0) + 1
+            CONNS.setdefault(path, set()).add("%s:%d" % self.client_address)
+            hits = HITS[path]
+        if path == "/ok" or path.startswith("/ok/"):
+            return self.send(200, b"hello", [
+                ("ETag", '"5d41402abc4b2a76b9719d911017c592"'),
+                ("Content-Type", "text/plain"),
+                ("Cache-Control", "public, max-age=60"),
+                ("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT"),
+                ("x-amz-meta-a", "one"), ("x-amz-meta-ab", "two")])
+        if path.startswith("/echo"):
+            doc = {"method": self.command, "path": self.path,
+                   "headers": [[k, v] for k, v in self.headers.items()],
+                   "body_len": len(body), "body": body.decode("utf-8", "replace")}
+            return self.send(200, json.dumps(doc).encode(),
+                             [("Content-Type", "application/json")])
+        if path.startswith("/flaky/"):
+            k = int(q.get("n", ["2"])[0])
+            if hits <= k:
+                return self.send(503, b"<Error><Code>SlowDown</Code></Error>")
+            return self.send(200, b"finally")
+        if path.startswith("/throttle/"):
+            if hits == 1:
+                return self.send(400, json.dumps({
+                    "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+                    "message": "Rate exceeded"}).encode(),
+                    [("Content-Type", "application/x-amz-json-1.0")])
+            return self.send(200, b"{}")
+        if path.startswith("/status/"):
+            code = int(path.split("/")[2])
+            return self.send(code, b"status %d" % code)
+        if path in ("/big", "/bigchunked"):
+            n = int(q.get("len", ["100000"])[0])
+            return self.send(200, b"x" * n, chunked=(path == "/bigchunked"))
+        if path == "/hang":
+            time.sleep(30)
+            return None
+        if path == "/_stats":
+            with LOCK:
+                doc = {"hits": HITS, "conns": {k: sorted(v) for k, v in CONNS.items()}}
+                return self.send(200, json.dumps(doc).encode())
+        if path == "/_set":
+            with LOCK:
+                for k, v in q.items():
+                    STATE[k] = v[0]
+            return self.send(200, b"ok")
+        if path == "/creds":
+            return self.creds(self.headers.get("Authorization", ""))
+        if path.startswith("/latest/"):
+            return self.imds(path)
+        return self.send(404, b"no such path")
+
+    def creds_doc(self):
+        with LOCK:
+            STATE["n"] += 1
+            n = STATE["n"]
+            exp = float(STATE["exp"])
+        pad = "%d" % n * 300  # a long token, so a torn copy would show
+        return json.dumps({"AccessKeyId": "AKID%d" % n, "SecretAccessKey": "SECRET%d" % n,
+                           "Token": "TOKEN%d-%s-%d" % (n, pad, n),
+                           "Expiration": iso(time.time() + exp), "Code": "Success",
+                           "RoleArn": "arn:aws:iam::123456789012:role/test"}).encode()
+
+    def creds(self, auth):
+        with LOCK:
+            mode, token = STATE["mode"], STATE["token"]
+        if mode == "fail":
+            return self.send(500, b"internal")
+        if mode == "forbidden" or (token and auth != token):
+            return self.send(403, b"forbidden")
+        if mode == "garbage":
+            return self.send(200, b"{not json")
+        return self.send(200, self.creds_doc(), [("Content-Type", "application/json")])
+
+    def imds(self, path):
+        with LOCK:
+            mode = STATE["mode"]
+        if mode == "fail":
+            return self.send(500, b"internal")
+        if path == "/latest/api/token":
+            if self.command != "PUT" or not self.headers.get(
+                    "X-aws-ec2-metadata-token-ttl-seconds"):
+                return self.send(400, b"bad token request")
+            return self.send(200, STATE["imds_token"].encode())
+        if self.headers.get("X-aws-ec2-metadata-token") != STATE["imds_token"]:
+            return self.send(401, b"")
+        if path == "/latest/meta-data/iam/security-credentials/":
+            return self.send(200, b"my role+1\n")
+        if path == "/latest/meta-data/iam/security-credentials/my%20role%2B1":
+            return self.send(200, self.creds_doc())
+        return self.send(404, b"")
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up mid-answer (the body cap test) are expected, not news.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
+def main():
+    srv = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    sys.stdout.write("PORT %d\n" % srv.server_address[1])
+    sys.stdout.flush()
+    sys.stdin.read()  # until the test closes the pipe or exits
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
