@@ -1,6 +1,19 @@
-/* enlarger: parse the command line, pick the subcommand, run it. */
+/* enlarger: pick the subcommand and run it. `serve` is the default. */
 #include <stdio.h>
 #include <string.h>
+
+#include "cmd/cmd.h"
+
+static void usage(FILE *to)
+{
+	fprintf(to, "usage:\n"
+	            "  enlarger [serve]                   run the HTTP service (settings from "
+	            "ENLARGER_* variables)\n"
+	            "  enlarger process FILE [--out DIR]  make the four derivatives of FILE in "
+	            "DIR (default .)\n"
+	            "                                     and print the result JSON\n"
+	            "  enlarger --version\n");
+}
 
 int main(int argc, char **argv)
 {
@@ -8,6 +21,18 @@ int main(int argc, char **argv)
 		printf("enlarger %s\n", ENLARGER_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "usage: enlarger [serve|process FILE [--out DIR]|--version]\n");
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	                 strcmp(argv[1], "help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2)
+		return enl_cmd_serve(1, (char *[]){"serve", NULL});
+	if (strcmp(argv[1], "serve") == 0)
+		return enl_cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "process") == 0)
+		return enl_cmd_process(argc - 1, argv + 1);
+	fprintf(stderr, "enlarger: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
 	return 2;
 }

@@ -1,0 +1,85 @@
+/* Configuration from the environment: every setting is one row of a table of
+ * {env name, min, max, default} (src/util/config.c), so a bad value fails start-up
+ * naming the variable. */
+#ifndef ENLARGER_CONFIG_H
+#define ENLARGER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enlarger/err.h"
+
+#define ENL_CONFIG_MAX_WIDTHS 32
+
+/* How the photo id is derived from an object key when the original carries no
+ * `photo-id` user metadata. */
+enum enl_photo_id_rule {
+	ENL_PHOTO_ID_KEY,            /* the whole key (default) */
+	ENL_PHOTO_ID_BASENAME,       /* the last path segment */
+	ENL_PHOTO_ID_BASENAME_NOEXT, /* the last path segment without its extension */
+};
+
+enum enl_backend { ENL_BACKEND_LOCAL, ENL_BACKEND_AWS };
+
+struct enl_config {
+	char listen[128];
+	char data_dir[1024];
+	char originals_bucket[64];
+	char thumbnails_bucket[64];
+	char optimized_bucket[64];
+	char render_bucket[64];
+	char table[64];
+	char table_key[64];
+	enum enl_backend backend;
+
+	unsigned jobs;        /* concurrent image jobs (default: cores) */
+	unsigned queue_depth; /* requests waiting for a job slot before 503 */
+	int queue_timeout_ms; /* longest wait in that queue before 503 */
+	unsigned http_threads;
+	size_t max_body_bytes;
+	unsigned connection_timeout_s;
+	unsigned per_ip_connections;
+	unsigned max_connections;
+
+	uint64_t max_input_pixels;
+	size_t max_input_bytes;
+	int max_render_width;
+	int render_widths[ENL_CONFIG_MAX_WIDTHS]; /* allow-list; n_render_widths 0 = any */
+	int n_render_widths;
+	int render_quality_default; /* 0: the format's own default */
+
+	char process_api_key[256]; /* empty: no key required */
+	char process_api_key_header[64];
+	char origin_secret[256]; /* empty: /render is open */
+	char origin_secret_header[64];
+
+	enum enl_photo_id_rule photo_id_rule;
+	int watch;     /* 1: process files landing in the local originals folder */
+	int log_level; /* enum enl_log_level */
+
+	int thumb_size;
+	int optimized_width;
+	int optimized_height;
+	int webp_quality;
+	int jpeg_quality;
+	int keep_copyright;
+
+	int shutdown_deadline_ms;
+	int64_t lease_ms;
+	int retry_after_s; /* the Retry-After value on 429 / 503 */
+};
+
+/* Looks a variable up; returns a borrowed string or NULL when unset. */
+typedef const char *(*enl_config_getenv_fn)(void *ud, const char *name);
+
+/* Fills out from get (getenv when get is NULL). Every unset variable takes its
+ * default. ENL_EINVAL with e naming the variable and the allowed range when a
+ * value is malformed or out of range. */
+int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
+                    struct enl_errmsg *e);
+
+/* Writes one line per setting ("NAME=value", secrets shown as "(set)") to the log
+ * at info level: what the server actually runs with. */
+void enl_config_log(const struct enl_config *c);
+
+#endif

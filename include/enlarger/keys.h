@@ -1,0 +1,44 @@
+/* Object keys and photo ids: pure functions, documented in docs/keys.md.
+ *   photo id        user metadata `photo-id`, else ENLARGER_PHOTO_ID_RULE over the key
+ *   derivatives     <photoId>/<etag>/thumb.webp, thumb.jpg (thumbnails bucket)
+ *                   <photoId>/<etag>/optimized.webp, optimized.jpg (optimized bucket)
+ *   render cache    <sha256(key)>/<etag>/w<W>-h<H>-<fit>-q<Q>.<ext> (render bucket)
+ * The original's ETag is part of every key, so a replaced original never collides with
+ * what was made from the old bytes and no reader is pointed at a half-written set. */
+#ifndef ENLARGER_KEYS_H
+#define ENLARGER_KEYS_H
+
+#include <stddef.h>
+
+#include "enlarger/config.h"
+#include "enlarger/pipeline.h"
+#include "enlarger/store.h"
+
+#define ENL_PHOTO_ID_MAX 1024
+#define ENL_VERSION_TAG_MAX 48
+
+/* The photo id for key: the `photo-id` user metadata in info (may be NULL) when
+ * present, else rule over key. ENL_EINVAL (e says why) when the result is empty, has
+ * control characters, "." / ".." segments or does not fit outsz. */
+int enl_photo_id(enum enl_photo_id_rule rule, const char *key, const struct enl_object_info *info,
+                 char *out, size_t outsz, struct enl_errmsg *e);
+
+/* A short tag naming one version of an original, safe in a key: the ETag's
+ * alphanumerics and '-' (at most ENL_VERSION_TAG_MAX), or "s<size>-t<mtime>" when the
+ * store gave no ETag. out must hold ENL_VERSION_TAG_MAX + 1 bytes. */
+void enl_version_tag(const struct enl_object_info *info, char *out);
+
+/* <photo_id>/<version>/<thumb|optimized>.<webp|jpg>. ENL_ETOOBIG when it does not fit. */
+int enl_derivative_key(const char *photo_id, const char *version, enum enl_derivative d,
+                       enum enl_format f, char *out, size_t outsz);
+
+/* Lowercase hex SHA-256 of key into out[65]. */
+void enl_key_hash(const char *key, char out[65]);
+
+/* Render cache key for the original key at version with the given parameters;
+ * quality 0 is written "qd" (the format's default). The prefix "<sha256(key)>/" is
+ * shared by every variant of key (purged when the version changes). */
+int enl_render_cache_key(const char *key, const char *version, const struct enl_render_req *r,
+                         char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,126 @@
+/* The use cases every door shares (HTTP routes, the CLI, the folder watcher):
+ * process a photo and render a variant. Knows stores and tables only through
+ * include/enlarger/store.h and table.h, so the AWS backends slot in unchanged. */
+#ifndef ENLARGER_SERVICE_H
+#define ENLARGER_SERVICE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "enlarger/buf.h"
+#include "enlarger/config.h"
+#include "enlarger/err.h"
+#include "enlarger/event.h"
+#include "enlarger/pipeline.h"
+#include "enlarger/store.h"
+#include "enlarger/table.h"
+
+struct enl_jobgate;
+struct enl_flights; /* render single-flight map (src/service/flight.c) */
+
+struct enl_app {
+	const struct enl_config *cfg; /* borrowed: outlives the app */
+	struct enl_store *store;      /* borrowed: the caller opens and destroys it */
+	struct enl_table *table;      /* borrowed */
+	struct enl_jobgate *gate;     /* owned: bounds concurrent image work */
+	struct enl_pipeline_opts popts;
+	struct enl_flights *flights; /* owned */
+	/* Pipeline runs since start (processed photos + renders), for tests and metrics. */
+	uint64_t process_runs;
+	uint64_t render_runs;
+};
+
+/* Sets up app over store and table (both borrowed). 0, ENL_ENOMEM or ENL_EINVAL. */
+int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_store *store,
+                 struct enl_table *table, struct enl_errmsg *e);
+/* Registers the app's gauges (jobs running, queued, pipeline runs) with the metrics. */
+void enl_app_register_metrics(struct enl_app *app);
+void enl_app_free(struct enl_app *app);
+
+/* ---- process a photo ---------------------------------------------------------- */
+
+enum enl_process_outcome {
+	ENL_OUTCOME_PROCESSED,  /* this call made the derivatives and completed the item */
+	ENL_OUTCOME_DUPLICATE,  /* the same sequencer / ETag was already done (or failed) */
+	ENL_OUTCOME_STALE,      /* a newer event is stored: nothing changed */
+	ENL_OUTCOME_SUPERSEDED, /* a newer event took the photo over while this one ran */
+	ENL_OUTCOME_IN_FLIGHT,  /* returned with ENL_EBUSY: the photo is being processed */
+	ENL_OUTCOME_FAILED,     /* returned with a 422 error: the item is marked failed */
+	ENL_OUTCOME_NONE,       /* returned with another error before any table write */
+};
+
+struct enl_process_result {
+	enum enl_process_outcome outcome;
+	char photo_id[ENL_KEY_MAX + 1];
+	json_t *item; /* new reference (the photo item) or NULL; enl_process_result_free */
+};
+
+/* Processes the object ev names. Returns 0 with out->item for PROCESSED, DUPLICATE,
+ * STALE and SUPERSEDED. Errors: ENL_EINVAL (wrong bucket, bad photo id), ENL_ENOTFOUND
+ * (no original), ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (item marked failed),
+ * ENL_EBUSY (out->outcome IN_FLIGHT: the photo is being processed; otherwise the job
+ * queue is full), ENL_EIO / ENL_ETIMEOUT / ENL_ENOMEM (retryable; the item is left
+ * "processing" until its lease ends, never "completed"). Runs to the end even if the
+ * client that asked has gone. */
+int enl_service_process(struct enl_app *app, const struct enl_event *ev,
+                        struct enl_process_result *out, struct enl_errmsg *e);
+void enl_process_result_free(struct enl_process_result *r);
+
+/* The flat fields a processed photo gets (pipeline result + derivative keys +
+ * processedAt), as stored in the table and printed by `enlarger process`. keys[d][0]
+ * is the WebP key and keys[d][1] the JPEG key of derivative d. New reference. */
+json_t *enl_service_fields(const struct enl_pipeline_result *res,
+                           const char *keys[ENL_DERIV_COUNT][2]);
+
+/* ---- render a variant --------------------------------------------------------- */
+
+/* Raw query values (borrowed, NULL when absent) and the Accept header. */
+struct enl_render_query {
+	const char *w, *h, *fit, *fmt, *q;
+	const char *accept;
+};
+
+struct enl_render_params {
+	struct enl_render_req req; /* format resolved (auto -> avif, webp or jpeg) */
+	int fmt_auto;              /* 1: the answer varies with Accept */
+};
+
+/* Validates the query against the configuration: w required, 1..max, in the
+ * allow-list when there is one (the 400 text lists it); h 0..; fit inside|cover;
+ * fmt webp|jpeg|png|avif|auto (default auto); q 1..100. ENL_EINVAL naming the
+ * parameter. */
+int enl_render_params_parse(const struct enl_config *c, const struct enl_render_query *q,
+                            struct enl_render_params *out, struct enl_errmsg *e);
+
+/* AVIF, then WebP, then JPEG: the first that accept lists explicitly with q > 0. */
+enum enl_format enl_accept_pick(const char *accept);
+
+struct enl_render_result {
+	int not_modified; /* 1: if_none_match matched; bytes is empty */
+	int cache_hit;    /* 1: served from the render bucket */
+	char etag[72];    /* quoted strong ETag */
+	char content_type[32];
+	struct enl_buf bytes; /* owned: enl_render_result_free */
+};
+
+/* Renders key from the originals bucket with p, through the render cache.
+ * if_none_match may be NULL. Errors: ENL_ENOTFOUND (no original), ENL_EINVAL,
+ * ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422), ENL_EBUSY (queue full),
+ * ENL_EIO. A failed cache write is logged, not returned. Identical misses that
+ * arrive together are rendered once. */
+int enl_service_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
+                       const char *if_none_match, struct enl_render_result *out,
+                       struct enl_errmsg *e);
+void enl_render_result_free(struct enl_render_result *r);
+
+/* ---- local folder watcher ----------------------------------------------------- */
+
+struct enl_watch;
+/* Watches <data_dir>/<originals bucket> and its subfolders (inotify) and processes
+ * each file that is closed after writing or moved in; dot files and temporary files
+ * (~, .tmp, .part, .swp) are skipped. Runs on its own thread. */
+int enl_watch_start(struct enl_app *app, struct enl_watch **out, struct enl_errmsg *e);
+void enl_watch_stop(struct enl_watch *w);
+
+#endif

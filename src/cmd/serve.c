@@ -1,0 +1,148 @@
+/* `enlarger serve`: configuration, pipeline, backends, HTTP server, folder watcher;
+ * then wait for SIGTERM / SIGINT, stop accepting, let requests in flight finish within
+ * ENLARGER_SHUTDOWN_DEADLINE_MS, and exit 0. */
+#include "cmd.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "enlarger/config.h"
+#include "enlarger/http.h"
+#include "enlarger/log.h"
+#include "enlarger/metrics.h"
+#include "enlarger/pipeline.h"
+#include "enlarger/routes.h"
+#include "enlarger/service.h"
+#include "enlarger/store.h"
+#include "enlarger/table.h"
+
+static void log_fatal(const char *what, const struct enl_errmsg *e)
+{
+	json_t *f = json_object();
+	json_object_set_new(f, "error", json_string(e->text));
+	enl_log_json(ENL_LOG_ERROR, what, f);
+}
+
+/* Opens the backends ENLARGER_BACKEND names. Only the embedded default exists yet;
+ * the AWS pair slots in here behind the same two interfaces. */
+static int open_backends(const struct enl_config *cfg, struct enl_store **store,
+                         struct enl_table **table, struct enl_errmsg *e)
+{
+	char path[1200];
+	int rc;
+	if ((rc = enl_store_local_open(cfg->data_dir, store, e)))
+		return rc;
+	if (snprintf(path, sizeof(path), "%s/%s.db", cfg->data_dir, cfg->table) >=
+	    (int)sizeof(path))
+		return enl_fail(e, ENL_EINVAL, "ENLARGER_DATA_DIR is too long");
+	return enl_table_sqlite_open(path, cfg->table, cfg->table_key, table, e);
+}
+
+int enl_cmd_serve(int argc, char **argv)
+{
+	struct enl_config cfg;
+	struct enl_errmsg e = {{0}};
+	struct enl_store *store = NULL;
+	struct enl_table *table = NULL;
+	struct enl_server *server = NULL;
+	struct enl_watch *watch = NULL;
+	struct enl_app app;
+	int app_ready = 0, pipeline_ready = 0;
+	int code = 1;
+	sigset_t stop_sigs;
+	size_t n_routes;
+
+	(void)argc;
+	memset(&app, 0, sizeof(app));
+	/* Before any thread exists, so every thread inherits the mask and only sigwait
+	 * below sees the signals. */
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (enl_config_load(&cfg, NULL, NULL, &e)) {
+		log_fatal("bad configuration", &e);
+		fprintf(stderr, "enlarger: %s\n", e.text);
+		return 2;
+	}
+	enl_log_set_level((enum enl_log_level)cfg.log_level);
+	enl_config_log(&cfg);
+
+	/* Jobs run side by side; each gets its share of the cores inside libvips. */
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int per_image = cores > (long)cfg.jobs ? (int)(cores / (long)cfg.jobs) : 1;
+	if (enl_pipeline_init(argv[0], per_image)) {
+		enl_fail(&e, ENL_EINTERNAL, "libvips did not start");
+		log_fatal("cannot start", &e);
+		goto done;
+	}
+	pipeline_ready = 1;
+	if (open_backends(&cfg, &store, &table, &e)) {
+		log_fatal("cannot open the store or the table", &e);
+		goto done;
+	}
+	if (enl_app_init(&app, &cfg, store, table, &e)) {
+		log_fatal("cannot start", &e);
+		goto done;
+	}
+	app_ready = 1;
+	enl_app_register_metrics(&app);
+
+	struct enl_server_opts so = {
+	    .listen = cfg.listen,
+	    .threads = cfg.http_threads,
+	    .connection_timeout_s = cfg.connection_timeout_s,
+	    .per_ip_connections = cfg.per_ip_connections,
+	    .max_connections = cfg.max_connections,
+	    .max_body_bytes = cfg.max_body_bytes,
+	    .routes = enl_http_routes(&n_routes),
+	    .ctx = &app,
+	};
+	so.n_routes = n_routes;
+	if (enl_server_start(&so, &server, &e)) {
+		log_fatal("cannot listen", &e);
+		goto done;
+	}
+	json_t *lf = json_object();
+	json_object_set_new(lf, "listen", json_string(cfg.listen));
+	json_object_set_new(lf, "port", json_integer(enl_server_port(server)));
+	json_object_set_new(lf, "version", json_string(ENLARGER_VERSION));
+	enl_log_json(ENL_LOG_INFO, "listening", lf);
+
+	if (cfg.watch && cfg.backend == ENL_BACKEND_LOCAL && enl_watch_start(&app, &watch, &e)) {
+		/* The service still works through POST /process: say so, keep going. */
+		log_fatal("folder watcher not started", &e);
+		watch = NULL;
+	}
+
+	int sig = 0;
+	while (sigwait(&stop_sigs, &sig) != 0)
+		;
+	json_t *sf = json_object();
+	json_object_set_new(sf, "signal", json_string(sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+	json_object_set_new(sf, "deadlineMs", json_integer(cfg.shutdown_deadline_ms));
+	enl_log_json(ENL_LOG_INFO, "stopping", sf);
+	enl_watch_stop(watch);
+	watch = NULL;
+	enl_server_stop(server, cfg.shutdown_deadline_ms);
+	server = NULL;
+	code = 0;
+done:
+	enl_watch_stop(watch);
+	if (server)
+		enl_server_stop(server, 0);
+	if (app_ready)
+		enl_app_free(&app);
+	enl_table_destroy(table);
+	enl_store_destroy(store);
+	if (pipeline_ready)
+		enl_pipeline_shutdown();
+	if (code == 0)
+		enl_logf(ENL_LOG_INFO, "stopped");
+	return code;
+}

@@ -1,0 +1,69 @@
+/* The application object the doors share: configuration, backends, job gate. */
+#include "enlarger/service.h"
+
+#include <string.h>
+
+#include "enlarger/jobgate.h"
+#include "enlarger/metrics.h"
+#include "flight.h"
+
+int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_store *store,
+                 struct enl_table *table, struct enl_errmsg *e)
+{
+	struct enl_jobgate_opts go = {0};
+	int rc;
+
+	memset(app, 0, sizeof(*app));
+	app->cfg = cfg;
+	app->store = store;
+	app->table = table;
+
+	enl_pipeline_opts_default(&app->popts);
+	app->popts.max_input_pixels = cfg->max_input_pixels;
+	app->popts.max_input_bytes = cfg->max_input_bytes;
+	app->popts.thumb_size = cfg->thumb_size;
+	app->popts.optimized_width = cfg->optimized_width;
+	app->popts.optimized_height = cfg->optimized_height;
+	app->popts.webp_quality = cfg->webp_quality;
+	app->popts.jpeg_quality = cfg->jpeg_quality;
+	app->popts.keep_copyright = cfg->keep_copyright;
+
+	go.jobs = cfg->jobs;
+	go.queue_depth = cfg->queue_depth;
+	if ((rc = enl_jobgate_new(&go, &app->gate)))
+		goto fail;
+	if ((rc = enl_flights_new(&app->flights)))
+		goto fail;
+	return 0;
+fail:
+	enl_app_free(app);
+	return enl_fail(e, rc, "cannot set up the job gate");
+}
+
+static double runs_gauge(void *ctx)
+{
+	const uint64_t *n = ctx;
+	return (double)__atomic_load_n(n, __ATOMIC_RELAXED);
+}
+
+void enl_app_register_metrics(struct enl_app *app)
+{
+	enl_jobgate_export_metrics(app->gate);
+	enl_metrics_gauge("enlarger_process_pipeline_runs",
+	                  "Photos decoded and processed by POST /process, the CLI or the watcher",
+	                  runs_gauge, &app->process_runs);
+	enl_metrics_gauge("enlarger_render_pipeline_runs", "Variants rendered on a cache miss",
+	                  runs_gauge, &app->render_runs);
+}
+
+void enl_app_free(struct enl_app *app)
+{
+	if (!app)
+		return;
+	enl_metrics_gauge("enlarger_process_pipeline_runs", NULL, NULL, NULL);
+	enl_metrics_gauge("enlarger_render_pipeline_runs", NULL, NULL, NULL);
+	enl_jobgate_free(app->gate);
+	enl_flights_free(app->flights);
+	app->gate = NULL;
+	app->flights = NULL;
+}

@@ -1,0 +1,314 @@
+/* The process-a-photo use case: fetch the original, claim the photo in the table,
+ * run the core once under the job gate, write the four derivatives, complete the item.
+ *
+ * Idempotency comes from the table's claim (include/enlarger/table.h): EventBridge
+ * delivers at least once and out of order, so a duplicate or older sequencer changes
+ * nothing, and one that is being processed right now is answered "busy". A retryable
+ * failure (store, table, memory) leaves the item "processing" until its lease ends so
+ * the retry can take it over; only a verdict on the image itself marks it "failed". */
+#include "enlarger/service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "enlarger/jobgate.h"
+#include "enlarger/keys.h"
+#include "enlarger/log.h"
+
+#define CACHE_FOREVER "public, max-age=31536000, immutable"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void new_attempt_id(char out[33])
+{
+	unsigned char r[16];
+	static const char hex[] = "0123456789abcdef";
+	if (RAND_bytes(r, sizeof(r)) != 1) {
+		/* Never expected; a time-based id still differs between attempts. */
+		snprintf(out, 33, "t%031lld", (long long)now_ms());
+		return;
+	}
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/* Is err a verdict on the image (mark the item failed, 422) rather than a passing
+ * failure that a retry may get past? */
+static int is_image_error(int err)
+{
+	return err == ENL_EDECODE || err == ENL_EUNSUPPORTED || err == ENL_ETOOBIG ||
+	       err == ENL_EINVAL || err == ENL_EINTERNAL;
+}
+
+static void log_event(enum enl_log_level lvl, const char *msg, const char *photo_id,
+                      const char *key, const char *attempt, const char *detail, double secs)
+{
+	json_t *f = json_object();
+	json_object_set_new(f, "photoId", json_string(photo_id));
+	json_object_set_new(f, "key", json_string(key));
+	if (attempt)
+		json_object_set_new(f, "attempt", json_string(attempt));
+	if (detail)
+		json_object_set_new(f, "error", json_string(detail));
+	if (secs >= 0)
+		json_object_set_new(f, "ms", json_integer((json_int_t)(secs * 1000)));
+	enl_log_json(lvl, msg, f);
+}
+
+/* Marks the item failed with e's text; a table error here is logged (the claim's
+ * lease ends anyway and a retry will see the photo again). */
+static void mark_failed(struct enl_app *app, const char *photo_id, const char *attempt,
+                        const char *key, const struct enl_errmsg *reason)
+{
+	struct enl_errmsg te = {{0}};
+	int rc = enl_table_fail(app->table, photo_id, attempt, reason->text, &te);
+	if (rc && rc != ENL_ECONFLICT)
+		log_event(ENL_LOG_ERROR, "cannot mark photo failed", photo_id, key, attempt,
+		          te.text, -1);
+}
+
+/* The current item, or NULL (logged) when it cannot be read. New reference. */
+static json_t *current_item(struct enl_app *app, const char *photo_id)
+{
+	json_t *item = NULL;
+	struct enl_errmsg te = {{0}};
+	if (enl_table_get(app->table, photo_id, &item, &te))
+		return NULL;
+	return item;
+}
+
+static int head_original(struct enl_app *app, const struct enl_event *ev, const char **key_out,
+                         struct enl_object_info *info, struct enl_errmsg *e)
+{
+	int rc = enl_store_head(app->store, app->cfg->originals_bucket, ev->key, info, e);
+	*key_out = ev->key;
+	if (rc == ENL_ENOTFOUND && ev->alt_key[0]) {
+		rc = enl_store_head(app->store, app->cfg->originals_bucket, ev->alt_key, info, e);
+		if (rc == 0)
+			*key_out = ev->alt_key;
+	}
+	if (rc == ENL_ENOTFOUND)
+		return enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\" in bucket %s", ev->key,
+		                app->cfg->originals_bucket);
+	if (rc == ENL_EINVAL)
+		return enl_fail(e, ENL_EINVAL, "key \"%.200s\" is not allowed", ev->key);
+	return rc;
+}
+
+/* Writes the four derivatives; keys[d][k] receive their names. */
+static int put_derivatives(struct enl_app *app, const char *photo_id, const char *version,
+                           const struct enl_pipeline_result *res,
+                           char keys[ENL_DERIV_COUNT][2][ENL_KEY_MAX + 256], struct enl_errmsg *e)
+{
+	static const enum enl_format fmts[2] = {ENL_FMT_WEBP, ENL_FMT_JPEG};
+	for (int d = 0; d < ENL_DERIV_COUNT; d++) {
+		const char *bucket =
+		    d == ENL_DERIV_THUMB ? app->cfg->thumbnails_bucket : app->cfg->optimized_bucket;
+		for (int k = 0; k < 2; k++) {
+			const struct enl_output *o = &res->out[d][k];
+			struct enl_put_opts po = {0};
+			int rc = enl_derivative_key(photo_id, version, (enum enl_derivative)d,
+			                            fmts[k], keys[d][k], sizeof(keys[d][k]));
+			if (rc)
+				return enl_fail(e, ENL_EINVAL, "photo id is too long for a key");
+			po.content_type = enl_format_mime(o->format);
+			po.cache_control = CACHE_FOREVER;
+			rc = enl_store_put(app->store, bucket, keys[d][k], o->bytes.data,
+			                   o->bytes.len, &po, e);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int enl_service_process(struct enl_app *app, const struct enl_event *ev,
+                        struct enl_process_result *out, struct enl_errmsg *e)
+{
+	const struct enl_config *cfg = app->cfg;
+	struct enl_object_info info;
+	struct enl_object_info ginfo;
+	struct enl_buf original = ENL_BUF_INIT;
+	struct enl_pipeline_result res;
+	int have_res = 0;
+	int in_gate = 0;
+	int claimed = 0;
+	const char *key = ev->key;
+	char attempt[33];
+	char version[ENL_VERSION_TAG_MAX + 1];
+	char(*keys)[2][ENL_KEY_MAX + 256] = NULL; /* on the heap: 4 KiB+ */
+	struct enl_errmsg local;
+	json_t *fields = NULL; /* new reference, released at done */
+	enum enl_claim_result cr;
+	double t0 = mono_s();
+	int rc;
+
+	if (!e)
+		e = &local;
+	memset(out, 0, sizeof(*out));
+	memset(&res, 0, sizeof(res));
+	out->outcome = ENL_OUTCOME_NONE;
+	new_attempt_id(attempt);
+
+	if (strcmp(ev->bucket, cfg->originals_bucket) != 0) {
+		rc = enl_fail(e, ENL_EINVAL, "bucket \"%.100s\" is not the originals bucket (%s)",
+		              ev->bucket, cfg->originals_bucket);
+		goto done;
+	}
+	if ((rc = head_original(app, ev, &key, &info, e)))
+		goto done;
+	if ((rc = enl_photo_id(cfg->photo_id_rule, key, &info, out->photo_id, sizeof(out->photo_id),
+	                       e)))
+		goto done;
+
+	/* Enter the gate before claiming: a full queue then leaves nothing to undo, and
+	 * the claim's lease only covers the work itself. */
+	if ((rc = enl_jobgate_enter(app->gate, cfg->queue_timeout_ms))) {
+		rc = enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
+		goto done;
+	}
+	in_gate = 1;
+
+	struct enl_claim_req req = {
+	    .photo_id = out->photo_id,
+	    .sequencer = ev->sequencer[0] ? ev->sequencer : NULL,
+	    .etag = info.etag,
+	    .attempt = attempt,
+	    .bucket = cfg->originals_bucket,
+	    .key = key,
+	    .now_ms = now_ms(),
+	    .lease_ms = cfg->lease_ms,
+	};
+	if ((rc = enl_table_claim(app->table, &req, &cr, e)))
+		goto done;
+	switch (cr) {
+	case ENL_CLAIM_OK: claimed = 1; break;
+	case ENL_CLAIM_DUPLICATE:
+	case ENL_CLAIM_STALE:
+		out->outcome = cr == ENL_CLAIM_STALE ? ENL_OUTCOME_STALE : ENL_OUTCOME_DUPLICATE;
+		out->item = current_item(app, out->photo_id);
+		log_event(ENL_LOG_INFO,
+		          cr == ENL_CLAIM_STALE ? "stale event ignored" : "duplicate event ignored",
+		          out->photo_id, key, NULL, NULL, -1);
+		rc = 0;
+		goto done;
+	case ENL_CLAIM_BUSY:
+		out->outcome = ENL_OUTCOME_IN_FLIGHT;
+		rc = enl_fail(e, ENL_EBUSY, "photo \"%.200s\" is being processed; retry later",
+		              out->photo_id);
+		goto done;
+	}
+
+	if (info.size > cfg->max_input_bytes) {
+		rc = enl_fail(e, ENL_ETOOBIG, "the original is %llu bytes, over the limit of %zu",
+		              (unsigned long long)info.size, cfg->max_input_bytes);
+		goto done;
+	}
+	rc = enl_store_get(app->store, cfg->originals_bucket, key, cfg->max_input_bytes, &original,
+	                   &ginfo, e);
+	if (rc == ENL_ETOOBIG) {
+		rc = enl_fail(e, ENL_ETOOBIG, "the original is over the limit of %zu bytes",
+		              cfg->max_input_bytes);
+		goto done;
+	}
+	if (rc == ENL_ENOTFOUND) {
+		rc = enl_fail(e, ENL_ENOTFOUND, "the original \"%.200s\" disappeared", key);
+		goto done;
+	}
+	if (rc)
+		goto done;
+
+	__atomic_fetch_add(&app->process_runs, 1, __ATOMIC_RELAXED);
+	log_event(ENL_LOG_INFO, "pipeline run", out->photo_id, key, attempt, NULL, -1);
+	rc = enl_pipeline_process(original.data, original.len, &app->popts, &res, e);
+	enl_buf_free(&original);
+	enl_jobgate_leave(app->gate);
+	in_gate = 0;
+	if (rc)
+		goto done;
+	have_res = 1;
+
+	/* Versioned by the bytes we actually read (GET), not by the event. */
+	enl_version_tag(&ginfo, version);
+	keys = calloc(ENL_DERIV_COUNT, sizeof(*keys));
+	if (!keys) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = put_derivatives(app, out->photo_id, version, &res, keys, e)))
+		goto done;
+	const char *kp[ENL_DERIV_COUNT][2];
+	for (int d = 0; d < ENL_DERIV_COUNT; d++)
+		for (int k = 0; k < 2; k++)
+			kp[d][k] = keys[d][k];
+	fields = enl_service_fields(&res, kp);
+	if (!fields) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = enl_table_complete(app->table, out->photo_id, attempt, fields, e);
+	if (rc == ENL_ECONFLICT) {
+		/* A newer event took the photo over (our lease ran out): its result wins. */
+		claimed = 0;
+		out->outcome = ENL_OUTCOME_SUPERSEDED;
+		out->item = current_item(app, out->photo_id);
+		log_event(ENL_LOG_WARN, "result dropped: a newer event owns the photo",
+		          out->photo_id, key, attempt, NULL, mono_s() - t0);
+		rc = 0;
+		goto done;
+	}
+	if (rc)
+		goto done;
+	claimed = 0;
+	out->outcome = ENL_OUTCOME_PROCESSED;
+	out->item = current_item(app, out->photo_id);
+	if (!out->item)
+		out->item = json_incref(fields);
+	log_event(ENL_LOG_INFO, "photo processed", out->photo_id, key, attempt, NULL,
+	          mono_s() - t0);
+
+done:
+	if (in_gate)
+		enl_jobgate_leave(app->gate);
+	if (rc && claimed && is_image_error(rc)) {
+		mark_failed(app, out->photo_id, attempt, key, e);
+		out->outcome = ENL_OUTCOME_FAILED;
+		log_event(ENL_LOG_WARN, "photo failed", out->photo_id, key, attempt, e->text,
+		          mono_s() - t0);
+	} else if (rc && claimed) {
+		/* Retryable: the item stays "processing" until the lease ends. */
+		log_event(ENL_LOG_ERROR, "photo not processed (retryable)", out->photo_id, key,
+		          attempt, e->text, mono_s() - t0);
+	}
+	enl_buf_free(&original);
+	if (have_res)
+		enl_pipeline_result_free(&res);
+	free(keys);
+	json_decref(fields);
+	return rc;
+}
+
+void enl_process_result_free(struct enl_process_result *r)
+{
+	json_decref(r->item);
+	r->item = NULL;
+}

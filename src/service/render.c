@@ -1,0 +1,222 @@
+/* The render use case behind GET /render/<key>: look the variant up in the render
+ * bucket under a key that names the original's version and every byte-changing
+ * parameter; on a miss render it once (single-flight), answer, and keep it.
+ *
+ * The original is HEADed on every request: its ETag is in the cache key, so a replaced
+ * original is never answered with variants of the old bytes (those are purged when
+ * the new version is first rendered). CloudFront in front keeps this off the hot path. */
+#include "enlarger/service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "enlarger/jobgate.h"
+#include "enlarger/keys.h"
+#include "enlarger/log.h"
+#include "enlarger/metrics.h"
+#include "flight.h"
+
+#define CACHE_FOREVER "public, max-age=31536000, immutable"
+/* A cached variant is never larger than this; anything bigger is not ours. */
+#define MAX_VARIANT_BYTES ((size_t)256 * 1024 * 1024)
+
+/* Does an If-None-Match list hold etag (strong or weak form) or "*"? */
+static int etag_matches(const char *inm, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = inm;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		size_t n = strcspn(p, ",");
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == el && strncmp(p, etag, el) == 0)
+			return 1;
+		p += strcspn(p, ",");
+	}
+	return 0;
+}
+
+struct purge_ctx {
+	struct enl_app *app;
+	const char *keep_prefix; /* "<hash>/<version>/" */
+	int deleted;
+};
+
+static int purge_cb(void *ud, const char *key)
+{
+	struct purge_ctx *pc = ud;
+	struct enl_errmsg pe = {{0}};
+	if (strncmp(key, pc->keep_prefix, strlen(pc->keep_prefix)) == 0)
+		return 0;
+	if (enl_store_del(pc->app->store, pc->app->cfg->render_bucket, key, &pe) == 0)
+		pc->deleted++;
+	return 0;
+}
+
+/* Best effort: variants of older versions of the same original go away. */
+static void purge_old_versions(struct enl_app *app, const char *hash, const char *version)
+{
+	char prefix[80], keep[160];
+	struct enl_errmsg pe = {{0}};
+	snprintf(prefix, sizeof(prefix), "%s/", hash);
+	snprintf(keep, sizeof(keep), "%s/%s/", hash, version);
+	struct purge_ctx pc = {app, keep, 0};
+	if (enl_store_list(app->store, app->cfg->render_bucket, prefix, purge_cb, &pc, &pe))
+		enl_logf(ENL_LOG_WARN, "render cache purge failed: %s", pe.text);
+	else if (pc.deleted)
+		enl_logf(ENL_LOG_INFO, "render cache: purged %d variants of older versions",
+		         pc.deleted);
+}
+
+/* Fetches the original and renders it under the job gate. */
+static int render_miss(struct enl_app *app, const char *key, const char *version,
+                       const struct enl_render_params *p, struct enl_output *o,
+                       int *version_changed, struct enl_errmsg *e)
+{
+	struct enl_buf original = ENL_BUF_INIT;
+	struct enl_object_info ginfo;
+	char gversion[ENL_VERSION_TAG_MAX + 1];
+	int in_gate = 0;
+	int rc;
+
+	if ((rc = enl_jobgate_enter(app->gate, app->cfg->queue_timeout_ms))) {
+		rc = enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
+		goto done;
+	}
+	in_gate = 1;
+	rc = enl_store_get(app->store, app->cfg->originals_bucket, key, app->cfg->max_input_bytes,
+	                   &original, &ginfo, e);
+	if (rc == ENL_ENOTFOUND) {
+		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
+		goto done;
+	}
+	if (rc == ENL_ETOOBIG) {
+		rc = enl_fail(e, ENL_ETOOBIG, "the original is over the limit of %zu bytes",
+		              app->cfg->max_input_bytes);
+		goto done;
+	}
+	if (rc)
+		goto done;
+	enl_version_tag(&ginfo, gversion);
+	*version_changed = strcmp(gversion, version) != 0;
+	__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
+	rc = enl_pipeline_render(original.data, original.len, &app->popts, &p->req, o, e);
+done:
+	if (in_gate)
+		enl_jobgate_leave(app->gate);
+	enl_buf_free(&original);
+	return rc;
+}
+
+int enl_service_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
+                       const char *if_none_match, struct enl_render_result *out,
+                       struct enl_errmsg *e)
+{
+	const struct enl_config *cfg = app->cfg;
+	struct enl_object_info info;
+	struct enl_object_info cinfo;
+	struct enl_output o;
+	struct enl_flight *f = NULL;
+	struct enl_errmsg local;
+	char version[ENL_VERSION_TAG_MAX + 1];
+	char cache_key[256];
+	char hash[65];
+	int leader = 0;
+	int rc;
+
+	if (!e)
+		e = &local;
+	memset(out, 0, sizeof(*out));
+	memset(&o, 0, sizeof(o));
+	enl_buf_init(&out->bytes, 0);
+	snprintf(out->content_type, sizeof(out->content_type), "%s",
+	         enl_format_mime(p->req.format));
+
+	rc = enl_store_head(app->store, cfg->originals_bucket, key, &info, e);
+	if (rc == ENL_ENOTFOUND || rc == ENL_EINVAL) {
+		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
+		goto done;
+	}
+	if (rc)
+		goto done;
+	enl_version_tag(&info, version);
+	if ((rc = enl_render_cache_key(key, version, &p->req, cache_key, sizeof(cache_key)))) {
+		rc = enl_fail(e, ENL_EINTERNAL, "cache key too long");
+		goto done;
+	}
+	/* The ETag names the cache key, which names the bytes: it is known before any
+	 * read, so a revalidation costs one HEAD of the original. */
+	enl_key_hash(cache_key, hash);
+	snprintf(out->etag, sizeof(out->etag), "\"%.32s\"", hash);
+	if (if_none_match && etag_matches(if_none_match, out->etag)) {
+		out->not_modified = 1;
+		goto done;
+	}
+
+	rc = enl_store_get(app->store, cfg->render_bucket, cache_key, MAX_VARIANT_BYTES,
+	                   &out->bytes, &cinfo, e);
+	if (rc == 0) {
+		out->cache_hit = 1;
+		enl_metrics_render_cache(1);
+		goto done;
+	}
+	if (rc != ENL_ENOTFOUND)
+		enl_logf(ENL_LOG_WARN, "render cache read failed, rendering: %s", e->text);
+	enl_buf_free(&out->bytes);
+	enl_metrics_render_cache(0);
+
+	f = enl_flight_join(app->flights, cache_key, &leader);
+	if (!f) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!leader) {
+		rc = enl_flight_wait(app->flights, f, &out->bytes, e);
+		goto done;
+	}
+
+	int version_changed = 0;
+	rc = render_miss(app, key, version, p, &o, &version_changed, e);
+	enl_flight_finish(app->flights, f, rc, e, o.bytes.data, o.bytes.len);
+	if (rc)
+		goto done;
+	if (!version_changed) {
+		struct enl_put_opts po = {0};
+		struct enl_errmsg pe = {{0}};
+		po.content_type = enl_format_mime(o.format);
+		po.cache_control = CACHE_FOREVER;
+		if (enl_store_put(app->store, cfg->render_bucket, cache_key, o.bytes.data,
+		                  o.bytes.len, &po, &pe)) {
+			json_t *lf = json_object();
+			json_object_set_new(lf, "key", json_string(key));
+			json_object_set_new(lf, "error", json_string(pe.text));
+			enl_log_json(ENL_LOG_WARN, "render cache write failed", lf);
+		}
+		char khash[65];
+		enl_key_hash(key, khash);
+		purge_old_versions(app, khash, version);
+	}
+	void (*free_fn)(void *) = o.bytes.free_fn ? o.bytes.free_fn : free;
+	size_t len = 0;
+	void *data = enl_buf_steal(&o.bytes, &len);
+	o.bytes.free_fn = NULL;
+	enl_buf_adopt(&out->bytes, data, len, free_fn);
+
+done:
+	if (f)
+		enl_flight_leave(app->flights, f);
+	enl_buf_free(&o.bytes);
+	return rc;
+}
+
+void enl_render_result_free(struct enl_render_result *r)
+{
+	enl_buf_free(&r->bytes);
+}

@@ -1,0 +1,341 @@
+/* Configuration from ENLARGER_* variables: one table of {name, min, max, default},
+ * one parser per kind, and a message naming the variable when a value is bad. */
+#include "enlarger/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "enlarger/log.h"
+
+enum kind {
+	K_STR,    /* char[] field; check() validates the characters */
+	K_INT,    /* int field */
+	K_UINT,   /* unsigned field */
+	K_SIZE,   /* size_t field */
+	K_U64,    /* uint64_t field */
+	K_I64,    /* int64_t field */
+	K_ENUM,   /* int-sized enum field; names "a|b|c" map to 0, 1, 2 */
+	K_WIDTHS, /* comma-separated list into render_widths */
+};
+
+enum strcheck { S_ANY, S_NONEMPTY, S_NAME, S_HEADER, S_LISTEN, S_SECRET };
+
+struct setting {
+	const char *env;
+	enum kind kind;
+	size_t off;
+	size_t size; /* for K_STR */
+	int64_t min;
+	int64_t max;
+	const char *def; /* NULL: computed (see defaults_computed) */
+	const char *names;
+	enum strcheck check;
+};
+
+#define F(field) offsetof(struct enl_config, field), sizeof(((struct enl_config *)0)->field)
+#define MiB (1024LL * 1024)
+
+/* The table. Defaults are strings so they go through the same parser and checks. */
+static const struct setting settings[] = {
+    {"ENLARGER_LISTEN", K_STR, F(listen), 0, 0, "127.0.0.1:8080", NULL, S_LISTEN},
+    {"ENLARGER_DATA_DIR", K_STR, F(data_dir), 0, 0, "./data", NULL, S_NONEMPTY},
+    {"ENLARGER_ORIGINALS_BUCKET", K_STR, F(originals_bucket), 0, 0, "originals", NULL, S_NAME},
+    {"ENLARGER_THUMBNAILS_BUCKET", K_STR, F(thumbnails_bucket), 0, 0, "thumbnails", NULL, S_NAME},
+    {"ENLARGER_OPTIMIZED_BUCKET", K_STR, F(optimized_bucket), 0, 0, "optimized", NULL, S_NAME},
+    {"ENLARGER_RENDER_BUCKET", K_STR, F(render_bucket), 0, 0, "renders", NULL, S_NAME},
+    {"ENLARGER_TABLE", K_STR, F(table), 0, 0, "photos", NULL, S_NAME},
+    {"ENLARGER_TABLE_KEY", K_STR, F(table_key), 0, 0, "photoId", NULL, S_NAME},
+    {"ENLARGER_BACKEND", K_ENUM, F(backend), 0, 0, "local", "local|aws", S_ANY},
+    {"ENLARGER_JOBS", K_UINT, F(jobs), 1, 256, NULL, NULL, S_ANY},
+    {"ENLARGER_QUEUE_DEPTH", K_UINT, F(queue_depth), 0, 100000, "64", NULL, S_ANY},
+    {"ENLARGER_QUEUE_TIMEOUT_MS", K_INT, F(queue_timeout_ms), 0, 3600000, "30000", NULL, S_ANY},
+    {"ENLARGER_HTTP_THREADS", K_UINT, F(http_threads), 1, 1024, "16", NULL, S_ANY},
+    {"ENLARGER_MAX_BODY_BYTES", K_SIZE, F(max_body_bytes), 256, 64 * MiB, "262144", NULL, S_ANY},
+    {"ENLARGER_CONNECTION_TIMEOUT", K_UINT, F(connection_timeout_s), 1, 3600, "10", NULL, S_ANY},
+    {"ENLARGER_PER_IP_CONNECTIONS", K_UINT, F(per_ip_connections), 0, 100000, "0", NULL, S_ANY},
+    {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000, "512", NULL, S_ANY},
+    {"ENLARGER_MAX_INPUT_PIXELS", K_U64, F(max_input_pixels), 1, 1000000000000LL, "120000000", NULL,
+     S_ANY},
+    {"ENLARGER_MAX_INPUT_BYTES", K_SIZE, F(max_input_bytes), 1, 4096 * MiB, "209715200", NULL,
+     S_ANY},
+    {"ENLARGER_MAX_RENDER_WIDTH", K_INT, F(max_render_width), 1, 16384, "4096", NULL, S_ANY},
+    {"ENLARGER_RENDER_WIDTHS", K_WIDTHS, F(render_widths), 0, 0, "", NULL, S_ANY},
+    {"ENLARGER_RENDER_QUALITY", K_INT, F(render_quality_default), 0, 100, "0", NULL, S_ANY},
+    {"ENLARGER_PROCESS_API_KEY", K_STR, F(process_api_key), 0, 0, "", NULL, S_SECRET},
+    {"ENLARGER_PROCESS_API_KEY_HEADER", K_STR, F(process_api_key_header), 0, 0, "x-api-key", NULL,
+     S_HEADER},
+    {"ENLARGER_ORIGIN_SECRET", K_STR, F(origin_secret), 0, 0, "", NULL, S_SECRET},
+    {"ENLARGER_ORIGIN_SECRET_HEADER", K_STR, F(origin_secret_header), 0, 0, "x-origin-secret", NULL,
+     S_HEADER},
+    {"ENLARGER_PHOTO_ID_RULE", K_ENUM, F(photo_id_rule), 0, 0, "key", "key|basename|basename-noext",
+     S_ANY},
+    {"ENLARGER_WATCH", K_INT, F(watch), 0, 1, "1", NULL, S_ANY},
+    {"ENLARGER_LOG_LEVEL", K_ENUM, F(log_level), 0, 0, "info", "debug|info|warn|error", S_ANY},
+    {"ENLARGER_THUMB_SIZE", K_INT, F(thumb_size), 16, 2048, "200", NULL, S_ANY},
+    {"ENLARGER_OPTIMIZED_WIDTH", K_INT, F(optimized_width), 16, 16384, "1920", NULL, S_ANY},
+    {"ENLARGER_OPTIMIZED_HEIGHT", K_INT, F(optimized_height), 16, 16384, "1080", NULL, S_ANY},
+    {"ENLARGER_WEBP_QUALITY", K_INT, F(webp_quality), 1, 100, "80", NULL, S_ANY},
+    {"ENLARGER_JPEG_QUALITY", K_INT, F(jpeg_quality), 1, 100, "82", NULL, S_ANY},
+    {"ENLARGER_KEEP_COPYRIGHT", K_INT, F(keep_copyright), 0, 1, "1", NULL, S_ANY},
+    {"ENLARGER_SHUTDOWN_DEADLINE_MS", K_INT, F(shutdown_deadline_ms), 0, 600000, "25000", NULL,
+     S_ANY},
+    {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "60000", NULL, S_ANY},
+    {"ENLARGER_RETRY_AFTER", K_INT, F(retry_after_s), 1, 3600, "2", NULL, S_ANY},
+};
+
+static const char *env_get(void *ud, const char *name)
+{
+	(void)ud;
+	return getenv(name);
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return ENL_EINVAL;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0')
+		return ENL_EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int check_string(const struct setting *st, const char *v)
+{
+	size_t n = strlen(v);
+	switch (st->check) {
+	case S_ANY:
+	case S_SECRET: return 0;
+	case S_NONEMPTY: return n ? 0 : ENL_EINVAL;
+	case S_NAME:
+		/* Bucket, table and attribute names: also folder names on the local backend. */
+		if (n == 0 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+			return ENL_EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
+				return ENL_EINVAL;
+		return 0;
+	case S_HEADER:
+		if (n == 0)
+			return ENL_EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)v[i]) && v[i] != '-')
+				return ENL_EINVAL;
+		return 0;
+	case S_LISTEN: {
+		/* host:port, host may be [v6]; port 0..65535 (0 = any free port). */
+		const char *colon = strrchr(v, ':');
+		int64_t port;
+		if (!colon || colon == v || parse_i64(colon + 1, &port) || port < 0 || port > 65535)
+			return ENL_EINVAL;
+		return 0;
+	}
+	}
+	return ENL_EINVAL;
+}
+
+static int set_widths(struct enl_config *c, const char *v)
+{
+	c->n_render_widths = 0;
+	const char *p = v;
+	while (*p) {
+		char item[16];
+		size_t n = strcspn(p, ",");
+		while (n && isspace((unsigned char)*p)) {
+			p++;
+			n--;
+		}
+		if (n == 0 || n >= sizeof(item) || c->n_render_widths >= ENL_CONFIG_MAX_WIDTHS)
+			return ENL_EINVAL;
+		memcpy(item, p, n);
+		item[n] = '\0';
+		int64_t w;
+		if (parse_i64(item, &w) || w < 1 || w > 16384)
+			return ENL_EINVAL;
+		/* Keep the list sorted and free of repeats: it is printed in 400 answers. */
+		int dup = 0;
+		for (int k = 0; k < c->n_render_widths; k++)
+			dup |= c->render_widths[k] == w;
+		if (!dup) {
+			int i = c->n_render_widths;
+			while (i > 0 && c->render_widths[i - 1] > w) {
+				c->render_widths[i] = c->render_widths[i - 1];
+				i--;
+			}
+			c->render_widths[i] = (int)w;
+			c->n_render_widths++;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static int set_one(struct enl_config *c, const struct setting *st, const char *v,
+                   struct enl_errmsg *e)
+{
+	char *field = (char *)c + st->off;
+	int64_t n = 0;
+
+	switch (st->kind) {
+	case K_STR:
+		if (strlen(v) >= st->size)
+			return enl_fail(e, ENL_EINVAL, "%s is too long (at most %zu characters)",
+			                st->env, st->size - 1);
+		if (check_string(st, v))
+			return enl_fail(e, ENL_EINVAL, "%s has a malformed value%s%s%s", st->env,
+			                st->check == S_SECRET ? "" : " \"",
+			                st->check == S_SECRET ? "" : v,
+			                st->check == S_SECRET ? "" : "\"");
+		memcpy(field, v, strlen(v) + 1);
+		return 0;
+	case K_ENUM: {
+		const char *p = st->names;
+		int idx = 0;
+		size_t vl = strlen(v);
+		while (*p) {
+			size_t l = strcspn(p, "|");
+			if (l == vl && strncmp(p, v, l) == 0) {
+				*(int *)field = idx;
+				return 0;
+			}
+			p += l;
+			if (*p == '|')
+				p++;
+			idx++;
+		}
+		return enl_fail(e, ENL_EINVAL, "%s must be one of %s, not \"%.64s\"", st->env,
+		                st->names, v);
+	}
+	case K_WIDTHS:
+		if (set_widths(c, v))
+			return enl_fail(e, ENL_EINVAL,
+			                "%s must be a comma-separated list of at most %d widths "
+			                "between 1 and 16384",
+			                st->env, ENL_CONFIG_MAX_WIDTHS);
+		return 0;
+	default: break;
+	}
+
+	if (parse_i64(v, &n) || n < st->min || n > st->max)
+		return enl_fail(e, ENL_EINVAL,
+		                "%s must be an integer from %" PRId64 " to %" PRId64
+		                ", not \"%.64s\"",
+		                st->env, st->min, st->max, v);
+	switch (st->kind) {
+	case K_INT: *(int *)field = (int)n; break;
+	case K_UINT: *(unsigned *)field = (unsigned)n; break;
+	case K_SIZE: *(size_t *)field = (size_t)n; break;
+	case K_U64: *(uint64_t *)field = (uint64_t)n; break;
+	case K_I64: *(int64_t *)field = n; break;
+	default: break;
+	}
+	return 0;
+}
+
+/* Defaults that depend on the machine. */
+static void defaults_computed(struct enl_config *c, const struct setting *st)
+{
+	if (strcmp(st->env, "ENLARGER_JOBS") == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		if (cores < 1)
+			cores = 1;
+		if (cores > st->max)
+			cores = st->max;
+		c->jobs = (unsigned)cores;
+	}
+}
+
+int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
+                    struct enl_errmsg *e)
+{
+	int rc = 0;
+	if (!get)
+		get = env_get;
+	memset(out, 0, sizeof(*out));
+
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *st = &settings[i];
+		const char *v = get(ud, st->env);
+		if (v) {
+			rc = set_one(out, st, v, e);
+		} else if (st->def) {
+			rc = set_one(out, st, st->def, e);
+		} else {
+			defaults_computed(out, st);
+		}
+		if (rc)
+			goto done;
+	}
+
+	/* Checks across settings. */
+	for (int i = 0; i < out->n_render_widths; i++) {
+		if (out->render_widths[i] > out->max_render_width) {
+			rc = enl_fail(
+			    e, ENL_EINVAL,
+			    "ENLARGER_RENDER_WIDTHS has %d, over ENLARGER_MAX_RENDER_WIDTH "
+			    "(%d)",
+			    out->render_widths[i], out->max_render_width);
+			goto done;
+		}
+	}
+	if (out->backend == ENL_BACKEND_AWS) {
+		rc = enl_fail(e, ENL_EINVAL,
+		              "ENLARGER_BACKEND=aws is not available in this build yet; use local");
+		goto done;
+	}
+done:
+	return rc;
+}
+
+void enl_config_log(const struct enl_config *c)
+{
+	json_t *f = json_object();
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *st = &settings[i];
+		const char *field = (const char *)c + st->off;
+		json_t *v = NULL;
+		switch (st->kind) {
+		case K_STR:
+			if (st->check == S_SECRET)
+				v = json_string(*field ? "(set)" : "");
+			else
+				v = json_string(field);
+			break;
+		case K_INT: v = json_integer(*(const int *)field); break;
+		case K_UINT: v = json_integer(*(const unsigned *)field); break;
+		case K_SIZE: v = json_integer((json_int_t) * (const size_t *)field); break;
+		case K_U64: v = json_integer((json_int_t) * (const uint64_t *)field); break;
+		case K_I64: v = json_integer((json_int_t) * (const int64_t *)field); break;
+		case K_ENUM: {
+			int idx = *(const int *)field;
+			const char *p = st->names;
+			for (int k = 0; k < idx && *p; k++) {
+				p += strcspn(p, "|");
+				if (*p == '|')
+					p++;
+			}
+			v = json_stringn(p, strcspn(p, "|"));
+			break;
+		}
+		case K_WIDTHS: {
+			v = json_array();
+			for (int k = 0; k < c->n_render_widths; k++)
+				json_array_append_new(v, json_integer(c->render_widths[k]));
+			break;
+		}
+		}
+		json_object_set_new(f, st->env, v);
+	}
+	enl_log_json(ENL_LOG_INFO, "config", f);
+}

@@ -1,0 +1,115 @@
+/* Configuration table: defaults, every kind of value, and bad values naming the variable. */
+#include <string.h>
+
+#include "check.h"
+#include "enlarger/config.h"
+
+struct env {
+	const char *names[16];
+	const char *values[16];
+	int n;
+};
+
+static const char *get(void *ud, const char *name)
+{
+	struct env *v = ud;
+	for (int i = 0; i < v->n; i++)
+		if (strcmp(v->names[i], name) == 0)
+			return v->values[i];
+	return NULL;
+}
+
+/* Loads with one variable set; returns the error code and the message in e. */
+static int load1(const char *name, const char *value, struct enl_config *c, struct enl_errmsg *e)
+{
+	struct env v = {{name}, {value}, 1};
+	memset(e, 0, sizeof(*e));
+	return enl_config_load(c, get, &v, e);
+}
+
+int main(void)
+{
+	struct enl_config c;
+	struct enl_errmsg e = {{0}};
+	struct env none = {{0}, {0}, 0};
+
+	REQUIRE(enl_config_load(&c, get, &none, &e) == 0);
+	CHECK_STR_EQ(c.listen, "127.0.0.1:8080");
+	CHECK_STR_EQ(c.data_dir, "./data");
+	CHECK_STR_EQ(c.originals_bucket, "originals");
+	CHECK_STR_EQ(c.thumbnails_bucket, "thumbnails");
+	CHECK_STR_EQ(c.optimized_bucket, "optimized");
+	CHECK_STR_EQ(c.render_bucket, "renders");
+	CHECK_STR_EQ(c.table, "photos");
+	CHECK_STR_EQ(c.table_key, "photoId");
+	CHECK_STR_EQ(c.process_api_key_header, "x-api-key");
+	CHECK_INT_EQ(c.backend, ENL_BACKEND_LOCAL);
+	CHECK(c.jobs >= 1);
+	CHECK_INT_EQ(c.max_input_pixels, 120000000);
+	CHECK_INT_EQ(c.max_input_bytes, 200 * 1024 * 1024);
+	CHECK_INT_EQ(c.thumb_size, 200);
+	CHECK_INT_EQ(c.optimized_width, 1920);
+	CHECK_INT_EQ(c.optimized_height, 1080);
+	CHECK_INT_EQ(c.webp_quality, 80);
+	CHECK_INT_EQ(c.jpeg_quality, 82);
+	CHECK_INT_EQ(c.watch, 1);
+	CHECK_INT_EQ(c.photo_id_rule, ENL_PHOTO_ID_KEY);
+	CHECK_INT_EQ(c.n_render_widths, 0);
+	CHECK_INT_EQ(c.process_api_key[0], 0);
+
+	CHECK(load1("ENLARGER_JOBS", "3", &c, &e) == 0);
+	CHECK_INT_EQ(c.jobs, 3);
+	CHECK(load1("ENLARGER_PHOTO_ID_RULE", "basename-noext", &c, &e) == 0);
+	CHECK_INT_EQ(c.photo_id_rule, ENL_PHOTO_ID_BASENAME_NOEXT);
+	CHECK(load1("ENLARGER_LOG_LEVEL", "debug", &c, &e) == 0);
+	CHECK_INT_EQ(c.log_level, 0);
+	CHECK(load1("ENLARGER_LISTEN", "0.0.0.0:0", &c, &e) == 0);
+	CHECK(load1("ENLARGER_LISTEN", "[::1]:8080", &c, &e) == 0);
+
+	/* The allow-list is sorted and deduplicated. */
+	CHECK(load1("ENLARGER_RENDER_WIDTHS", "800, 320,640,320", &c, &e) == 0);
+	CHECK_INT_EQ(c.n_render_widths, 3);
+	CHECK_INT_EQ(c.render_widths[0], 320);
+	CHECK_INT_EQ(c.render_widths[1], 640);
+	CHECK_INT_EQ(c.render_widths[2], 800);
+
+	/* Bad values: ENL_EINVAL and the variable's name in the message. */
+	struct {
+		const char *name, *value;
+	} bad[] = {
+	    {"ENLARGER_JOBS", "0"},
+	    {"ENLARGER_JOBS", "two"},
+	    {"ENLARGER_JOBS", "2x"},
+	    {"ENLARGER_JOBS", ""},
+	    {"ENLARGER_JOBS", "99999999999999999999999"},
+	    {"ENLARGER_QUEUE_DEPTH", "-1"},
+	    {"ENLARGER_MAX_BODY_BYTES", "12"},
+	    {"ENLARGER_BACKEND", "gcs"},
+	    {"ENLARGER_BACKEND", "aws"}, /* not in this build yet */
+	    {"ENLARGER_LISTEN", "8080"},
+	    {"ENLARGER_LISTEN", "127.0.0.1:70000"},
+	    {"ENLARGER_ORIGINALS_BUCKET", "../etc"},
+	    {"ENLARGER_ORIGINALS_BUCKET", ""},
+	    {"ENLARGER_PROCESS_API_KEY_HEADER", "x api key"},
+	    {"ENLARGER_RENDER_WIDTHS", "100,abc"},
+	    {"ENLARGER_RENDER_WIDTHS", "100,,200"},
+	    {"ENLARGER_RENDER_WIDTHS", "5000"}, /* over the default max render width 4096 */
+	    {"ENLARGER_PHOTO_ID_RULE", "uuid"},
+	    {"ENLARGER_WATCH", "yes"},
+	    {"ENLARGER_WEBP_QUALITY", "101"},
+	    {"ENLARGER_LEASE_MS", "10"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = load1(bad[i].name, bad[i].value, &c, &e);
+		CHECK_INT_EQ(rc, ENL_EINVAL);
+		if (!strstr(e.text, bad[i].name)) {
+			check_failures++;
+			fprintf(stderr, "message for %s=%s does not name it: %s\n", bad[i].name,
+			        bad[i].value, e.text);
+		}
+	}
+
+	CHECK(load1("ENLARGER_PROCESS_API_KEY", "s3cret", &c, &e) == 0);
+	CHECK_STR_EQ(c.process_api_key, "s3cret");
+	return check_done();
+}

@@ -1,0 +1,141 @@
+/* Event parsing for POST /process: the three shapes, URL-decoding, sequencers, and
+ * malformed bodies. */
+#include <string.h>
+
+#include "check.h"
+#include "enlarger/event.h"
+
+static int parse(const char *json, struct enl_event *ev)
+{
+	struct enl_errmsg e = {{0}};
+	int rc = enl_event_parse(json, strlen(json), ev, &e);
+	if (rc)
+		fprintf(stderr, "  (parse: %s)\n", e.text);
+	return rc;
+}
+
+static void eventbridge(const char *key, const char *seq, char *out, size_t outsz)
+{
+	snprintf(out, outsz,
+	         "{\"version\":\"0\",\"id\":\"x\",\"detail-type\":\"Object Created\","
+	         "\"source\":\"aws.s3\",\"time\":\"2024-01-01T00:00:00Z\",\"region\":"
+	         "\"eu-west-1\",\"resources\":[\"arn:aws:s3:::originals\"],\"detail\":{"
+	         "\"version\":\"0\",\"bucket\":{\"name\":\"originals\"},\"object\":{\"key\":"
+	         "\"%s\",\"size\":5,\"etag\":\"b1946ac92492d2347c6235b4d2611184\","
+	         "\"version-id\":\"v\",\"sequencer\":\"%s\"},\"reason\":\"PutObject\"}}",
+	         key, seq);
+}
+
+static void record(const char *key, char *out, size_t outsz)
+{
+	snprintf(out, outsz,
+	         "{\"Records\":[{\"eventVersion\":\"2.1\",\"eventSource\":\"aws:s3\","
+	         "\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":"
+	         "\"originals\"},\"object\":{\"key\":\"%s\",\"size\":5,\"eTag\":"
+	         "\"\\\"abc123\\\"\",\"sequencer\":\"0055AED6DCD90281E5\"}}}]}",
+	         key);
+}
+
+int main(void)
+{
+	struct enl_event ev;
+	char body[2048];
+	char dec[64];
+
+	/* URL decoding. */
+	CHECK(enl_url_decode("a+b%20c%2B%25", 1, dec, sizeof(dec)) == 0);
+	CHECK_STR_EQ(dec, "a b c+%");
+	CHECK(enl_url_decode("a+b", 0, dec, sizeof(dec)) == 0);
+	CHECK_STR_EQ(dec, "a+b");
+	CHECK(enl_url_decode("caf%C3%A9", 1, dec, sizeof(dec)) == 0);
+	CHECK_STR_EQ(dec, "caf\xc3\xa9");
+	CHECK_INT_EQ(enl_url_decode("bad%2", 1, dec, sizeof(dec)), ENL_EINVAL);
+	CHECK_INT_EQ(enl_url_decode("bad%zz", 1, dec, sizeof(dec)), ENL_EINVAL);
+	CHECK_INT_EQ(enl_url_decode("nul%00", 1, dec, sizeof(dec)), ENL_EINVAL);
+	CHECK_INT_EQ(enl_url_decode("toolong", 1, dec, 4), ENL_EINVAL);
+
+	/* EventBridge: key decoded first, the literal as the alternative. */
+	eventbridge("photos/My+Trip/caf%C3%A9+100%25.jpg", "617f08299329d189", body, sizeof(body));
+	REQUIRE(parse(body, &ev) == 0);
+	CHECK_INT_EQ(ev.kind, ENL_EVENT_EVENTBRIDGE);
+	CHECK_STR_EQ(ev.bucket, "originals");
+	CHECK_STR_EQ(ev.key, "photos/My Trip/caf\xc3\xa9 100%.jpg");
+	CHECK_STR_EQ(ev.alt_key, "photos/My+Trip/caf%C3%A9+100%25.jpg");
+	CHECK_STR_EQ(ev.sequencer, "0000000000000000617F08299329D189");
+	CHECK_STR_EQ(ev.etag, "b1946ac92492d2347c6235b4d2611184");
+	CHECK(ev.has_size && ev.size == 5);
+
+	/* EventBridge with a plain key: no alternative. */
+	eventbridge("plain.jpg", "01", body, sizeof(body));
+	REQUIRE(parse(body, &ev) == 0);
+	CHECK_STR_EQ(ev.key, "plain.jpg");
+	CHECK_STR_EQ(ev.alt_key, "");
+	/* A key with a lone '%' cannot be encoded: taken literally. */
+	eventbridge("50% off.jpg", "01", body, sizeof(body));
+	REQUIRE(parse(body, &ev) == 0);
+	CHECK_STR_EQ(ev.key, "50% off.jpg");
+	/* Accents sent as UTF-8 (not encoded). */
+	eventbridge("\xc3\xa9t\xc3\xa9.jpg", "01", body, sizeof(body));
+	REQUIRE(parse(body, &ev) == 0);
+	CHECK_STR_EQ(ev.key, "\xc3\xa9t\xc3\xa9.jpg");
+
+	/* Classic S3 notification: always decoded, '+' is a space. */
+	record("My+Photo+%2B1.jpg", body, sizeof(body));
+	REQUIRE(parse(body, &ev) == 0);
+	CHECK_INT_EQ(ev.kind, ENL_EVENT_S3_RECORD);
+	CHECK_STR_EQ(ev.key, "My Photo +1.jpg");
+	CHECK_STR_EQ(ev.alt_key, "");
+	CHECK_STR_EQ(ev.etag, "abc123");
+	CHECK_STR_EQ(ev.sequencer, "000000000000000055AED6DCD90281E5");
+	record("bad%zz.jpg", body, sizeof(body));
+	CHECK_INT_EQ(parse(body, &ev), ENL_EINVAL);
+
+	/* {"bucket","key"}: literal. */
+	REQUIRE(parse("{\"bucket\":\"originals\",\"key\":\"a+b %41.jpg\"}", &ev) == 0);
+	CHECK_INT_EQ(ev.kind, ENL_EVENT_SIMPLE);
+	CHECK_STR_EQ(ev.key, "a+b %41.jpg");
+	CHECK_STR_EQ(ev.sequencer, "");
+	REQUIRE(parse("{\"bucket\":\"originals\",\"key\":\"k.jpg\",\"sequencer\":\"0a\"}", &ev) ==
+	        0);
+	CHECK_STR_EQ(ev.sequencer, "0000000000000000000000000000000A");
+
+	/* Malformed bodies and events. */
+	const char *bad[] = {
+	    "",
+	    "{",
+	    "[]",
+	    "null",
+	    "{\"bucket\":\"originals\",\"key\":\"a\",\"key\":\"b\"}", /* duplicate member */
+	    "{\"bucket\":\"originals\"}",
+	    "{\"bucket\":\"originals\",\"key\":\"\"}",
+	    "{\"bucket\":\"originals\",\"key\":5}",
+	    "{\"bucket\":\"originals\",\"key\":\"a\\u0000b\"}",
+	    "{\"key\":\"a.jpg\"}",
+	    "{\"bucket\":\"originals\",\"key\":\"k\",\"sequencer\":\"xyz\"}",
+	    "{\"bucket\":\"originals\",\"key\":\"k\",\"sequencer\":"
+	    "\"0123456789abcdef0123456789abcdef0\"}",
+	    "{\"Records\":[]}",
+	    "{\"Records\":[{\"eventName\":\"ObjectRemoved:Delete\",\"s3\":{\"bucket\":{\"name\":"
+	    "\"o\"},\"object\":{\"key\":\"k\"}}}]}",
+	    "{\"detail-type\":\"Object Deleted\",\"source\":\"aws.s3\",\"detail\":{}}",
+	    "{\"detail-type\":\"Object Created\",\"source\":\"aws.s3\",\"detail\":{\"bucket\":"
+	    "{\"name\":\"o\"},\"object\":{}}}",
+	    "{\"hello\":\"world\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct enl_errmsg e = {{0}};
+		int rc = enl_event_parse(bad[i], strlen(bad[i]), &ev, &e);
+		CHECK_INT_EQ(rc, ENL_EINVAL);
+		CHECK(e.text[0] != '\0');
+	}
+	/* A key over 1024 bytes. */
+	{
+		static char big[1200 + 64];
+		char k[1100];
+		memset(k, 'a', sizeof(k) - 1);
+		k[sizeof(k) - 1] = 0;
+		snprintf(big, sizeof(big), "{\"bucket\":\"originals\",\"key\":\"%s\"}", k);
+		CHECK_INT_EQ(parse(big, &ev), ENL_EINVAL);
+	}
+	return check_done();
+}

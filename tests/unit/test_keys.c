@@ -1,0 +1,82 @@
+/* Photo ids and object keys (docs/keys.md). */
+#include <string.h>
+
+#include "check.h"
+#include "enlarger/keys.h"
+
+int main(void)
+{
+	struct enl_object_info info;
+	struct enl_errmsg e = {{0}};
+	char id[256], key[512], v[ENL_VERSION_TAG_MAX + 1];
+
+	memset(&info, 0, sizeof(info));
+	CHECK(enl_photo_id(ENL_PHOTO_ID_KEY, "a/b c/IMG_1.JPG", &info, id, sizeof(id), &e) == 0);
+	CHECK_STR_EQ(id, "a/b c/IMG_1.JPG");
+	CHECK(enl_photo_id(ENL_PHOTO_ID_BASENAME, "a/b/IMG_1.JPG", &info, id, sizeof(id), &e) == 0);
+	CHECK_STR_EQ(id, "IMG_1.JPG");
+	CHECK(enl_photo_id(ENL_PHOTO_ID_BASENAME_NOEXT, "a/b/IMG_1.x.JPG", NULL, id, sizeof(id),
+	                   &e) == 0);
+	CHECK_STR_EQ(id, "IMG_1.x");
+	CHECK(enl_photo_id(ENL_PHOTO_ID_BASENAME_NOEXT, ".hidden", NULL, id, sizeof(id), &e) == 0);
+	CHECK_STR_EQ(id, ".hidden");
+	/* The user metadata wins. */
+	info.n_meta = 1;
+	snprintf(info.meta[0].name, sizeof(info.meta[0].name), "photo-id");
+	snprintf(info.meta[0].value, sizeof(info.meta[0].value), "7f3a-uuid");
+	CHECK(enl_photo_id(ENL_PHOTO_ID_KEY, "x.jpg", &info, id, sizeof(id), &e) == 0);
+	CHECK_STR_EQ(id, "7f3a-uuid");
+	snprintf(info.meta[0].value, sizeof(info.meta[0].value), "../escape");
+	CHECK_INT_EQ(enl_photo_id(ENL_PHOTO_ID_KEY, "x.jpg", &info, id, sizeof(id), &e),
+	             ENL_EINVAL);
+	info.n_meta = 0;
+	CHECK_INT_EQ(enl_photo_id(ENL_PHOTO_ID_KEY, "a//b", NULL, id, sizeof(id), &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_photo_id(ENL_PHOTO_ID_KEY, "/abs", NULL, id, sizeof(id), &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_photo_id(ENL_PHOTO_ID_KEY, "a/./b", NULL, id, sizeof(id), &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_photo_id(ENL_PHOTO_ID_KEY, "a\nb", NULL, id, sizeof(id), &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_photo_id(ENL_PHOTO_ID_BASENAME, "dir/", NULL, id, sizeof(id), &e),
+	             ENL_EINVAL);
+	CHECK_INT_EQ(enl_photo_id(ENL_PHOTO_ID_KEY, "abcdef", NULL, id, 4, &e), ENL_EINVAL);
+
+	/* Version tags: the ETag's safe characters, or size and time without one. */
+	snprintf(info.etag, sizeof(info.etag), "\"D41D8CD98F00B204E9800998ECF8427E-3\"");
+	enl_version_tag(&info, v);
+	CHECK_STR_EQ(v, "d41d8cd98f00b204e9800998ecf8427e-3");
+	info.etag[0] = 0;
+	info.size = 123;
+	info.last_modified = 456;
+	enl_version_tag(&info, v);
+	CHECK_STR_EQ(v, "s123-t456");
+
+	CHECK(enl_derivative_key("p 1", "abc", ENL_DERIV_THUMB, ENL_FMT_WEBP, key, sizeof(key)) ==
+	      0);
+	CHECK_STR_EQ(key, "p 1/abc/thumb.webp");
+	CHECK(enl_derivative_key("p", "abc", ENL_DERIV_OPTIMIZED, ENL_FMT_JPEG, key, sizeof(key)) ==
+	      0);
+	CHECK_STR_EQ(key, "p/abc/optimized.jpg");
+	CHECK_INT_EQ(enl_derivative_key("p", "abc", ENL_DERIV_THUMB, ENL_FMT_JPEG, key, 8),
+	             ENL_ETOOBIG);
+
+	/* sha256("abc"), the FIPS 180-2 example. */
+	enl_key_hash("abc", key);
+	CHECK_STR_EQ(key, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+	struct enl_render_req r = {400, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0};
+	CHECK(enl_render_cache_key("abc", "v1", &r, key, sizeof(key)) == 0);
+	CHECK_STR_EQ(key, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad/v1/"
+	                  "w400-h0-inside-qd.webp");
+	/* Every byte-changing parameter changes the key. */
+	char k2[512];
+	struct enl_render_req variants[] = {
+	    {401, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0},  {400, 1, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0},
+	    {400, 0, ENL_FIT_COVER, ENL_FMT_WEBP, 0},   {400, 0, ENL_FIT_INSIDE, ENL_FMT_JPEG, 0},
+	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80},
+	};
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
+		CHECK(enl_render_cache_key("abc", "v1", &variants[i], k2, sizeof(k2)) == 0);
+		CHECK(strcmp(k2, key) != 0);
+	}
+	CHECK(enl_render_cache_key("abc", "v2", &r, k2, sizeof(k2)) == 0);
+	CHECK(strcmp(k2, key) != 0);
+	return check_done();
+}
