@@ -1,0 +1,23 @@
+/* The object store contract: one suite that every implementation runs (local
+ * directory now, S3 later). A test supplies a factory; the suite does the rest. */
+#ifndef ENLARGER_TEST_STORE_CONTRACT_H
+#define ENLARGER_TEST_STORE_CONTRACT_H
+
+#include "enlarger/store.h"
+
+struct store_contract {
+	/* Opens a store on the backend under test, or returns NULL (the suite then
+	 * fails). Called more than once: a reopened store must see earlier writes.
+	 * The suite destroys what it opens. */
+	struct enl_store *(*open)(void *ud);
+	void *ud;
+	/* A bucket the suite may write to. Keys are put under a per-run prefix, so a
+	 * shared bucket works. */
+	const char *bucket;
+};
+
+/* Runs every contract check and prints a summary. Returns the number of failed
+ * checks (0 = the implementation honours the contract). */
+int store_contract_run(const struct store_contract *c);
+
+#endif

@@ -1,0 +1,293 @@
+/* The local directory store: the shared contract, then what only a directory has
+ * (paths that must not escape, the on-disk layout, files dropped in by hand). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "store_contract.h"
+
+#define FOX "The quick brown fox jumps over the lazy dog"
+#define MD5_FOX "9e107d9d372bb6826bd81d3542a419d6"
+
+static char root[256];
+
+static struct enl_store *open_local(void *ud)
+{
+	struct enl_store *s = NULL;
+	struct enl_errmsg e = {""};
+	if (enl_store_local_open(ud, &s, &e) != ENL_OK) {
+		fprintf(stderr, "open: %s\n", e.text);
+		return NULL;
+	}
+	return s;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	REQUIRE(f != NULL);
+	REQUIRE(fwrite(data, 1, len, f) == len);
+	fclose(f);
+}
+
+static int path_exists(const char *rel)
+{
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	struct stat sb;
+	return lstat(p, &sb) == 0;
+}
+
+/* Counts entries whose name starts with ".tmp-" anywhere under dir. */
+static int tmp_count;
+static int tmp_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag;
+	if (strncmp(p + ftw->base, ".tmp-", 5) == 0)
+		tmp_count++;
+	return 0;
+}
+
+static int list_cb(void *ud, const char *key)
+{
+	int *n = ud;
+	(void)key;
+	(*n)++;
+	return 0;
+}
+
+static void test_hostile_paths(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	struct enl_buf b = ENL_BUF_INIT;
+	struct enl_object_info info;
+	const char *bad[] = {
+	    "../escape.jpg", "a/../../escape.jpg", "a/..",      "..",      ".",        "./a",
+	    "a/./b",         "/etc/passwd",        "a//b",      "a/",      "a\\..\\b", ".tmp-x",
+	    "d/.tmp-y",      "bad\xff utf8",       "tab\there", "del\x7f",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = enl_store_put(s, "photos", bad[i], "x", 1, NULL, &e);
+		CHECK_INT_EQ(rc, ENL_EINVAL);
+		if (rc != ENL_EINVAL)
+			fprintf(stderr, "  accepted key: %s\n", bad[i]);
+		CHECK_INT_EQ(enl_store_get(s, "photos", bad[i], 10, &b, &info, &e), ENL_EINVAL);
+		CHECK_INT_EQ(enl_store_head(s, "photos", bad[i], &info, &e), ENL_EINVAL);
+		CHECK_INT_EQ(enl_store_del(s, "photos", bad[i], &e), ENL_EINVAL);
+	}
+	CHECK(!path_exists("escape.jpg"));
+	/* A list prefix cannot climb out either. */
+	int n = 0;
+	CHECK_INT_EQ(enl_store_list(s, "photos", "../", list_cb, &n, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_store_list(s, "photos", "a/../", list_cb, &n, &e), ENL_EINVAL);
+
+	const char *bad_buckets[] = {
+	    "..",    ".meta",   "ab",
+	    "UPPER", "-abc",    "abc-",
+	    "ab..c", "a_b",     "192.168.1.1",
+	    "a/b",   "xn--abc", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	for (size_t i = 0; i < sizeof(bad_buckets) / sizeof(bad_buckets[0]); i++) {
+		int rc = enl_store_put(s, bad_buckets[i], "k.jpg", "x", 1, NULL, &e);
+		CHECK_INT_EQ(rc, ENL_EINVAL);
+		if (rc != ENL_EINVAL)
+			fprintf(stderr, "  accepted bucket: %s\n", bad_buckets[i]);
+		CHECK_INT_EQ(enl_store_ping(s, bad_buckets[i], &e), ENL_EINVAL);
+	}
+	CHECK_INT_EQ(enl_store_put(s, "my.bucket-1", "k.jpg", "x", 1, NULL, &e), ENL_OK);
+	CHECK(path_exists("my.bucket-1/k.jpg"));
+}
+
+static void test_symlinks(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	struct enl_buf b = ENL_BUF_INIT;
+	struct enl_object_info info;
+	char outside[512], p[1024];
+	snprintf(outside, sizeof(outside), "%s-outside", root);
+	mkdir(outside, 0755);
+	snprintf(p, sizeof(p), "%s/secret.txt", outside);
+	write_file(p, "secret", 6);
+	/* A folder link and a file link dropped into the bucket folder. */
+	snprintf(p, sizeof(p), "%s/photos/linkdir", root);
+	REQUIRE(symlink(outside, p) == 0);
+	snprintf(p, sizeof(p), "%s/photos/link.txt", root);
+	char target[600];
+	snprintf(target, sizeof(target), "%s/secret.txt", outside);
+	REQUIRE(symlink(target, p) == 0);
+	CHECK(enl_store_get(s, "photos", "linkdir/secret.txt", 100, &b, &info, &e) != ENL_OK);
+	CHECK(b.data == NULL);
+	CHECK(enl_store_get(s, "photos", "link.txt", 100, &b, &info, &e) != ENL_OK);
+	CHECK(b.data == NULL);
+	CHECK(enl_store_head(s, "photos", "link.txt", &info, &e) != ENL_OK);
+	/* Writing through the folder link must not land outside. */
+	CHECK(enl_store_put(s, "photos", "linkdir/new.txt", "x", 1, NULL, &e) != ENL_OK);
+	snprintf(p, sizeof(p), "%s/new.txt", outside);
+	CHECK(access(p, F_OK) != 0);
+	/* Listing does not follow links. */
+	int n = 0;
+	CHECK_INT_EQ(enl_store_list(s, "photos", "link", list_cb, &n, &e), ENL_OK);
+	CHECK_INT_EQ(n, 0);
+	/* Replacing a file link with a PUT replaces the link, not its target. */
+	CHECK_INT_EQ(enl_store_put(s, "photos", "link.txt", "new", 3, NULL, &e), ENL_OK);
+	snprintf(p, sizeof(p), "%s/secret.txt", outside);
+	FILE *f = fopen(p, "rb");
+	char buf[16] = "";
+	REQUIRE(f != NULL);
+	CHECK_INT_EQ(fread(buf, 1, sizeof(buf), f), 6);
+	fclose(f);
+	CHECK(memcmp(buf, "secret", 6) == 0);
+	nftw(outside, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void test_layout(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	struct enl_meta_pair m[1] = {{"Photo-ID", "p1"}};
+	struct enl_put_opts o = {"image/jpeg", NULL, 1, m};
+	CHECK_INT_EQ(enl_store_put(s, "photos", "2024/a b.jpg", FOX, strlen(FOX), &o, &e), ENL_OK);
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/photos/2024/a b.jpg", root);
+	FILE *f = fopen(p, "rb");
+	REQUIRE(f != NULL);
+	char buf[64] = "";
+	CHECK_INT_EQ(fread(buf, 1, sizeof(buf), f), strlen(FOX));
+	fclose(f);
+	CHECK(memcmp(buf, FOX, strlen(FOX)) == 0);
+	CHECK(path_exists(".meta/photos/2024/a b.jpg.json"));
+	/* Metadata names come back lower-case, as from S3. */
+	struct enl_object_info info;
+	CHECK_INT_EQ(enl_store_head(s, "photos", "2024/a b.jpg", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.meta[0].name, "photo-id");
+	/* No temporary file is left behind. */
+	tmp_count = 0;
+	nftw(root, tmp_cb, 16, FTW_PHYS);
+	CHECK_INT_EQ(tmp_count, 0);
+	/* Delete removes the data file and the sidecar. */
+	CHECK_INT_EQ(enl_store_del(s, "photos", "2024/a b.jpg", &e), ENL_OK);
+	CHECK(!path_exists("photos/2024/a b.jpg"));
+	CHECK(!path_exists(".meta/photos/2024/a b.jpg.json"));
+	/* A file and a folder of one name cannot both be objects. */
+	CHECK_INT_EQ(enl_store_put(s, "photos", "f", "x", 1, NULL, &e), ENL_OK);
+	CHECK_INT_EQ(enl_store_put(s, "photos", "f/g", "x", 1, NULL, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_store_put(s, "photos", "h/i", "x", 1, NULL, &e), ENL_OK);
+	CHECK_INT_EQ(enl_store_put(s, "photos", "h", "x", 1, NULL, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "h/i", &info, &e), ENL_OK);
+	/* Error text never carries the data directory's path. */
+	struct enl_buf b = ENL_BUF_INIT;
+	enl_store_get(s, "photos", "nope/x.jpg", 10, &b, &info, &e);
+	CHECK(strstr(e.text, root) == NULL);
+	/* Ping makes the bucket folder for a fresh data dir. */
+	CHECK_INT_EQ(enl_store_ping(s, "fresh-bucket", &e), ENL_OK);
+	CHECK(path_exists("fresh-bucket"));
+	/* A bucket that does not exist has no objects. */
+	CHECK_INT_EQ(enl_store_head(s, "no-such-bucket", "k", &info, &e), ENL_ENOTFOUND);
+}
+
+static void test_by_hand(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	struct enl_object_info info;
+	struct enl_buf b = ENL_BUF_INIT;
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/photos/hand", root);
+	mkdir(p, 0755);
+	/* No sidecar: MD5 of the bytes and a type from the magic bytes. */
+	snprintf(p, sizeof(p), "%s/photos/hand/fox.txt", root);
+	write_file(p, FOX, strlen(FOX));
+	CHECK_INT_EQ(enl_store_head(s, "photos", "hand/fox.txt", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_FOX);
+	CHECK_STR_EQ(info.content_type, "application/octet-stream");
+	CHECK_INT_EQ(info.size, strlen(FOX));
+	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fox.txt", 100, &b, &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_FOX);
+	enl_buf_free(&b);
+	struct {
+		const char *name;
+		const char *bytes;
+		size_t len;
+		const char *type;
+	} magic[] = {
+	    {"a.jpg", "\xff\xd8\xff\xe0\0\x10JFIF", 10, "image/jpeg"},
+	    {"a.png", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16, "image/png"},
+	    {"a.webp", "RIFF\x10\0\0\0WEBPVP8 ", 16, "image/webp"},
+	    {"a.heic",
+	     "\0\0\0\x18"
+	     "ftypheic\0\0\0\0",
+	     16, "image/heic"},
+	    {"a.avif",
+	     "\0\0\0\x1c"
+	     "ftypavif\0\0\0\0",
+	     16, "image/avif"},
+	    {"a.tif", "II*\0\x08\0\0\0", 8, "image/tiff"},
+	    {"a.gif", "GIF89a\x01\0\x01\0", 10, "image/gif"},
+	};
+	for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "hand/%s", magic[i].name);
+		snprintf(p, sizeof(p), "%s/photos/%s", root, key);
+		write_file(p, magic[i].bytes, magic[i].len);
+		CHECK_INT_EQ(enl_store_head(s, "photos", key, &info, &e), ENL_OK);
+		CHECK_STR_EQ(info.content_type, magic[i].type);
+	}
+	/* A PUT object later overwritten by hand: the stale sidecar is not used. */
+	struct enl_meta_pair m[1] = {{"photo-id", "old"}};
+	struct enl_put_opts o = {"image/png", "max-age=1", 1, m};
+	CHECK_INT_EQ(enl_store_put(s, "photos", "hand/replaced", "abc", 3, &o, &e), ENL_OK);
+	snprintf(p, sizeof(p), "%s/photos/hand/replaced", root);
+	write_file(p, FOX, strlen(FOX));
+	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/replaced", 100, &b, &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_FOX);
+	CHECK_STR_EQ(info.content_type, "application/octet-stream");
+	CHECK(enl_object_meta(&info, "photo-id") == NULL);
+	enl_buf_free(&b);
+	/* Temporaries are invisible, and a FIFO does not hang a reader. */
+	snprintf(p, sizeof(p), "%s/photos/hand/.tmp-0123456789abcdef", root);
+	write_file(p, "partial", 7);
+	snprintf(p, sizeof(p), "%s/photos/hand/fifo", root);
+	REQUIRE(mkfifo(p, 0644) == 0);
+	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fifo", 100, &b, &info, &e), ENL_ENOTFOUND);
+	int n = 0;
+	CHECK_INT_EQ(enl_store_list(s, "photos", "hand/", list_cb, &n, &e), ENL_OK);
+	CHECK_INT_EQ(n, 9); /* fox.txt, 7 magic files, replaced: no temporary, no FIFO */
+	/* A file bigger than max_bytes is refused from its size. */
+	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fox.txt", 10, &b, &info, &e), ENL_ETOOBIG);
+}
+
+int main(void)
+{
+	snprintf(root, sizeof(root), "/tmp/enl-store-local-%ld", (long)getpid());
+	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	struct store_contract c = {open_local, root, "photos"};
+	int contract_failures = store_contract_run(&c);
+
+	struct enl_store *s = open_local(root);
+	REQUIRE(s != NULL);
+	CHECK_STR_EQ(s->name, "local");
+	test_hostile_paths(s);
+	test_symlinks(s);
+	test_layout(s);
+	test_by_hand(s);
+	enl_store_destroy(s);
+	/* Opening makes a missing data directory, nested. */
+	char nested[512];
+	snprintf(nested, sizeof(nested), "%s/x/y/z", root);
+	s = open_local(nested);
+	CHECK(s != NULL);
+	enl_store_destroy(s);
+
+	int rc = check_done();
+	if (!contract_failures && !rc)
+		nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return (contract_failures || rc) ? 1 : 0;
+}

@@ -1,0 +1,207 @@
+/* The SQLite photo table: the shared contract, then what only SQLite has (the file
+ * itself, read back with plain SQL as an oracle; schema migration; names). */
+#include <errno.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "table_contract.h"
+
+struct where {
+	char path[256];
+	const char *table;
+	const char *key;
+};
+
+static struct enl_table *open_sqlite(void *ud)
+{
+	struct where *w = ud;
+	struct enl_table *t = NULL;
+	struct enl_errmsg e = {""};
+	if (enl_table_sqlite_open(w->path, w->table, w->key, &t, &e) != ENL_OK) {
+		fprintf(stderr, "open: %s\n", e.text);
+		return NULL;
+	}
+	return t;
+}
+
+/* One value read straight from the file with sqlite3, as text, and its type. */
+static int sql_value(const char *path, const char *sql, const char *arg, char *out, size_t cap)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int type = -1;
+	out[0] = '\0';
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (arg)
+			sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			type = sqlite3_column_type(st, 0);
+			const unsigned char *v = sqlite3_column_text(st, 0);
+			snprintf(out, cap, "%s", v ? (const char *)v : "");
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return type;
+}
+
+static void test_file(struct where *w)
+{
+	struct enl_table *t = open_sqlite(w);
+	REQUIRE(t != NULL);
+	CHECK_STR_EQ(t->name, "sqlite");
+	struct enl_claim_req r = {"file-1", "a1", "etag", "att", "originals", "k.jpg", 1000, 5000};
+	enum enl_claim_result res;
+	struct enl_errmsg e = {""};
+	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
+	CHECK_INT_EQ(res, ENL_CLAIM_OK);
+	json_t *f = json_pack("{s:i, s:f, s:{s:f, s:f}, s:s}", "width", 640, "fNumber", 1.8, "gps",
+	                      "latitude", 1.5, "longitude", -2.25, "make", "Nikon");
+	CHECK_INT_EQ(enl_table_complete(t, "file-1", "att", f, &e), ENL_OK);
+	json_decref(f);
+
+	char v[256], sql[256];
+	CHECK_INT_EQ(sql_value(w->path, "PRAGMA journal_mode", NULL, v, sizeof(v)), SQLITE_TEXT);
+	CHECK_STR_EQ(v, "wal");
+	snprintf(sql, sizeof(sql), "SELECT width FROM \"%s\" WHERE \"%s\" = ?", w->table, w->key);
+	CHECK_INT_EQ(sql_value(w->path, sql, "file-1", v, sizeof(v)), SQLITE_INTEGER);
+	CHECK_STR_EQ(v, "640");
+	snprintf(sql, sizeof(sql), "SELECT fNumber FROM \"%s\" WHERE \"%s\" = ?", w->table, w->key);
+	CHECK_INT_EQ(sql_value(w->path, sql, "file-1", v, sizeof(v)), SQLITE_FLOAT);
+	CHECK_STR_EQ(v, "1.8");
+	snprintf(sql, sizeof(sql), "SELECT gpsLongitude FROM \"%s\" WHERE \"%s\" = ?", w->table,
+	         w->key);
+	CHECK_INT_EQ(sql_value(w->path, sql, "file-1", v, sizeof(v)), SQLITE_FLOAT);
+	CHECK_STR_EQ(v, "-2.25");
+	snprintf(sql, sizeof(sql), "SELECT processingStatus FROM \"%s\" WHERE \"%s\" = ?", w->table,
+	         w->key);
+	CHECK_INT_EQ(sql_value(w->path, sql, "file-1", v, sizeof(v)), SQLITE_TEXT);
+	CHECK_STR_EQ(v, "completed");
+	snprintf(sql, sizeof(sql), "SELECT gpsAltitude FROM \"%s\" WHERE \"%s\" = ?", w->table,
+	         w->key);
+	CHECK_INT_EQ(sql_value(w->path, sql, "file-1", v, sizeof(v)), SQLITE_NULL);
+
+	/* Wrong types are refused, and leave the row as it was. */
+	CHECK_INT_EQ(enl_table_claim(t,
+	                             &(struct enl_claim_req){"file-1", "a2", "etag2", "att2",
+	                                                     "originals", "k.jpg", 2000, 5000},
+	                             &res, &e),
+	             ENL_OK);
+	f = json_pack("{s:s}", "width", "wide");
+	CHECK_INT_EQ(enl_table_complete(t, "file-1", "att2", f, &e), ENL_EINVAL);
+	CHECK(strstr(e.text, "width") != NULL);
+	json_decref(f);
+	f = json_pack("{s:f}", "iso", 100.5);
+	CHECK_INT_EQ(enl_table_complete(t, "file-1", "att2", f, &e), ENL_EINVAL);
+	json_decref(f);
+	f = json_pack("{s:f}", "iso", 100.0); /* an integral real is fine */
+	CHECK_INT_EQ(enl_table_complete(t, "file-1", "att2", f, &e), ENL_OK);
+	json_decref(f);
+
+	/* A bad sequencer is the caller's error. */
+	r.sequencer = "not-hex";
+	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_EINVAL);
+
+	/* A long reason is capped. */
+	char reason[3000];
+	memset(reason, 'x', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	r = (struct enl_claim_req){"file-2", NULL, "e", "att", NULL, NULL, 1000, 5000};
+	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
+	CHECK_INT_EQ(enl_table_fail(t, "file-2", "att", reason, &e), ENL_OK);
+	json_t *it = NULL;
+	CHECK_INT_EQ(enl_table_get(t, "file-2", &it, &e), ENL_OK);
+	CHECK_INT_EQ(strlen(json_string_value(json_object_get(it, "processingError"))), 1000);
+	json_decref(it);
+	enl_table_destroy(t);
+}
+
+static void test_names(const char *dir)
+{
+	struct enl_table *t = NULL;
+	struct enl_errmsg e = {""};
+	char path[300];
+	snprintf(path, sizeof(path), "%s/names.db", dir);
+	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos; DROP TABLE x", "photoId", &t, &e),
+	             ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "photo\"Id", &t, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "width", &t, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "", &t, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_sqlite_open(":memory:", "photos", "photoId", &t, &e), ENL_EINVAL);
+	CHECK(t == NULL);
+	snprintf(path, sizeof(path), "%s/no-such-dir/x.db", dir);
+	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "photoId", &t, &e), ENL_EIO);
+	CHECK(strstr(e.text, dir) == NULL); /* no path in client text */
+}
+
+/* A table made by an older version (fewer columns) gains the missing ones. */
+static void test_migration(const char *dir)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/old.db", dir);
+	sqlite3 *db = NULL;
+	REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+	REQUIRE(sqlite3_exec(db,
+	                     "CREATE TABLE photos (photoId TEXT PRIMARY KEY NOT NULL, "
+	                     "processingStatus TEXT, width INTEGER);"
+	                     "INSERT INTO photos VALUES ('legacy', 'completed', 99);",
+	                     NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	struct enl_table *t = NULL;
+	struct enl_errmsg e = {""};
+	REQUIRE(enl_table_sqlite_open(path, "photos", "photoId", &t, &e) == ENL_OK);
+	json_t *it = NULL;
+	CHECK_INT_EQ(enl_table_get(t, "legacy", &it, &e), ENL_OK);
+	CHECK_INT_EQ(json_integer_value(json_object_get(it, "width")), 99);
+	json_decref(it);
+	struct enl_claim_req r = {"legacy", "1", "e", "a", "b", "k", 1000, 5000};
+	enum enl_claim_result res;
+	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
+	CHECK_INT_EQ(res, ENL_CLAIM_OK);
+	json_t *f = json_pack("{s:s}", "blurhash", "L00000");
+	CHECK_INT_EQ(enl_table_complete(t, "legacy", "a", f, &e), ENL_OK);
+	json_decref(f);
+	CHECK_INT_EQ(enl_table_get(t, "legacy", &it, &e), ENL_OK);
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "blurhash")), "L00000");
+	json_decref(it);
+	enl_table_destroy(t);
+}
+
+int main(void)
+{
+	char dir[128];
+	snprintf(dir, sizeof(dir), "/tmp/enl-table-sqlite-%ld", (long)getpid());
+	REQUIRE(mkdir(dir, 0755) == 0 || errno == EEXIST);
+
+	struct where w1 = {"", "photos", "photoId"};
+	snprintf(w1.path, sizeof(w1.path), "%s/photos.db", dir);
+	struct table_contract c1 = {open_sqlite, &w1, "photoId"};
+	int failures = table_contract_run(&c1);
+	/* The same contract with a configured table and key name. */
+	struct where w2 = {"", "gallery_items", "id"};
+	snprintf(w2.path, sizeof(w2.path), "%s/custom.db", dir);
+	struct table_contract c2 = {open_sqlite, &w2, "id"};
+	failures += table_contract_run(&c2);
+
+	test_file(&w1);
+	test_file(&w2);
+	test_names(dir);
+	test_migration(dir);
+
+	int rc = check_done();
+	if (!failures && !rc) {
+		const char *files[] = {"photos.db", "photos.db-wal", "photos.db-shm",
+		                       "custom.db", "custom.db-wal", "custom.db-shm",
+		                       "old.db",    "old.db-wal",    "old.db-shm"};
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char p[300];
+			snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+			unlink(p);
+		}
+		rmdir(dir);
+	}
+	return (failures || rc) ? 1 : 0;
+}
