@@ -69,7 +69,9 @@ int enl_http_status(int err);
 typedef int (*enl_route_fn)(struct enl_req *req, struct enl_resp *resp);
 
 struct enl_route {
-	const char *method; /* "GET" also answers HEAD */
+	const char *method; /* "GET" also answers HEAD: the route runs with method "HEAD",
+	                       the server sends the headers only, with the Content-Length of
+	                       the body; a route may skip the bytes and set Content-Length */
 	const char *prefix; /* "/render/" matches by prefix; "/healthz" exactly */
 	enl_route_fn fn;
 	const char *name; /* for metrics and logs, e.g. "render" */

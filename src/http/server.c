@@ -283,6 +283,32 @@ static int header_present(const struct enl_resp *resp, const char *name)
 	return 0;
 }
 
+static int head_length(const struct enl_resp *resp, unsigned long long *out)
+{
+	for (int i = 0; i < resp->n_headers; i++) {
+		if (strcasecmp(resp->headers[i].name, "Content-Length") != 0)
+			continue;
+		const char *v = resp->headers[i].value;
+		char *end = NULL;
+		errno = 0;
+		*out = strtoull(v, &end, 10);
+		if (errno || end == v || *end || *v == '-')
+			return ENL_EINVAL;
+		return 0;
+	}
+	return ENL_ENOTFOUND;
+}
+
+/* The body of a HEAD answer is never read. */
+static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 /* Sends resp (whose body it takes) and records what was sent for the access log. */
 static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 {
@@ -297,9 +323,20 @@ static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 
 	struct MHD_Response *r;
 	size_t len = 0;
+	int is_head = strcmp(cr->method, "HEAD") == 0;
+	/* The library computes Content-Length from the body, also for HEAD. A route that
+	 * answers HEAD without producing the bytes (the size of a stored object) may set
+	 * Content-Length itself; on any other answer that header is ignored. */
+	unsigned long long own_length = 0;
+	int has_own_length = is_head && resp->body.len == 0 && head_length(resp, &own_length) == 0;
 	void (*free_fn)(void *) = resp->body.free_fn ? resp->body.free_fn : free;
 	void *data = enl_buf_steal(&resp->body, &len);
-	if (data && len) {
+	if (has_own_length) {
+		if (data)
+			free_fn(data);
+		len = 0;
+		r = MHD_create_response_from_callback(own_length, 4096, never_read, NULL, NULL);
+	} else if (data && len) {
 		r = MHD_create_response_from_buffer_with_free_callback(len, data, free_fn);
 		if (!r)
 			free_fn(data);
@@ -314,7 +351,8 @@ static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 	if (resp->content_type[0])
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
 	for (int i = 0; i < resp->n_headers; i++)
-		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+		if (strcasecmp(resp->headers[i].name, "Content-Length") != 0)
+			MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
 	MHD_add_response_header(r, "X-Request-Id", cr->request_id);
 	if (atomic_load(&cr->s->stopping))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -323,7 +361,7 @@ static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 
 	cr->answered = 1;
 	cr->status = resp->status;
-	cr->bytes_out = strcmp(cr->method, "HEAD") == 0 ? 0 : len;
+	cr->bytes_out = is_head ? 0 : len;
 	snprintf(cr->log_key, sizeof(cr->log_key), "%s", resp->log_key);
 	snprintf(cr->log_error, sizeof(cr->log_error), "%s", resp->log_error);
 	enl_resp_free(resp);

@@ -72,6 +72,21 @@ static int route_fixed(struct enl_req *req, struct enl_resp *resp)
 	return 0;
 }
 
+/* Answers HEAD with the size only, as a route would for a stored object. */
+static int route_sized(struct enl_req *req, struct enl_resp *resp)
+{
+	if (strcmp(req->method, "HEAD") == 0) {
+		resp->status = 200;
+		snprintf(resp->content_type, sizeof(resp->content_type), "image/webp");
+		return enl_resp_header(resp, "Content-Length", "%d", 12345);
+	}
+	struct enl_buf b;
+	enl_buf_init(&b, 0);
+	enl_buf_append(&b, "abc", 3);
+	enl_resp_bytes(resp, 200, "image/webp", &b);
+	return enl_resp_header(resp, "Content-Length", "%d", 999); /* ignored */
+}
+
 static int route_fail(struct enl_req *req, struct enl_resp *resp)
 {
 	(void)req;
@@ -95,12 +110,18 @@ static int route_slow(struct enl_req *req, struct enl_resp *resp)
 	return enl_resp_json(resp, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* clang-format off */
 static const struct enl_route routes[] = {
-    {"GET", "/echo", route_echo, "echo"},      {"POST", "/echo", route_echo, "echo_post"},
-    {"GET", "/render/", route_echo, "render"}, {"GET", "/fixed", route_fixed, "fixed"},
-    {"GET", "/fail", route_fail, "fail"},      {"POST", "/busy", route_busy, "busy"},
+    {"GET", "/echo", route_echo, "echo"},
+    {"POST", "/echo", route_echo, "echo_post"},
+    {"GET", "/render/", route_echo, "render"},
+    {"GET", "/fixed", route_fixed, "fixed"},
+    {"GET", "/sized", route_sized, "sized"},
+    {"GET", "/fail", route_fail, "fail"},
+    {"POST", "/busy", route_busy, "busy"},
     {"GET", "/slow", route_slow, "slow"},
 };
+/* clang-format on */
 
 static struct enl_server *start(unsigned timeout_s)
 {
@@ -447,6 +468,54 @@ static void test_head(int port)
 	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
 	CHECK(end && end[4] == 0);
 	CHECK(strstr(buf, "Content-Length: 12\r\n") != NULL);
+
+	/* A HEAD answered with a size and no bytes. */
+	fd = connect_to(port);
+	REQUIRE(fd >= 0);
+	req = "HEAD /sized HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	send(fd, req, strlen(req), MSG_NOSIGNAL);
+	read_all(fd, buf, sizeof(buf), 3);
+	close(fd);
+	end = strstr(buf, "\r\n\r\n");
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	CHECK(end && end[4] == 0);
+	CHECK(strstr(buf, "Content-Length: 12345\r\n") != NULL);
+	CHECK(strstr(buf, "Content-Length: 0\r\n") == NULL);
+	http(port, NULL, "/sized", NULL, 0, NULL, 0, &g);
+	CHECK_INT_EQ(g.body.len, 3);
+	CHECK_STR_EQ(reply_header(&g, "Content-Length", v1, sizeof(v1)), "3");
+	reply_free(&g);
+}
+
+static void test_per_ip_limit(void)
+{
+	struct enl_server_opts o = {.listen = "127.0.0.1:0",
+	                            .connection_timeout_s = 5,
+	                            .per_ip_connections = 2,
+	                            .max_connections = 64,
+	                            .max_body_bytes = MAX_BODY,
+	                            .routes = routes,
+	                            .n_routes = sizeof(routes) / sizeof(routes[0])};
+	struct enl_server *s = NULL;
+	struct enl_errmsg e;
+	REQUIRE(enl_server_start(&o, &s, &e) == 0);
+	int port = enl_server_port(s);
+	int a = connect_to(port), b = connect_to(port);
+	REQUIRE(a >= 0 && b >= 0);
+	usleep(100 * 1000);
+	int c = connect_to(port); /* the kernel accepts it; the server drops it at once */
+	REQUIRE(c >= 0);
+	CHECK(peer_closed(c, 1000));
+	CHECK(!peer_closed(a, 50));
+	close(c);
+	close(a);
+	usleep(100 * 1000);
+	struct reply r;
+	http(port, NULL, "/fixed", NULL, 0, NULL, 0, &r); /* a slot is free again */
+	CHECK_INT_EQ(r.status, 200);
+	reply_free(&r);
+	close(b);
+	enl_server_stop(s, 1000);
 }
 
 static void test_decoding(int port)
@@ -749,6 +818,7 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	enl_log_set_level(ENL_LOG_WARN); /* quiet access lines, except in test_access_log */
 	test_listen_parsing();
+	test_per_ip_limit();
 	struct enl_server *s = start(1);
 	int port = enl_server_port(s);
 	test_routing(port);
