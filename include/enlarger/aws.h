@@ -144,7 +144,8 @@ struct enl_aws_request {
 	const char *url;    /* full URL with the path percent-encoded (enl_aws_s3_url) */
 	/* Extra headers, signed and sent (Content-Type, Cache-Control, x-amz-meta-*,
 	 * X-Amz-Target ...). Borrowed. Do not pass Host, Authorization, X-Amz-Date,
-	 * X-Amz-Content-Sha256 or X-Amz-Security-Token: the helper sets those. */
+	 * X-Amz-Content-Sha256 or X-Amz-Security-Token: the helper sets those (ENL_EINVAL).
+	 * Unsigned requests (service NULL) may pass any header but Host. */
 	const struct enl_sigv4_header *headers;
 	size_t n_headers;
 	const void *body; /* borrowed; sent as is (PUT/POST); NULL with body_len 0 for none */

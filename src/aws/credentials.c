@@ -312,20 +312,21 @@ static void *refresher(void *arg)
 		struct enl_aws_creds fresh;
 		struct enl_errmsg e = {{0}};
 		int rc = fetch_any(p, &fresh, &e);
+		long next_retry = failing ? retry * 2 : p->o.retry_min_ms;
+		if (next_retry > p->o.retry_max_ms)
+			next_retry = p->o.retry_max_ms;
 		if (rc) {
 			enl_log_json(ENL_LOG_WARN, "aws credentials refresh failed",
-			             json_pack("{s:s, s:s, s:s, s:I}", "source",
+			             json_pack("{s:s, s:s, s:I}", "source",
 			                       enl_aws_credprov_source(p), "error", e.text,
-			                       "retry_ms", (json_int_t)retry));
+			                       "retry_ms", (json_int_t)next_retry));
 		} else {
 			log_fetched(p, &fresh);
 		}
 		pthread_mutex_lock(&p->lock);
 		last = wall_ms();
 		if (rc) {
-			retry = failing ? retry * 2 : p->o.retry_min_ms;
-			if (retry > p->o.retry_max_ms)
-				retry = p->o.retry_max_ms;
+			retry = next_retry;
 			failing = 1;
 		} else {
 			p->cur = fresh;

@@ -123,7 +123,10 @@ int enl_aws_sign_request(struct enl_aws_header **out, size_t *n_out, char **cano
 	for (size_t i = 0; i < req->n_headers; i++) {
 		if (!req->headers[i].name || !req->headers[i].value)
 			return ENL_EINVAL;
-		for (size_t k = 0; k < sizeof(reserved_headers) / sizeof(*reserved_headers); k++)
+		/* Unsigned requests (metadata endpoints) may send their own Authorization. */
+		size_t nres =
+		    req->service ? sizeof(reserved_headers) / sizeof(*reserved_headers) : 1;
+		for (size_t k = 0; k < nres; k++)
 			if (strcasecmp(req->headers[i].name, reserved_headers[k]) == 0)
 				return ENL_EINVAL;
 	}

@@ -10,3 +10,5 @@ enl_script_test(sigv4_oracle "unit;aws-unit" ${CMAKE_SOURCE_DIR}/tests/unit/sigv
 # Request helper and credentials chain against tests/unit/aws_fake_server.py on loopback.
 enl_unit_test(aws_request_test ${CMAKE_SOURCE_DIR}/tests/unit/aws_request_test.c LIBS enl_aws
               LABELS aws-unit)
+enl_unit_test(aws_creds_test ${CMAKE_SOURCE_DIR}/tests/unit/aws_creds_test.c LIBS enl_aws
+              LABELS aws-unit)

@@ -66,7 +66,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         body = self.body()
         u = urlsplit(self.path)
-        q = parse_qs(u.query)
+        q = parse_qs(u.query, keep_blank_values=True)
         path = u.path
         with LOCK:
             HITS[path] = HITS.get(path, 0) + 1
