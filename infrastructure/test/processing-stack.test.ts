@@ -1,0 +1,472 @@
+/**
+ * The synthesised ProcessingStack read as an AWS engineer would: the rule and its delivery
+ * guarantees, least privilege, the protected origin, the health checks, nothing public.
+ * node:test + aws-cdk-lib/assertions; cdk-nag AwsSolutions runs on the same app.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import * as vm from 'node:vm';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { NORMALISE_ACCEPT_SOURCE, STRIP_PREFIX_SOURCE } from '../lib/functions/normalise-accept';
+import { GalleryDataStack } from '../lib/stacks/gallery-data-stack';
+import { ProcessingStack } from '../lib/stacks/processing-stack';
+
+const infraDir = path.resolve(__dirname, '..', '..');
+const cdkJson = JSON.parse(fs.readFileSync(path.join(infraDir, 'cdk.json'), 'utf8'));
+const DOMAIN = 'enlarger-origin.example.com';
+
+type Res = { Type: string; Properties: any; [k: string]: any };
+
+interface Built {
+  app: App;
+  data: GalleryDataStack;
+  stack: ProcessingStack;
+  t: Template;
+  res: Record<string, Res>;
+}
+
+function build(
+  opts: { nag?: boolean; image?: ecs.ContainerImage | 'default'; outdir?: string; extra?: (s: ProcessingStack) => void } = {},
+): Built {
+  const app = new App({ context: cdkJson.context, outdir: opts.outdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-')) });
+  // A concrete region (ALB access logs name the region's log-delivery principal), no account.
+  const env = { region: 'eu-west-1' };
+  const data = new GalleryDataStack(app, 'data', { env, stage: 'test' });
+  const zone = route53.HostedZone.fromHostedZoneAttributes(data, 'Zone', {
+    hostedZoneId: 'Z0000000000EXAMPLE',
+    zoneName: 'example.com',
+  });
+  const stack = new ProcessingStack(app, 'processing', {
+    env,
+    stage: 'test',
+    originalsBucket: data.originalsBucket,
+    photosTable: data.photosTable,
+    originDomainName: DOMAIN,
+    hostedZone: zone,
+    image: opts.image === 'default' ? undefined : (opts.image ?? ecs.ContainerImage.fromRegistry('example/enlarger:test')),
+  });
+  opts.extra?.(stack);
+  if (opts.nag) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  }
+  const t = Template.fromStack(stack);
+  return { app, data, stack, t, res: t.toJSON().Resources };
+}
+
+const built = build();
+const { t, res, stack } = built;
+
+function only(type: string): [string, Res] {
+  const all = Object.entries(res).filter(([, r]) => r.Type === type);
+  assert.equal(all.length, 1, `exactly one ${type}, found ${all.length}`);
+  return all[0];
+}
+function logicalId(construct: any): string {
+  return stack.getLogicalId(construct.node.defaultChild);
+}
+/** The CloudFormation form of `{{resolve:secretsmanager:<secret>:SecretString:::}}`. */
+function secretRef(secretLogicalId: string) {
+  return { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretLogicalId }, ':SecretString:::}}']] };
+}
+
+describe('EventBridge: Object Created in the originals bucket -> POST /process', () => {
+  it('matches exactly S3 Object Created events of the originals bucket', () => {
+    const [, rule] = only('AWS::Events::Rule');
+    const originalsName = built.data.resolve(built.data.originalsBucket.bucketName);
+    assert.deepEqual(rule.Properties.EventPattern.source, ['aws.s3']);
+    assert.deepEqual(rule.Properties.EventPattern['detail-type'], ['Object Created']);
+    assert.deepEqual(Object.keys(rule.Properties.EventPattern).sort(), ['detail', 'detail-type', 'source']);
+    assert.deepEqual(Object.keys(rule.Properties.EventPattern.detail), ['bucket']);
+    const names = rule.Properties.EventPattern.detail.bucket.name;
+    assert.equal(names.length, 1);
+    // Cross-stack: the data stack's bucket name, imported.
+    assert.deepEqual(originalsName, { Ref: built.data.getLogicalId(built.data.originalsBucket.node.defaultChild as any) });
+    assert.match(JSON.stringify(names[0]), /Fn::ImportValue.*Originals/);
+  });
+
+  it('targets the API destination with retries, max event age and the DLQ', () => {
+    const [, rule] = only('AWS::Events::Rule');
+    const [destId] = only('AWS::Events::ApiDestination');
+    const [dlqId, dlq] = only('AWS::SQS::Queue');
+    assert.equal(rule.Properties.Targets.length, 1);
+    const target = rule.Properties.Targets[0];
+    assert.deepEqual(target.Arn, { 'Fn::GetAtt': [destId, 'Arn'] });
+    assert.deepEqual(target.RetryPolicy, { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 });
+    assert.deepEqual(target.DeadLetterConfig, { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
+    assert.equal(target.Input, undefined, 'the whole event is the body');
+    assert.equal(dlq.Properties.MessageRetentionPeriod, 14 * 24 * 3600);
+    assert.equal(dlq.Properties.SqsManagedSseEnabled, true);
+  });
+
+  it('lets only this rule send to the DLQ, over TLS', () => {
+    const [ruleId] = only('AWS::Events::Rule');
+    const [dlqId] = only('AWS::SQS::Queue');
+    const [, qp] = only('AWS::SQS::QueuePolicy');
+    const st = qp.Properties.PolicyDocument.Statement;
+    const allow = st.filter((s: any) => s.Effect === 'Allow');
+    assert.equal(allow.length, 1);
+    assert.deepEqual(allow[0].Principal, { Service: 'events.amazonaws.com' });
+    assert.equal(allow[0].Action, 'sqs:SendMessage');
+    assert.deepEqual(allow[0].Resource, { 'Fn::GetAtt': [dlqId, 'Arn'] });
+    assert.deepEqual(allow[0].Condition, { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } });
+    assert.ok(st.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+  });
+
+  it('alarms when anything reaches the DLQ', () => {
+    const [dlqId] = only('AWS::SQS::Queue');
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+    });
+  });
+
+  it('calls https://<origin>/process with a rate limit and the API key from Secrets Manager', () => {
+    const [connId, conn] = only('AWS::Events::Connection');
+    const [, dest] = only('AWS::Events::ApiDestination');
+    assert.equal(dest.Properties.InvocationEndpoint, `https://${DOMAIN}/process`);
+    assert.equal(dest.Properties.HttpMethod, 'POST');
+    assert.equal(dest.Properties.InvocationRateLimitPerSecond, 10);
+    assert.deepEqual(dest.Properties.ConnectionArn, { 'Fn::GetAtt': [connId, 'Arn'] });
+    assert.equal(conn.Properties.AuthorizationType, 'API_KEY');
+    const keySecret = logicalId(stack.apiKeySecret);
+    assert.deepEqual(conn.Properties.AuthParameters.ApiKeyAuthParameters, {
+      ApiKeyName: 'x-api-key',
+      ApiKeyValue: secretRef(keySecret),
+    });
+    // ... and the same secret reaches the service.
+    const [, td] = only('AWS::ECS::TaskDefinition');
+    const secrets = td.Properties.ContainerDefinitions[0].Secrets;
+    assert.deepEqual(secrets.find((s: any) => s.Name === 'ENLARGER_PROCESS_API_KEY').ValueFrom, { Ref: keySecret });
+  });
+
+  it('turns on EventBridge notifications for the originals bucket', () => {
+    const dataT = Template.fromStack(built.data);
+    dataT.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
+  });
+});
+
+describe('IAM: the task role can do exactly what the service does', () => {
+  function taskRoleStatements(): { actions: string[]; resource: string }[] {
+    const [, td] = only('AWS::ECS::TaskDefinition');
+    const roleId = td.Properties.TaskRoleArn['Fn::GetAtt'][0];
+    const role = res[roleId];
+    assert.equal(role.Properties.ManagedPolicyArns, undefined, 'no managed policies');
+    assert.equal(role.Properties.Policies, undefined, 'no inline policies besides the default one');
+    const attached = Object.values(res).filter(
+      (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId),
+    );
+    assert.equal(attached.length, 1);
+    const out: { actions: string[]; resource: string }[] = [];
+    for (const s of attached[0].Properties.PolicyDocument.Statement) {
+      assert.equal(s.Effect, 'Allow');
+      assert.equal(s.Condition, undefined);
+      const actions = ([] as string[]).concat(s.Action).sort();
+      for (const r of ([] as any[]).concat(s.Resource)) {
+        out.push({ actions, resource: JSON.stringify(r) });
+      }
+    }
+    return out;
+  }
+
+  it('lists every action on every resource, and nothing else', () => {
+    const objects = (id: string) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/*']] });
+    const bucket = (id: string) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
+    const got = taskRoleStatements()
+      .map((s) => `${s.actions.join(',')} ${s.resource.replace(/"Fn::ImportValue":"data:ExportsOutputFnGetAtt(Originals|Photos)\w+"/, '"$1"')}`)
+      .sort();
+    const thumbs = logicalId(stack.thumbnailsBucket);
+    const optimized = logicalId(stack.optimizedBucket);
+    const renders = logicalId(stack.renderCacheBucket);
+    const want = [
+      `s3:GetObject {"Fn::Join":["",[{"Originals"},"/*"]]}`,
+      `s3:ListBucket {"Originals"}`,
+      `s3:PutObject ${objects(thumbs)}`,
+      `s3:PutObject ${objects(optimized)}`,
+      `s3:DeleteObject,s3:GetObject,s3:PutObject ${objects(renders)}`,
+      `s3:ListBucket ${bucket(renders)}`,
+      `dynamodb:GetItem,dynamodb:UpdateItem {"Photos"}`,
+    ].sort();
+    assert.deepEqual(got, want);
+  });
+
+  it('gives the execution role only its logs and the two secrets', () => {
+    const [, td] = only('AWS::ECS::TaskDefinition');
+    const roleId = td.Properties.ExecutionRoleArn['Fn::GetAtt'][0];
+    const policies = Object.values(res).filter(
+      (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId),
+    );
+    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: any) => [].concat(s.Action))).sort();
+    // A registry image needs no ECR pull permissions; an asset image adds ECR (tested below).
+    assert.deepEqual(actions, [
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+  });
+});
+
+describe('CloudFront and the origin', () => {
+  const [, dist] = only('AWS::CloudFront::Distribution');
+  const cfg = dist.Properties.DistributionConfig;
+  const renderBehaviour = cfg.CacheBehaviors.find((b: any) => b.PathPattern === '/render/*');
+  const renderOrigin = cfg.Origins.find((o: any) => o.Id === renderBehaviour.TargetOriginId);
+
+  it('sends /render/* to the ALB over HTTPS with the secret origin header', () => {
+    assert.equal(renderOrigin.DomainName, DOMAIN);
+    assert.equal(renderOrigin.CustomOriginConfig.OriginProtocolPolicy, 'https-only');
+    assert.deepEqual(renderOrigin.CustomOriginConfig.OriginSSLProtocols, ['TLSv1.2']);
+    assert.equal(renderOrigin.CustomOriginConfig.OriginReadTimeout, 30);
+    const originSecret = logicalId(stack.originSecret);
+    assert.deepEqual(renderOrigin.OriginCustomHeaders, [{ HeaderName: 'x-origin-secret', HeaderValue: secretRef(originSecret) }]);
+    const [, td] = only('AWS::ECS::TaskDefinition');
+    const secrets = td.Properties.ContainerDefinitions[0].Secrets;
+    assert.deepEqual(secrets.find((s: any) => s.Name === 'ENLARGER_ORIGIN_SECRET').ValueFrom, { Ref: originSecret });
+    assert.deepEqual(renderBehaviour.AllowedMethods, ['GET', 'HEAD']);
+    assert.equal(renderBehaviour.ViewerProtocolPolicy, 'redirect-to-https');
+  });
+
+  it('keys the render cache on the normalised Accept and the render parameters only', () => {
+    const [policyId, policy] = only('AWS::CloudFront::CachePolicy');
+    assert.deepEqual(renderBehaviour.CachePolicyId, { Ref: policyId });
+    const k = policy.Properties.CachePolicyConfig.ParametersInCacheKeyAndForwardedToOrigin;
+    assert.deepEqual(k.HeadersConfig, { HeaderBehavior: 'whitelist', Headers: ['accept'] });
+    assert.deepEqual(k.QueryStringsConfig.QueryStringBehavior, 'whitelist');
+    assert.deepEqual([...k.QueryStringsConfig.QueryStrings].sort(), ['fit', 'fmt', 'h', 'q', 'w']);
+    assert.equal(k.CookiesConfig.CookieBehavior, 'none');
+    const fnId = logicalId(stack.node.findChild('NormaliseAccept'));
+    assert.deepEqual(renderBehaviour.FunctionAssociations, [
+      { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [fnId, 'FunctionARN'] } },
+    ]);
+    assert.equal(res[fnId].Properties.FunctionCode, NORMALISE_ACCEPT_SOURCE);
+    assert.equal(res[fnId].Properties.FunctionConfig.Runtime, 'cloudfront-js-2.0');
+  });
+
+  it('serves thumbnails and optimized through origin access control, and nothing else from S3', () => {
+    const oacs = Object.entries(res).filter(([, r]) => r.Type === 'AWS::CloudFront::OriginAccessControl');
+    const s3Origins = cfg.Origins.filter((o: any) => o.S3OriginConfig);
+    assert.ok(s3Origins.length >= 2);
+    const distId = logicalId(stack.distribution);
+    for (const o of s3Origins) {
+      assert.ok(o.OriginAccessControlId, 'S3 origin without OAC');
+      assert.deepEqual(o.S3OriginConfig, { OriginAccessIdentity: '' });
+      assert.ok(oacs.some(([id]) => JSON.stringify(o.OriginAccessControlId).includes(id)));
+    }
+    const served = new Set(s3Origins.map((o: any) => JSON.stringify(o.DomainName)));
+    const regional = (b: s3.Bucket) => JSON.stringify({ 'Fn::GetAtt': [logicalId(b), 'RegionalDomainName'] });
+    assert.deepEqual([...served].sort(), [regional(stack.optimizedBucket), regional(stack.thumbnailsBucket)].sort());
+    for (const b of [stack.thumbnailsBucket, stack.optimizedBucket]) {
+      const bp = Object.values(res).find(
+        (r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties.Bucket) === JSON.stringify({ Ref: logicalId(b) }),
+      )!;
+      const cf = bp.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow');
+      assert.equal(cf.length, 1);
+      assert.deepEqual(cf[0].Principal, { Service: 'cloudfront.amazonaws.com' });
+      assert.equal(cf[0].Action, 's3:GetObject');
+      assert.match(JSON.stringify(cf[0].Condition), new RegExp(`AWS:SourceArn.*${distId}`));
+    }
+    for (const p of ['/thumbnails/*', '/optimized/*']) {
+      const b = cfg.CacheBehaviors.find((x: any) => x.PathPattern === p);
+      assert.ok(b, p);
+      assert.deepEqual(b.AllowedMethods, ['GET', 'HEAD']);
+    }
+  });
+
+  it('normalises Accept into avif, webp or other (and one entry for explicit formats)', () => {
+    const handler = vm.runInNewContext(`${NORMALISE_ACCEPT_SOURCE}; handler`);
+    const run = (accept: string | undefined, qs: Record<string, string> = {}) => {
+      const headers: any = accept === undefined ? {} : { accept: { value: accept } };
+      const querystring: any = Object.fromEntries(Object.entries(qs).map(([k, v]) => [k, { value: v }]));
+      return handler({ request: { uri: '/render/a.jpg', headers, querystring } }).headers.accept.value;
+    };
+    const chrome = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+    assert.equal(run(chrome), 'image/avif,image/webp');
+    assert.equal(run(chrome, { fmt: 'auto', w: '400' }), 'image/avif,image/webp');
+    assert.equal(run('image/webp,*/*'), 'image/webp');
+    assert.equal(run('IMAGE/WEBP'), 'image/webp');
+    assert.equal(run('image/png,image/*;q=0.8,*/*;q=0.5'), 'image/jpeg');
+    assert.equal(run('*/*'), 'image/jpeg');
+    assert.equal(run(undefined), 'image/jpeg');
+    assert.equal(run(chrome, { fmt: 'webp' }), '*/*');
+    assert.equal(run('image/webp', { fmt: 'jpeg' }), '*/*');
+    const strip = vm.runInNewContext(`${STRIP_PREFIX_SOURCE}; handler`);
+    assert.equal(strip({ request: { uri: '/thumbnails/p1/abc/thumb.webp' } }).uri, '/p1/abc/thumb.webp');
+    assert.equal(strip({ request: { uri: '/optimized/p1/abc/optimized.jpg' } }).uri, '/p1/abc/optimized.jpg');
+    assert.equal(strip({ request: { uri: '/p1/thumbnails/x' } }).uri, '/p1/thumbnails/x');
+  });
+});
+
+describe('ALB, health checks and the service', () => {
+  it('checks readiness on /readyz from the ALB and liveness on /healthz in the task', () => {
+    const [, tg] = only('AWS::ElasticLoadBalancingV2::TargetGroup');
+    assert.equal(tg.Properties.HealthCheckPath, '/readyz');
+    assert.equal(tg.Properties.HealthCheckProtocol, 'HTTP');
+    assert.deepEqual(tg.Properties.Matcher, { HttpCode: '200' });
+    assert.equal(tg.Properties.Port, 8080);
+    assert.equal(tg.Properties.TargetType, 'ip');
+    const [, td] = only('AWS::ECS::TaskDefinition');
+    const c = td.Properties.ContainerDefinitions[0];
+    assert.deepEqual(c.HealthCheck.Command, ['CMD', 'curl', '-fsS', '-o', '/dev/null', 'http://127.0.0.1:8080/healthz']);
+  });
+
+  it('listens on HTTPS only and forwards only POST /process and GET /render/*', () => {
+    const listeners = Object.values(res).filter((r) => r.Type === 'AWS::ElasticLoadBalancingV2::Listener');
+    assert.equal(listeners.length, 1);
+    const l = listeners[0].Properties;
+    assert.equal(l.Protocol, 'HTTPS');
+    assert.equal(l.Port, 443);
+    assert.equal(l.DefaultActions[0].Type, 'fixed-response');
+    assert.equal(l.DefaultActions[0].FixedResponseConfig.StatusCode, '404');
+    const rules = Object.values(res)
+      .filter((r) => r.Type === 'AWS::ElasticLoadBalancingV2::ListenerRule')
+      .map((r) => ({
+        path: r.Properties.Conditions.find((c: any) => c.Field === 'path-pattern').PathPatternConfig.Values,
+        methods: r.Properties.Conditions.find((c: any) => c.Field === 'http-request-method').HttpRequestMethodConfig.Values,
+        action: r.Properties.Actions[0].Type,
+      }))
+      .sort((a, b) => a.path[0].localeCompare(b.path[0]));
+    assert.deepEqual(rules, [
+      { path: ['/process'], methods: ['POST'], action: 'forward' },
+      { path: ['/render/*'], methods: ['GET', 'HEAD'], action: 'forward' },
+    ]);
+    const [, lb] = only('AWS::ElasticLoadBalancingV2::LoadBalancer');
+    assert.equal(lb.Properties.Scheme, 'internet-facing');
+    const attrs = Object.fromEntries(lb.Properties.LoadBalancerAttributes.map((a: any) => [a.Key, a.Value]));
+    assert.equal(attrs['routing.http.drop_invalid_header_fields.enabled'], 'true');
+    assert.equal(attrs['access_logs.s3.enabled'], 'true');
+    assert.equal(attrs['idle_timeout.timeout_seconds'], '35');
+  });
+
+  it('runs ARM64, 1 vCPU / 2 GB, non-root, read-only root, in private subnets', () => {
+    const [, td] = only('AWS::ECS::TaskDefinition');
+    assert.equal(td.Properties.Cpu, '1024');
+    assert.equal(td.Properties.Memory, '2048');
+    assert.deepEqual(td.Properties.RuntimePlatform, { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' });
+    const c = td.Properties.ContainerDefinitions[0];
+    assert.equal(c.User, '10001:10001');
+    assert.equal(c.ReadonlyRootFilesystem, true);
+    const env = Object.fromEntries(c.Environment.map((e: any) => [e.Name, e.Value]));
+    assert.equal(env.ENLARGER_BACKEND, 'aws');
+    assert.equal(env.ENLARGER_LISTEN, '0.0.0.0:8080');
+    assert.equal(env.ENLARGER_TABLE_KEY, 'photoId');
+    for (const k of ['AWS_REGION', 'ENLARGER_ORIGINALS_BUCKET', 'ENLARGER_THUMBNAILS_BUCKET', 'ENLARGER_OPTIMIZED_BUCKET', 'ENLARGER_RENDER_BUCKET', 'ENLARGER_TABLE']) {
+      assert.ok(env[k], k);
+    }
+    assert.ok(!JSON.stringify(c.Environment).match(/SECRET|API_KEY/), 'no secret in plain environment');
+    assert.ok(c.LogConfiguration.LogDriver === 'awslogs');
+    const [, svc] = only('AWS::ECS::Service');
+    assert.equal(svc.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED');
+    assert.equal(svc.Properties.DeploymentConfiguration.DeploymentCircuitBreaker.Rollback, true);
+  });
+
+  it('scales on CPU and on ALB requests per target', () => {
+    const policies = Object.values(res)
+      .filter((r) => r.Type === 'AWS::ApplicationAutoScaling::ScalingPolicy')
+      .map((r) => r.Properties.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType)
+      .sort();
+    assert.deepEqual(policies, ['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 10 });
+  });
+});
+
+describe('storage and logs', () => {
+  it('makes every bucket private, encrypted and TLS-only', () => {
+    const buckets = Object.entries(res).filter(([, r]) => r.Type === 'AWS::S3::Bucket');
+    assert.equal(buckets.length, 4); // thumbnails, optimized, render cache, access logs
+    for (const [id, b] of buckets) {
+      assert.deepEqual(b.Properties.PublicAccessBlockConfiguration, {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      }, id);
+      assert.ok(b.Properties.BucketEncryption, id);
+      assert.equal(b.Properties.WebsiteConfiguration, undefined);
+      const bp = Object.values(res).find(
+        (r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties.Bucket) === JSON.stringify({ Ref: id }),
+      );
+      assert.ok(bp, `${id} has a bucket policy`);
+      assert.ok(
+        bp!.Properties.PolicyDocument.Statement.some(
+          (s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+        ),
+        `${id} denies plain HTTP`,
+      );
+      for (const s of bp!.Properties.PolicyDocument.Statement.filter((x: any) => x.Effect === 'Allow')) {
+        assert.notDeepEqual(s.Principal, { AWS: '*' }, `${id} allows everyone`);
+        assert.notEqual(s.Principal, '*');
+      }
+    }
+  });
+
+  it('expires rendered variants', () => {
+    const rc = res[logicalId(stack.renderCacheBucket)];
+    const rules = rc.Properties.LifecycleConfiguration.Rules;
+    assert.ok(rules.some((r: any) => r.Status === 'Enabled' && r.ExpirationInDays === 30));
+  });
+
+  it('sets a retention on every log group', () => {
+    const groups = Object.values(res).filter((r) => r.Type === 'AWS::Logs::LogGroup');
+    assert.ok(groups.length >= 2);
+    for (const g of groups) assert.equal(g.Properties.RetentionInDays, 30);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes on the whole app (every finding fixed or acknowledged with a reason)', () => {
+    const { app } = build({ nag: true });
+    const asm = app.synth();
+    const report = path.join(asm.directory, 'policy-validation-report.json');
+    if (fs.existsSync(report)) {
+      const text = fs.readFileSync(report, 'utf8');
+      assert.doesNotMatch(text, /"status":\s*"failure"/, text.slice(0, 4000));
+    }
+  });
+
+  it('fails the synth on an unacknowledged finding (the check can fail)', () => {
+    // Template.fromStack synthesises the app, so the finding surfaces there.
+    let message = '';
+    try {
+      build({ nag: true, extra: (s) => new s3.Bucket(s, 'CarelessBucket') }); // no logs, no TLS-only policy
+    } catch (e) {
+      message = String((e as Error).message);
+    }
+    assert.match(message, /Validation failed/);
+    const report = fs.readFileSync(message.replace(/^.*found in: /s, '').trim(), 'utf8');
+    assert.match(report, /AwsSolutions-S1/);
+    assert.match(report, /CarelessBucket/);
+  });
+});
+
+describe('the default image asset', () => {
+  it('builds docker/Dockerfile for linux/arm64 from a context that is only the sources', () => {
+    const { app } = build({ image: 'default' });
+    const asm = app.synth();
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(asm.directory, fs.readdirSync(asm.directory).find((f) => f.startsWith('processing.assets'))!), 'utf8'),
+    );
+    const images = Object.values(manifest.dockerImages ?? {}) as any[];
+    assert.equal(images.length, 1);
+    assert.equal(images[0].source.dockerFile, 'docker/Dockerfile');
+    assert.equal(images[0].source.platform, 'linux/arm64');
+    const ctx = path.join(asm.directory, images[0].source.directory);
+    assert.deepEqual(fs.readdirSync(ctx).sort(), ['.dockerignore', 'CMakeLists.txt', 'docker', 'include', 'scripts', 'src']);
+    assert.deepEqual(fs.readdirSync(path.join(ctx, 'scripts')), ['install-deps.sh']);
+    assert.deepEqual(fs.readdirSync(path.join(ctx, 'docker')), ['Dockerfile']);
+    assert.ok(Stack.of(built.stack));
+  });
+});
