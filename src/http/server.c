@@ -21,7 +21,9 @@
  *      arrive within connection_timeout_s of the headers (the idle timeout alone would
  *      let a client trickling one byte a second hold the connection for ever).
  *   3. body complete: call the route, send its response.
- *   on_completed: access log line, metrics, free. */
+ *   on_completed: access log line, metrics, free.
+ * A watchdog thread cuts connections whose headers do not arrive within
+ * connection_timeout_s (see struct conn_watch). */
 #include "enlarger/http.h"
 
 #include <arpa/inet.h>
@@ -70,6 +72,25 @@ struct enl_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when in_flight drops to 0 */
 	unsigned in_flight;
+	/* The header watchdog (see watchdog_main), under lock. */
+	struct conn_watch *watch;
+	pthread_t watchdog;
+	int watchdog_started;
+	int watchdog_stop;
+	pthread_cond_t watchdog_wake;
+};
+
+/* One open connection, for the header watchdog: libmicrohttpd's timeout is an idle
+ * timeout, so a client sending its request line and headers one byte a second would
+ * hold a connection thread for as long as the header memory lasts. The watchdog cuts a
+ * connection whose request has not got past its headers within connection_timeout_s
+ * (of its opening, or of the end of its previous request). */
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	int in_request; /* headers are in; the body deadline and the route take over */
+	int cut;
+	struct timespec since;
 };
 
 struct query_arg {
@@ -525,8 +546,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		clock_gettime(CLOCK_MONOTONIC, &cr->start);
 		enl_buf_init(&cr->body, 1);
 		*con_cls = cr;
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		pthread_mutex_lock(&s->lock);
 		s->in_flight++;
+		if (ci && ci->socket_context)
+			((struct conn_watch *)ci->socket_context)->in_request = 1;
 		pthread_mutex_unlock(&s->lock);
 		return begin(cr, url, method);
 	}
@@ -591,7 +616,6 @@ static json_t *json_str_safe(const char *s)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-	(void)c;
 	struct enl_server *s = cls;
 	struct conn_req *cr = *con_cls;
 	if (!cr)
@@ -657,10 +681,92 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(cr->raw_path);
 	free(cr);
 
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	pthread_mutex_lock(&s->lock);
+	if (ci && ci->socket_context) {
+		struct conn_watch *w = ci->socket_context;
+		w->in_request = 0; /* the next request's headers are timed from now */
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+	}
 	if (s->in_flight && --s->in_flight == 0)
 		pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct enl_server *s = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct conn_watch *w = calloc(1, sizeof(*w));
+		if (!w || !ci) {
+			free(w); /* unwatched: only the idle timeout applies */
+			return;
+		}
+		w->fd = ci->connect_fd;
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+		pthread_mutex_lock(&s->lock);
+		w->next = s->watch;
+		if (s->watch)
+			s->watch->prev = w;
+		s->watch = w;
+		pthread_mutex_unlock(&s->lock);
+		*socket_context = w;
+		return;
+	}
+	/* Closed: called before the library closes the socket, so while an entry is in
+	 * the list under the lock, its fd is still this connection's. */
+	struct conn_watch *w = *socket_context;
+	if (!w)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->watch = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct enl_server *s = arg;
+	pthread_mutex_lock(&s->lock);
+	while (!s->watchdog_stop) {
+		struct timespec now, next;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		unsigned cut = 0;
+		for (struct conn_watch *w = s->watch; w; w = w->next) {
+			double waited = (double)(now.tv_sec - w->since.tv_sec) +
+			                (double)(now.tv_nsec - w->since.tv_nsec) / 1e9;
+			if (!w->in_request && !w->cut && waited > (double)s->timeout_s) {
+				/* The connection thread sees end-of-file and closes it. */
+				shutdown(w->fd, SHUT_RDWR);
+				w->cut = 1;
+				cut++;
+			}
+		}
+		if (cut)
+			enl_logf(ENL_LOG_INFO,
+			         "cut %u connection(s) whose request headers did not arrive "
+			         "within %us",
+			         cut, s->timeout_s);
+		next = now;
+		next.tv_nsec += 200 * 1000000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->watchdog_wake, &s->lock, &next);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -744,6 +850,7 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->idle, &ca);
+	pthread_cond_init(&s->watchdog_wake, &ca);
 	pthread_condattr_destroy(&ca);
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -751,13 +858,20 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* The logger goes first so that every message of the start-up reaches our log. */
-	s->d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-	    s->timeout_s, MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    o->per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+	/* clang-format off */
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
+		MHD_OPTION_CONNECTION_LIMIT, max_conn,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+		MHD_OPTION_END);
+	/* clang-format on */
 	if (!s->d) {
 		rc = enl_fail(e, ENL_EIO, "cannot listen on %s (in use, or not an address here)",
 		              o->listen);
@@ -765,10 +879,17 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : 0;
+	if (pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0) {
+		MHD_stop_daemon(s->d);
+		rc = enl_fail(e, ENL_EINTERNAL, "cannot start the connection watchdog");
+		goto done;
+	}
+	s->watchdog_started = 1;
 	*out = s;
 	s = NULL;
 done:
 	if (s) {
+		pthread_cond_destroy(&s->watchdog_wake);
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
@@ -816,6 +937,14 @@ void enl_server_stop(struct enl_server *s, int deadline_ms)
 	MHD_stop_daemon(s->d);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
+	if (s->watchdog_started) {
+		pthread_mutex_lock(&s->lock);
+		s->watchdog_stop = 1;
+		pthread_cond_signal(&s->watchdog_wake);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->watchdog, NULL);
+	}
+	pthread_cond_destroy(&s->watchdog_wake);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

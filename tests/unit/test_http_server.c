@@ -621,6 +621,22 @@ static void test_slow_clients(int port)
 	close(fd);
 	CHECK(took > 0.5 && took < 3.5);
 
+	/* A client trickling its request line and headers, one byte per 300 ms. */
+	fd = connect_to(port);
+	REQUIRE(fd >= 0);
+	const char *slow_head = "GET /fixed HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaaaaaaaaaaaaaa";
+	t0 = now_s();
+	took = -1;
+	for (const char *p = slow_head; *p && now_s() - t0 < 6; p++) {
+		if (send(fd, p, 1, MSG_NOSIGNAL) != 1 || peer_closed(fd, 300)) {
+			took = now_s() - t0;
+			break;
+		}
+	}
+	close(fd);
+	fprintf(stderr, "header trickler closed after %.2f s\n", took);
+	CHECK(took > 0.7 && took < 2.5);
+
 	/* And the server is still healthy. */
 	http(port, NULL, "/fixed", NULL, 0, NULL, 0, &r);
 	CHECK_INT_EQ(r.status, 200);
