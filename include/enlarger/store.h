@@ -63,7 +63,15 @@ struct enl_store {
 /* Errors, for every implementation alike: ENL_ENOTFOUND (no such key),
  * ENL_ETOOBIG (over max_bytes), ENL_EINVAL (a key that is not allowed),
  * ENL_EIO / ENL_ETIMEOUT (backend failure: retryable). A PUT is atomic: readers see
- * the old object or the new one, never a part. out is initialised by get. */
+ * the old object or the new one, never a part. out is initialised by get.
+ * Keys: 1..1024 bytes of UTF-8 without control characters; bucket names follow
+ * S3's rules. The local store also refuses "."/".." and empty segments, a leading
+ * '/', backslashes and segments starting with ".tmp-" (see src/store/local.c).
+ * get: max_bytes 0 means no cap; over the cap fails before reading the body, and
+ * out is left empty (freed) on every error. info may be NULL.
+ * del: deleting a missing key succeeds (as on S3).
+ * list: keys come in byte order; ENL_ENOTFOUND when the bucket does not exist.
+ * ping: the local store creates the bucket folder when missing. */
 int enl_store_get(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
                   struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e);
 int enl_store_head(struct enl_store *s, const char *bucket, const char *key,

@@ -52,7 +52,13 @@ struct enl_table {
 	const char *name; /* "sqlite" or "dynamodb" */
 };
 
-/* claim: ENL_OK with *out set, or ENL_EIO/ENL_ETIMEOUT.
+/* claim: ENL_OK with *out set, ENL_EINVAL for a sequencer that is not hex, or
+ * ENL_EIO/ENL_ETIMEOUT. The rules are in docs/photo-item.md; req->sequencer is
+ * padded again (enl_seq_pad) and req->etag compared without surrounding quotes.
+ * complete replaces every result field (absent ones are removed, so a new version
+ * of a photo keeps none of the old one's EXIF or GPS), sets processedAt (now, unless
+ * fields gives one) and status "completed"; ENL_EINVAL when a field has the wrong
+ * JSON type. fail sets status "failed" and processingError (capped at 1000 bytes).
  * complete/fail: ENL_OK, ENL_ECONFLICT when attempt no longer owns the photo (a
  * newer event took over: the result is dropped), ENL_EIO/ENL_ETIMEOUT.
  * get: ENL_OK with a new reference in *out, or ENL_ENOTFOUND. */
@@ -66,11 +72,14 @@ int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struc
 int enl_table_ping(struct enl_table *t, struct enl_errmsg *e);
 void enl_table_destroy(struct enl_table *t);
 
-/* Pads a hex sequencer to ENL_SEQ_WIDTH into out[ENL_SEQ_WIDTH + 1].
- * ENL_EINVAL when seq is not hex or too long. */
+/* Pads a hex sequencer to ENL_SEQ_WIDTH into out[ENL_SEQ_WIDTH + 1], with '0' on the
+ * left and hex digits in upper case (as S3 writes them), so "0a" and "A" are one
+ * sequencer. ENL_EINVAL when seq is empty, not hex or too long. */
 int enl_seq_pad(const char *seq, char out[ENL_SEQ_WIDTH + 1]);
 
-/* SQLite table at path (WAL). key_attr names the key column ("photoId"). */
+/* SQLite table at path (WAL). key_attr names the key column ("photoId"). table
+ * and key_attr: 1-255 of [A-Za-z0-9_.-] (DynamoDB's rule); the table is created, and
+ * columns an older version lacks are added. Safe to call from many threads. */
 int enl_table_sqlite_open(const char *path, const char *table, const char *key_attr,
                           struct enl_table **out, struct enl_errmsg *e);
 

@@ -15,15 +15,18 @@
  *   Temporaries left behind by a crash are never visible; they may be deleted.
  * - The sidecar records the data file's identity (inode, size, mtime) next to the
  *   ETag, content type, cache control and user metadata. A PUT writes both
- *   temporaries first, then renames the sidecar, then the data file (the two
- *   renames under a per-key lock, so concurrent PUTs of one key in this process
- *   never interleave them). A reader opens the data file first, then the sidecar,
- *   and uses the sidecar only when its identity matches the open file. In the
- *   window between the two renames (or after a crash in it, or when another
- *   process raced us) the identities differ: the reader retries briefly, then
- *   treats the file as one dropped in by hand. So a reader never pairs new bytes
- *   with the old ETag (which would poison caches keyed by ETag) nor old bytes
- *   with the new ETag.
+ *   temporaries first (fsync'd), then renames the sidecar, then the data file,
+ *   the two renames under a per-key lock (64 stripes). A reader opens the data
+ *   file and reads the sidecar under the same lock (then reads the bytes outside
+ *   it from the open fd), and uses the sidecar only when its identity matches the
+ *   open file. So within one process a reader always sees a matching pair. When
+ *   another process (the CLI on the same data dir) is between its two renames the
+ *   identities differ: the reader retries for a few milliseconds, then treats the
+ *   file as one dropped in by hand, as it does after a crash between the renames
+ *   or when someone overwrote the file by hand. Either way a reader never pairs
+ *   new bytes with the old ETag (which would poison caches keyed by ETag) nor old
+ *   bytes with the new ETag. An inode cannot be reused while the reader holds
+ *   the file open, so a matching identity is the file's own sidecar.
  * - A file dropped in by hand (no sidecar, or a stale one) gets the MD5 hex of
  *   its bytes as ETag (what S3 gives a single PUT) and a content type guessed
  *   from its first bytes.

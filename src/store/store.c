@@ -14,7 +14,11 @@
 int enl_store_get(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
                   struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e)
 {
+	if (out)
+		enl_buf_init(out, max_bytes);
 	ENL_STORE_CHECK(s, get, e);
+	if (!out)
+		return enl_fail(e, ENL_EINTERNAL, "get without an output buffer");
 	return s->ops->get(s, bucket, key, max_bytes, out, info, e);
 }
 

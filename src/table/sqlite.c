@@ -22,7 +22,7 @@
 
 #define SQLITE_POOL_MAX 16
 #define SQLITE_BUSY_MS 5000
-#define SQLITE_IDENT_MAX 64
+#define SQLITE_IDENT_MAX 255
 #define SQLITE_REASON_MAX 1000
 
 enum ftype { F_TEXT, F_INT, F_REAL };
@@ -101,13 +101,16 @@ struct sqlite_table {
 	int n_conns;
 };
 
+/* Table and attribute names as DynamoDB allows them ([A-Za-z0-9_.-]), so one
+ * configuration serves both backends. They are also quoted in SQL ("%w"). */
 static int ident_ok(const char *s)
 {
-	if (!s || !s[0] || strlen(s) > SQLITE_IDENT_MAX)
+	if (!s || !s[0] || strlen(s) > SQLITE_IDENT_MAX || strncasecmp(s, "sqlite_", 7) == 0)
 		return 0;
 	for (const char *p = s; *p; p++) {
-		int alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_';
-		if (!alpha && !(p > s && *p >= '0' && *p <= '9'))
+		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		         (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
+		if (!ok)
 			return 0;
 	}
 	return 1;
@@ -673,10 +676,10 @@ int enl_table_sqlite_open(const char *path, const char *table, const char *key_a
 		return enl_fail(e, ENL_EINVAL, "sqlite table: needs a file path");
 	if (!ident_ok(table))
 		return enl_fail(e, ENL_EINVAL,
-		                "sqlite table: table name must be [A-Za-z_][A-Za-z0-9_]*");
+		                "sqlite table: table name must be 1-255 of A-Z a-z 0-9 _ . -");
 	if (!ident_ok(key_attr))
 		return enl_fail(e, ENL_EINVAL,
-		                "sqlite table: key attribute must be [A-Za-z_][A-Za-z0-9_]*");
+		                "sqlite table: key attribute must be 1-255 of A-Z a-z 0-9 _ . -");
 	for (size_t k = 0; k < N_FIELDS; k++)
 		if (strcasecmp(key_attr, fields[k].name) == 0 || strcasecmp(key_attr, "gps") == 0)
 			return enl_fail(e, ENL_EINVAL,

@@ -3,6 +3,7 @@
 #include "store_contract.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -351,7 +352,7 @@ struct cw {
 	struct enl_store *s;
 	char key[256];
 	int id; /* 1..CW_WRITERS; 0 = reader */
-	volatile int *stop;
+	atomic_int *stop;
 	int bad_reads, reads, failures;
 };
 
@@ -379,7 +380,7 @@ static void *cw_writer(void *arg)
 static void *cw_reader(void *arg)
 {
 	struct cw *w = arg;
-	while (!*w->stop) {
+	while (!atomic_load(w->stop)) {
 		struct enl_buf b = ENL_BUF_INIT;
 		struct enl_object_info info;
 		struct enl_errmsg e = {""};
@@ -413,7 +414,7 @@ static void test_concurrent_puts(struct enl_store *s)
 {
 	pthread_t th[CW_WRITERS + 1];
 	struct cw w[CW_WRITERS + 1];
-	volatile int stop = 0;
+	atomic_int stop = 0;
 	for (int i = 0; i <= CW_WRITERS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].s = s;
@@ -426,15 +427,13 @@ static void test_concurrent_puts(struct enl_store *s)
 		REQUIRE(pthread_create(&th[i], NULL, cw_writer, &w[i]) == 0);
 	for (int i = 1; i <= CW_WRITERS; i++)
 		pthread_join(th[i], NULL);
-	stop = 1;
+	atomic_store(&stop, 1);
 	pthread_join(th[0], NULL);
 	for (int i = 1; i <= CW_WRITERS; i++)
 		CHECK_INT_EQ(w[i].failures, 0);
 	CHECK_INT_EQ(w[0].bad_reads, 0);
 	fprintf(stderr, "  concurrent puts: %d reads checked\n", w[0].reads);
 	/* And the final object is whole too. */
-	w[0].reads = 0;
-	stop = 1;
 	struct enl_buf b = ENL_BUF_INIT;
 	struct enl_object_info info;
 	struct enl_errmsg e = {""};

@@ -130,6 +130,8 @@ static void test_names(const char *dir)
 	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "photo\"Id", &t, &e), ENL_EINVAL);
 	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "width", &t, &e), ENL_EINVAL);
 	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "", &t, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_sqlite_open(path, "sqlite_master", "photoId", &t, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_sqlite_open(path, "photos", "photo id", &t, &e), ENL_EINVAL);
 	CHECK_INT_EQ(enl_table_sqlite_open(":memory:", "photos", "photoId", &t, &e), ENL_EINVAL);
 	CHECK(t == NULL);
 	snprintf(path, sizeof(path), "%s/no-such-dir/x.db", dir);
@@ -181,7 +183,7 @@ int main(void)
 	struct table_contract c1 = {open_sqlite, &w1, "photoId"};
 	int failures = table_contract_run(&c1);
 	/* The same contract with a configured table and key name. */
-	struct where w2 = {"", "gallery_items", "id"};
+	struct where w2 = {"", "gallery-items.v2", "id"};
 	snprintf(w2.path, sizeof(w2.path), "%s/custom.db", dir);
 	struct table_contract c2 = {open_sqlite, &w2, "id"};
 	failures += table_contract_run(&c2);
