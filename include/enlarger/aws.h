@@ -156,7 +156,7 @@ struct enl_aws_request {
 	const char *service;
 	const char *region;
 	int unsigned_payload;
-	size_t max_response; /* cap on the response body; past it the call fails ENL_ETOOBIG */
+	size_t max_response; /* cap on the response body (0 = 16 MiB); past it ENL_ETOOBIG */
 	long deadline_ms;    /* 0 = none; else no new attempt starts after this many ms */
 	enl_aws_retry_fn retry_if;
 	void *retry_arg;

@@ -12,3 +12,5 @@ enl_unit_test(aws_request_test ${CMAKE_SOURCE_DIR}/tests/unit/aws_request_test.c
               LABELS aws-unit)
 enl_unit_test(aws_creds_test ${CMAKE_SOURCE_DIR}/tests/unit/aws_creds_test.c LIBS enl_aws
               LABELS aws-unit)
+enl_unit_test(aws_endpoint_test ${CMAKE_SOURCE_DIR}/tests/unit/aws_endpoint_test.c LIBS enl_aws
+              LABELS aws-unit)
