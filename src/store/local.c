@@ -29,7 +29,9 @@
  *   the file open, so a matching identity is the file's own sidecar.
  * - A file dropped in by hand (no sidecar, or a stale one) gets the MD5 hex of
  *   its bytes as ETag (what S3 gives a single PUT) and a content type guessed
- *   from its first bytes.
+ *   from its first bytes. The first read remembers them in a sidecar (checked
+ *   against the file's identity like any other), so a large original is hashed
+ *   once, not on every HEAD; replacing the file by hand makes it stale again.
  * - Limitations next to S3: an object "a" and objects under "a/" cannot both
  *   exist (a file and a folder of one name), nor an object "a" and objects under
  *   "a.json/" (their sidecars would collide); such a PUT fails with ENL_EINVAL.
@@ -574,6 +576,59 @@ static int errno_to_enl(int err, const char *what, struct enl_errmsg *e)
 	}
 }
 
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Writes a sidecar for a file that came without one (ETag and sniffed type from
+ * its bytes), if the file at key is still the one described by sb. Best effort:
+ * a sidecar is only a cache of what the bytes say, so failures are ignored, and
+ * no fsync (a torn sidecar fails to parse and is recomputed). */
+static void sidecar_cache(struct local_store *st, const char *bucket, const char *key,
+                          const struct stat *sb, const struct enl_object_info *info)
+{
+	const char *last;
+	char mname[LOCAL_SEGMENT_MAX + 8], tmp[32] = "";
+	char *doc = NULL;
+	int fd = -1, dfd = -1;
+	struct enl_put_opts o = {info->content_type, NULL, 0, NULL};
+	json_t *sc = sidecar_new(sb, info->etag, &o);
+	int mfd = open_key_dir(st, SIDE_META, bucket, key, 1, &last);
+	if (!sc || mfd < 0 || sidecar_name(last, mname, sizeof(mname)) != 0)
+		goto done;
+	doc = json_dumps(sc, JSON_COMPACT);
+	dfd = open_key_dir(st, SIDE_DATA, bucket, key, 0, &last);
+	if (!doc || dfd < 0)
+		goto done;
+	fd = create_temp(mfd, tmp);
+	if (fd < 0) {
+		tmp[0] = '\0';
+		goto done;
+	}
+	if (write_all(fd, doc, strlen(doc)) != 0)
+		goto done;
+	pthread_mutex_t *lk = key_lock(st, bucket, key);
+	pthread_mutex_lock(lk);
+	struct stat cur;
+	if (fstatat(dfd, last, &cur, AT_SYMLINK_NOFOLLOW) == 0 && same_file(sb, &cur) &&
+	    renameat(mfd, tmp, mfd, mname) == 0)
+		tmp[0] = '\0';
+	pthread_mutex_unlock(lk);
+done:
+	if (tmp[0])
+		unlinkat(mfd, tmp, 0);
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (mfd >= 0)
+		close(mfd);
+	free(doc);
+	json_decref(sc);
+}
+
 /* Opens the data file of key for reading: a regular file, never through a link. */
 static int open_data(struct local_store *st, const char *bucket, const char *key, int *out,
                      struct stat *sb, struct enl_errmsg *e)
@@ -646,7 +701,15 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
 	}
+	/* May the ETag computed below be remembered in a sidecar? Yes when there is
+	 * none, or when the one there describes an older file (replaced by hand). Not
+	 * when it is newer than the data: that is another process's PUT between its
+	 * renames, whose sidecar must stay. */
+	int cacheable = !sc;
 	if (sc && !sidecar_matches(sc, &sb)) {
+		json_int_t sc_sec =
+		    json_integer_value(json_object_get(json_object_get(sc, "file"), "mtimeSec"));
+		cacheable = sc_sec + 1 < (json_int_t)sb.st_mtim.tv_sec;
 		json_decref(sc);
 		sc = NULL;
 	}
@@ -706,6 +769,12 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 			goto done;
 		}
 		copy_str(info->content_type, sizeof(info->content_type), sniff_type(head, hn));
+		/* Remember it, so the next HEAD of a large original does not hash it again;
+		 * only when the file did not change while we hashed it. */
+		struct stat after;
+		if (cacheable && fstat(fd, &after) == 0 && same_file(&sb, &after) &&
+		    (uint64_t)after.st_size == info->size)
+			sidecar_cache(st, bucket, key, &sb, info);
 	}
 	rc = ENL_OK;
 done:

@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -13,6 +14,7 @@
 
 #define FOX "The quick brown fox jumps over the lazy dog"
 #define MD5_FOX "9e107d9d372bb6826bd81d3542a419d6"
+#define MD5_ABC "900150983cd24fb0d6963f7d28e17f72"
 
 static char root[256];
 
@@ -57,6 +59,20 @@ static int tmp_cb(const char *p, const struct stat *sb, int flag, struct FTW *ft
 	if (strncmp(p + ftw->base, ".tmp-", 5) == 0)
 		tmp_count++;
 	return 0;
+}
+
+/* Whether the sidecar file at rel mentions etag. */
+static int sidecar_has(const char *rel, const char *etag)
+{
+	char p[1024], buf[4096] = "";
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	FILE *f = fopen(p, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, etag) != NULL;
 }
 
 static int list_cb(void *ud, const char *key)
@@ -251,6 +267,27 @@ static void test_by_hand(struct enl_store *s)
 	CHECK_STR_EQ(info.content_type, "application/octet-stream");
 	CHECK(enl_object_meta(&info, "photo-id") == NULL);
 	enl_buf_free(&b);
+	/* The hash of a hand-dropped file is remembered in a sidecar... */
+	CHECK(path_exists(".meta/photos/hand/fox.txt.json"));
+	CHECK(sidecar_has(".meta/photos/hand/fox.txt.json", MD5_FOX));
+	CHECK_INT_EQ(enl_store_head(s, "photos", "hand/fox.txt", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_FOX);
+	/* ...which goes stale when the file is replaced by hand (same inode here). */
+	snprintf(p, sizeof(p), "%s/photos/hand/fox.txt", root);
+	write_file(p, "abc", 3);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "hand/fox.txt", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_ABC);
+	CHECK_INT_EQ(info.size, 3);
+	/* A file replaced by hand well after its PUT gets a fresh sidecar. */
+	snprintf(p, sizeof(p), "%s/photos/hand/replaced", root);
+	struct timespec later[2] = {{time(NULL) + 100, 0}, {time(NULL) + 100, 0}};
+	REQUIRE(utimensat(AT_FDCWD, p, later, 0) == 0);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "hand/replaced", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_FOX);
+	CHECK(sidecar_has(".meta/photos/hand/replaced.json", MD5_FOX));
+	CHECK_INT_EQ(enl_store_head(s, "photos", "hand/replaced", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_FOX);
+	CHECK_STR_EQ(info.content_type, "application/octet-stream");
 	/* Temporaries are invisible, and a FIFO does not hang a reader. */
 	snprintf(p, sizeof(p), "%s/photos/hand/.tmp-0123456789abcdef", root);
 	write_file(p, "partial", 7);
@@ -261,7 +298,7 @@ static void test_by_hand(struct enl_store *s)
 	CHECK_INT_EQ(enl_store_list(s, "photos", "hand/", list_cb, &n, &e), ENL_OK);
 	CHECK_INT_EQ(n, 9); /* fox.txt, 7 magic files, replaced: no temporary, no FIFO */
 	/* A file bigger than max_bytes is refused from its size. */
-	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fox.txt", 10, &b, &info, &e), ENL_ETOOBIG);
+	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fox.txt", 2, &b, &info, &e), ENL_ETOOBIG);
 }
 
 int main(void)
