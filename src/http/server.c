@@ -117,6 +117,12 @@ struct conn_req {
 	char request_id[40];
 	char log_key[256];
 	char log_error[256];
+	/* A refusal decided from the headers of a request without a body, sent at its end
+	 * so that the connection stays open (an answer sent before the end of a request
+	 * makes the library close the connection). Static strings. */
+	int deferred_status;
+	const char *deferred_type, *deferred_title, *deferred_detail;
+	char allow[128];
 };
 
 static double seconds_since(const struct timespec *t0)
@@ -445,6 +451,23 @@ static int find_route(struct conn_req *cr, char *allow, size_t cap)
 
 /* ---- libmicrohttpd callbacks --------------------------------------------------- */
 
+/* Answers a request refused from its headers alone: at once when a body is on its way
+ * (it is then never read, and the connection closes), else at the request's end. */
+static enum MHD_Result refuse(struct conn_req *cr, int status, const char *type_name,
+                              const char *title, const char *detail)
+{
+	const char *cl = MHD_lookup_connection_value(cr->c, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(cr->c, MHD_HEADER_KIND, "Transfer-Encoding");
+	if (te || (cl && strcmp(cl, "0") != 0))
+		return send_problem(cr, status, type_name, title, detail,
+		                    cr->allow[0] ? cr->allow : NULL);
+	cr->deferred_status = status;
+	cr->deferred_type = type_name;
+	cr->deferred_title = title;
+	cr->deferred_detail = detail;
+	return MHD_YES;
+}
+
 static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *method)
 {
 	struct enl_server *s = cr->s;
@@ -463,25 +486,22 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 	if (rc == ENL_ENOMEM)
 		return MHD_NO;
 	if (rc != 0)
-		return send_problem(cr, 400, enl_err_name(ENL_EINVAL), "Invalid request",
-		                    "the path has an invalid percent-encoding or a NUL byte", NULL);
+		return refuse(cr, 400, enl_err_name(ENL_EINVAL), "Invalid request",
+		              "the path has an invalid percent-encoding or a NUL byte");
 	struct args_ctx a = {cr, 0};
 	MHD_get_connection_values(cr->c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
 	if (a.rc == ENL_ENOMEM)
 		return MHD_NO;
 	if (a.rc != 0)
-		return send_problem(cr, 400, enl_err_name(ENL_EINVAL), "Invalid request",
-		                    "the query has an invalid percent-encoding or a NUL byte",
-		                    NULL);
+		return refuse(cr, 400, enl_err_name(ENL_EINVAL), "Invalid request",
+		              "the query has an invalid percent-encoding or a NUL byte");
 
-	char allow[128];
-	int st = find_route(cr, allow, sizeof(allow));
+	int st = find_route(cr, cr->allow, sizeof(cr->allow));
 	if (st == 404)
-		return send_problem(cr, 404, enl_err_name(ENL_ENOTFOUND), "Not found",
-		                    "no such route", NULL);
+		return refuse(cr, 404, enl_err_name(ENL_ENOTFOUND), "Not found", "no such route");
 	if (st == 405)
-		return send_problem(cr, 405, "method-not-allowed", "Method not allowed",
-		                    "this path does not answer this method", allow);
+		return refuse(cr, 405, "method-not-allowed", "Method not allowed",
+		              "this path does not answer this method");
 
 	const char *cl = MHD_lookup_connection_value(cr->c, MHD_HEADER_KIND, "Content-Length");
 	if (cl) {
@@ -590,6 +610,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return MHD_YES;
 	}
+	if (cr->deferred_status)
+		return send_problem(cr, cr->deferred_status, cr->deferred_type, cr->deferred_title,
+		                    cr->deferred_detail, cr->allow[0] ? cr->allow : NULL);
 	if (cr->too_big) {
 		char detail[96];
 		snprintf(detail, sizeof(detail), "the body may be at most %zu bytes", s->max_body);
@@ -661,7 +684,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		json_object_set_new(f, "route", json_string(route));
 		json_object_set_new(f, "status", json_integer(status));
 		json_object_set_new(f, "durationMs",
-		                    json_real((double)(long long)(secs * 1e4) / 10));
+		                    json_real((double)(long long)(secs * 1e6) / 1000));
 		json_object_set_new(f, "bytesIn", json_integer((json_int_t)cr->bytes_in));
 		json_object_set_new(f, "bytesOut", json_integer((json_int_t)cr->bytes_out));
 		if (cr->log_key[0])

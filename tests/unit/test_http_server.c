@@ -423,6 +423,12 @@ static void test_routing(int port)
 	http(port, "DELETE", "/echo", NULL, 0, NULL, 0, &r);
 	check_problem(&r, 405, "method-not-allowed");
 	CHECK_STR_EQ(reply_header(&r, "Allow", v, sizeof(v)), "GET, HEAD, POST");
+	/* Refused from its headers, a request without a body keeps its connection. */
+	CHECK(reply_header(&r, "Connection", v, sizeof(v)) == NULL);
+	reply_free(&r);
+	http(port, "PUT", "/echo", "{}", 2, NULL, 0, &r);
+	check_problem(&r, 405, "method-not-allowed");
+	CHECK_STR_EQ(reply_header(&r, "Allow", v, sizeof(v)), "GET, HEAD, POST");
 	reply_free(&r);
 	http(port, "POST", "/fixed", "x", 1, NULL, 0, &r);
 	check_problem(&r, 405, "method-not-allowed");
@@ -562,6 +568,14 @@ static void test_body_limits(int port)
 	const char *rid[] = {"X-Request-Id: big-1", NULL};
 	http(port, "POST", "/echo", body, MAX_BODY + 1, rid, 0, &r);
 	check_problem(&r, 413, "body-too-large");
+	reply_free(&r);
+
+	/* A large body: curl asks "Expect: 100-continue" and gets the 413 instead. */
+	static char large[200 * 1000];
+	memset(large, 'L', sizeof(large));
+	http(port, "POST", "/echo", large, sizeof(large), NULL, 0, &r);
+	check_problem(&r, 413, "body-too-large");
+	CHECK(r.seconds < 0.5);
 	reply_free(&r);
 
 	/* Chunked: no Content-Length to judge by, so the limit applies as it arrives. */
