@@ -25,11 +25,13 @@ void enl_placeholder_dominant(const unsigned char *px, int w, int h, int channel
 
 /* ---- outmeta.c: the only metadata an output may carry ---- */
 
-/* Adds an EXIF block holding only Artist and/or Copyright to an encoded JPEG, WebP or PNG
- * (AVIF is left as it is). has_alpha is used when a simple WebP becomes extended. Nothing to
- * add (both empty) leaves b untouched. 0, ENL_ENOMEM or ENL_EINTERNAL (unexpected layout). */
-int enl_outmeta_add_copyright(struct enl_buf *b, enum enl_format fmt, int width, int height,
-                              int has_alpha, const char *artist, const char *copyright);
+/* Finishes an encoded output's metadata: WebP is rebuilt without any EXIF/XMP/ICC chunk
+ * (libvips 8.14's webpsave writes one regardless of strip); then, when artist or copyright
+ * is non-empty, an EXIF block holding only those two is added (JPEG APP1, WebP EXIF chunk,
+ * PNG eXIf). AVIF is left as it is. has_alpha is used when a simple WebP becomes extended.
+ * 0, ENL_ENOMEM or ENL_EINTERNAL (unexpected layout). */
+int enl_outmeta_finish(struct enl_buf *b, enum enl_format fmt, int width, int height, int has_alpha,
+                       const char *artist, const char *copyright);
 
 /* ---- decode.c: type detection, limits, one decode (uses vips.h) ---- */
 

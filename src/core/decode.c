@@ -325,19 +325,22 @@ int enl_decode_image(const void *data, size_t len, const struct enl_source *src,
 	*out = NULL;
 	/* vips_thumbnail picks shrink-on-load from the target (JPEG DCT scaling, the HEIF
 	 * thumbnail when big enough, WebP scaled decode), applies the EXIF orientation and
-	 * premultiplies alpha around the resize. Never upscaled: a cover crop of a small image is
-	 * min(w, width) x min(h, height). Only a file with an embedded profile gets
-	 * export_profile: libvips would otherwise run untagged sRGB through its v4 profile
-	 * and shift saturated colours (255,0,0 came back as 248,26,16). */
+	 * premultiplies alpha around the resize. Never upscaled: a cover crop of a small image
+	 * is min(w, width) x min(h, height).
+	 * libvips 8.14's thumbnail_buffer does not hand its fail_on to the loader (a truncated
+	 * JPEG came out with grey rows), so fail_on also goes in option_string, which does.
+	 * Only a file with an embedded profile gets export_profile: libvips would otherwise run
+	 * untagged sRGB through its v4 profile and shift saturated colours (255,0,0 came back
+	 * as 248,26,16). */
 	if (src->has_icc)
-		rc = vips_thumbnail_buffer((void *)data, len, &t, w, "height", h, "size",
-		                           VIPS_SIZE_DOWN, "crop", crop, "fail_on",
-		                           VIPS_FAIL_ON_ERROR, "export_profile", "srgb", "intent",
-		                           VIPS_INTENT_RELATIVE, NULL);
+		rc = vips_thumbnail_buffer(
+		    (void *)data, len, &t, w, "height", h, "size", VIPS_SIZE_DOWN, "crop", crop,
+		    "fail_on", VIPS_FAIL_ON_ERROR, "option_string", "fail_on=error",
+		    "export_profile", "srgb", "intent", VIPS_INTENT_RELATIVE, NULL);
 	else
-		rc = vips_thumbnail_buffer((void *)data, len, &t, w, "height", h, "size",
-		                           VIPS_SIZE_DOWN, "crop", crop, "fail_on",
-		                           VIPS_FAIL_ON_ERROR, NULL);
+		rc = vips_thumbnail_buffer(
+		    (void *)data, len, &t, w, "height", h, "size", VIPS_SIZE_DOWN, "crop", crop,
+		    "fail_on", VIPS_FAIL_ON_ERROR, "option_string", "fail_on=error", NULL);
 	if (rc) {
 		enl_vips_log("thumbnail");
 		return enl_fail(e, ENL_EDECODE, "cannot decode the %s image", src->format);

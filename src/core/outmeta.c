@@ -120,44 +120,27 @@ static int add_jpeg(const struct enl_buf *in, const struct enl_buf *tiff, struct
 	return 0;
 }
 
-/* WebP: the EXIF chunk needs the extended (VP8X) layout; a simple file gets a VP8X chunk
- * with the canvas size, then its image chunk, then EXIF. */
-static int add_webp(const struct enl_buf *in, const struct enl_buf *tiff, int width, int height,
-                    int has_alpha, struct enl_buf *out)
+/* WebP: rebuilt chunk by chunk. libvips 8.14's webpsave ignores strip and always writes an
+ * EXIF chunk of its own (orientation, resolution), so every EXIF, XMP and ICCP chunk is
+ * dropped here and the VP8X flags cleared; then ours is appended when there is one. A simple
+ * file (no VP8X) that gets EXIF needs a VP8X chunk with the canvas size. tiff may be NULL. */
+static int rewrite_webp(const struct enl_buf *in, const struct enl_buf *tiff, int width, int height,
+                        int has_alpha, struct enl_buf *out)
 {
 	unsigned char hdr[12], vp8x[18], ch[8];
-	size_t body_at = 12, total;
-	int rc, extended;
+	size_t at = 12, body = 0, riff_len_at;
+	int rc, have_vp8x = 0;
 
 	if (in->len < 20 || memcmp(in->data, "RIFF", 4) != 0 ||
-	    memcmp(in->data + 8, "WEBP", 4) != 0)
-		return ENL_EINTERNAL;
-	extended = memcmp(in->data + 12, "VP8X", 4) == 0;
-	if (extended && in->len < 30)
+	    memcmp(in->data + 8, "WEBP", 4) != 0 || get32le(in->data + 4) + (size_t)8 != in->len)
 		return ENL_EINTERNAL;
 	if (width < 1 || height < 1 || width > (1 << 24) || height > (1 << 24))
 		return ENL_EINTERNAL;
-
-	/* libwebp sizes the RIFF exactly; check before trusting it. */
-	if (get32le(in->data + 4) + (size_t)8 != in->len)
-		return ENL_EINTERNAL;
-	memcpy(ch, "EXIF", 4);
-	put32le(ch + 4, (uint32_t)tiff->len);
-	total = in->len + 8 + tiff->len + (tiff->len & 1) + (extended ? 0 : sizeof(vp8x));
-	if (total - 8 > UINT32_MAX)
-		return ENL_EINTERNAL;
-	memcpy(hdr, "RIFF", 4);
-	put32le(hdr + 4, (uint32_t)(total - 8));
-	memcpy(hdr + 8, "WEBP", 4);
+	memcpy(hdr, "RIFF\0\0\0\0WEBP", 12);
 	if ((rc = enl_buf_append(out, hdr, sizeof(hdr))))
 		return rc;
-	if (extended) {
-		memcpy(vp8x, in->data + 12, sizeof(vp8x));
-		vp8x[8] |= 0x08; /* EXIF present */
-		if ((rc = enl_buf_append(out, vp8x, sizeof(vp8x))))
-			return rc;
-		body_at = 12 + sizeof(vp8x);
-	} else {
+	riff_len_at = 4;
+	if (memcmp(in->data + 12, "VP8X", 4) != 0 && tiff) {
 		uint32_t w1 = (uint32_t)width - 1, h1 = (uint32_t)height - 1;
 		memset(vp8x, 0, sizeof(vp8x));
 		memcpy(vp8x, "VP8X", 4);
@@ -172,11 +155,48 @@ static int add_webp(const struct enl_buf *in, const struct enl_buf *tiff, int wi
 		if ((rc = enl_buf_append(out, vp8x, sizeof(vp8x))))
 			return rc;
 	}
-	if ((rc = enl_buf_append(out, in->data + body_at, in->len - body_at)) ||
-	    (rc = enl_buf_append(out, ch, sizeof(ch))) ||
-	    (rc = enl_buf_append(out, tiff->data, tiff->len)) ||
-	    ((tiff->len & 1) && (rc = enl_buf_append(out, "", 1))))
-		return rc;
+	while (at + 8 <= in->len) {
+		const unsigned char *c = in->data + at;
+		size_t clen = get32le(c + 4), whole;
+		if (clen > in->len - at - 8)
+			return ENL_EINTERNAL;
+		whole = 8 + clen + (clen & 1);
+		if (whole > in->len - at)
+			whole = in->len - at; /* a missing final pad byte */
+		if (memcmp(c, "EXIF", 4) == 0 || memcmp(c, "XMP ", 4) == 0 ||
+		    memcmp(c, "ICCP", 4) == 0) {
+			at += whole;
+			continue;
+		}
+		if (memcmp(c, "VP8X", 4) == 0) {
+			if (clen != 10 || have_vp8x)
+				return ENL_EINTERNAL;
+			have_vp8x = 1;
+			memcpy(vp8x, c, sizeof(vp8x));
+			vp8x[8] &= (unsigned char)~(0x20 | 0x08 | 0x04); /* ICC, EXIF, XMP */
+			if (tiff)
+				vp8x[8] |= 0x08;
+			if ((rc = enl_buf_append(out, vp8x, sizeof(vp8x))))
+				return rc;
+		} else if ((rc = enl_buf_append(out, c, whole))) {
+			return rc;
+		}
+		body++;
+		at += whole;
+	}
+	if (!body)
+		return ENL_EINTERNAL;
+	if (tiff) {
+		memcpy(ch, "EXIF", 4);
+		put32le(ch + 4, (uint32_t)tiff->len);
+		if ((rc = enl_buf_append(out, ch, sizeof(ch))) ||
+		    (rc = enl_buf_append(out, tiff->data, tiff->len)) ||
+		    ((tiff->len & 1) && (rc = enl_buf_append(out, "", 1))))
+			return rc;
+	}
+	if (out->len - 8 > UINT32_MAX)
+		return ENL_EINTERNAL;
+	put32le(out->data + riff_len_at, (uint32_t)(out->len - 8));
 	return 0;
 }
 
@@ -226,26 +246,28 @@ static int add_png(const struct enl_buf *in, const struct enl_buf *tiff, struct 
 	return 0;
 }
 
-int enl_outmeta_add_copyright(struct enl_buf *b, enum enl_format fmt, int width, int height,
-                              int has_alpha, const char *artist, const char *copyright)
+int enl_outmeta_finish(struct enl_buf *b, enum enl_format fmt, int width, int height, int has_alpha,
+                       const char *artist, const char *copyright)
 {
 	struct enl_buf tiff, out;
 	void *data;
 	size_t len;
-	int rc;
+	int add = (artist && *artist) || (copyright && *copyright);
+	int rc = 0;
 
-	if ((!artist || !*artist) && (!copyright || !*copyright))
+	/* JPEG and PNG come out of libvips clean (strip works there); AVIF renders carry
+	 * no metadata at all (documented). */
+	if (fmt == ENL_FMT_AVIF || (!add && fmt != ENL_FMT_WEBP))
 		return 0;
-	if (fmt == ENL_FMT_AVIF)
-		return 0; /* documented: AVIF renders carry no metadata at all */
 	enl_buf_init(&tiff, 0);
 	enl_buf_init(&out, 0);
-	rc = build_tiff(artist, copyright, &tiff);
-	if (rc)
+	if (add && (rc = build_tiff(artist, copyright, &tiff)))
 		goto done;
 	switch (fmt) {
 	case ENL_FMT_JPEG: rc = add_jpeg(b, &tiff, &out); break;
-	case ENL_FMT_WEBP: rc = add_webp(b, &tiff, width, height, has_alpha, &out); break;
+	case ENL_FMT_WEBP:
+		rc = rewrite_webp(b, add ? &tiff : NULL, width, height, has_alpha, &out);
+		break;
 	case ENL_FMT_PNG: rc = add_png(b, &tiff, &out); break;
 	default: rc = ENL_EINTERNAL; break;
 	}

@@ -1,0 +1,149 @@
+/* The core on real camera files from $ENL_SHARED_TESTDATA (corpus/ and photos/), when that
+ * folder exists (77 = skip otherwise): every file processes, the outputs carry no GPS,
+ * serial number, maker note or make/model (exiftool), sizes agree with vipsheader, and the
+ * 24 MP JPEG's time is reported. */
+#include "pipeline_support.h"
+
+#include <dirent.h>
+
+static struct enl_pipeline_opts opts;
+
+static int has_key_like(json_t *obj, const char *needle)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		(void)v;
+		if (strcasestr(k, needle)) {
+			fprintf(stderr, "output still has %s\n", k);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void one(const char *dir, const char *name)
+{
+	char path[2048];
+	unsigned char *data;
+	size_t len;
+	struct enl_pipeline_result r;
+	struct enl_errmsg e = {{0}};
+	double t0, ms;
+	int rc, d, f;
+	json_t *src;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	data = read_file(path, &len);
+	REQUIRE(data != NULL);
+	t0 = now_ms();
+	rc = enl_pipeline_process(data, len, &opts, &r, &e);
+	ms = now_ms() - t0;
+	free(data);
+	if (rc) {
+		fprintf(stderr, "%s: %s (%s)\n", name, enl_err_name(rc), e.text);
+		CHECK(0);
+		return;
+	}
+	fprintf(stderr, "%-40s %5dx%-5d %s %7.1f ms  %s %s\n", name, r.width, r.height,
+	        r.source_format, ms, r.blurhash, r.dominant_color);
+	if (strstr(name, "landscape-24mp")) {
+		fprintf(stderr, "24 MP JPEG: %.1f ms\n", ms);
+#if !defined(__SANITIZE_ADDRESS__)
+		CHECK(ms < 1500);
+#endif
+	}
+	/* the oriented size: exiftool's ImageWidth/Height swapped for orientations 5-8 */
+	src = exiftool_json(path);
+	if (src) {
+		json_t *o = json_object_get(src, "IFD0:Orientation");
+		long long w = json_integer_value(json_object_get(src, "File:ImageWidth"));
+		long long h = json_integer_value(json_object_get(src, "File:ImageHeight"));
+		int orient = o ? (int)json_integer_value(o) : 1;
+		if (!w) {
+			w = json_integer_value(json_object_get(src, "QuickTime:ImageWidth"));
+			h = json_integer_value(json_object_get(src, "QuickTime:ImageHeight"));
+		}
+		if (w && h && strcmp(r.source_format, "heif") != 0) {
+			if (orient >= 5 && orient <= 8) {
+				long long t = w;
+				w = h;
+				h = t;
+			}
+			CHECK_INT_EQ(r.width, w);
+			CHECK_INT_EQ(r.height, h);
+		}
+		json_decref(src);
+	}
+	for (d = 0; d < ENL_DERIV_COUNT; d++)
+		for (f = 0; f < 2; f++) {
+			const char *fn = tpath(f == 0 ? "s.webp" : "s.jpg");
+			json_t *x;
+			REQUIRE(write_file(fn, r.out[d][f].bytes.data, r.out[d][f].bytes.len) == 0);
+			CHECK_INT_EQ(vipsheader_int(fn, "width"), r.out[d][f].width);
+			CHECK_INT_EQ(vipsheader_int(fn, "height"), r.out[d][f].height);
+			CHECK(r.out[d][f].width <= (d ? opts.optimized_width : opts.thumb_size));
+			CHECK(r.out[d][f].height <= (d ? opts.optimized_height : opts.thumb_size));
+			x = exiftool_json(fn);
+			REQUIRE(x != NULL);
+			CHECK(!has_key_like(x, "GPS"));
+			CHECK(!has_key_like(x, "Serial"));
+			CHECK(!has_key_like(x, "MakerNote"));
+			CHECK(!has_key_like(x, ":Make"));
+			CHECK(!has_key_like(x, ":Model"));
+			CHECK(!has_key_like(x, "XMP-"));
+			CHECK(!has_key_like(x, "Canon"));
+			CHECK(!has_key_like(x, "Apple"));
+			CHECK(json_object_get(x, "ExifTool:Warning") == NULL);
+			if (r.exif.artist[0])
+				CHECK(json_object_get(x, "IFD0:Artist") != NULL);
+			json_decref(x);
+		}
+	enl_pipeline_result_free(&r);
+}
+
+static int run_dir(const char *base, const char *sub)
+{
+	char dir[1024];
+	DIR *dh;
+	struct dirent *de;
+	int n = 0;
+	snprintf(dir, sizeof(dir), "%s/%s", base, sub);
+	dh = opendir(dir);
+	if (!dh)
+		return 0;
+	while ((de = readdir(dh))) {
+		const char *dot = strrchr(de->d_name, '.');
+		if (de->d_name[0] == '.' || !dot || strcasecmp(dot, ".md") == 0 ||
+		    strcasecmp(dot, ".sh") == 0)
+			continue;
+		one(dir, de->d_name);
+		n++;
+	}
+	closedir(dh);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = getenv("ENL_SHARED_TESTDATA");
+	int n;
+	(void)argc;
+	if (!base || access(base, R_OK) != 0 || !have_tool("exiftool")) {
+		fprintf(stderr, "SKIP: ENL_SHARED_TESTDATA (%s) or exiftool not available\n",
+		        base ? base : "unset");
+		return 77;
+	}
+	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	enl_pipeline_opts_default(&opts);
+	tmp_setup();
+	n = run_dir(base, "corpus") + run_dir(base, "photos");
+	tmp_cleanup();
+	enl_pipeline_shutdown();
+	if (n == 0) {
+		fprintf(stderr, "SKIP: no photos under %s\n", base);
+		return 77;
+	}
+	return check_done();
+}
