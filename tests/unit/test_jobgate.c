@@ -162,7 +162,7 @@ static void test_queue_full(void)
 	wait_queued(g, 2);
 	double t0 = now_s();
 	CHECK_INT_EQ(enl_jobgate_enter(g, 5000), ENL_EBUSY);
-	CHECK(now_s() - t0 < 0.05); /* at once, not after the timeout */
+	CHECK(now_s() - t0 < 0.5); /* at once, not after the timeout */
 	struct enl_jobgate_stats s;
 	enl_jobgate_stats(g, &s);
 	CHECK_INT_EQ(s.rejected_full, 2);
@@ -273,7 +273,7 @@ static void test_budget(void)
 	CHECK_INT_EQ(head.rc, ENL_EBUSY);
 	CHECK_INT_EQ(small.rc, 0);
 	CHECK(small.admitted_at - t0 >= 0.28); /* not before the head gave up */
-	CHECK(small.admitted_at - head.admitted_at < 0.05);
+	CHECK(small.admitted_at - head.admitted_at < 0.2);
 	enl_jobgate_stats(g, &s);
 	CHECK_INT_EQ(s.memory_in_use, 90);
 	enl_jobgate_leave_cost(g, 30);
