@@ -20,6 +20,7 @@ build_pkgs=(
 test_pkgs=(
   libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 jq procps
   python3-botocore
+  python3-prometheus-client  # the metrics format oracle (tests/unit/metrics_oracle.py)
   debootstrap
 )
 

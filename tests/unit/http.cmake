@@ -14,3 +14,5 @@ enl_unit_test(test_http_server ${CMAKE_CURRENT_LIST_DIR}/test_http_server.c
   LIBS enl_http_core_for_tests PkgConfig::CURL)
 enl_unit_test(test_jobgate ${CMAKE_CURRENT_LIST_DIR}/test_jobgate.c LIBS enl_util)
 enl_unit_test(test_metrics ${CMAKE_CURRENT_LIST_DIR}/test_metrics.c LIBS enl_util)
+enl_script_test(test_metrics_oracle unit ${CMAKE_CURRENT_LIST_DIR}/metrics_oracle.py
+  $<TARGET_FILE:test_metrics>)

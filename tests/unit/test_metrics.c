@@ -148,6 +148,14 @@ int main(void)
 	REQUIRE(enl_metrics_render(&b) == 0);
 	parse((const char *)b.data, &p);
 	CHECK_INT_EQ(p.bad_lines, 0);
+	/* For tests/unit/metrics_oracle.py, which reads it with prometheus_client. */
+	const char *dump = getenv("ENL_METRICS_DUMP");
+	if (dump) {
+		FILE *f = fopen(dump, "wb");
+		REQUIRE(f);
+		fwrite(b.data, 1, b.len, f);
+		fclose(f);
+	}
 
 	CHECK_STR_EQ(type_of(&p, "enlarger_http_requests_total"), "counter");
 	CHECK_STR_EQ(type_of(&p, "enlarger_http_request_duration_seconds"), "histogram");
