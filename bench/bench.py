@@ -67,6 +67,8 @@ def request(port, method, path, body=None, headers=None, timeout=120):
         data = r.read()
         dt = time.perf_counter() - t0
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data, dt
+    except http.client.HTTPException as e:
+        raise OSError("HTTP: %s: %s" % (type(e).__name__, e)) from e
     finally:
         c.close()
 
@@ -513,14 +515,17 @@ http {
         # 3. /render hit: enlarger's render cache vs nginx serving the same bytes.
         sampler.phase = "hit"
         R["hit"] = {}
-        st1, _, b1, _ = request(pe, "GET", render_path(hit_key))
-        st2, h2, b2, _ = request(pe, "GET", render_path(hit_key))
-        R["hit"]["same_bytes"] = st1 == 200 and st2 == 200 and b1 == b2
-        R["hit"]["bytes"] = len(b2)
-        with open(os.path.join(www, "render", hit_key), "wb") as f:
-            f.write(b2)
-        st3, _, b3, _ = request(pn, "GET", render_path(hit_key))
-        R["hit"]["nginx_same"] = st3 == 200 and b3 == b2
+        try:
+            st1, _, b1, _ = request(pe, "GET", render_path(hit_key))
+            st2, h2, b2, _ = request(pe, "GET", render_path(hit_key))
+            R["hit"]["same_bytes"] = st1 == 200 and st2 == 200 and b1 == b2
+            R["hit"]["bytes"] = len(b2)
+            with open(os.path.join(www, "render", hit_key), "wb") as f:
+                f.write(b2)
+            st3, _, b3, _ = request(pn, "GET", render_path(hit_key))
+            R["hit"]["nginx_same"] = st3 == 200 and b3 == b2
+        except OSError as e:
+            log("hit: could not prime the cache: %s" % e)
         for s in (enlarger, nginx):
             R["hit"][s.name] = run_wrk("http://127.0.0.1:%d%s" % (s.port, render_path(hit_key)), WRK_HIT_S, {},
                                        os.path.join(here, "wrk.lua"))
@@ -643,15 +648,19 @@ def cmd_out(argv):
 
 
 def versions(enlarger_bin, sharp):
-    v = {"enlarger": cmd_out([enlarger_bin, "--version"]), "libvips (Debian)": cmd_out(["vips", "--version"]),
+    v = {"enlarger": cmd_out([enlarger_bin, "--version"]),
+         "libvips, libwebp, libjpeg-turbo (Debian, used by enlarger and vipsthumbnail)": "%s, %s, %s" % (
+             cmd_out(["vips", "--version"]), cmd_out(["dpkg-query", "-W", "-f=${Version}", "libwebp7"]),
+             cmd_out(["dpkg-query", "-W", "-f=${Version}", "libjpeg62-turbo"])),
          "node": cmd_out(["node", "--version"]), "nginx": cmd_out(["nginx", "-v"]),
          "wrk": cmd_out(["wrk", "--version"]).split(" Copyright")[0]}
     try:
         with open(sharp.logpath) as f:
             j = json.loads(f.readline())
-        v["sharp"] = "%s (libvips %s inside; concurrency %s, UV_THREADPOOL_SIZE %s, cache %s MiB / %s files / %s ops)" % (
-            j["sharp"], j["libvips"], j["concurrency"], j["uvThreadpool"], j["cache"]["memory"]["max"],
-            j["cache"]["files"]["max"], j["cache"]["items"]["max"])
+        v["sharp"] = ("%s (inside: libvips %s, libwebp %s, mozjpeg %s; concurrency %s, UV_THREADPOOL_SIZE %s, "
+                      "cache %s MiB / %s files / %s ops)") % (
+            j["sharp"], j["libvips"], j.get("libwebp"), j.get("mozjpeg"), j["concurrency"], j["uvThreadpool"],
+            j["cache"]["memory"]["max"], j["cache"]["files"]["max"], j["cache"]["items"]["max"])
     except (OSError, ValueError, KeyError):
         v["sharp"] = "?"
     return v
@@ -730,6 +739,11 @@ def report(R, command, enl_env):
           "at the end, on %d cores); the numbers below are not comparable with a quiet run.**"
           % (ls[0], le[1], R["machine"]["nproc"]))
         w("")
+    for name, ok in R.get("alive", {}).items():
+        if not ok:
+            w("**%s exited during the run: its figures below are partial; see its log in build/bench-run/logs/.**"
+              % name)
+            w("")
     m = R["machine"]
     w("- Date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     w("- Machine: %d CPUs (%s), %s RAM, %s, Linux %s; load average at start %.2f %.2f %.2f"
@@ -874,6 +888,7 @@ def report(R, command, enl_env):
           "flattened on white and on black, and the better one counts: \"(on black)\" marks a JPEG whose "
           "transparent parts came out black.")
         w("")
+        n_ok = n_all = 0
         w("| image | output | enlarger bytes | sharp bytes | size e/s | enlarger SSIM | sharp SSIM | verdict |")
         w("| --- | --- | --- | --- | --- | --- | --- | --- |")
         by = {}
@@ -886,6 +901,8 @@ def report(R, command, enl_env):
             if qe and qs:
                 larger = qe["bytes"] > qs["bytes"]
                 lower = qe["ssim"] < qs["ssim"] - 0.001
+                n_all += 1
+                n_ok += not (larger or lower)
                 v = "ok" if not (larger or lower) else "**%s**" % ", ".join(
                     x for x, c in (("larger", larger), ("lower SSIM", lower)) if c)
                 if (qe["w"], qe["h"]) != (qs["w"], qs["h"]):
@@ -894,6 +911,11 @@ def report(R, command, enl_env):
                 img, setting, qe["bytes"] if qe else "n/a", qs["bytes"] if qs else "n/a",
                 fmt_ratio(ratio(qe and qe["bytes"], qs and qs["bytes"])),
                 fmt_ssim(qe), fmt_ssim(qs), v))
+        w("")
+        w("%d of %d outputs are no larger than sharp's at no lower SSIM. Where one is larger at a higher SSIM "
+          "the two made a different size/quality trade-off rather than a worse one; the encoders differ "
+          "(see the versions above: Debian's libwebp and libjpeg-turbo for enlarger, sharp's own libwebp and "
+          "mozjpeg)." % (n_ok, n_all))
         w("")
     return "\n".join(L) + "\n"
 

@@ -156,6 +156,8 @@ server.listen(port, host, () => {
       listen,
       sharp: v.sharp,
       libvips: v.vips,
+      libwebp: v.webp,
+      mozjpeg: v.mozjpeg,
       concurrency: sharp.concurrency(),
       cache: sharp.cache(),
       uvThreadpool: process.env.UV_THREADPOOL_SIZE || '4 (default)',
