@@ -18,7 +18,7 @@ build_pkgs=(
   libssl-dev libsqlite3-dev libwebp-dev
 )
 test_pkgs=(
-  libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 jq procps
+  libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 python3-yaml jq procps
   python3-botocore
   python3-prometheus-client  # the metrics format oracle (tests/unit/metrics_oracle.py)
   debootstrap

@@ -44,7 +44,8 @@ int enl_route_process(struct enl_req *req, struct enl_resp *resp)
 	}
 	if ((rc = enl_event_parse(req->body, req->body_len, &ev, &e)))
 		return enl_resp_problem(resp, rc, e.text);
-	snprintf(resp->log_key, sizeof(resp->log_key), "%s", ev.key);
+	snprintf(resp->log_key, sizeof(resp->log_key), "%.*s", (int)sizeof(resp->log_key) - 1,
+	         ev.key);
 
 	rc = enl_service_process(app, &ev, &res, &e);
 	if (rc == 0) {

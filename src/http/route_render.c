@@ -25,7 +25,7 @@ int enl_route_render(struct enl_req *req, struct enl_resp *resp)
 	if (cfg->origin_secret[0] &&
 	    !enl_http_secret_equal(req->header(req, cfg->origin_secret_header), cfg->origin_secret))
 		return enl_resp_problem(resp, ENL_EAUTH, "requests must come through the CDN");
-	snprintf(resp->log_key, sizeof(resp->log_key), "%s", key);
+	snprintf(resp->log_key, sizeof(resp->log_key), "%.*s", (int)sizeof(resp->log_key) - 1, key);
 	if (!*key)
 		return enl_resp_problem(resp, ENL_EINVAL,
 		                        "the path must name a key: /render/<key>");

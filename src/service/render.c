@@ -184,10 +184,9 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 
 	int version_changed = 0;
 	rc = render_miss(app, key, version, p, &o, &version_changed, e);
-	enl_flight_finish(app->flights, f, rc, e, o.bytes.data, o.bytes.len);
-	if (rc)
-		goto done;
-	if (!version_changed) {
+	/* Into the cache before the flight ends: a caller arriving after the end then
+	 * finds a hit instead of rendering the same variant again. */
+	if (rc == 0 && !version_changed) {
 		struct enl_put_opts po = {0};
 		struct enl_errmsg pe = {{0}};
 		po.content_type = enl_format_mime(o.format);
@@ -199,6 +198,11 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 			json_object_set_new(lf, "error", json_string(pe.text));
 			enl_log_json(ENL_LOG_WARN, "render cache write failed", lf);
 		}
+	}
+	enl_flight_finish(app->flights, f, rc, e, o.bytes.data, o.bytes.len);
+	if (rc)
+		goto done;
+	if (!version_changed) {
 		char khash[65];
 		enl_key_hash(key, khash);
 		purge_old_versions(app, khash, version);

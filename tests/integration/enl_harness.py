@@ -1,0 +1,355 @@
+"""Shared helpers for the integration tests: start the real binary on a free port with a
+temporary data dir, speak HTTP with the standard library, make test images with the vips
+CLI, and check responses against api/openapi.yaml. Python stdlib + Debian python3-yaml."""
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+SOURCE = os.environ.get("ENL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("ENL_BINARY", "")
+
+FAILURES = []
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def done():
+    if FAILURES:
+        print(f"{len(FAILURES)} failure(s)")
+        for f in FAILURES:
+            print("  -", f)
+        sys.exit(1)
+    print("all checks passed")
+    sys.exit(0)
+
+
+def need_tools(*tools):
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing or not BINARY or not os.path.exists(BINARY):
+        print("skip: missing", missing or ["ENL_BINARY"])
+        sys.exit(77)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """The real binary on a free port. Logs go to a file the tests read."""
+
+    def __init__(self, **env):
+        self.dir = tempfile.mkdtemp(prefix="enl-it-")
+        self.data = os.path.join(self.dir, "data")
+        os.makedirs(os.path.join(self.data, "originals"))
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "server.log")
+        e = dict(os.environ)
+        e.update({
+            "ENLARGER_LISTEN": f"127.0.0.1:{self.port}",
+            "ENLARGER_DATA_DIR": self.data,
+            "ENLARGER_WATCH": "0",
+            "ENLARGER_LOG_LEVEL": "info",
+        })
+        e.update({k: str(v) for k, v in env.items()})
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BINARY, "serve"], env=e, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited at start:\n" + self.read_log())
+            try:
+                st, _, _ = self.request("GET", "/healthz", timeout=1)
+                if st == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server did not come up")
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+            elif isinstance(body, str):
+                body = body.encode()
+            h = {"Content-Type": "application/json"} if body is not None else {}
+            h.update(headers or {})
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def read_log(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_lines(self):
+        out = []
+        for line in self.read_log().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def metric(self, name):
+        st, _, body = self.request("GET", "/metrics")
+        for line in body.decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.log.close()
+        return rc
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def db(self):
+        import sqlite3
+        c = sqlite3.connect(os.path.join(self.data, "photos.db"), timeout=10)
+        c.row_factory = sqlite3.Row
+        return c
+
+    def row(self, photo_id):
+        c = self.db()
+        try:
+            r = c.execute('SELECT * FROM photos WHERE photoId = ?', (photo_id,)).fetchone()
+            return dict(r) if r else None
+        finally:
+            c.close()
+
+    def put_original(self, key, data):
+        """Writes an original the way an upload would land: temp file, then rename."""
+        path = os.path.join(self.data, "originals", key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = os.path.join(os.path.dirname(path), ".upload-" + str(os.getpid()))
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return hashlib.md5(data).hexdigest()
+
+
+# ---- images -------------------------------------------------------------------------
+
+def run(*args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def make_image(path, w, h, fmt_opts=""):
+    """A noisy (so not trivially compressible) RGB image written by the vips CLI."""
+    d = tempfile.mkdtemp(prefix="enl-img-")
+    try:
+        run("vips", "gaussnoise", os.path.join(d, "n.v"), str(w), str(h), "--mean", "128",
+            "--sigma", "40")
+        run("vips", "bandjoin_const", os.path.join(d, "n.v"), os.path.join(d, "c.v"), "90 200")
+        run("vips", "cast", os.path.join(d, "c.v"), os.path.join(d, "u.v"), "uchar")
+        run("vips", "copy", os.path.join(d, "u.v"), path + fmt_opts)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def add_gps(path):
+    run("exiftool", "-q", "-overwrite_original", "-Make=TestCam", "-Model=T1",
+        "-GPSLatitude=48.8584", "-GPSLatitudeRef=N", "-GPSLongitude=2.2945",
+        "-GPSLongitudeRef=E", "-GPSAltitude=35", path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def pixel_bomb_png(w=50000, h=50000):
+    """A PNG whose header claims w x h but whose data is a few bytes: under 1 KB."""
+    import struct
+    import zlib
+
+    def chunk(t, d):
+        c = struct.pack(">I", len(d)) + t + d
+        return c + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 1024)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def vipsheader(path_or_bytes):
+    """(width, height, loader) of a file or of bytes, from the vipsheader CLI (the oracle)."""
+    tmp = None
+    path = path_or_bytes
+    if isinstance(path_or_bytes, bytes):
+        fd, tmp = tempfile.mkstemp(prefix="enl-hdr-")
+        os.write(fd, path_or_bytes)
+        os.close(fd)
+        path = tmp
+    try:
+        out = subprocess.run(["vipsheader", "-a", path], check=True, capture_output=True,
+                             text=True).stdout
+        fields = {}
+        for line in out.splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                fields[k.strip()] = v.strip()
+        return int(fields["width"]), int(fields["height"]), fields.get("vips-loader", "")
+    finally:
+        if tmp:
+            os.unlink(tmp)
+
+
+def exif_tags(path):
+    out = subprocess.run(["exiftool", "-json", "-n", "-a", "-G1", path], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)[0]
+
+
+# ---- events -------------------------------------------------------------------------
+
+def eventbridge(bucket, key, sequencer="617f08299329d189", encode=True):
+    k = urllib.parse.quote_plus(key, safe="/") if encode else key
+    return {
+        "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
+        "time": "2024-11-25T12:00:00Z", "region": "eu-west-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {"version": "0", "bucket": {"name": bucket},
+                   "object": {"key": k, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184",
+                              "sequencer": sequencer},
+                   "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012",
+                   "reason": "PutObject"},
+    }
+
+
+def s3_record(bucket, key, sequencer="0055AED6DCD90281E5"):
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1",
+        "eventTime": "2024-11-25T12:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket},
+               "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": 5,
+                          "eTag": "0123456789abcdef0123456789abcdef",
+                          "sequencer": sequencer}}}]}
+
+
+def render_path(key, **q):
+    return "/render/" + urllib.parse.quote(key, safe="/") + "?" + urllib.parse.urlencode(q)
+
+
+# ---- OpenAPI ------------------------------------------------------------------------
+
+class OpenAPI:
+    """A small response checker over api/openapi.yaml: the status must be documented for
+    the operation, and a JSON body must satisfy the schema's required fields, types,
+    enums, consts and patterns ($ref, oneOf resolved). Not a full JSON Schema validator."""
+
+    def __init__(self):
+        import yaml
+        with open(os.path.join(SOURCE, "api", "openapi.yaml")) as f:
+            self.spec = yaml.safe_load(f)
+        self.paths = []
+        for template, item in self.spec["paths"].items():
+            rx = "^" + re.sub(r"\\{key\\}", ".+", re.escape(template)) + "$"
+            self.paths.append((re.compile(rx), template, item))
+
+    def resolve(self, node):
+        while isinstance(node, dict) and "$ref" in node:
+            cur = self.spec
+            for part in node["$ref"].lstrip("#/").split("/"):
+                cur = cur[part]
+            node = cur
+        return node
+
+    def errors(self, schema, value, where="body"):
+        s = self.resolve(schema)
+        errs = []
+        if "oneOf" in s:
+            if not any(not self.errors(alt, value, where) for alt in s["oneOf"]):
+                errs.append(f"{where}: matches no oneOf alternative")
+            return errs
+        if "const" in s and value != s["const"]:
+            errs.append(f"{where}: {value!r} != const {s['const']!r}")
+        if "enum" in s and value not in s["enum"]:
+            errs.append(f"{where}: {value!r} not in {s['enum']}")
+        t = s.get("type")
+        types = {"object": dict, "array": list, "string": str, "boolean": bool,
+                 "integer": int, "number": (int, float)}
+        if t and not isinstance(value, types[t]) or (t in ("integer", "number")
+                                                      and isinstance(value, bool)):
+            errs.append(f"{where}: {type(value).__name__} is not {t}")
+            return errs
+        if isinstance(value, str) and "pattern" in s and not re.search(s["pattern"], value):
+            errs.append(f"{where}: {value!r} does not match {s['pattern']}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if "minimum" in s and value < s["minimum"]:
+                errs.append(f"{where}: {value} < {s['minimum']}")
+            if "maximum" in s and value > s["maximum"]:
+                errs.append(f"{where}: {value} > {s['maximum']}")
+        if isinstance(value, dict):
+            for r in s.get("required", []):
+                if r not in value:
+                    errs.append(f"{where}: missing required {r}")
+            for k, sub in s.get("properties", {}).items():
+                if k in value:
+                    errs += self.errors(sub, value[k], f"{where}.{k}")
+        return errs
+
+    def check(self, method, path, status, headers, body):
+        """Returns a list of mismatches (empty when the response fits the spec)."""
+        p = path.split("?", 1)[0]
+        for rx, template, item in self.paths:
+            if rx.match(p):
+                break
+        else:
+            return [f"{path}: no such path in the spec"]
+        op = item.get(method.lower())
+        if not op:
+            return [f"{method} {template}: not in the spec"]
+        resp = op["responses"].get(str(status))
+        if not resp:
+            return [f"{method} {template}: status {status} not documented"]
+        resp = self.resolve(resp)
+        ctype = headers.get("content-type", "").split(";")[0].strip()
+        content = resp.get("content")
+        if method == "HEAD" or status == 304 or not content:
+            return []
+        if ctype not in content:
+            return [f"{method} {template} {status}: content type {ctype} not documented"]
+        if "json" in ctype:
+            try:
+                value = json.loads(body)
+            except ValueError:
+                return [f"{method} {template} {status}: body is not JSON"]
+            return self.errors(content[ctype]["schema"], value)
+        return []
