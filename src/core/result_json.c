@@ -12,7 +12,7 @@ static json_t *output_json(const struct enl_output *o)
 
 json_t *enl_pipeline_result_json(const struct enl_pipeline_result *res)
 {
-	json_t *root = NULL, *derivs = NULL, *gps = NULL;
+	json_t *root = NULL, *derivs = NULL, *gps = NULL, *exif;
 	int d, f;
 
 	root = json_pack("{s:s, s:i, s:i, s:I}", "sourceFormat", res->source_format, "width",
@@ -33,7 +33,10 @@ json_t *enl_pipeline_result_json(const struct enl_pipeline_result *res)
 	if (json_object_set_new(root, "derivatives", derivs))
 		goto fail_root;
 	derivs = NULL;
-	if (json_object_set_new(root, "exif", enl_exif_json(&res->exif)))
+	exif = enl_exif_json(&res->exif);
+	if (!exif)
+		exif = json_object(); /* the shape always has "exif" */
+	if (json_object_set_new(root, "exif", exif))
 		goto fail_root;
 	gps = enl_exif_gps_json(&res->exif);
 	if (gps && json_object_set_new(root, "gps", gps))

@@ -217,6 +217,7 @@ static const char *make_bomb(size_t *len_out)
 	return path;
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 static long vm_bytes(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
@@ -228,6 +229,7 @@ static long vm_bytes(void)
 	}
 	return pages * sysconf(_SC_PAGESIZE);
 }
+#endif
 
 static void test_bomb(void)
 {

@@ -297,7 +297,26 @@ static void test_inputs(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct enl_pipeline_result r;
 		struct enl_errmsg e = {{0}};
-		const char *path = save_img(up, cases[i].file);
+		const char *path;
+		if (strstr(cases[i].file, ".heic") || strstr(cases[i].file, ".avif")) {
+			/* HEIF encoders run in a vips CLI process: libx265 keeps a block for
+			 * the process life, which LeakSanitizer would report here. */
+			const char *v = save_img(up, "in.v");
+			char *o, *br;
+			int ok;
+			REQUIRE(v != NULL);
+			o = run_capture("vips copy '%s' '%s/%s' 2>&1", v, tmpdir, cases[i].file);
+			ok = o != NULL;
+			free(o);
+			path = tpath(cases[i].file);
+			br = strchr((char *)path, '[');
+			if (br)
+				*br = 0;
+			if (!ok || access(path, R_OK) != 0)
+				path = NULL;
+		} else {
+			path = save_img(up, cases[i].file);
+		}
 		if (!path) {
 			fprintf(stderr, "SKIP %s: libvips cannot write it here\n", cases[i].file);
 			continue;
