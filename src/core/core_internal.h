@@ -13,9 +13,11 @@
 /* ---- placeholder.c: pure C over 8-bit pixels (no libvips) ---- */
 
 /* BlurHash of px (w x h, `channels` bytes per pixel, RGB first; alpha ignored), with
- * cx x cy components (1..9). Same arithmetic, order of summation and quantisation as the
- * reference encoders (woltapp/blurhash, npm blurhash 2.x). out gets a NUL-terminated
- * string of 4 + 2 * cx * cy characters. 0 or ENL_EINVAL / ENL_ENOMEM. */
+ * cx x cy components (1..9). Same arithmetic, order of summation and quantisation as the npm
+ * blurhash 2.x encoder (the test oracle): note it quantises the largest *signed* AC value,
+ * where woltapp's C encoder takes the largest absolute one, so the two can differ when the
+ * strongest AC component is negative. out gets a NUL-terminated string of 4 + 2 * cx * cy
+ * characters. 0 or ENL_EINVAL / ENL_ENOMEM. */
 int enl_placeholder_blurhash(const unsigned char *px, int w, int h, int channels, int cx, int cy,
                              char *out, size_t outsz);
 
