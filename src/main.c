@@ -6,13 +6,17 @@
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage:\n"
-	            "  enlarger [serve]                   run the HTTP service (settings from "
-	            "ENLARGER_* variables)\n"
-	            "  enlarger process FILE [--out DIR]  make the four derivatives of FILE in "
-	            "DIR (default .)\n"
-	            "                                     and print the result JSON\n"
-	            "  enlarger --version\n");
+	fprintf(to,
+	        "usage:\n"
+	        "  enlarger [serve]                   run the HTTP service (settings from "
+	        "ENLARGER_* variables)\n"
+	        "  enlarger process FILE [--out DIR]  make the four derivatives of FILE in "
+	        "DIR (default .)\n"
+	        "                                     and print the result JSON\n"
+	        "  enlarger config [--values]         list every ENLARGER_* setting (Markdown), "
+	        "or the\n"
+	        "                                     values the environment gives (JSON)\n"
+	        "  enlarger --version\n");
 }
 
 int main(int argc, char **argv)
@@ -32,6 +36,8 @@ int main(int argc, char **argv)
 		return enl_cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "process") == 0)
 		return enl_cmd_process(argc - 1, argv + 1);
+	if (strcmp(argv[1], "config") == 0)
+		return enl_cmd_config(argc - 1, argv + 1);
 	fprintf(stderr, "enlarger: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include "enlarger/err.h"
 
@@ -24,6 +27,7 @@ enum enl_backend { ENL_BACKEND_LOCAL, ENL_BACKEND_AWS };
 struct enl_config {
 	char listen[128];
 	char data_dir[1024];
+	char sqlite_path[1200]; /* default <data_dir>/.table/<table>.db */
 	char originals_bucket[64];
 	char thumbnails_bucket[64];
 	char optimized_bucket[64];
@@ -35,7 +39,6 @@ struct enl_config {
 	unsigned jobs;        /* concurrent image jobs (default: cores) */
 	unsigned queue_depth; /* requests waiting for a job slot before 503 */
 	int queue_timeout_ms; /* longest wait in that queue before 503 */
-	unsigned http_threads;
 	size_t max_body_bytes;
 	unsigned connection_timeout_s;
 	unsigned per_ip_connections;
@@ -81,5 +84,12 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 /* Writes one line per setting ("NAME=value", secrets shown as "(set)") to the log
  * at info level: what the server actually runs with. */
 void enl_config_log(const struct enl_config *c);
+/* The same as one JSON object {"ENLARGER_...": value}. New reference. */
+json_t *enl_config_values(const struct enl_config *c);
+
+/* Writes every setting as a Markdown table (variable, default, meaning with its range
+ * or choices), generated from the same table the loader uses: `enlarger config`, and
+ * the README's table, which a test compares with it. */
+void enl_config_print_markdown(FILE *to);
 
 #endif

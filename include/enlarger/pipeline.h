@@ -83,4 +83,10 @@ int enl_format_parse(const char *name, enum enl_format *out); /* 0 or ENL_EINVAL
  * Returns a new reference. */
 json_t *enl_pipeline_result_json(const struct enl_pipeline_result *res);
 
+/* Bytes libvips has allocated and not yet freed right now (vips_tracked_get_mem), and
+ * the most it has held at once since start (vips_tracked_get_mem_highwater): pixel
+ * buffers of the images being worked on, for the metrics. 0 before enl_pipeline_init. */
+size_t enl_pipeline_memory_bytes(void);
+size_t enl_pipeline_memory_peak_bytes(void);
+
 #endif

@@ -34,7 +34,8 @@ struct enl_app {
 /* Sets up app over store and table (both borrowed). 0, ENL_ENOMEM or ENL_EINVAL. */
 int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_store *store,
                  struct enl_table *table, struct enl_errmsg *e);
-/* Registers the app's gauges (jobs running, queued, pipeline runs) with the metrics. */
+/* Registers the app's gauges (jobs running, queued, pipeline runs, libvips memory now
+ * and at its peak) with the metrics. */
 void enl_app_register_metrics(struct enl_app *app);
 void enl_app_free(struct enl_app *app);
 

@@ -5,5 +5,6 @@
 /* argv[0] is the subcommand name. */
 int enl_cmd_serve(int argc, char **argv);
 int enl_cmd_process(int argc, char **argv);
+int enl_cmd_config(int argc, char **argv);
 
 #endif

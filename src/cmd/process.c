@@ -161,7 +161,7 @@ int enl_cmd_process(int argc, char **argv)
 		rc = enl_fail(&e, ENL_ENOMEM, "out of memory");
 		goto fail;
 	}
-	json_dumpf(fields, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_dumpf(fields, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 	fputc('\n', stdout);
 	code = 0;
 	goto done;

@@ -3,10 +3,12 @@
  * ENLARGER_SHUTDOWN_DEADLINE_MS, and exit 0. */
 #include "cmd.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "enlarger/config.h"
@@ -26,19 +28,31 @@ static void log_fatal(const char *what, const struct enl_errmsg *e)
 	enl_log_json(ENL_LOG_ERROR, what, f);
 }
 
+/* Creates the folder path's file goes in (one level: <data_dir>/.table by default). */
+static int make_parent_dir(const char *path, struct enl_errmsg *e)
+{
+	char dir[sizeof(((struct enl_config *)0)->sqlite_path)];
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return enl_fail(e, ENL_EIO, "cannot create %s (ENLARGER_SQLITE_PATH): %s", dir,
+		                strerror(errno));
+	return 0;
+}
+
 /* Opens the backends ENLARGER_BACKEND names. Only the embedded default exists yet;
  * the AWS pair slots in here behind the same two interfaces. */
 static int open_backends(const struct enl_config *cfg, struct enl_store **store,
                          struct enl_table **table, struct enl_errmsg *e)
 {
-	char path[1200];
 	int rc;
 	if ((rc = enl_store_local_open(cfg->data_dir, store, e)))
 		return rc;
-	if (snprintf(path, sizeof(path), "%s/%s.db", cfg->data_dir, cfg->table) >=
-	    (int)sizeof(path))
-		return enl_fail(e, ENL_EINVAL, "ENLARGER_DATA_DIR is too long");
-	return enl_table_sqlite_open(path, cfg->table, cfg->table_key, table, e);
+	if ((rc = make_parent_dir(cfg->sqlite_path, e)))
+		return rc;
+	return enl_table_sqlite_open(cfg->sqlite_path, cfg->table, cfg->table_key, table, e);
 }
 
 int enl_cmd_serve(int argc, char **argv)
@@ -95,7 +109,6 @@ int enl_cmd_serve(int argc, char **argv)
 
 	struct enl_server_opts so = {
 	    .listen = cfg.listen,
-	    .threads = cfg.http_threads,
 	    .connection_timeout_s = cfg.connection_timeout_s,
 	    .per_ip_connections = cfg.per_ip_connections,
 	    .max_connections = cfg.max_connections,

@@ -61,7 +61,8 @@ int enl_resp_json(struct enl_resp *resp, int status, json_t *body)
 	char *text = NULL;
 	if (!body)
 		goto done;
-	text = json_dumps(body, JSON_COMPACT);
+	/* 15 significant digits: 5.9 prints as 5.9, not 5.9000000000000004. */
+	text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	if (!text)
 		goto done;
 	size_t len = strlen(text);

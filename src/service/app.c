@@ -46,8 +46,26 @@ static double runs_gauge(void *ctx)
 	return (double)__atomic_load_n(n, __ATOMIC_RELAXED);
 }
 
+static double vips_memory_gauge(void *ctx)
+{
+	(void)ctx;
+	return (double)enl_pipeline_memory_bytes();
+}
+
+static double vips_memory_peak_gauge(void *ctx)
+{
+	(void)ctx;
+	return (double)enl_pipeline_memory_peak_bytes();
+}
+
 void enl_app_register_metrics(struct enl_app *app)
 {
+	enl_metrics_gauge(ENL_METRIC_VIPS_MEMORY,
+	                  "Bytes libvips holds now (pixel buffers of the images being worked on)",
+	                  vips_memory_gauge, NULL);
+	enl_metrics_gauge("enlarger_vips_memory_peak_bytes",
+	                  "The most bytes libvips has held at once since start",
+	                  vips_memory_peak_gauge, NULL);
 	enl_jobgate_export_metrics(app->gate);
 	enl_metrics_gauge("enlarger_process_pipeline_runs",
 	                  "Photos decoded and processed by POST /process, the CLI or the watcher",

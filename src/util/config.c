@@ -23,7 +23,7 @@ enum kind {
 	K_WIDTHS, /* comma-separated list into render_widths */
 };
 
-enum strcheck { S_ANY, S_NONEMPTY, S_NAME, S_HEADER, S_LISTEN, S_SECRET };
+enum strcheck { S_ANY, S_NONEMPTY, S_NAME, S_BUCKET, S_TABLE, S_HEADER, S_LISTEN, S_SECRET };
 
 struct setting {
 	const char *env;
@@ -35,58 +35,109 @@ struct setting {
 	const char *def; /* NULL: computed (see defaults_computed) */
 	const char *names;
 	enum strcheck check;
+	const char *help;    /* one sentence for `enlarger config` and the README table */
+	const char *def_doc; /* how a computed default is shown (def NULL) */
 };
 
 #define F(field) offsetof(struct enl_config, field), sizeof(((struct enl_config *)0)->field)
 #define MiB (1024LL * 1024)
 
-/* The table. Defaults are strings so they go through the same parser and checks. */
+/* The table. Defaults are strings so they go through the same parser and checks. The
+ * order is the order of `enlarger config` and of the README's table. */
+#define H(text) .help = text
 static const struct setting settings[] = {
-    {"ENLARGER_LISTEN", K_STR, F(listen), 0, 0, "127.0.0.1:8080", NULL, S_LISTEN},
-    {"ENLARGER_DATA_DIR", K_STR, F(data_dir), 0, 0, "./data", NULL, S_NONEMPTY},
-    {"ENLARGER_ORIGINALS_BUCKET", K_STR, F(originals_bucket), 0, 0, "originals", NULL, S_NAME},
-    {"ENLARGER_THUMBNAILS_BUCKET", K_STR, F(thumbnails_bucket), 0, 0, "thumbnails", NULL, S_NAME},
-    {"ENLARGER_OPTIMIZED_BUCKET", K_STR, F(optimized_bucket), 0, 0, "optimized", NULL, S_NAME},
-    {"ENLARGER_RENDER_BUCKET", K_STR, F(render_bucket), 0, 0, "renders", NULL, S_NAME},
-    {"ENLARGER_TABLE", K_STR, F(table), 0, 0, "photos", NULL, S_NAME},
-    {"ENLARGER_TABLE_KEY", K_STR, F(table_key), 0, 0, "photoId", NULL, S_NAME},
-    {"ENLARGER_BACKEND", K_ENUM, F(backend), 0, 0, "local", "local|aws", S_ANY},
-    {"ENLARGER_JOBS", K_UINT, F(jobs), 1, 256, NULL, NULL, S_ANY},
-    {"ENLARGER_QUEUE_DEPTH", K_UINT, F(queue_depth), 0, 100000, "64", NULL, S_ANY},
-    {"ENLARGER_QUEUE_TIMEOUT_MS", K_INT, F(queue_timeout_ms), 0, 3600000, "30000", NULL, S_ANY},
-    {"ENLARGER_HTTP_THREADS", K_UINT, F(http_threads), 1, 1024, "16", NULL, S_ANY},
-    {"ENLARGER_MAX_BODY_BYTES", K_SIZE, F(max_body_bytes), 256, 64 * MiB, "262144", NULL, S_ANY},
-    {"ENLARGER_CONNECTION_TIMEOUT", K_UINT, F(connection_timeout_s), 1, 3600, "10", NULL, S_ANY},
-    {"ENLARGER_PER_IP_CONNECTIONS", K_UINT, F(per_ip_connections), 0, 100000, "0", NULL, S_ANY},
-    {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000, "512", NULL, S_ANY},
-    {"ENLARGER_MAX_INPUT_PIXELS", K_U64, F(max_input_pixels), 1, 1000000000000LL, "120000000", NULL,
-     S_ANY},
-    {"ENLARGER_MAX_INPUT_BYTES", K_SIZE, F(max_input_bytes), 1, 4096 * MiB, "209715200", NULL,
-     S_ANY},
-    {"ENLARGER_MAX_RENDER_WIDTH", K_INT, F(max_render_width), 1, 16384, "4096", NULL, S_ANY},
-    {"ENLARGER_RENDER_WIDTHS", K_WIDTHS, F(render_widths), 0, 0, "", NULL, S_ANY},
-    {"ENLARGER_RENDER_QUALITY", K_INT, F(render_quality_default), 0, 100, "0", NULL, S_ANY},
-    {"ENLARGER_PROCESS_API_KEY", K_STR, F(process_api_key), 0, 0, "", NULL, S_SECRET},
-    {"ENLARGER_PROCESS_API_KEY_HEADER", K_STR, F(process_api_key_header), 0, 0, "x-api-key", NULL,
-     S_HEADER},
-    {"ENLARGER_ORIGIN_SECRET", K_STR, F(origin_secret), 0, 0, "", NULL, S_SECRET},
-    {"ENLARGER_ORIGIN_SECRET_HEADER", K_STR, F(origin_secret_header), 0, 0, "x-origin-secret", NULL,
-     S_HEADER},
+    {"ENLARGER_LISTEN", K_STR, F(listen), 0, 0, "127.0.0.1:8080", NULL, S_LISTEN,
+     H("Address and port of the HTTP server (`host:port`, `[v6]:port`; port 0 picks a free "
+       "one). The container sets `0.0.0.0:8080`.")},
+    {"ENLARGER_BACKEND", K_ENUM, F(backend), 0, 0, "local", "local|aws", S_ANY,
+     H("`local`: one folder per bucket under `ENLARGER_DATA_DIR` and a SQLite photo table; "
+       "`aws`: S3 and DynamoDB.")},
+    {"ENLARGER_DATA_DIR", K_STR, F(data_dir), 0, 0, "./data", NULL, S_NONEMPTY,
+     H("Root of the local object store: one folder per bucket.")},
+    {"ENLARGER_SQLITE_PATH", K_STR, F(sqlite_path), 0, 0, NULL, NULL, S_NONEMPTY,
+     H("The SQLite photo table's file (local backend). Its default folder `.table` can never "
+       "be a bucket (bucket names start with a letter or digit)."),
+     .def_doc = "`<DATA_DIR>/.table/<TABLE>.db`"},
+    {"ENLARGER_ORIGINALS_BUCKET", K_STR, F(originals_bucket), 0, 0, "originals", NULL, S_BUCKET,
+     H("Bucket of the originals; events for any other bucket are refused (400).")},
+    {"ENLARGER_THUMBNAILS_BUCKET", K_STR, F(thumbnails_bucket), 0, 0, "thumbnails", NULL, S_BUCKET,
+     H("Bucket of the 200x200 WebP and JPEG thumbnails.")},
+    {"ENLARGER_OPTIMIZED_BUCKET", K_STR, F(optimized_bucket), 0, 0, "optimized", NULL, S_BUCKET,
+     H("Bucket of the display-size WebP and JPEG versions.")},
+    {"ENLARGER_RENDER_BUCKET", K_STR, F(render_bucket), 0, 0, "renders", NULL, S_BUCKET,
+     H("Bucket of the render cache (variants made by `GET /render`).")},
+    {"ENLARGER_TABLE", K_STR, F(table), 0, 0, "photos", NULL, S_TABLE,
+     H("Name of the photo table (DynamoDB's rule: 3-63 of `A-Z a-z 0-9 _ . -`).")},
+    {"ENLARGER_TABLE_KEY", K_STR, F(table_key), 0, 0, "photoId", NULL, S_NAME,
+     H("The table's key attribute.")},
     {"ENLARGER_PHOTO_ID_RULE", K_ENUM, F(photo_id_rule), 0, 0, "key", "key|basename|basename-noext",
-     S_ANY},
-    {"ENLARGER_WATCH", K_INT, F(watch), 0, 1, "1", NULL, S_ANY},
-    {"ENLARGER_LOG_LEVEL", K_ENUM, F(log_level), 0, 0, "info", "debug|info|warn|error", S_ANY},
-    {"ENLARGER_THUMB_SIZE", K_INT, F(thumb_size), 16, 2048, "200", NULL, S_ANY},
-    {"ENLARGER_OPTIMIZED_WIDTH", K_INT, F(optimized_width), 16, 16384, "1920", NULL, S_ANY},
-    {"ENLARGER_OPTIMIZED_HEIGHT", K_INT, F(optimized_height), 16, 16384, "1080", NULL, S_ANY},
-    {"ENLARGER_WEBP_QUALITY", K_INT, F(webp_quality), 1, 100, "80", NULL, S_ANY},
-    {"ENLARGER_JPEG_QUALITY", K_INT, F(jpeg_quality), 1, 100, "82", NULL, S_ANY},
-    {"ENLARGER_KEEP_COPYRIGHT", K_INT, F(keep_copyright), 0, 1, "1", NULL, S_ANY},
+     S_ANY,
+     H("Photo id of an original without `photo-id` user metadata: the whole key, its last "
+       "segment, or that without the extension.")},
+    {"ENLARGER_WATCH", K_INT, F(watch), 0, 1, "1", NULL, S_ANY,
+     H("1: process files that land in the local originals folder (inotify; local backend "
+       "only).")},
+    {"ENLARGER_JOBS", K_UINT, F(jobs), 1, 256, NULL, NULL, S_ANY,
+     H("Image jobs (process or render) running at once."), .def_doc = "number of cores"},
+    {"ENLARGER_QUEUE_DEPTH", K_UINT, F(queue_depth), 0, 100000, "64", NULL, S_ANY,
+     H("Requests that may wait for a job slot; past it the answer is 503 with `Retry-After`.")},
+    {"ENLARGER_QUEUE_TIMEOUT_MS", K_INT, F(queue_timeout_ms), 0, 3600000, "30000", NULL, S_ANY,
+     H("Longest wait for a job slot before 503.")},
+    {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000, "512", NULL, S_ANY,
+     H("Open HTTP connections at once (one thread each); more are refused.")},
+    {"ENLARGER_PER_IP_CONNECTIONS", K_UINT, F(per_ip_connections), 0, 100000, "0", NULL, S_ANY,
+     H("Open connections per client address; 0: no limit.")},
+    {"ENLARGER_CONNECTION_TIMEOUT", K_UINT, F(connection_timeout_s), 1, 3600, "10", NULL, S_ANY,
+     H("Seconds a connection may stay idle, and the most a request's headers or body may take "
+       "to arrive.")},
+    {"ENLARGER_MAX_BODY_BYTES", K_SIZE, F(max_body_bytes), 256, 64 * MiB, "262144", NULL, S_ANY,
+     H("Largest request body; past it 413.")},
+    {"ENLARGER_MAX_INPUT_PIXELS", K_U64, F(max_input_pixels), 1, 1000000000000LL, "120000000", NULL,
+     S_ANY,
+     H("Largest original in pixels (width x height), checked before decoding; past "
+       "it 422.")},
+    {"ENLARGER_MAX_INPUT_BYTES", K_SIZE, F(max_input_bytes), 1, 4096 * MiB, "209715200", NULL,
+     S_ANY, H("Largest original in bytes; past it 422.")},
+    {"ENLARGER_MAX_RENDER_WIDTH", K_INT, F(max_render_width), 1, 16384, "4096", NULL, S_ANY,
+     H("Largest `w` of `GET /render`.")},
+    {"ENLARGER_RENDER_WIDTHS", K_WIDTHS, F(render_widths), 0, 0, "", NULL, S_ANY,
+     H("Comma-separated allow-list of render widths (empty: any width up to the maximum); "
+       "other widths get 400 listing these.")},
+    {"ENLARGER_RENDER_QUALITY", K_INT, F(render_quality_default), 0, 100, "0", NULL, S_ANY,
+     H("Quality of renders without `q`; 0: the format's own default.")},
+    {"ENLARGER_THUMB_SIZE", K_INT, F(thumb_size), 16, 2048, "200", NULL, S_ANY,
+     H("Side of the square thumbnails.")},
+    {"ENLARGER_OPTIMIZED_WIDTH", K_INT, F(optimized_width), 16, 16384, "1920", NULL, S_ANY,
+     H("Width bound of the optimized version (never upscaled).")},
+    {"ENLARGER_OPTIMIZED_HEIGHT", K_INT, F(optimized_height), 16, 16384, "1080", NULL, S_ANY,
+     H("Height bound of the optimized version.")},
+    {"ENLARGER_WEBP_QUALITY", K_INT, F(webp_quality), 1, 100, "80", NULL, S_ANY,
+     H("WebP quality of the derivatives.")},
+    {"ENLARGER_JPEG_QUALITY", K_INT, F(jpeg_quality), 1, 100, "82", NULL, S_ANY,
+     H("JPEG quality of the derivatives.")},
+    {"ENLARGER_KEEP_COPYRIGHT", K_INT, F(keep_copyright), 0, 1, "1", NULL, S_ANY,
+     H("1: keep the EXIF Artist and Copyright in the derivatives (never GPS).")},
+    {"ENLARGER_PROCESS_API_KEY", K_STR, F(process_api_key), 0, 0, "", NULL, S_SECRET,
+     H("When set, `POST /process` requires this key (401 otherwise; compared in constant "
+       "time).")},
+    {"ENLARGER_PROCESS_API_KEY_HEADER", K_STR, F(process_api_key_header), 0, 0, "x-api-key", NULL,
+     S_HEADER, H("The header that carries the API key.")},
+    {"ENLARGER_ORIGIN_SECRET", K_STR, F(origin_secret), 0, 0, "", NULL, S_SECRET,
+     H("When set, `GET /render` requires this secret (the header CloudFront adds; 401 "
+       "otherwise).")},
+    {"ENLARGER_ORIGIN_SECRET_HEADER", K_STR, F(origin_secret_header), 0, 0, "x-origin-secret", NULL,
+     S_HEADER, H("The header that carries the origin secret.")},
+    {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "60000", NULL, S_ANY,
+     H("How long a `processing` claim holds a photo; after it, a retry may take the photo "
+       "over.")},
+    {"ENLARGER_RETRY_AFTER", K_INT, F(retry_after_s), 1, 3600, "2", NULL, S_ANY,
+     H("Seconds in `Retry-After` on 429 and 503.")},
     {"ENLARGER_SHUTDOWN_DEADLINE_MS", K_INT, F(shutdown_deadline_ms), 0, 600000, "25000", NULL,
-     S_ANY},
-    {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "60000", NULL, S_ANY},
-    {"ENLARGER_RETRY_AFTER", K_INT, F(retry_after_s), 1, 3600, "2", NULL, S_ANY},
+     S_ANY, H("On SIGTERM, how long requests in flight may take to finish.")},
+    {"ENLARGER_LOG_LEVEL", K_ENUM, F(log_level), 0, 0, "info", "debug|info|warn|error", S_ANY,
+     H("Least level of the JSON log lines on stderr.")},
 };
+#undef H
 
 static const char *env_get(void *ud, const char *name)
 {
@@ -109,38 +160,96 @@ static int parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
-static int check_string(const struct setting *st, const char *v)
+static int has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static int has_suffix(const char *s, const char *p)
+{
+	size_t n = strlen(s), m = strlen(p);
+	return n >= m && strcmp(s + n - m, p) == 0;
+}
+
+/* S3's naming rules for general purpose buckets ("Bucket naming rules", Amazon S3 User
+ * Guide). The local store refuses the same names, so a name that works on the laptop
+ * also works on AWS, and no bucket folder can start with '.' (.meta, .table). NULL when
+ * v is a good name, else why not. */
+static const char *bucket_name_problem(const char *v)
+{
+	static const char *const bad_prefix[] = {"xn--", "sthree-", "amzn-s3-demo-"};
+	static const char *const bad_suffix[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3",
+	                                         "--table-s3"};
+	size_t n = strlen(v);
+	int dots = 0, ip_like = 1;
+	if (n < 3 || n > 63)
+		return "must be 3 to 63 characters";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (!(islower(c) || isdigit(c) || c == '.' || c == '-'))
+			return "may only hold lower-case letters, digits, '.' and '-'";
+		if (c == '.' && v[i + 1] == '.')
+			return "must not have two adjacent periods";
+		dots += c == '.';
+		ip_like &= isdigit(c) || c == '.';
+	}
+	if (!isalnum((unsigned char)v[0]) || !isalnum((unsigned char)v[n - 1]))
+		return "must begin and end with a letter or digit";
+	if (ip_like && dots == 3)
+		return "must not look like an IP address";
+	for (size_t i = 0; i < sizeof(bad_prefix) / sizeof(bad_prefix[0]); i++)
+		if (has_prefix(v, bad_prefix[i]))
+			return "must not begin with a prefix S3 reserves (xn--, sthree-, "
+			       "amzn-s3-demo-)";
+	for (size_t i = 0; i < sizeof(bad_suffix) / sizeof(bad_suffix[0]); i++)
+		if (has_suffix(v, bad_suffix[i]))
+			return "must not end with a suffix S3 reserves (-s3alias, --ol-s3, .mrap, "
+			       "--x-s3, --table-s3)";
+	return NULL;
+}
+
+/* NULL when v passes st's check, else why not (for the message naming the variable). */
+static const char *check_string(const struct setting *st, const char *v)
 {
 	size_t n = strlen(v);
 	switch (st->check) {
 	case S_ANY:
-	case S_SECRET: return 0;
-	case S_NONEMPTY: return n ? 0 : ENL_EINVAL;
-	case S_NAME:
-		/* Bucket, table and attribute names: also folder names on the local backend. */
-		if (n == 0 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-			return ENL_EINVAL;
+	case S_SECRET: return NULL;
+	case S_NONEMPTY: return n ? NULL : "must not be empty";
+	case S_BUCKET: return bucket_name_problem(v);
+	case S_TABLE:
+		/* DynamoDB's rule (3-255 of [A-Za-z0-9_.-]); also a SQLite table and file name. */
+		if (n < 3)
+			return "must be at least 3 characters";
 		for (size_t i = 0; i < n; i++)
 			if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
-				return ENL_EINVAL;
-		return 0;
+				return "may only hold letters, digits, '_', '.' and '-'";
+		return NULL;
+	case S_NAME:
+		/* Attribute names: also a SQLite column. */
+		if (n == 0 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+			return "must be a name";
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
+				return "may only hold letters, digits, '_', '.' and '-'";
+		return NULL;
 	case S_HEADER:
 		if (n == 0)
-			return ENL_EINVAL;
+			return "must be a header name";
 		for (size_t i = 0; i < n; i++)
 			if (!isalnum((unsigned char)v[i]) && v[i] != '-')
-				return ENL_EINVAL;
-		return 0;
+				return "may only hold letters, digits and '-'";
+		return NULL;
 	case S_LISTEN: {
 		/* host:port, host may be [v6]; port 0..65535 (0 = any free port). */
 		const char *colon = strrchr(v, ':');
 		int64_t port;
 		if (!colon || colon == v || parse_i64(colon + 1, &port) || port < 0 || port > 65535)
-			return ENL_EINVAL;
-		return 0;
+			return "must be host:port with a port from 0 to 65535";
+		return NULL;
 	}
 	}
-	return ENL_EINVAL;
+	return "is not allowed";
 }
 
 static int set_widths(struct enl_config *c, const char *v)
@@ -185,6 +294,7 @@ static int set_one(struct enl_config *c, const struct setting *st, const char *v
                    struct enl_errmsg *e)
 {
 	char *field = (char *)c + st->off;
+	const char *why;
 	int64_t n = 0;
 
 	switch (st->kind) {
@@ -192,11 +302,11 @@ static int set_one(struct enl_config *c, const struct setting *st, const char *v
 		if (strlen(v) >= st->size)
 			return enl_fail(e, ENL_EINVAL, "%s is too long (at most %zu characters)",
 			                st->env, st->size - 1);
-		if (check_string(st, v))
-			return enl_fail(e, ENL_EINVAL, "%s has a malformed value%s%s%s", st->env,
-			                st->check == S_SECRET ? "" : " \"",
+		if ((why = check_string(st, v)))
+			return enl_fail(e, ENL_EINVAL, "%s%s%.200s%s %s", st->env,
+			                st->check == S_SECRET ? "" : "=\"",
 			                st->check == S_SECRET ? "" : v,
-			                st->check == S_SECRET ? "" : "\"");
+			                st->check == S_SECRET ? "" : "\":", why);
 		memcpy(field, v, strlen(v) + 1);
 		return 0;
 	case K_ENUM: {
@@ -278,7 +388,33 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 			goto done;
 	}
 
+	/* Outside every bucket folder: bucket names never start with '.'. */
+	if (!out->sqlite_path[0] &&
+	    snprintf(out->sqlite_path, sizeof(out->sqlite_path), "%s/.table/%s.db", out->data_dir,
+	             out->table) >= (int)sizeof(out->sqlite_path)) {
+		rc = enl_fail(e, ENL_EINVAL,
+		              "ENLARGER_DATA_DIR is too long for the SQLite path; set "
+		              "ENLARGER_SQLITE_PATH");
+		goto done;
+	}
+
 	/* Checks across settings. */
+	const struct {
+		const char *env;
+		const char *name;
+	} derived[] = {{"ENLARGER_THUMBNAILS_BUCKET", out->thumbnails_bucket},
+	               {"ENLARGER_OPTIMIZED_BUCKET", out->optimized_bucket},
+	               {"ENLARGER_RENDER_BUCKET", out->render_bucket}};
+	for (size_t i = 0; i < sizeof(derived) / sizeof(derived[0]); i++) {
+		/* Derivatives written into the originals bucket would be new originals: on AWS
+		 * each write would trigger another event. */
+		if (strcmp(derived[i].name, out->originals_bucket) == 0) {
+			rc = enl_fail(e, ENL_EINVAL,
+			              "%s must differ from ENLARGER_ORIGINALS_BUCKET (\"%s\")",
+			              derived[i].env, out->originals_bucket);
+			goto done;
+		}
+	}
 	for (int i = 0; i < out->n_render_widths; i++) {
 		if (out->render_widths[i] > out->max_render_width) {
 			rc = enl_fail(
@@ -298,7 +434,7 @@ done:
 	return rc;
 }
 
-void enl_config_log(const struct enl_config *c)
+json_t *enl_config_values(const struct enl_config *c)
 {
 	json_t *f = json_object();
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
@@ -337,5 +473,83 @@ void enl_config_log(const struct enl_config *c)
 		}
 		json_object_set_new(f, st->env, v);
 	}
-	enl_log_json(ENL_LOG_INFO, "config", f);
+	return f;
+}
+
+void enl_config_log(const struct enl_config *c)
+{
+	extern char **environ;
+	enl_log_json(ENL_LOG_INFO, "config", enl_config_values(c));
+	/* A misspelt or retired setting would otherwise be ignored without a word. */
+	for (char **ev = environ; ev && *ev; ev++) {
+		size_t n = strcspn(*ev, "=");
+		int known = 0;
+		if (strncmp(*ev, "ENLARGER_", 9) != 0)
+			continue;
+		for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]) && !known; i++)
+			known =
+			    strlen(settings[i].env) == n && strncmp(settings[i].env, *ev, n) == 0;
+		if (!known) {
+			json_t *f = json_object();
+			json_object_set_new(f, "variable", json_stringn(*ev, n < 128 ? n : 128));
+			enl_log_json(ENL_LOG_WARN,
+			             "unknown setting ignored (see `enlarger config`)", f);
+		}
+	}
+}
+
+/* Markdown table cells hold no '|' or newline. */
+static void md_cell(FILE *to, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", to);
+		else if (*s == '\n')
+			fputc(' ', to);
+		else
+			fputc(*s, to);
+	}
+}
+
+void enl_config_print_markdown(FILE *to)
+{
+	fputs("| Variable | Default | Meaning |\n| --- | --- | --- |\n", to);
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		const struct setting *st = &settings[i];
+		fprintf(to, "| `%s` | ", st->env);
+		if (!st->def)
+			md_cell(to, st->def_doc ? st->def_doc : "computed");
+		else if (!st->def[0])
+			fputs("(empty)", to);
+		else {
+			fputc('`', to);
+			md_cell(to, st->def);
+			fputc('`', to);
+		}
+		fputs(" | ", to);
+		md_cell(to, st->help);
+		switch (st->kind) {
+		case K_INT:
+		case K_UINT:
+		case K_SIZE:
+		case K_U64:
+		case K_I64:
+			fprintf(to, " Range %" PRId64 " to %" PRId64 ".", st->min, st->max);
+			break;
+		case K_ENUM: {
+			const char *p = st->names;
+			fputs(" One of", to);
+			while (*p) {
+				size_t l = strcspn(p, "|");
+				fprintf(to, " `%.*s`%s", (int)l, p, p[l] ? "," : ".");
+				p += l;
+				if (*p == '|')
+					p++;
+			}
+			break;
+		}
+		default: break;
+		}
+		fputs(" |\n", to);
+	}
 }

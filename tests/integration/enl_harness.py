@@ -142,7 +142,7 @@ class Server:
 
     def db(self):
         import sqlite3
-        c = sqlite3.connect(os.path.join(self.data, "photos.db"), timeout=10)
+        c = sqlite3.connect(os.path.join(self.data, ".table", "photos.db"), timeout=10)
         c.row_factory = sqlite3.Row
         return c
 

@@ -56,6 +56,28 @@ int main(void)
 	CHECK_INT_EQ(c.photo_id_rule, ENL_PHOTO_ID_KEY);
 	CHECK_INT_EQ(c.n_render_widths, 0);
 	CHECK_INT_EQ(c.process_api_key[0], 0);
+	/* The SQLite file lives outside every bucket folder. */
+	CHECK_STR_EQ(c.sqlite_path, "./data/.table/photos.db");
+
+	{
+		struct env v = {
+		    {"ENLARGER_DATA_DIR", "ENLARGER_TABLE"}, {"/srv/x", "Gallery_Photos-2"}, 2};
+		REQUIRE(enl_config_load(&c, get, &v, &e) == 0);
+		CHECK_STR_EQ(c.sqlite_path, "/srv/x/.table/Gallery_Photos-2.db");
+	}
+	CHECK(load1("ENLARGER_SQLITE_PATH", "/var/lib/enlarger/t.db", &c, &e) == 0);
+	CHECK_STR_EQ(c.sqlite_path, "/var/lib/enlarger/t.db");
+
+	/* S3's bucket naming rules: these are good names. */
+	static const char *good_buckets[] = {
+	    "abc", "my.photos-2024", "a1-b2.c3",
+	    "x23456789012345678901234567890123456789012345678901234567890123"};
+	for (size_t i = 0; i < sizeof(good_buckets) / sizeof(good_buckets[0]); i++) {
+		int rc = load1("ENLARGER_THUMBNAILS_BUCKET", good_buckets[i], &c, &e);
+		CHECK_INT_EQ(rc, 0);
+		if (rc)
+			fprintf(stderr, "good bucket %s refused: %s\n", good_buckets[i], e.text);
+	}
 
 	CHECK(load1("ENLARGER_JOBS", "3", &c, &e) == 0);
 	CHECK_INT_EQ(c.jobs, 3);
@@ -90,6 +112,26 @@ int main(void)
 	    {"ENLARGER_LISTEN", "127.0.0.1:70000"},
 	    {"ENLARGER_ORIGINALS_BUCKET", "../etc"},
 	    {"ENLARGER_ORIGINALS_BUCKET", ""},
+	    /* S3's bucket naming rules, which the local store enforces too. */
+	    {"ENLARGER_ORIGINALS_BUCKET", "Originals"},
+	    {"ENLARGER_THUMBNAILS_BUCKET", "my_thumbs"},
+	    {"ENLARGER_OPTIMIZED_BUCKET", "ab"},
+	    {"ENLARGER_RENDER_BUCKET",
+	     "x234567890123456789012345678901234567890123456789012345678901234"},
+	    {"ENLARGER_RENDER_BUCKET", "-renders"},
+	    {"ENLARGER_RENDER_BUCKET", "renders-"},
+	    {"ENLARGER_RENDER_BUCKET", ".table"},
+	    {"ENLARGER_RENDER_BUCKET", "my..renders"},
+	    {"ENLARGER_RENDER_BUCKET", "192.168.5.4"},
+	    {"ENLARGER_RENDER_BUCKET", "xn--renders"},
+	    {"ENLARGER_RENDER_BUCKET", "sthree-renders"},
+	    {"ENLARGER_RENDER_BUCKET", "renders-s3alias"},
+	    {"ENLARGER_RENDER_BUCKET", "renders--ol-s3"},
+	    {"ENLARGER_RENDER_BUCKET", "ren ders"},
+	    {"ENLARGER_RENDER_BUCKET", "originals"}, /* the originals bucket */
+	    {"ENLARGER_TABLE", "ph"},
+	    {"ENLARGER_TABLE", "photos/x"},
+	    {"ENLARGER_SQLITE_PATH", ""},
 	    {"ENLARGER_PROCESS_API_KEY_HEADER", "x api key"},
 	    {"ENLARGER_RENDER_WIDTHS", "100,abc"},
 	    {"ENLARGER_RENDER_WIDTHS", "100,,200"},
