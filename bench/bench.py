@@ -247,7 +247,9 @@ def run_wrk(url, seconds, env_extra, script):
     if p.returncode != 0 or not m:
         return {"error": "wrk failed (%d): %s %s" % (p.returncode, p.stdout[-500:], p.stderr[-500:])}
     r = json.loads(m.group(1))
-    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    # Throughput counts good answers only: a server shedding load with fast 503s must not
+    # look faster for it. The errors are shown next to it.
+    r["rps"] = (r["requests"] - r["err_status"]) / (r["duration_us"] / 1e6)
     r["errors"] = r["err_connect"] + r["err_read"] + r["err_write"] + r["err_status"] + r["err_timeout"]
     r["argv"] = " ".join(argv)
     return r
@@ -375,14 +377,25 @@ def verdict(r, op, target):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--enlarger", required=True, help="the Release binary")
-    ap.add_argument("--corpus", required=True, help="folder of originals (jpg/png)")
+    ap.add_argument("--enlarger", help="the Release binary")
+    ap.add_argument("--corpus", help="folder of originals (jpg/png)")
     ap.add_argument("--photos", default="", help="optional folder of real camera JPEGs")
-    ap.add_argument("--work", required=True, help="scratch folder (wiped)")
-    ap.add_argument("--ssim", required=True, help="bench-ssim binary")
+    ap.add_argument("--work", help="scratch folder (wiped)")
+    ap.add_argument("--ssim", help="bench-ssim binary")
     ap.add_argument("--out", required=True, help="markdown report to write")
     ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("--from-results", metavar="JSON",
+                    help="only rewrite the report from a run's results.json (e.g. build/bench-run/results.json)")
     a = ap.parse_args()
+    if a.from_results:
+        with open(a.from_results) as f:
+            R = json.load(f)
+        globals().update(R["params"])
+        write_report(R, a.out)
+        return
+    for name in ("enlarger", "corpus", "work", "ssim"):
+        if not getattr(a, name):
+            ap.error("--%s is required" % name)
 
     here = os.path.dirname(os.path.abspath(__file__))
     t_start = time.time()
@@ -573,14 +586,28 @@ http {
     R["machine"] = machine()
     R["load"] = {"start": load_start, "end": os.getloadavg()}
     R["elapsed_s"] = time.time() - t_start
+    R["command"] = a.command
+    R["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    R["enl_env"] = {k: v for k, v in enl_env.items() if k not in ("ENLARGER_LISTEN", "ENLARGER_DATA_DIR")}
+    R["params"] = {k: globals()[k] for k in ("WRK_MISS_S", "WRK_HIT_S", "N_SINGLE", "N_PROCESS", "N_CONC", "N_VT",
+                                             "MISS_KEYS_PER_THREAD")}
+    for img in R.get("single", {}).values():  # response bodies are not results
+        for r in img.values():
+            r.pop("first", None)
+    for r in R.get("process", {}).values():
+        r.pop("first", None)
     with open(os.path.join(work, "results.json"), "w") as f:
-        json.dump(R, f, indent=1, default=lambda o: None)
-    md = report(R, a.command, enl_env)
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    with open(a.out, "w") as f:
+        json.dump(R, f, indent=1)
+    write_report(R, a.out)
+    log("wrote %s (%.0f s)" % (a.out, R["elapsed_s"]))
+
+
+def write_report(R, out):
+    md = report(R, R["command"], R["enl_env"])
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
         f.write(md)
     print(md)
-    log("wrote %s (%.0f s)" % (a.out, R["elapsed_s"]))
 
 
 def quality(a, corpus, qual_keys, orig, work, enlarger, sharp, sharp_out):
@@ -648,7 +675,15 @@ def cmd_out(argv):
 
 
 def versions(enlarger_bin, sharp):
-    v = {"enlarger": cmd_out([enlarger_bin, "--version"]),
+    here = os.path.dirname(os.path.abspath(__file__))
+    rev = cmd_out(["git", "-C", here, "rev-parse", "--short", "HEAD"])
+    try:
+        dirty = subprocess.run(["git", "-C", os.path.dirname(here), "status", "--porcelain", "--", "src", "include",
+                                "CMakeLists.txt"], capture_output=True, text=True).stdout.strip() != ""
+    except OSError:
+        dirty = False
+    v = {"enlarger": "%s (commit %s%s)" % (cmd_out([enlarger_bin, "--version"]), rev,
+                                           ", with uncommitted changes in src/ or include/" if dirty else ""),
          "libvips, libwebp, libjpeg-turbo (Debian, used by enlarger and vipsthumbnail)": "%s, %s, %s" % (
              cmd_out(["vips", "--version"]), cmd_out(["dpkg-query", "-W", "-f=${Version}", "libwebp7"]),
              cmd_out(["dpkg-query", "-W", "-f=${Version}", "libjpeg62-turbo"])),
@@ -745,14 +780,13 @@ def report(R, command, enl_env):
               % name)
             w("")
     m = R["machine"]
-    w("- Date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    w("- Date: %s" % R.get("date", "?"))
     w("- Machine: %d CPUs (%s), %s RAM, %s, Linux %s; load average at start %.2f %.2f %.2f"
       % (m["nproc"], m["cpu"], m["mem"], m["os"], m["kernel"], ls[0], ls[1], ls[2]))
     w("- Command: `%s` (took %.0f s)" % (command, R["elapsed_s"]))
     for k, v in R["versions"].items():
         w("- %s: %s" % (k, v))
-    extra = " ".join("%s=%s" % (k, v) for k, v in sorted(enl_env.items())
-                     if k not in ("ENLARGER_LISTEN", "ENLARGER_DATA_DIR"))
+    extra = " ".join("%s=%s" % (k, v) for k, v in sorted(enl_env.items()))
     w("- enlarger settings: defaults%s; local store (ENLARGER_DATA_DIR), every server on its own loopback port"
       % ((" plus " + extra) if extra else ""))
     if R.get("enlarger_config"):
@@ -769,14 +803,22 @@ def report(R, command, enl_env):
     def row(case, a, b, r, tgt):
         w("| %s | %s | %s | %s | %s |" % (case, a, b, fmt_ratio(r), tgt))
 
+    def wrk_cell(x, fmt):
+        if "rps" not in x:
+            return x.get("error", "n/a")
+        t = fmt % ((x["rps"], x["lat_p99"] / 1000) if fmt.count("%") == 2 else x["rps"])
+        if x["errors"]:
+            t += " (**%d errors**: %d non-2xx, %d timeouts, %d socket)" % (
+                x["errors"], x["err_status"], x["err_timeout"], x["err_connect"] + x["err_read"] + x["err_write"])
+        return t
+
     c8 = R.get("c8", {})
     ce, cs = c8.get(e, {}), c8.get(s, {})
     if "rps" in ce or "rps" in cs:
         d = WRK_MISS_S
         r = ratio(ce.get("rps"), cs.get("rps"))
-        row("`/render` miss, 12 MP JPEG -> 400 px WebP, wrk -t2 -c8 -d%ds: throughput (peer: sharp)" % d,
-            "%.1f req/s" % ce["rps"] if "rps" in ce else "n/a", "%.1f req/s" % cs["rps"] if "rps" in cs else "n/a",
-            r, verdict(r, ">=", 1.5))
+        row("`/render` miss, 12 MP JPEG -> 400 px WebP, wrk -t2 -c8 -d%ds: throughput of 200s (peer: sharp)" % d,
+            wrk_cell(ce, "%.1f req/s"), wrk_cell(cs, "%.1f req/s"), r, verdict(r, ">=", 1.5))
         r = ratio(ce.get("lat_p99"), cs.get("lat_p99"))
         row("same: latency p99 (p50) (peer: sharp)",
             "%.0f ms (%.0f)" % (ce["lat_p99"] / 1000, ce["lat_p50"] / 1000) if "lat_p99" in ce else "n/a",
@@ -806,8 +848,7 @@ def report(R, command, enl_env):
         note = "" if hit.get("same_bytes") and hit.get("nginx_same") else " (**bytes differ between the two**)"
         row("`/render` hit, the same %d-byte WebP, wrk -t2 -c8 -d%ds (peer: nginx)%s" % (hit.get("bytes", 0),
                                                                                         WRK_HIT_S, note),
-            "%.0f req/s, p99 %.1f ms" % (he["rps"], he["lat_p99"] / 1000) if "rps" in he else he.get("error", "n/a"),
-            "%.0f req/s, p99 %.1f ms" % (hn["rps"], hn["lat_p99"] / 1000) if "rps" in hn else hn.get("error", "n/a"),
+            wrk_cell(he, "%.0f req/s, p99 %.1f ms"), wrk_cell(hn, "%.0f req/s, p99 %.1f ms"),
             r, verdict(r, ">=", 0.5))
     pr = R.get("process")
     if pr:
