@@ -90,4 +90,14 @@ const char *enl_object_meta(const struct enl_object_info *info, const char *name
 /* Local directory store rooted at dir (created if missing). *out owned by caller. */
 int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_errmsg *e);
 
+struct enl_aws_config;
+struct enl_aws_client;
+
+/* S3 store (src/store/s3.c) over client (borrowed: must outlive the store), addressed as
+ * cfg says (copied). deadline_ms (0 = none) bounds the retries of each call: no new
+ * attempt starts after it. Non-ASCII metadata values travel RFC 2047 encoded and come
+ * back decoded. *out owned by caller. */
+int enl_store_s3_open(const struct enl_aws_config *cfg, struct enl_aws_client *client,
+                      long deadline_ms, struct enl_store **out, struct enl_errmsg *e);
+
 #endif

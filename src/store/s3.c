@@ -1,0 +1,999 @@
+/* S3 object store over the REST API, without the SDK: every call is one enl_aws_request
+ * (src/aws/request.c), which signs it (SigV4, x-amz-content-sha256 = the body's hash),
+ * reuses keep-alive connections, times out and retries 5xx/429/timeouts with full-jitter
+ * backoff. Path-style URLs on a custom endpoint (AWS_ENDPOINT_URL_S3), virtual-hosted on
+ * AWS (enl_aws_s3_url).
+ *
+ * References (Amazon S3 API Reference): GetObject, HeadObject, PutObject, DeleteObject,
+ * ListObjectsV2, HeadBucket; "Error responses" for the <Code> values (SlowDown 503,
+ * RequestTimeout 400 are retryable); "Working with object metadata" for user metadata
+ * (x-amz-meta-*, names lower-cased, non-ASCII values RFC 2047 encoded). */
+#include "enlarger/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "enlarger/aws.h"
+#include "enlarger/log.h"
+
+#define S3_KEY_MAX 1024
+#define S3_META_PREFIX "x-amz-meta-"
+#define S3_LIST_PAGE_MAX (4u << 20) /* one ListObjectsV2 page: 1000 keys of <= 1 KiB, escaped */
+#define S3_ERROR_BODY_MAX (64u << 10)
+#define S3_PUT_HEADERS (3 + ENL_META_MAX)
+#define S3_LIST_KEYS_MAX 1000000 /* a listing is for one photo's variants: far fewer */
+#define S3_GET_TRIES 3           /* reads that saw the object change while it arrived */
+
+struct s3_store {
+	struct enl_store base; /* first: the dispatch casts */
+	struct enl_aws_config cfg;
+	struct enl_aws_client *client; /* borrowed */
+	long deadline_ms;
+};
+
+/* ---- names ---- */
+
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		size_t len;
+		unsigned min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			len = 2, min = 0x80, c &= 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, min = 0x800, c &= 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, min = 0x10000, c &= 0x07;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (s[i + k] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* S3's rules for general purpose bucket names: 3-63 of a-z 0-9 . -, letter or digit at
+ * both ends, no "..", not an IPv4 address, no xn-- prefix. The same rules as the local
+ * store, so a configuration that works on one works on the other. */
+static int bucket_check(const char *b, struct enl_errmsg *e)
+{
+	if (!b)
+		return enl_fail(e, ENL_EINVAL, "missing bucket name");
+	size_t n = strnlen(b, 64);
+	if (n < 3 || n > 63)
+		return enl_fail(e, ENL_EINVAL, "bucket name must be 3 to 63 characters");
+	int dots = 0, digits_dots = 1;
+	for (size_t i = 0; i < n; i++) {
+		char c = b[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && c != '.' && c != '-')
+			return enl_fail(e, ENL_EINVAL,
+			                "bucket name may only hold a-z, 0-9, '.' and '-'");
+		if ((i == 0 || i == n - 1) && !alnum)
+			return enl_fail(e, ENL_EINVAL,
+			                "bucket name must begin and end with a letter or digit");
+		if (c == '.') {
+			dots++;
+			if (b[i + 1] == '.' || b[i + 1] == '-' || (i > 0 && b[i - 1] == '-'))
+				return enl_fail(e, ENL_EINVAL, "bucket name has adjacent '.'");
+		}
+		if (!(c == '.' || (c >= '0' && c <= '9')))
+			digits_dots = 0;
+	}
+	if (digits_dots && dots == 3)
+		return enl_fail(e, ENL_EINVAL, "bucket name must not look like an IP address");
+	if (strncmp(b, "xn--", 4) == 0)
+		return enl_fail(e, ENL_EINVAL, "bucket name must not begin with xn--");
+	return ENL_OK;
+}
+
+/* Keys (and list prefixes, which may be empty): at most 1024 bytes of UTF-8 without
+ * control characters. S3 itself takes any UTF-8, but a control character in a key is
+ * unreadable in XML listings and in logs. */
+static int text_check(const char *k, int allow_empty, const char *what, struct enl_errmsg *e)
+{
+	if (!k)
+		return enl_fail(e, ENL_EINVAL, "missing %s", what);
+	size_t n = strnlen(k, S3_KEY_MAX + 1);
+	if (n == 0 && !allow_empty)
+		return enl_fail(e, ENL_EINVAL, "empty %s", what);
+	if (n > S3_KEY_MAX)
+		return enl_fail(e, ENL_EINVAL, "%s longer than %d bytes", what, S3_KEY_MAX);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)k[i];
+		if (c < 0x20 || c == 0x7f)
+			return enl_fail(e, ENL_EINVAL, "%s has a control character", what);
+	}
+	if (!utf8_valid((const unsigned char *)k, n))
+		return enl_fail(e, ENL_EINVAL, "%s is not valid UTF-8", what);
+	return ENL_OK;
+}
+
+static int names_check(const char *bucket, const char *key, struct enl_errmsg *e)
+{
+	int rc = bucket_check(bucket, e);
+	return rc ? rc : text_check(key, 0, "key", e);
+}
+
+/* ---- errors ---- */
+
+/* The <Code> of an S3 XML error body into out ("" when none). */
+static void error_code(const struct enl_aws_response *r, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (!r->body.data || !r->body.len)
+		return;
+	const char *b = (const char *)r->body.data;
+	const char *s = strstr(b, "<Code>");
+	if (!s)
+		return;
+	s += 6;
+	const char *end = strstr(s, "</Code>");
+	if (!end)
+		return;
+	size_t n = (size_t)(end - s);
+	if (n >= cap)
+		n = cap - 1;
+	/* Codes are identifiers; anything else is not echoed. */
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+			n = i;
+			break;
+		}
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* S3 answers some retryable errors with a 4xx: SlowDown comes as 503 (retried by the
+ * helper anyway) but also appears as 400 behind some proxies; RequestTimeout (400) means
+ * our upload stalled. */
+static int s3_retry_if(void *arg, const struct enl_aws_response *r)
+{
+	(void)arg;
+	if (r->status < 400 || r->status >= 500)
+		return 0;
+	char code[64];
+	error_code(r, code, sizeof(code));
+	return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
+	       strcmp(code, "RequestTimeTooSkewed") == 0;
+}
+
+/* Maps a final S3 status other than success to an enl_err, with a safe client text
+ * (the operation, status and S3's error code; never a key, header or credential). */
+static int status_fail(const char *op, const char *bucket, const struct enl_aws_response *r,
+                       struct enl_errmsg *e)
+{
+	char code[64];
+	error_code(r, code, sizeof(code));
+	int rc;
+	if (r->status == 404)
+		rc = ENL_ENOTFOUND;
+	else if (r->status == 401 || r->status == 403)
+		rc = ENL_EAUTH;
+	else if (r->status == 400 || r->status == 411 || r->status == 414)
+		rc = ENL_EINVAL;
+	else
+		rc = ENL_EIO;
+	if (rc != ENL_ENOTFOUND)
+		enl_log_json(ENL_LOG_WARN, "s3 request failed",
+		             json_pack("{s:s, s:s, s:i, s:s}", "op", op, "bucket", bucket, "status",
+		                       (int)r->status, "code", code));
+	if (rc == ENL_ENOTFOUND)
+		return enl_fail(e, rc, "%s",
+		                strcmp(code, "NoSuchBucket") == 0 ? "no such bucket"
+		                                                  : "no such object");
+	return enl_fail(e, rc, "S3 %s answered %ld%s%s", op, r->status, code[0] ? " " : "", code);
+}
+
+/* A transport failure from enl_aws_request (timeout, connection refused, retries
+ * exhausted): logged here with the bucket and operation, since the helper's text has
+ * neither. */
+static int transport_fail(int rc, const char *op, const char *bucket, struct enl_errmsg *e)
+{
+	enl_log_json(ENL_LOG_WARN, "s3 request failed",
+	             json_pack("{s:s, s:s, s:s, s:s}", "op", op, "bucket", bucket, "error",
+	                       enl_err_name(rc), "detail", e ? e->text : ""));
+	if (e) {
+		char detail[sizeof(e->text)];
+		snprintf(detail, sizeof(detail), "%s", e->text);
+		return enl_fail(e, rc, "S3 %s: %s", op, detail);
+	}
+	return rc;
+}
+
+/* ---- headers into object info ---- */
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static int64_t http_date(const char *v)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (!v)
+		return 0;
+	/* RFC 7231 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT". */
+	const char *end = strptime(v, "%a, %d %b %Y %H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one RFC 2047 encoded word "=?UTF-8?B?...?=" or "=?UTF-8?Q?...?=" (how S3
+ * returns non-ASCII metadata values) into out; a value that is not one is copied as is. */
+static void meta_decode(char *out, size_t cap, const char *v)
+{
+	size_t n = strlen(v), o = 0;
+	const char *pre = NULL;
+	if (n > 12 && strncasecmp(v, "=?UTF-8?B?", 10) == 0 && strcmp(v + n - 2, "?=") == 0)
+		pre = "B";
+	else if (n > 12 && strncasecmp(v, "=?UTF-8?Q?", 10) == 0 && strcmp(v + n - 2, "?=") == 0)
+		pre = "Q";
+	if (!pre) {
+		copy_str(out, cap, v);
+		return;
+	}
+	const char *s = v + 10, *end = v + n - 2;
+	if (*pre == 'B') {
+		unsigned acc = 0;
+		int bits = 0;
+		for (; s < end && o + 1 < cap; s++) {
+			int d = b64_value(*s);
+			if (d < 0)
+				continue; /* '=' padding */
+			acc = (acc << 6) | (unsigned)d;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				out[o++] = (char)((acc >> bits) & 0xff);
+			}
+		}
+	} else {
+		for (; s < end && o + 1 < cap; s++) {
+			if (*s == '_') {
+				out[o++] = ' ';
+			} else if (*s == '=' && s + 2 < end && hexval(s[1]) >= 0 &&
+			           hexval(s[2]) >= 0) {
+				out[o++] = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+				s += 2;
+			} else {
+				out[o++] = *s;
+			}
+		}
+	}
+	out[o] = '\0';
+	if (!utf8_valid((const unsigned char *)out, o))
+		copy_str(out, cap, v); /* not what it claimed: keep the raw value */
+}
+
+static void info_from_headers(struct enl_object_info *info, const struct enl_aws_response *r)
+{
+	memset(info, 0, sizeof(*info));
+	if (r->content_length >= 0)
+		info->size = (uint64_t)r->content_length;
+	const char *etag = enl_aws_response_header(r, "etag");
+	if (etag) {
+		size_t n = strlen(etag);
+		if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"')
+			snprintf(info->etag, sizeof(info->etag), "%.*s", (int)(n - 2), etag + 1);
+		else
+			copy_str(info->etag, sizeof(info->etag), etag);
+	}
+	copy_str(info->content_type, sizeof(info->content_type),
+	         enl_aws_response_header(r, "content-type"));
+	copy_str(info->cache_control, sizeof(info->cache_control),
+	         enl_aws_response_header(r, "cache-control"));
+	info->last_modified = http_date(enl_aws_response_header(r, "last-modified"));
+	for (size_t i = 0; i < r->n_headers && info->n_meta < ENL_META_MAX; i++) {
+		const char *name = r->headers[i].name; /* lower-cased by the helper */
+		if (strncmp(name, S3_META_PREFIX, strlen(S3_META_PREFIX)) != 0)
+			continue;
+		struct enl_meta_pair *m = &info->meta[info->n_meta++];
+		copy_str(m->name, sizeof(m->name), name + strlen(S3_META_PREFIX));
+		meta_decode(m->value, sizeof(m->value), r->headers[i].value);
+	}
+}
+
+/* ---- requests ---- */
+
+static struct enl_aws_request base_request(struct s3_store *s, const char *method, const char *url)
+{
+	struct enl_aws_request rq = {
+	    .method = method,
+	    .url = url,
+	    .service = "s3",
+	    .region = s->cfg.region,
+	    .max_response = S3_ERROR_BODY_MAX,
+	    .deadline_ms = s->deadline_ms,
+	    .retry_if = s3_retry_if,
+	};
+	return rq;
+}
+
+static int object_url(char **out, struct s3_store *s, const char *bucket, const char *key,
+                      const char *query, struct enl_errmsg *e)
+{
+	int rc = enl_aws_s3_url(out, &s->cfg, bucket, key, query);
+	if (rc == ENL_ENOMEM)
+		return enl_fail(e, rc, "out of memory");
+	if (rc)
+		return enl_fail(e, rc, "cannot build the S3 URL");
+	return ENL_OK;
+}
+
+/* Whether the body is the object the headers describe: the announced length, and the
+ * MD5 where the ETag is one (a single-part upload without SSE-KMS or SSE-C; multipart
+ * ETags carry a '-'). S3 itself never mixes two versions in one response, but a
+ * truncated transfer or a stand-in that writes objects in place (s3rver) can. */
+static int body_consistent(const struct enl_aws_response *r)
+{
+	if (r->content_length >= 0 && (uint64_t)r->content_length != r->body.len)
+		return 0;
+	const char *etag = enl_aws_response_header(r, "etag");
+	const char *sse = enl_aws_response_header(r, "x-amz-server-side-encryption");
+	if (!etag || (sse && strncmp(sse, "aws:kms", 7) == 0) ||
+	    enl_aws_response_header(r, "x-amz-server-side-encryption-customer-algorithm"))
+		return 1;
+	size_t n = strlen(etag);
+	if (n == 0 || strcmp(etag, "\"\"") == 0)
+		return 0; /* S3 always names a version; an empty ETag is a stand-in mid-write */
+	if (n == 34 && etag[0] == '"' && etag[33] == '"') {
+		etag++;
+		n = 32;
+	}
+	if (n != 32)
+		return 1;
+	for (size_t i = 0; i < 32; i++)
+		if (hexval(etag[i]) < 0)
+			return 1;
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	if (EVP_Digest(r->body.data ? (const void *)r->body.data : "", r->body.len, d, &dl,
+	               EVP_md5(), NULL) != 1 ||
+	    dl != 16)
+		return 1; /* cannot tell: do not refuse the object for it */
+	for (size_t i = 0; i < 16; i++)
+		if (hexval(etag[2 * i]) != d[i] >> 4 || hexval(etag[2 * i + 1]) != (d[i] & 15))
+			return 0;
+	return 1;
+}
+
+static int s3_get(struct enl_store *st, const char *bucket, const char *key, size_t max_bytes,
+                  struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct enl_aws_response r;
+	char *url = NULL;
+	int rc = names_check(bucket, key, e);
+	memset(&r, 0, sizeof(r));
+	if (rc)
+		goto done;
+	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
+		goto done;
+	struct enl_aws_request rq = base_request(s, "GET", url);
+	/* The cap goes to the transfer itself, so a body past it is cut off while it
+	 * arrives (or refused from its Content-Length before any of it). Error bodies
+	 * (a 404's XML) may be longer than a tiny cap: allow S3_ERROR_BODY_MAX and check
+	 * max_bytes on the object itself below. */
+	size_t cap = max_bytes ? max_bytes : SIZE_MAX / 2;
+	rq.max_response = cap < S3_ERROR_BODY_MAX ? S3_ERROR_BODY_MAX : cap;
+	for (int tries = 1;; tries++) {
+		rc = enl_aws_request(s->client, &rq, &r, e);
+		if (rc == ENL_ETOOBIG) {
+			rc = enl_fail(e, ENL_ETOOBIG, "object is over the %zu byte limit",
+			              max_bytes);
+			goto done;
+		}
+		if (rc) {
+			rc = transport_fail(rc, "GET", bucket, e);
+			goto done;
+		}
+		if (r.status != 200) {
+			rc = status_fail("GET", bucket, &r, e);
+			goto done;
+		}
+		if (max_bytes && r.body.len > max_bytes) {
+			rc = enl_fail(e, ENL_ETOOBIG, "object is over the %zu byte limit",
+			              max_bytes);
+			goto done;
+		}
+		if (body_consistent(&r))
+			break;
+		enl_log_json(ENL_LOG_WARN, "s3 object changed while it was read",
+		             json_pack("{s:s, s:i}", "bucket", bucket, "try", tries));
+		if (tries >= S3_GET_TRIES) {
+			rc = enl_fail(e, ENL_EIO, "S3 GET: the object changed while it was read");
+			goto done;
+		}
+		enl_aws_response_free(&r);
+		struct timespec ts = {0, 20 * 1000000L * tries};
+		nanosleep(&ts, NULL);
+	}
+	if (info) {
+		info_from_headers(info, &r);
+		info->size = r.body.len;
+	}
+	size_t len = 0;
+	void *data = enl_buf_steal(&r.body, &len);
+	if (!data) {
+		/* An empty object: hand back an empty, allocated buffer like the local store. */
+		data = malloc(1);
+		if (!data) {
+			rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+			goto done;
+		}
+		len = 0;
+	}
+	enl_buf_adopt(out, data, len, free);
+	rc = ENL_OK;
+done:
+	if (rc)
+		enl_buf_free(out);
+	enl_aws_response_free(&r);
+	free(url);
+	return rc;
+}
+
+static int s3_head(struct enl_store *st, const char *bucket, const char *key,
+                   struct enl_object_info *info, struct enl_errmsg *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct enl_aws_response r;
+	char *url = NULL;
+	int rc = names_check(bucket, key, e);
+	memset(&r, 0, sizeof(r));
+	if (rc)
+		goto done;
+	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
+		goto done;
+	struct enl_aws_request rq = base_request(s, "HEAD", url);
+	rc = enl_aws_request(s->client, &rq, &r, e);
+	if (rc) {
+		rc = transport_fail(rc, "HEAD", bucket, e);
+		goto done;
+	}
+	if (r.status != 200) {
+		rc = status_fail("HEAD", bucket, &r, e);
+		goto done;
+	}
+	if (info)
+		info_from_headers(info, &r);
+done:
+	enl_aws_response_free(&r);
+	free(url);
+	return rc;
+}
+
+/* Header values we send: printable ASCII only (no CR/LF that could split a header). */
+static int header_value_ok(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* Metadata names: lower-case tokens (S3 lower-cases them anyway), without the prefix. */
+static int meta_name_ok(const char *n)
+{
+	if (!n[0])
+		return 0;
+	for (const char *p = n; *p; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* A metadata value as sent: as is when printable ASCII, else (UTF-8) as one RFC 2047
+ * "B" encoded word, which S3 stores decoded. out holds ENL_META value * 4/3 + 16. */
+static int meta_encode(char *out, size_t cap, const char *v)
+{
+	if (header_value_ok(v)) {
+		if (strlen(v) >= cap)
+			return ENL_EINVAL;
+		memcpy(out, v, strlen(v) + 1);
+		return ENL_OK;
+	}
+	size_t n = strlen(v);
+	if (!utf8_valid((const unsigned char *)v, n))
+		return ENL_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return ENL_EINVAL;
+	if (10 + 4 * ((n + 2) / 3) + 3 > cap)
+		return ENL_EINVAL;
+	memcpy(out, "=?UTF-8?B?", 10);
+	int m = EVP_EncodeBlock((unsigned char *)out + 10, (const unsigned char *)v, (int)n);
+	memcpy(out + 10 + m, "?=", 3);
+	return ENL_OK;
+}
+
+static int s3_put(struct enl_store *st, const char *bucket, const char *key, const void *data,
+                  size_t len, const struct enl_put_opts *opts, struct enl_errmsg *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct enl_aws_response r;
+	struct enl_sigv4_header h[S3_PUT_HEADERS];
+	char names[ENL_META_MAX][sizeof(S3_META_PREFIX) + 64];
+	char values[ENL_META_MAX][sizeof(((struct enl_meta_pair *)0)->value) * 4 / 3 + 16];
+	size_t nh = 0;
+	char *url = NULL;
+	int rc = names_check(bucket, key, e);
+	memset(&r, 0, sizeof(r));
+	if (rc)
+		goto done;
+	if (opts && opts->content_type && opts->content_type[0]) {
+		if (!header_value_ok(opts->content_type)) {
+			rc = enl_fail(e, ENL_EINVAL, "content type must be printable ASCII");
+			goto done;
+		}
+		h[nh++] = (struct enl_sigv4_header){"Content-Type", opts->content_type};
+	}
+	if (opts && opts->cache_control && opts->cache_control[0]) {
+		if (!header_value_ok(opts->cache_control)) {
+			rc = enl_fail(e, ENL_EINVAL, "cache control must be printable ASCII");
+			goto done;
+		}
+		h[nh++] = (struct enl_sigv4_header){"Cache-Control", opts->cache_control};
+	}
+	if (opts && (opts->n_meta < 0 || opts->n_meta > ENL_META_MAX)) {
+		rc = enl_fail(e, ENL_EINVAL, "at most %d metadata pairs", ENL_META_MAX);
+		goto done;
+	}
+	for (int i = 0; opts && i < opts->n_meta; i++) {
+		const struct enl_meta_pair *m = &opts->meta[i];
+		if (!meta_name_ok(m->name) ||
+		    meta_encode(values[i], sizeof(values[i]), m->value) != ENL_OK) {
+			rc = enl_fail(e, ENL_EINVAL, "metadata %s: bad name or value", m->name);
+			goto done;
+		}
+		snprintf(names[i], sizeof(names[i]), S3_META_PREFIX "%s", m->name);
+		for (char *c = names[i]; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		h[nh++] = (struct enl_sigv4_header){names[i], values[i]};
+	}
+	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
+		goto done;
+	struct enl_aws_request rq = base_request(s, "PUT", url);
+	rq.headers = h;
+	rq.n_headers = nh;
+	rq.body = len ? data : NULL;
+	rq.body_len = len;
+	rc = enl_aws_request(s->client, &rq, &r, e);
+	if (rc) {
+		rc = transport_fail(rc, "PUT", bucket, e);
+		goto done;
+	}
+	if (r.status != 200) {
+		rc = status_fail("PUT", bucket, &r, e);
+		goto done;
+	}
+done:
+	enl_aws_response_free(&r);
+	free(url);
+	return rc;
+}
+
+static int s3_del(struct enl_store *st, const char *bucket, const char *key, struct enl_errmsg *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct enl_aws_response r;
+	char *url = NULL;
+	int rc = names_check(bucket, key, e);
+	memset(&r, 0, sizeof(r));
+	if (rc)
+		goto done;
+	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
+		goto done;
+	struct enl_aws_request rq = base_request(s, "DELETE", url);
+	rc = enl_aws_request(s->client, &rq, &r, e);
+	if (rc) {
+		rc = transport_fail(rc, "DELETE", bucket, e);
+		goto done;
+	}
+	/* S3 answers 204 whether or not the key existed; some stand-ins say 404 for a
+	 * missing key, which is the same outcome. A missing bucket is an error. */
+	if (r.status == 200 || r.status == 204) {
+		rc = ENL_OK;
+	} else if (r.status == 404) {
+		char code[64];
+		error_code(&r, code, sizeof(code));
+		rc = strcmp(code, "NoSuchBucket") == 0 ? status_fail("DELETE", bucket, &r, e)
+		                                       : ENL_OK;
+	} else {
+		rc = status_fail("DELETE", bucket, &r, e);
+	}
+done:
+	enl_aws_response_free(&r);
+	free(url);
+	return rc;
+}
+
+/* ---- list (ListObjectsV2) ---- */
+
+/* Appends the XML text s[0..n) to out with the five predefined entities and numeric
+ * character references decoded. ENL_EINVAL on a malformed reference. */
+static int xml_unescape(struct enl_buf *out, const char *s, size_t n)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
+	size_t i = 0;
+	while (i < n) {
+		const char *amp = memchr(s + i, '&', n - i);
+		size_t run = amp ? (size_t)(amp - (s + i)) : n - i;
+		int rc = enl_buf_append(out, s + i, run);
+		if (rc)
+			return rc;
+		i += run;
+		if (i >= n)
+			break;
+		i++; /* past '&' */
+		int done = 0;
+		for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]) && !done; k++) {
+			size_t el = strlen(ents[k].ent);
+			if (n - i >= el && memcmp(s + i, ents[k].ent, el) == 0) {
+				if ((rc = enl_buf_append(out, &ents[k].c, 1)))
+					return rc;
+				i += el;
+				done = 1;
+			}
+		}
+		if (done)
+			continue;
+		if (i < n && s[i] == '#') {
+			unsigned long cp = 0;
+			int hex = i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X');
+			size_t j = i + 1 + (size_t)hex, digits = 0;
+			for (; j < n && s[j] != ';' && digits < 8; j++, digits++) {
+				int d = hex ? hexval(s[j])
+				            : (s[j] >= '0' && s[j] <= '9' ? s[j] - '0' : -1);
+				if (d < 0)
+					return ENL_EINVAL;
+				cp = cp * (hex ? 16 : 10) + (unsigned long)d;
+			}
+			if (j >= n || s[j] != ';' || !digits || cp == 0 || cp > 0x10ffff ||
+			    (cp >= 0xd800 && cp <= 0xdfff))
+				return ENL_EINVAL;
+			unsigned char u[4];
+			size_t ul;
+			if (cp < 0x80) {
+				u[0] = (unsigned char)cp, ul = 1;
+			} else if (cp < 0x800) {
+				u[0] = (unsigned char)(0xc0 | (cp >> 6));
+				u[1] = (unsigned char)(0x80 | (cp & 0x3f)), ul = 2;
+			} else if (cp < 0x10000) {
+				u[0] = (unsigned char)(0xe0 | (cp >> 12));
+				u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+				u[2] = (unsigned char)(0x80 | (cp & 0x3f)), ul = 3;
+			} else {
+				u[0] = (unsigned char)(0xf0 | (cp >> 18));
+				u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+				u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+				u[3] = (unsigned char)(0x80 | (cp & 0x3f)), ul = 4;
+			}
+			if ((rc = enl_buf_append(out, u, ul)))
+				return rc;
+			i = j + 1;
+			continue;
+		}
+		return ENL_EINVAL;
+	}
+	return ENL_OK;
+}
+
+/* The text of the first <tag>...</tag> in [p, end), or NULL. *n_out gets its length. */
+static const char *xml_find(const char *p, const char *end, const char *tag, size_t *n_out)
+{
+	char open[64], close[64];
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	size_t ol = strlen(open), cl = strlen(close);
+	for (const char *s = p; s + ol <= end; s++) {
+		if (memcmp(s, open, ol) != 0)
+			continue;
+		const char *v = s + ol;
+		for (const char *t = v; t + cl <= end; t++) {
+			if (*t == '<') {
+				if (memcmp(t, close, cl) != 0)
+					return NULL; /* nested element: not a text node */
+				*n_out = (size_t)(t - v);
+				return v;
+			}
+		}
+		return NULL;
+	}
+	return NULL;
+}
+
+/* Finds the next <Contents> element from *pos, and its end. */
+static const char *next_contents(const char *pos, const char *end, const char **el_end)
+{
+	static const char open[] = "<Contents>", close[] = "</Contents>";
+	const char *s = memmem(pos, (size_t)(end - pos), open, sizeof(open) - 1);
+	if (!s)
+		return NULL;
+	const char *c = memmem(s, (size_t)(end - s), close, sizeof(close) - 1);
+	if (!c)
+		return NULL;
+	*el_end = c + sizeof(close) - 1;
+	return s;
+}
+
+/* The keys of a whole listing, collected so they can be handed out in byte order
+ * whatever order the server used (S3 sends UTF-8 binary order; stand-ins such as s3rver
+ * walk their folders instead). */
+struct keylist {
+	char **keys;
+	size_t n, cap;
+};
+
+static int keylist_add(void *ud, const char *key)
+{
+	struct keylist *l = ud;
+	if (l->n >= S3_LIST_KEYS_MAX)
+		return ENL_ETOOBIG;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **k = realloc(l->keys, cap * sizeof(*k));
+		if (!k)
+			return ENL_ENOMEM;
+		l->keys = k;
+		l->cap = cap;
+	}
+	if (!(l->keys[l->n] = strdup(key)))
+		return ENL_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void keylist_free(struct keylist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->keys[i]);
+	free(l->keys);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b); /* strcmp: unsigned bytes */
+}
+
+/* One page: adds each key to l; sets *token (malloc'd, or NULL when the listing is
+ * complete). Returns 0 or an enl_err. */
+static int list_page(const struct enl_aws_response *r, struct keylist *l, char **token,
+                     struct enl_errmsg *e)
+{
+	const char *b = (const char *)r->body.data, *end = b ? b + r->body.len : NULL;
+	struct enl_buf key = ENL_BUF_INIT;
+	int rc = ENL_OK;
+	*token = NULL;
+	if (!b || !memmem(b, r->body.len, "<ListBucketResult", 17))
+		return enl_fail(e, ENL_EIO, "S3 list answered something that is not a listing");
+	enl_buf_init(&key, S3_KEY_MAX * 6);
+	const char *el_end = NULL;
+	for (const char *c = next_contents(b, end, &el_end); c;
+	     c = next_contents(el_end, end, &el_end)) {
+		size_t n = 0;
+		const char *k = xml_find(c, el_end, "Key", &n);
+		if (!k) {
+			rc = enl_fail(e, ENL_EIO, "S3 listing entry without a key");
+			goto done;
+		}
+		key.len = 0;
+		if (xml_unescape(&key, k, n) || !key.data || memchr(key.data, '\0', key.len)) {
+			rc = enl_fail(e, ENL_EIO, "S3 listing has a malformed key");
+			goto done;
+		}
+		if ((rc = keylist_add(l, (const char *)key.data))) {
+			rc = rc == ENL_ETOOBIG
+			         ? enl_fail(e, rc, "S3 listing has over %d keys", S3_LIST_KEYS_MAX)
+			         : enl_fail(e, rc, "out of memory");
+			goto done;
+		}
+	}
+	size_t n = 0;
+	const char *trunc = xml_find(b, end, "IsTruncated", &n);
+	if (trunc && n == 4 && memcmp(trunc, "true", 4) == 0) {
+		const char *t = xml_find(b, end, "NextContinuationToken", &n);
+		struct enl_buf tb = ENL_BUF_INIT;
+		enl_buf_init(&tb, 4096);
+		if (!t || !n || xml_unescape(&tb, t, n) || !tb.data) {
+			enl_buf_free(&tb);
+			rc = enl_fail(e, ENL_EIO, "S3 listing is truncated without a token");
+			goto done;
+		}
+		*token = enl_buf_steal(&tb, NULL);
+	}
+done:
+	enl_buf_free(&key);
+	return rc;
+}
+
+/* "list-type=2&prefix=..&continuation-token=..", names in sorted order as SigV4's
+ * canonical query wants them (the signer sorts anyway). */
+static int list_query(struct enl_buf *q, const char *prefix, const char *token)
+{
+	int rc = 0;
+	if (token) {
+		rc = enl_buf_append(q, "continuation-token=", 19);
+		if (!rc)
+			rc = enl_sigv4_uri_encode(q, token, strlen(token), 0);
+		if (!rc)
+			rc = enl_buf_append(q, "&", 1);
+	}
+	if (!rc)
+		rc = enl_buf_append(q, "list-type=2&max-keys=1000&prefix=", 33);
+	if (!rc && prefix[0])
+		rc = enl_sigv4_uri_encode(q, prefix, strlen(prefix), 0);
+	return rc;
+}
+
+static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
+                   enl_store_list_cb cb, void *ud, struct enl_errmsg *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct keylist l = {NULL, 0, 0};
+	char *token = NULL;
+	int rc = bucket_check(bucket, e);
+	if (!rc)
+		rc = text_check(prefix, 1, "prefix", e);
+	for (int page = 0; !rc; page++) {
+		struct enl_aws_response r;
+		struct enl_buf q = ENL_BUF_INIT;
+		char *url = NULL, *next = NULL;
+		memset(&r, 0, sizeof(r));
+		enl_buf_init(&q, 0);
+		if (list_query(&q, prefix, token) || !q.data) {
+			enl_buf_free(&q);
+			rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+			break;
+		}
+		rc = object_url(&url, s, bucket, NULL, (const char *)q.data, e);
+		enl_buf_free(&q);
+		if (!rc) {
+			struct enl_aws_request rq = base_request(s, "GET", url);
+			rq.max_response = S3_LIST_PAGE_MAX;
+			rc = enl_aws_request(s->client, &rq, &r, e);
+			if (rc)
+				rc = transport_fail(rc, "LIST", bucket, e);
+			else if (r.status != 200)
+				rc = status_fail("LIST", bucket, &r, e);
+			else
+				rc = list_page(&r, &l, &next, e);
+		}
+		enl_aws_response_free(&r);
+		free(url);
+		free(token);
+		token = next;
+		if (!token)
+			break;
+	}
+	free(token);
+	if (!rc && l.n) {
+		qsort(l.keys, l.n, sizeof(*l.keys), key_cmp);
+		for (size_t i = 0; i < l.n && !rc; i++)
+			if (i == 0 || strcmp(l.keys[i], l.keys[i - 1]) != 0)
+				rc = cb(ud, l.keys[i]);
+	}
+	keylist_free(&l);
+	return rc;
+}
+
+static int s3_ping(struct enl_store *st, const char *bucket, struct enl_errmsg *e)
+{
+	struct s3_store *s = (struct s3_store *)st;
+	struct enl_aws_response r;
+	char *url = NULL;
+	int rc = bucket_check(bucket, e);
+	memset(&r, 0, sizeof(r));
+	if (rc)
+		goto done;
+	if ((rc = object_url(&url, s, bucket, NULL, NULL, e)))
+		goto done;
+	struct enl_aws_request rq = base_request(s, "HEAD", url);
+	rc = enl_aws_request(s->client, &rq, &r, e);
+	if (rc) {
+		rc = transport_fail(rc, "HEAD bucket", bucket, e);
+		goto done;
+	}
+	if (r.status != 200) {
+		rc = status_fail("HEAD bucket", bucket, &r, e);
+		if (rc == ENL_ENOTFOUND)
+			rc = enl_fail(e, ENL_ENOTFOUND, "no such bucket");
+	}
+done:
+	enl_aws_response_free(&r);
+	free(url);
+	return rc;
+}
+
+static void s3_destroy(struct enl_store *st)
+{
+	free(st);
+}
+
+static const struct enl_store_ops s3_ops = {
+    .get = s3_get,
+    .head = s3_head,
+    .put = s3_put,
+    .del = s3_del,
+    .list = s3_list,
+    .ping = s3_ping,
+    .destroy = s3_destroy,
+};
+
+int enl_store_s3_open(const struct enl_aws_config *cfg, struct enl_aws_client *client,
+                      long deadline_ms, struct enl_store **out, struct enl_errmsg *e)
+{
+	*out = NULL;
+	if (!cfg || !client)
+		return enl_fail(e, ENL_EINVAL, "S3 store needs an AWS configuration and client");
+	struct s3_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	s->base.ops = &s3_ops;
+	s->base.name = "s3";
+	s->cfg = *cfg;
+	s->client = client;
+	s->deadline_ms = deadline_ms > 0 ? deadline_ms : 0;
+	*out = &s->base;
+	return ENL_OK;
+}

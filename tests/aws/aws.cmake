@@ -1,0 +1,21 @@
+# AWS backends against local stand-ins (label aws): s3rver and dynalite, started on
+# loopback ports by tests/aws/standins.py, which wraps each test and stops exactly the
+# processes it started. Skips (77) when node or the npm stand-ins are missing.
+set(ENL_STANDINS ${CMAKE_SOURCE_DIR}/tests/aws/standins.py)
+
+# enl_aws_test(NAME src.c... [LIBS libs...] [ARGS standins args...])
+function(enl_aws_test name)
+  cmake_parse_arguments(T "" "" "LIBS;ARGS" ${ARGN})
+  add_executable(${name} ${T_UNPARSED_ARGUMENTS})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+  target_link_libraries(${name} PRIVATE ${T_LIBS})
+  add_test(NAME ${name}
+           COMMAND ${ENL_PYTHON} ${ENL_STANDINS} ${T_ARGS} -- $<TARGET_FILE:${name}>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(${name} PROPERTIES LABELS "aws" ENVIRONMENT "${ENL_TEST_ENV}"
+                       SKIP_RETURN_CODE 77 TIMEOUT 300)
+endfunction()
+
+enl_aws_test(test_store_s3
+  ${CMAKE_SOURCE_DIR}/tests/unit/test_store_s3.c ${CMAKE_SOURCE_DIR}/tests/unit/store_contract.c
+  LIBS enl_store ARGS --bucket enl-test)

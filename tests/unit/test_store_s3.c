@@ -1,0 +1,404 @@
+/* The S3 store: the shared contract against s3rver (started by tests/aws/standins.py,
+ * which passes AWS_ENDPOINT_URL_S3 and the S3RVER key pair), then what only S3 has:
+ * RFC 2047 metadata, a missing bucket, listings longer than one page, and, against a
+ * scripted loopback server in this file, SlowDown / RequestTimeout retries, errors that
+ * must not be retried, and an endpoint that accepts connections and never answers. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "check.h"
+#include "enlarger/aws.h"
+#include "store_contract.h"
+
+#define BUCKET "enl-test"
+
+static struct enl_aws_config cfg;
+static struct enl_aws_credprov *creds;
+static struct enl_aws_client *client;
+
+static struct enl_store *open_s3(void *ud)
+{
+	(void)ud;
+	struct enl_store *s = NULL;
+	struct enl_errmsg e = {""};
+	if (enl_store_s3_open(&cfg, client, 5000, &s, &e) != ENL_OK) {
+		fprintf(stderr, "open: %s\n", e.text);
+		return NULL;
+	}
+	return s;
+}
+
+static void md5hex(const void *p, size_t n, char out[33])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	EVP_Digest(p ? p : "", n, d, &dl, EVP_md5(), NULL);
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static int count_cb(void *ud, const char *key)
+{
+	(void)key;
+	(*(int *)ud)++;
+	return 0;
+}
+
+struct ordered {
+	char last[1100];
+	const char *want; /* a key that must be listed */
+	int n, out_of_order, found;
+};
+
+static int order_cb(void *ud, const char *key)
+{
+	struct ordered *o = ud;
+	if (o->n && strcmp(o->last, key) >= 0)
+		o->out_of_order++;
+	snprintf(o->last, sizeof(o->last), "%s", key);
+	o->found += strcmp(key, o->want) == 0;
+	o->n++;
+	return 0;
+}
+
+static void test_s3_only(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	struct enl_object_info info;
+	char run[64], key[256];
+	snprintf(run, sizeof(run), "s3only-%ld-%ld", (long)getpid(), (long)time(NULL));
+
+	/* Non-ASCII metadata goes out RFC 2047 encoded and comes back as it was. */
+	struct enl_meta_pair m[2] = {{"photo-id", "caf\xc3\xa9/\xc3\xa9t\xc3\xa9 1"},
+	                             {"plain", "a=b; c"}};
+	struct enl_put_opts o = {"image/webp", "public, max-age=31536000, immutable", 2, m};
+	snprintf(key, sizeof(key), "%s/meta.webp", run);
+	CHECK_INT_EQ(enl_store_put(s, BUCKET, key, "abc", 3, &o, &e), ENL_OK);
+	CHECK_INT_EQ(enl_store_head(s, BUCKET, key, &info, &e), ENL_OK);
+	CHECK_STR_EQ(enl_object_meta(&info, "photo-id"), "caf\xc3\xa9/\xc3\xa9t\xc3\xa9 1");
+	CHECK_STR_EQ(enl_object_meta(&info, "plain"), "a=b; c");
+	/* Values that could split a header are refused. */
+	struct enl_meta_pair bad[1] = {{"x", "a\r\nx-amz-acl: public-read"}};
+	struct enl_put_opts ob = {NULL, NULL, 1, bad};
+	CHECK_INT_EQ(enl_store_put(s, BUCKET, key, "abc", 3, &ob, &e), ENL_EINVAL);
+	struct enl_put_opts oc = {"text/plain\r\nX-Evil: 1", NULL, 0, NULL};
+	CHECK_INT_EQ(enl_store_put(s, BUCKET, key, "abc", 3, &oc, &e), ENL_EINVAL);
+
+	/* A bucket that does not exist. */
+	int n = 0;
+	CHECK_INT_EQ(enl_store_ping(s, "no-such-bucket-here", &e), ENL_ENOTFOUND);
+	CHECK_INT_EQ(enl_store_list(s, "no-such-bucket-here", "", count_cb, &n, &e), ENL_ENOTFOUND);
+	CHECK_INT_EQ(enl_store_head(s, "no-such-bucket-here", "k", &info, &e), ENL_ENOTFOUND);
+	CHECK_INT_EQ(enl_store_put(s, "Bad_Bucket", "k", "x", 1, NULL, &e), ENL_EINVAL);
+
+	/* A listing longer than one page (1000 keys) follows the continuation token, in
+	 * byte order. Keys with XML-special characters come back unescaped. */
+	char pfx[128];
+	snprintf(pfx, sizeof(pfx), "%s/page/", run);
+	for (int i = 0; i < 1003; i++) {
+		snprintf(key, sizeof(key), "%s%04d%s", pfx, i, i % 100 == 0 ? "<&>'\"" : "");
+		if (enl_store_put(s, BUCKET, key, "x", 1, NULL, &e) != ENL_OK) {
+			CHECK(!"put for the listing");
+			fprintf(stderr, "  %s\n", e.text);
+			break;
+		}
+	}
+	snprintf(key, sizeof(key), "%s1000<&>'\"", pfx);
+	struct ordered ord = {"", key, 0, 0, 0};
+	CHECK_INT_EQ(enl_store_list(s, BUCKET, pfx, order_cb, &ord, &e), ENL_OK);
+	CHECK_INT_EQ(ord.n, 1003);
+	CHECK_INT_EQ(ord.out_of_order, 0);
+	CHECK_INT_EQ(ord.found, 1);
+	snprintf(key, sizeof(key), "%s1002", pfx);
+	CHECK_STR_EQ(ord.last, key);
+}
+
+/* Concurrent PUTs of one key on s3rver, which rewrites the object file in place and
+ * its metadata after it (real S3 swaps whole objects): a GET may fail (ENL_EIO, the
+ * body's MD5 is not the ETag it came with), but one that succeeds holds one writer's
+ * complete bytes, never a mix or a truncation. */
+#define RW_WRITERS 4
+#define RW_ROUNDS 20
+#define RW_SIZE (96 * 1024)
+
+struct rw {
+	struct enl_store *s;
+	const char *key;
+	int id;
+	atomic_int *stop;
+	int ok_reads, empty_reads, eio_reads, bad_reads, failures;
+};
+
+static void *rw_writer(void *arg)
+{
+	struct rw *w = arg;
+	static unsigned char data[RW_WRITERS + 1][RW_SIZE];
+	memset(data[w->id], 'a' + w->id, RW_SIZE);
+	for (int r = 0; r < RW_ROUNDS; r++) {
+		struct enl_errmsg e = {""};
+		if (enl_store_put(w->s, BUCKET, w->key, data[w->id], RW_SIZE, NULL, &e) != ENL_OK)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void *rw_reader(void *arg)
+{
+	struct rw *w = arg;
+	while (!atomic_load(w->stop)) {
+		struct enl_buf b = ENL_BUF_INIT;
+		struct enl_object_info info;
+		struct enl_errmsg e = {""};
+		int rc = enl_store_get(w->s, BUCKET, w->key, 1 << 20, &b, &info, &e);
+		if (rc == ENL_OK) {
+			/* s3rver truncates before it writes, and hashes the empty file it
+			 * finds then: an empty object, consistently labelled, is what S3
+			 * would call an earlier version; anything else must be whole. */
+			char md5[33];
+			md5hex(b.data, b.len, md5);
+			int ok = (b.len == RW_SIZE || b.len == 0) && info.size == b.len &&
+			         strcmp(info.etag, md5) == 0;
+			for (size_t i = 1; ok && i < b.len; i++)
+				ok = b.data[i] == b.data[0];
+			w->ok_reads += ok && b.len;
+			w->empty_reads += ok && !b.len;
+			w->bad_reads += !ok;
+			if (!ok)
+				fprintf(stderr, "  torn body: %zu bytes, size %llu, etag %s\n",
+				        b.len, (unsigned long long)info.size, info.etag);
+		} else if (rc == ENL_EIO) {
+			w->eio_reads++;
+		} else if (rc != ENL_ENOTFOUND) {
+			w->bad_reads++;
+			fprintf(stderr, "  read failed: %s: %s\n", enl_err_name(rc), e.text);
+		}
+		enl_buf_free(&b);
+	}
+	return NULL;
+}
+
+static void test_torn_reads(struct enl_store *s)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "torn-%ld-%ld/same key.bin", (long)getpid(), (long)time(NULL));
+	pthread_t th[RW_WRITERS + 1];
+	struct rw w[RW_WRITERS + 1];
+	atomic_int stop = 0;
+	for (int i = 0; i <= RW_WRITERS; i++)
+		w[i] = (struct rw){s, key, i, &stop, 0, 0, 0, 0, 0};
+	REQUIRE(pthread_create(&th[0], NULL, rw_reader, &w[0]) == 0);
+	for (int i = 1; i <= RW_WRITERS; i++)
+		REQUIRE(pthread_create(&th[i], NULL, rw_writer, &w[i]) == 0);
+	for (int i = 1; i <= RW_WRITERS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT_EQ(w[i].failures, 0);
+	}
+	atomic_store(&stop, 1);
+	pthread_join(th[0], NULL);
+	CHECK_INT_EQ(w[0].bad_reads, 0);
+	fprintf(stderr, "  torn reads: %d whole, %d empty, %d refused as changed\n", w[0].ok_reads,
+	        w[0].empty_reads, w[0].eio_reads);
+}
+
+/* ---- a scripted S3 on loopback ---- */
+
+struct fake {
+	int fd, port;
+	pthread_t th;
+	atomic_int hits;
+	atomic_int stop;
+	const char *script; /* one letter per request: see answer() */
+};
+
+static void answer(int c, char what)
+{
+	static const char slow[] = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
+	                           "<Message>Reduce your request rate.</Message></Error>";
+	static const char rto[] = "<Error><Code>RequestTimeout</Code></Error>";
+	static const char denied[] = "<Error><Code>AccessDenied</Code></Error>";
+	char buf[1024];
+	const char *status = "200 OK", *body = "hello";
+	switch (what) {
+	case 'S': status = "503 Slow Down", body = slow; break;
+	case 'T': status = "400 Bad Request", body = rto; break;
+	case 'D': status = "403 Forbidden", body = denied; break;
+	case 'H': return; /* hang: never answer */
+	default: break;
+	}
+	int n = snprintf(
+	    buf, sizeof(buf),
+	    "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"5d41402abc4b2a76b9719d911017c592\""
+	    "\r\nContent-Type: text/plain\r\n\r\n%s",
+	    status, strlen(body), body);
+	ssize_t w = write(c, buf, (size_t)n);
+	(void)w;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	while (!atomic_load(&f->stop)) {
+		int c = accept(f->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		/* One request per connection is enough: read its head (GETs carry no body). */
+		char req[8192];
+		size_t got = 0;
+		while (got < sizeof(req) - 1) {
+			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			req[got] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		int i = atomic_fetch_add(&f->hits, 1);
+		char what = f->script[i] ? f->script[i] : 'O';
+		answer(c, what);
+		if (what == 'H') {
+			/* Keep it open until the client gives up. */
+			char sink[256];
+			while (read(c, sink, sizeof(sink)) > 0)
+				;
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f, const char *script)
+{
+	memset(f, 0, sizeof(*f));
+	f->script = script;
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	REQUIRE(f->fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	REQUIRE(bind(f->fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	REQUIRE(listen(f->fd, 16) == 0);
+	REQUIRE(getsockname(f->fd, (struct sockaddr *)&a, &al) == 0);
+	f->port = ntohs(a.sin_port);
+	REQUIRE(pthread_create(&f->th, NULL, fake_main, f) == 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+	atomic_store(&f->stop, 1);
+	shutdown(f->fd, SHUT_RDWR);
+	close(f->fd);
+	pthread_join(f->th, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Runs one GET against a fake answering with script; returns the store's result. */
+static int fake_get(const char *script, int *hits, double *secs, struct enl_errmsg *e)
+{
+	struct fake f;
+	fake_start(&f, script);
+	struct enl_aws_config fc = cfg;
+	snprintf(fc.endpoint_s3, sizeof(fc.endpoint_s3), "http://127.0.0.1:%d", f.port);
+	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
+	                                 .timeout_ms = 600,
+	                                 .max_attempts = 4,
+	                                 .backoff_base_ms = 10,
+	                                 .backoff_max_ms = 50};
+	struct enl_aws_client *fcl = NULL;
+	REQUIRE(enl_aws_client_new(&fcl, &co, creds, e) == ENL_OK);
+	struct enl_store *s = NULL;
+	REQUIRE(enl_store_s3_open(&fc, fcl, 0, &s, e) == ENL_OK);
+	struct enl_buf b = ENL_BUF_INIT;
+	struct enl_object_info info;
+	double t0 = now_s();
+	int rc = enl_store_get(s, "fake-bucket", "a b+c.jpg", 1000, &b, &info, e);
+	*secs = now_s() - t0;
+	if (rc == ENL_OK) {
+		CHECK(b.len == 5 && memcmp(b.data, "hello", 5) == 0);
+		CHECK_STR_EQ(info.etag, "5d41402abc4b2a76b9719d911017c592");
+	} else {
+		CHECK(b.data == NULL);
+	}
+	enl_buf_free(&b);
+	enl_store_destroy(s);
+	enl_aws_client_free(fcl);
+	fake_stop(&f);
+	*hits = atomic_load(&f.hits);
+	return rc;
+}
+
+static void test_retries(void)
+{
+	struct enl_errmsg e = {""};
+	int hits;
+	double secs;
+	/* SlowDown (503) twice, then the object. */
+	CHECK_INT_EQ(fake_get("SSO", &hits, &secs, &e), ENL_OK);
+	CHECK_INT_EQ(hits, 3);
+	/* RequestTimeout comes as a 400 and is retried too. */
+	CHECK_INT_EQ(fake_get("TO", &hits, &secs, &e), ENL_OK);
+	CHECK_INT_EQ(hits, 2);
+	/* SlowDown every time: the attempts run out (4), a retryable error. */
+	CHECK_INT_EQ(fake_get("SSSSSS", &hits, &secs, &e), ENL_EIO);
+	CHECK_INT_EQ(hits, 4);
+	CHECK(strstr(e.text, "GET") != NULL);
+	/* AccessDenied is final: one request. */
+	CHECK_INT_EQ(fake_get("DO", &hits, &secs, &e), ENL_EAUTH);
+	CHECK_INT_EQ(hits, 1);
+	CHECK(strstr(e.text, "AccessDenied") != NULL);
+	/* Accepts, never answers: each attempt times out (600 ms), then the next works. */
+	CHECK_INT_EQ(fake_get("HO", &hits, &secs, &e), ENL_OK);
+	CHECK_INT_EQ(hits, 2);
+	CHECK(secs >= 0.55 && secs < 3.0);
+	/* Never answers at all: ENL_ETIMEOUT after the attempts, within the bound. */
+	CHECK_INT_EQ(fake_get("HHHH", &hits, &secs, &e), ENL_ETIMEOUT);
+	CHECK_INT_EQ(hits, 4);
+	CHECK(secs >= 4 * 0.55 && secs < 6.0);
+	fprintf(stderr, "  hang x4 gave up after %.2f s: %s\n", secs, e.text);
+}
+
+int main(void)
+{
+	struct enl_errmsg e = {""};
+	if (!getenv("AWS_ENDPOINT_URL_S3")) {
+		fprintf(stderr, "run through tests/aws/standins.py (it starts s3rver and sets "
+		                "AWS_ENDPOINT_URL_S3)\n");
+		return 2;
+	}
+	REQUIRE(enl_aws_config_from_env(&cfg, &e) == ENL_OK);
+	if (enl_aws_credprov_new(&creds, NULL, &e) != ENL_OK) {
+		fprintf(stderr, "credentials: %s\n", e.text);
+		return 1;
+	}
+	REQUIRE(enl_aws_client_new(&client, NULL, creds, &e) == ENL_OK);
+
+	struct store_contract c = {open_s3, NULL, BUCKET};
+	store_contract_skip_concurrent_puts("s3rver rewrites objects in place; see "
+	                                    "test_torn_reads");
+	int contract_failures = store_contract_run(&c);
+
+	struct enl_store *s = open_s3(NULL);
+	REQUIRE(s != NULL);
+	CHECK_STR_EQ(s->name, "s3");
+	test_s3_only(s);
+	test_torn_reads(s);
+	enl_store_destroy(s);
+	test_retries();
+
+	enl_aws_client_free(client);
+	enl_aws_credprov_free(creds);
+	int rc = check_done();
+	return (contract_failures || rc) ? 1 : 0;
+}
