@@ -1,3 +1,7 @@
 # The HTTP service on the embedded default (issue 3): the real binary on a free port,
-# driven over real HTTP (tests/integration/test_service.py, Python stdlib + python3-yaml).
+# driven over real HTTP (tests/integration/test_service.py, Python stdlib + python3-yaml +
+# python3-jsonschema).
 enl_script_test(integration_service "integration" ${CMAKE_CURRENT_LIST_DIR}/test_service.py)
+
+# api/openapi.yaml linted by the pinned @redocly/cli (skips only without node).
+enl_script_test(lint_openapi "unit" ${CMAKE_CURRENT_LIST_DIR}/lint_openapi.py)

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -322,6 +323,34 @@ try:
     left = [f for f in os.listdir(os.path.join(vdir, old_dirs[0])) if not f.startswith(".")]
     check(len(old_dirs) == 1 and not left, f"old variants purged: {old_dirs[0]}: {left}")
 
+    # ---- libvips memory in /metrics after renders -------------------------------------
+    peak = srv.metric("enlarger_vips_memory_peak_bytes")
+    now = srv.metric("enlarger_vips_memory_bytes")
+    check(peak is not None and peak > 0, f"libvips peak memory after renders: {peak}")
+    check(now is not None and 0 <= now <= peak, f"libvips memory now: {now} (peak {peak})")
+
+    # ---- JSON numbers print short: 5.9, not 5.9000000000000004 -------------------------
+    fpath = os.path.join(tmp, "fnum.jpg")
+    make_image(fpath, 300, 200)
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-FNumber=5.9",
+                    "-FocalLength=5.9", "-GPSLatitude=0.1", "-GPSLatitudeRef=N",
+                    "-GPSLongitude=0.7", "-GPSLongitudeRef=E", fpath], check=True)
+    with open(fpath, "rb") as f:
+        srv.put_original("fnum.jpg", f.read())
+    st, _, raw = call(srv, "POST", "/process", {"bucket": "originals", "key": "fnum.jpg"}, AUTH,
+                      200, "process fNumber 5.9")
+    check(b'"fNumber":5.9,' in raw or b'"fNumber":5.9}' in raw, f"fNumber printed 5.9: {raw!r}")
+    check(b'"latitude":0.1,' in raw or b'"latitude":0.1}' in raw, f"latitude 0.1: {raw!r}")
+    check(b"000000000" not in raw, f"no float noise in /process: {raw!r}")
+    out = subprocess.run([os.environ["ENL_BINARY"], "process", fpath, "--out",
+                          os.path.join(tmp, "cli-out")], capture_output=True, check=True).stdout
+    check(b'"fNumber": 5.9,' in out and b"000000000" not in out,
+          f"`enlarger process` prints fNumber 5.9: {out!r}")
+    # The photo table's file is outside every bucket folder.
+    check(os.path.exists(os.path.join(srv.data, ".table", "photos.db")) and
+          not os.path.exists(os.path.join(srv.data, "photos.db")),
+          f"SQLite file at data/.table/photos.db: {os.listdir(srv.data)}")
+
     # ---- SIGTERM: exit 0 ----------------------------------------------------------------
     logs_before = srv.read_log()
     rc = srv.stop(signal.SIGTERM)
@@ -349,6 +378,17 @@ try:
     check(srv.stop() == 0, "second server exits 0")
 finally:
     srv.cleanup()
+
+# ---- bad configuration: start-up fails naming the variable ---------------------------------
+for var, value in [("ENLARGER_THUMBNAILS_BUCKET", "My_Thumbs"),
+                   ("ENLARGER_RENDER_BUCKET", "originals"),
+                   ("ENLARGER_ORIGINALS_BUCKET", "10.0.0.1")]:
+    r = subprocess.run([os.environ["ENL_BINARY"], "serve"], capture_output=True, timeout=30,
+                       env=dict(os.environ, ENLARGER_LISTEN="127.0.0.1:0", **{var: value},
+                                ENLARGER_DATA_DIR=os.path.join(tmp, "never")))
+    check(r.returncode == 2 and var.encode() in r.stderr,
+          f"{var}={value}: exit {r.returncode}, {r.stderr[-300:]!r}")
+check(not os.path.exists(os.path.join(tmp, "never")), "bad configuration creates nothing")
 
 # ---- the folder watcher -------------------------------------------------------------------
 srv = Server(ENLARGER_WATCH=1)

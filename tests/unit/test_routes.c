@@ -1,0 +1,670 @@
+/* The routes in-process, h2o style: enl_route_* called with a fake enl_req over a real
+ * local store and a real SQLite table in a temporary directory; no sockets. Checks the
+ * status each outcome maps to (the table EventBridge depends on), the API key and
+ * origin secret, render parameter errors, the "superseded" outcome, and /metrics.
+ *
+ * Oracles: the images are made here with known sizes; the rendered bytes are decoded
+ * again with libvips to read their size and format; the stored item is read back from
+ * the table. A wrapping store and table (delegating to the real ones) inject a failed
+ * write and a newer event that takes the photo over mid-run. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <vips/vips.h>
+
+#include "check.h"
+#include "enlarger/config.h"
+#include "enlarger/http.h"
+#include "enlarger/jobgate.h"
+#include "enlarger/log.h"
+#include "enlarger/metrics.h"
+#include "enlarger/pipeline.h"
+#include "enlarger/routes.h"
+#include "enlarger/service.h"
+#include "enlarger/store.h"
+#include "enlarger/table.h"
+
+/* ---- a fake request --------------------------------------------------------------- */
+
+struct fake {
+	struct enl_req req;
+	const char *hname[8], *hvalue[8];
+	int nh;
+	char qname[8][16], qvalue[8][64];
+	int nq;
+	char path[512];
+};
+
+static const char *fake_header(const struct enl_req *r, const char *name)
+{
+	const struct fake *f = (const struct fake *)r;
+	for (int i = 0; i < f->nh; i++)
+		if (strcasecmp(f->hname[i], name) == 0)
+			return f->hvalue[i];
+	return NULL;
+}
+
+static const char *fake_query(const struct enl_req *r, const char *name)
+{
+	const struct fake *f = (const struct fake *)r;
+	for (int i = 0; i < f->nq; i++)
+		if (strcmp(f->qname[i], name) == 0)
+			return f->qvalue[i];
+	return NULL;
+}
+
+/* path may carry "?a=1&b=2" (no percent-encoding in these tests). */
+static void fake_init(struct fake *f, void *app, const char *method, const char *path,
+                      const char *body)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	char *q = strchr(f->path, '?');
+	if (q) {
+		*q++ = '\0';
+		while (*q && f->nq < 8) {
+			char *amp = strchr(q, '&');
+			if (amp)
+				*amp = '\0';
+			char *eq = strchr(q, '=');
+			snprintf(f->qname[f->nq], sizeof(f->qname[0]), "%.*s",
+			         eq ? (int)(eq - q) : (int)strlen(q), q);
+			snprintf(f->qvalue[f->nq], sizeof(f->qvalue[0]), "%s", eq ? eq + 1 : "");
+			f->nq++;
+			if (!amp)
+				break;
+			q = amp + 1;
+		}
+	}
+	f->req.method = method;
+	f->req.path = f->path;
+	f->req.raw_path = f->path;
+	f->req.body = (const unsigned char *)body;
+	f->req.body_len = body ? strlen(body) : 0;
+	snprintf(f->req.request_id, sizeof(f->req.request_id), "test");
+	f->req.client_ip = "127.0.0.1";
+	f->req.ctx = app;
+	f->req.header = fake_header;
+	f->req.query = fake_query;
+}
+
+static void fake_header_add(struct fake *f, const char *name, const char *value)
+{
+	f->hname[f->nh] = name;
+	f->hvalue[f->nh] = value;
+	f->nh++;
+}
+
+static const char *resp_header(const struct enl_resp *r, const char *name)
+{
+	for (int i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+/* The response body as JSON (new reference) or NULL. */
+static json_t *resp_json(const struct enl_resp *r)
+{
+	return json_loadb((const char *)r->body.data, r->body.len, 0, NULL);
+}
+
+/* ---- a store and a table that wrap the real ones ------------------------------------ */
+
+struct wrap_store {
+	struct enl_store base;
+	struct enl_store *inner;
+	int fail_put; /* 1: every put fails with ENL_EIO */
+};
+
+static int ws_get(struct enl_store *s, const char *b, const char *k, size_t max,
+                  struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e)
+{
+	return enl_store_get(((struct wrap_store *)s)->inner, b, k, max, out, info, e);
+}
+static int ws_head(struct enl_store *s, const char *b, const char *k, struct enl_object_info *info,
+                   struct enl_errmsg *e)
+{
+	return enl_store_head(((struct wrap_store *)s)->inner, b, k, info, e);
+}
+static int ws_put(struct enl_store *s, const char *b, const char *k, const void *d, size_t n,
+                  const struct enl_put_opts *o, struct enl_errmsg *e)
+{
+	struct wrap_store *w = (struct wrap_store *)s;
+	if (w->fail_put)
+		return enl_fail(e, ENL_EIO, "injected: the store is down");
+	return enl_store_put(w->inner, b, k, d, n, o, e);
+}
+static int ws_del(struct enl_store *s, const char *b, const char *k, struct enl_errmsg *e)
+{
+	return enl_store_del(((struct wrap_store *)s)->inner, b, k, e);
+}
+static int ws_list(struct enl_store *s, const char *b, const char *p, enl_store_list_cb cb,
+                   void *ud, struct enl_errmsg *e)
+{
+	return enl_store_list(((struct wrap_store *)s)->inner, b, p, cb, ud, e);
+}
+static int ws_ping(struct enl_store *s, const char *b, struct enl_errmsg *e)
+{
+	return enl_store_ping(((struct wrap_store *)s)->inner, b, e);
+}
+static void ws_destroy(struct enl_store *s)
+{
+	(void)s;
+}
+static const struct enl_store_ops wrap_store_ops = {ws_get,  ws_head, ws_put,    ws_del,
+                                                    ws_list, ws_ping, ws_destroy};
+
+struct wrap_table {
+	struct enl_table base;
+	struct enl_table *inner;
+	/* When set: just before the next complete, a newer event (this sequencer) claims the
+	 * photo, as a retry of a newer upload would while this attempt still runs. */
+	const char *usurp_seq;
+	int usurped;
+};
+
+static int wt_claim(struct enl_table *t, const struct enl_claim_req *req,
+                    enum enl_claim_result *out, struct enl_errmsg *e)
+{
+	return enl_table_claim(((struct wrap_table *)t)->inner, req, out, e);
+}
+static int wt_complete(struct enl_table *t, const char *id, const char *attempt, json_t *fields,
+                       struct enl_errmsg *e)
+{
+	struct wrap_table *w = (struct wrap_table *)t;
+	if (w->usurp_seq) {
+		enum enl_claim_result cr;
+		struct enl_claim_req req = {.photo_id = id,
+		                            .sequencer = w->usurp_seq,
+		                            .etag = "0123",
+		                            .attempt = "usurper",
+		                            .bucket = "originals",
+		                            .key = id,
+		                            .now_ms = 1,
+		                            .lease_ms = 60000};
+		if (enl_table_claim(w->inner, &req, &cr, e) == 0 && cr == ENL_CLAIM_OK)
+			w->usurped = 1;
+		w->usurp_seq = NULL;
+	}
+	return enl_table_complete(w->inner, id, attempt, fields, e);
+}
+static int wt_fail(struct enl_table *t, const char *id, const char *attempt, const char *reason,
+                   struct enl_errmsg *e)
+{
+	return enl_table_fail(((struct wrap_table *)t)->inner, id, attempt, reason, e);
+}
+static int wt_get(struct enl_table *t, const char *id, json_t **out, struct enl_errmsg *e)
+{
+	return enl_table_get(((struct wrap_table *)t)->inner, id, out, e);
+}
+static int wt_ping(struct enl_table *t, struct enl_errmsg *e)
+{
+	return enl_table_ping(((struct wrap_table *)t)->inner, e);
+}
+static void wt_destroy(struct enl_table *t)
+{
+	(void)t;
+}
+static const struct enl_table_ops wrap_table_ops = {wt_claim, wt_complete, wt_fail,
+                                                    wt_get,   wt_ping,     wt_destroy};
+
+/* ---- fixtures ----------------------------------------------------------------------- */
+
+static struct enl_store *local_store;
+static struct wrap_store wstore;
+static struct wrap_table wtable;
+
+/* A noisy w x h JPEG made by libvips. */
+static void put_jpeg(const char *key, int w, int h)
+{
+	VipsImage *noise = NULL, *cast = NULL;
+	void *buf = NULL;
+	size_t len = 0;
+	struct enl_errmsg e = {{0}};
+	REQUIRE(vips_gaussnoise(&noise, w, h, "mean", 128.0, "sigma", 40.0, NULL) == 0);
+	REQUIRE(vips_cast_uchar(noise, &cast, NULL) == 0);
+	REQUIRE(vips_jpegsave_buffer(cast, &buf, &len, NULL) == 0);
+	REQUIRE(enl_store_put(local_store, "originals", key, buf, len, NULL, &e) == 0);
+	g_free(buf);
+	g_object_unref(cast);
+	g_object_unref(noise);
+}
+
+static void put_bytes(const char *key, const char *bytes)
+{
+	struct enl_errmsg e = {{0}};
+	REQUIRE(enl_store_put(local_store, "originals", key, bytes, strlen(bytes), NULL, &e) == 0);
+}
+
+/* Runs route on a fresh fake request; the caller frees resp. */
+static void call(enl_route_fn route, struct enl_app *app, const char *method, const char *path,
+                 const char *body, const char *hname, const char *hvalue, struct enl_resp *resp)
+{
+	struct fake f;
+	fake_init(&f, app, method, path, body);
+	if (hname)
+		fake_header_add(&f, hname, hvalue);
+	enl_resp_init(resp);
+	CHECK_INT_EQ(route(&f.req, resp), 0);
+}
+
+/* POST /process with body (and the test's API key); returns the status, and the body's
+ * "outcome" (or the problem's "detail") into what. */
+static int process(struct enl_app *app, const char *body, char *what, size_t whatsz)
+{
+	struct enl_resp r;
+	call(enl_route_process, app, "POST", "/process", body, "x-api-key", "k1", &r);
+	json_t *j = resp_json(&r);
+	const char *s =
+	    j ? json_string_value(json_object_get(j, r.status == 200 ? "outcome" : "detail"))
+	      : NULL;
+	snprintf(what, whatsz, "%s", s ? s : "");
+	if (r.status != 200 && r.status != 304) {
+		/* Every refusal is an RFC 9457 problem whose status is the response's. */
+		CHECK_STR_EQ(r.content_type, "application/problem+json");
+		CHECK_INT_EQ(json_integer_value(json_object_get(j, "status")), r.status);
+	}
+	int st = r.status;
+	json_decref(j);
+	enl_resp_free(&r);
+	return st;
+}
+
+static const char *cfg_env(void *ud, const char *name)
+{
+	const char *const *kv = ud;
+	for (; kv[0]; kv += 2)
+		if (strcmp(kv[0], name) == 0)
+			return kv[1];
+	return NULL;
+}
+
+static json_t *item_of(const char *id)
+{
+	json_t *item = NULL;
+	struct enl_errmsg e = {{0}};
+	enl_table_get(&wtable.base, id, &item, &e);
+	return item;
+}
+
+/* ---- the tests ---------------------------------------------------------------------- */
+
+static void test_process(struct enl_app *app)
+{
+	char what[256];
+
+	/* API key: missing and wrong are 401 with WWW-Authenticate; nothing is read. */
+	struct enl_resp r;
+	call(enl_route_process, app, "POST", "/process",
+	     "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", NULL, NULL, &r);
+	CHECK_INT_EQ(r.status, 401);
+	CHECK(resp_header(&r, "WWW-Authenticate") != NULL);
+	enl_resp_free(&r);
+	call(enl_route_process, app, "POST", "/process",
+	     "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", "x-api-key", "k2", &r);
+	CHECK_INT_EQ(r.status, 401);
+	enl_resp_free(&r);
+	call(enl_route_process, app, "POST", "/process",
+	     "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", "x-api-key", "k1x", &r);
+	CHECK_INT_EQ(r.status, 401);
+	enl_resp_free(&r);
+
+	/* 400: malformed body, an event of another kind, the wrong bucket. */
+	CHECK_INT_EQ(process(app, "{\"bucket\":", what, sizeof(what)), 400);
+	CHECK_INT_EQ(process(app, "[1,2]", what, sizeof(what)), 400);
+	CHECK_INT_EQ(process(app, "{\"bucket\":\"other\",\"key\":\"a.jpg\"}", what, sizeof(what)),
+	             400);
+	CHECK(strstr(what, "other") != NULL);
+	/* 404: no such original. */
+	CHECK_INT_EQ(
+	    process(app, "{\"bucket\":\"originals\",\"key\":\"none.jpg\"}", what, sizeof(what)),
+	    404);
+
+	/* 200 processed, then a duplicate (same ETag, no sequencer). */
+	put_jpeg("a.jpg", 640, 480);
+	CHECK_INT_EQ(
+	    process(app, "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", what, sizeof(what)), 200);
+	CHECK_STR_EQ(what, "processed");
+	json_t *item = item_of("a.jpg");
+	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "completed");
+	CHECK_INT_EQ(json_integer_value(json_object_get(item, "width")), 640);
+	CHECK_INT_EQ(json_integer_value(json_object_get(item, "height")), 480);
+	json_decref(item);
+	CHECK_INT_EQ(
+	    process(app, "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", what, sizeof(what)), 200);
+	CHECK_STR_EQ(what, "duplicate");
+	uint64_t runs = app->process_runs;
+
+	/* Sequencers: newer processes, the same again is a duplicate, older is stale. */
+	put_jpeg("s.jpg", 320, 200);
+	CHECK_INT_EQ(process(app,
+	                     "{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"0A\"}",
+	                     what, sizeof(what)),
+	             200);
+	CHECK_STR_EQ(what, "processed");
+	CHECK_INT_EQ(process(app,
+	                     "{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"0a\"}",
+	                     what, sizeof(what)),
+	             200);
+	CHECK_STR_EQ(what, "duplicate");
+	CHECK_INT_EQ(process(app,
+	                     "{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"09\"}",
+	                     what, sizeof(what)),
+	             200);
+	CHECK_STR_EQ(what, "stale");
+	CHECK_INT_EQ(app->process_runs, runs + 1); /* only the first did work */
+
+	/* 429 with Retry-After: the same sequencer is being processed (a live claim). */
+	{
+		enum enl_claim_result cr;
+		struct enl_errmsg e = {{0}};
+		struct enl_claim_req req = {.photo_id = "busy.jpg",
+		                            .sequencer = "10",
+		                            .etag = "x",
+		                            .attempt = "other-attempt",
+		                            .bucket = "originals",
+		                            .key = "busy.jpg",
+		                            .now_ms = (int64_t)g_get_real_time() / 1000,
+		                            .lease_ms = 600000};
+		put_jpeg("busy.jpg", 100, 100);
+		REQUIRE(enl_table_claim(&wtable.base, &req, &cr, &e) == 0 && cr == ENL_CLAIM_OK);
+		call(enl_route_process, app, "POST", "/process",
+		     "{\"bucket\":\"originals\",\"key\":\"busy.jpg\",\"sequencer\":\"10\"}",
+		     "x-api-key", "k1", &r);
+		CHECK_INT_EQ(r.status, 429);
+		CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
+		enl_resp_free(&r);
+	}
+
+	/* 422: undecodable, and the item is marked failed with the reason. */
+	put_bytes("bad.jpg", "\xff\xd8\xff\xe0 this is not a JPEG at all");
+	CHECK_INT_EQ(
+	    process(app, "{\"bucket\":\"originals\",\"key\":\"bad.jpg\"}", what, sizeof(what)),
+	    422);
+	item = item_of("bad.jpg");
+	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "failed");
+	CHECK(json_string_length(json_object_get(item, "processingError")) > 0);
+	json_decref(item);
+	/* 422 for a type that is not an image at all. */
+	put_bytes("text.jpg", "hello, I am a text file and not a photograph");
+	CHECK_INT_EQ(
+	    process(app, "{\"bucket\":\"originals\",\"key\":\"text.jpg\"}", what, sizeof(what)),
+	    422);
+
+	/* 503 with Retry-After: the job queue is full (every slot taken, no queue). */
+	put_jpeg("q.jpg", 64, 64);
+	REQUIRE(enl_jobgate_enter(app->gate, 0) == 0);
+	call(enl_route_process, app, "POST", "/process",
+	     "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}", "x-api-key", "k1", &r);
+	CHECK_INT_EQ(r.status, 503);
+	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
+	enl_resp_free(&r);
+	enl_jobgate_leave(app->gate);
+
+	/* 503 (retryable) when the store fails, and the item is not marked failed. */
+	wstore.fail_put = 1;
+	call(enl_route_process, app, "POST", "/process",
+	     "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}", "x-api-key", "k1", &r);
+	wstore.fail_put = 0;
+	CHECK_INT_EQ(r.status, 503);
+	CHECK(resp_header(&r, "Retry-After") != NULL);
+	enl_resp_free(&r);
+	item = item_of("q.jpg");
+	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "processing");
+	json_decref(item);
+
+	/* Superseded: while this attempt ran, a newer event (sequencer 20) claimed the photo.
+	 * The result is dropped, the answer is 200 "superseded" (nothing to retry), and the
+	 * item stays with the newer claim. */
+	put_jpeg("sup.jpg", 300, 200);
+	wtable.usurp_seq = "20";
+	wtable.usurped = 0;
+	CHECK_INT_EQ(process(app,
+	                     "{\"bucket\":\"originals\",\"key\":\"sup.jpg\",\"sequencer\":\"1F\"}",
+	                     what, sizeof(what)),
+	             200);
+	CHECK_INT_EQ(wtable.usurped, 1);
+	CHECK_STR_EQ(what, "superseded");
+	item = item_of("sup.jpg");
+	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "processing");
+	CHECK_STR_EQ(json_string_value(json_object_get(item, "attempt")), "usurper");
+	CHECK(json_object_get(item, "width") == NULL); /* the dropped result wrote nothing */
+	json_decref(item);
+}
+
+/* GET /render/<path>; returns the status and frees everything but what the caller asks. */
+static int render(struct enl_app *app, const char *path, const char *hname, const char *hvalue,
+                  struct enl_resp *out)
+{
+	call(enl_route_render, app, "GET", path, NULL, hname, hvalue, out);
+	return out->status;
+}
+
+static void expect_param_error(struct enl_app *app, const char *query, const char *names)
+{
+	char path[256];
+	struct enl_resp r;
+	snprintf(path, sizeof(path), "/render/r.jpg?%s", query);
+	CHECK_INT_EQ(render(app, path, "x-origin-secret", "cdn", &r), 400);
+	json_t *j = resp_json(&r);
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+	CHECK_STR_EQ(r.content_type, "application/problem+json");
+	if (!detail || !strstr(detail, names)) {
+		check_failures++;
+		fprintf(stderr, "render ?%s: detail \"%s\" does not name %s\n", query,
+		        detail ? detail : "(none)", names);
+	}
+	json_decref(j);
+	enl_resp_free(&r);
+}
+
+static void test_render(struct enl_app *app, struct enl_config *cfg)
+{
+	struct enl_resp r;
+	put_jpeg("r.jpg", 800, 600);
+
+	/* Origin secret: missing or wrong is 401, and nothing is rendered. */
+	uint64_t runs = app->render_runs;
+	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200", NULL, NULL, &r), 401);
+	CHECK_STR_EQ(r.content_type, "application/problem+json");
+	enl_resp_free(&r);
+	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200", "x-origin-secret", "cdn2", &r), 401);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200", "x-wrong-header", "cdn", &r), 401);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(app->render_runs, runs);
+
+	/* Parameter errors: 400 naming the parameter. */
+	expect_param_error(app, "h=10", "w");
+	expect_param_error(app, "w=abc", "w");
+	expect_param_error(app, "w=0", "w");
+	expect_param_error(app, "w=-5", "w");
+	expect_param_error(app, "w=99999", "w");
+	expect_param_error(app, "w=300", "100, 200, 400"); /* the allow-list, listed */
+	expect_param_error(app, "w=200&h=x", "h");
+	expect_param_error(app, "w=200&fit=stretch", "fit");
+	expect_param_error(app, "w=200&fmt=gif", "fmt");
+	expect_param_error(app, "w=200&q=0", "q");
+	expect_param_error(app, "w=200&q=101", "q");
+	CHECK_INT_EQ(app->render_runs, runs);
+
+	/* 404 for a missing original. */
+	CHECK_INT_EQ(render(app, "/render/nope.jpg?w=200", "x-origin-secret", "cdn", &r), 404);
+	enl_resp_free(&r);
+
+	/* 200: a miss renders 200x150 WebP; the same again is a hit with the same ETag. */
+	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r),
+	             200);
+	CHECK_STR_EQ(r.content_type, "image/webp");
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "miss");
+	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+	CHECK(resp_header(&r, "Vary") == NULL);
+	char etag[80];
+	snprintf(etag, sizeof(etag), "%s", resp_header(&r, "ETag") ? resp_header(&r, "ETag") : "");
+	CHECK(strlen(etag) == 34 && etag[0] == '"');
+	VipsImage *img = vips_image_new_from_buffer(r.body.data, r.body.len, "", NULL);
+	REQUIRE(img != NULL);
+	CHECK_INT_EQ(vips_image_get_width(img), 200);
+	CHECK_INT_EQ(vips_image_get_height(img), 150);
+	const char *loader = NULL;
+	CHECK(vips_image_get_string(img, "vips-loader", &loader) == 0 && loader &&
+	      strstr(loader, "webp"));
+	g_object_unref(img);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(app->render_runs, runs + 1);
+
+	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r),
+	             200);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+	CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(app->render_runs, runs + 1);
+
+	/* If-None-Match: 304 with no body. */
+	{
+		struct fake f;
+		fake_init(&f, app, "GET", "/render/r.jpg?w=200&fmt=webp", NULL);
+		fake_header_add(&f, "x-origin-secret", "cdn");
+		fake_header_add(&f, "If-None-Match", etag);
+		enl_resp_init(&r);
+		CHECK_INT_EQ(enl_route_render(&f.req, &r), 0);
+		CHECK_INT_EQ(r.status, 304);
+		CHECK_INT_EQ(r.body.len, 0);
+		CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
+		enl_resp_free(&r);
+	}
+
+	/* fmt=auto follows Accept and says Vary: Accept. */
+	{
+		struct fake f;
+		fake_init(&f, app, "GET", "/render/r.jpg?w=100", NULL);
+		fake_header_add(&f, "x-origin-secret", "cdn");
+		fake_header_add(&f, "Accept", "image/webp,*/*");
+		enl_resp_init(&r);
+		CHECK_INT_EQ(enl_route_render(&f.req, &r), 0);
+		CHECK_INT_EQ(r.status, 200);
+		CHECK_STR_EQ(r.content_type, "image/webp");
+		CHECK_STR_EQ(resp_header(&r, "Vary"), "Accept");
+		enl_resp_free(&r);
+	}
+
+	/* 422 for an original that cannot be decoded. */
+	put_bytes("broken.png", "\x89PNG\r\n\x1a\n not really");
+	CHECK_INT_EQ(render(app, "/render/broken.png?w=100", "x-origin-secret", "cdn", &r), 422);
+	enl_resp_free(&r);
+
+	/* With no secret configured, /render is open. */
+	char saved[sizeof(cfg->origin_secret)];
+	memcpy(saved, cfg->origin_secret, sizeof(saved));
+	cfg->origin_secret[0] = '\0';
+	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200&fmt=webp", NULL, NULL, &r), 200);
+	enl_resp_free(&r);
+	memcpy(cfg->origin_secret, saved, sizeof(saved));
+}
+
+static void test_ops(struct enl_app *app)
+{
+	struct enl_resp r;
+	call(enl_route_healthz, app, "GET", "/healthz", NULL, NULL, NULL, &r);
+	CHECK_INT_EQ(r.status, 200);
+	enl_resp_free(&r);
+	call(enl_route_readyz, app, "GET", "/readyz", NULL, NULL, NULL, &r);
+	CHECK_INT_EQ(r.status, 200);
+	json_t *j = resp_json(&r);
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "table")), "sqlite");
+	json_decref(j);
+	enl_resp_free(&r);
+
+	/* libvips memory: the peak is non-zero after the renders above, and equals what
+	 * libvips itself reports; the current value is a number too. */
+	call(enl_route_metrics, app, "GET", "/metrics", NULL, NULL, NULL, &r);
+	CHECK_INT_EQ(r.status, 200);
+	char *text = strndup((const char *)r.body.data, r.body.len);
+	REQUIRE(text);
+	const char *peak = strstr(text, "\nenlarger_vips_memory_peak_bytes ");
+	const char *now = strstr(text, "\nenlarger_vips_memory_bytes ");
+	CHECK(peak && now);
+	if (peak) {
+		double v = strtod(peak + strlen("\nenlarger_vips_memory_peak_bytes "), NULL);
+		CHECK(v > 0);
+		CHECK(v >= (double)vips_tracked_get_mem_highwater() * 0.5);
+	}
+	free(text);
+	enl_resp_free(&r);
+}
+
+/* JSON bodies print reals with 15 significant digits (5.9, not 5.9000000000000004). */
+static void test_json_precision(void)
+{
+	struct enl_resp r;
+	enl_resp_init(&r);
+	CHECK_INT_EQ(
+	    enl_resp_json(&r, 200, json_pack("{s:f, s:f}", "fNumber", 5.9, "lat", 48.8584)), 0);
+	char *text = strndup((const char *)r.body.data, r.body.len);
+	CHECK_STR_EQ(text, "{\"fNumber\":5.9,\"lat\":48.8584}");
+	free(text);
+	enl_resp_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/enl-routes-XXXXXX";
+	char path[256];
+	struct enl_config cfg;
+	struct enl_errmsg e = {{0}};
+	struct enl_table *sqlite = NULL;
+	struct enl_app app;
+	(void)argc;
+
+	REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/data", dir);
+	const char *env[] = {"ENLARGER_DATA_DIR",
+	                     path,
+	                     "ENLARGER_PROCESS_API_KEY",
+	                     "k1",
+	                     "ENLARGER_ORIGIN_SECRET",
+	                     "cdn",
+	                     "ENLARGER_RENDER_WIDTHS",
+	                     "100,200,400",
+	                     "ENLARGER_JOBS",
+	                     "1",
+	                     "ENLARGER_QUEUE_DEPTH",
+	                     "0",
+	                     "ENLARGER_QUEUE_TIMEOUT_MS",
+	                     "0",
+	                     "ENLARGER_RETRY_AFTER",
+	                     "7",
+	                     "ENLARGER_LOG_LEVEL",
+	                     "error",
+	                     NULL};
+	REQUIRE(enl_config_load(&cfg, cfg_env, (void *)env, &e) == 0);
+	enl_log_set_level((enum enl_log_level)cfg.log_level);
+	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	REQUIRE(enl_store_local_open(cfg.data_dir, &local_store, &e) == 0);
+	snprintf(path, sizeof(path), "%s/photos.db", dir);
+	REQUIRE(enl_table_sqlite_open(path, cfg.table, cfg.table_key, &sqlite, &e) == 0);
+	wstore = (struct wrap_store){{&wrap_store_ops, "local"}, local_store, 0};
+	wtable = (struct wrap_table){{&wrap_table_ops, "sqlite"}, sqlite, NULL, 0};
+	REQUIRE(enl_app_init(&app, &cfg, &wstore.base, &wtable.base, &e) == 0);
+	enl_app_register_metrics(&app);
+
+	test_json_precision();
+	test_process(&app);
+	test_render(&app, &cfg);
+	test_ops(&app);
+
+	enl_app_free(&app);
+	enl_table_destroy(sqlite);
+	enl_store_destroy(local_store);
+	enl_pipeline_shutdown();
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return check_done();
+}
