@@ -591,6 +591,7 @@ export class ProcessingStack extends Stack {
     new CfnOutput(this, 'ThumbnailsBucketName', { value: this.thumbnailsBucket.bucketName });
     new CfnOutput(this, 'OptimizedBucketName', { value: this.optimizedBucket.bucketName });
     new CfnOutput(this, 'RenderCacheBucketName', { value: this.renderCacheBucket.bucketName });
+    new CfnOutput(this, 'ServiceLogGroupName', { value: serviceLogGroup.logGroupName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ProcessApiKeySecretArn', { value: this.apiKeySecret.secretArn });
   }
