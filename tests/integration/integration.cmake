@@ -5,3 +5,5 @@ enl_script_test(integration_service "integration" ${CMAKE_CURRENT_LIST_DIR}/test
 
 # api/openapi.yaml linted by the pinned @redocly/cli (skips only without node).
 enl_script_test(lint_openapi "unit" ${CMAKE_CURRENT_LIST_DIR}/lint_openapi.py)
+# README.md's settings table is `enlarger config`'s output.
+enl_script_test(readme_config "unit" ${CMAKE_CURRENT_LIST_DIR}/check_readme_config.py)
