@@ -28,7 +28,8 @@ static void log_fatal(const char *what, const struct enl_errmsg *e)
 	enl_log_json(ENL_LOG_ERROR, what, f);
 }
 
-/* Creates the folder path's file goes in (one level: <data_dir>/.table by default). */
+/* Creates the folders path's file goes in, as mkdir -p does (<data_dir>/.table by
+ * default, before the store has made <data_dir>). */
 static int make_parent_dir(const char *path, struct enl_errmsg *e)
 {
 	char dir[sizeof(((struct enl_config *)0)->sqlite_path)];
@@ -36,10 +37,18 @@ static int make_parent_dir(const char *path, struct enl_errmsg *e)
 	if (!slash || slash == path)
 		return 0;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return enl_fail(e, ENL_EIO, "cannot create %s (ENLARGER_SQLITE_PATH): %s", dir,
-		                strerror(errno));
-	return 0;
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return enl_fail(e, ENL_EIO, "cannot create %s (ENLARGER_SQLITE_PATH): %s",
+			                dir, strerror(errno));
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
 }
 
 /* Opens the backends ENLARGER_BACKEND names. Only the embedded default exists yet;
@@ -49,8 +58,6 @@ static int open_backends(const struct enl_config *cfg, struct enl_store **store,
 {
 	int rc;
 	if ((rc = enl_store_local_open(cfg->data_dir, store, e)))
-		return rc;
-	if ((rc = make_parent_dir(cfg->sqlite_path, e)))
 		return rc;
 	return enl_table_sqlite_open(cfg->sqlite_path, cfg->table, cfg->table_key, table, e);
 }
@@ -96,7 +103,8 @@ int enl_cmd_serve(int argc, char **argv)
 		goto done;
 	}
 	pipeline_ready = 1;
-	if (open_backends(&cfg, &store, &table, &e)) {
+	if ((cfg.backend == ENL_BACKEND_LOCAL && make_parent_dir(cfg.sqlite_path, &e)) ||
+	    open_backends(&cfg, &store, &table, &e)) {
 		log_fatal("cannot open the store or the table", &e);
 		goto done;
 	}
