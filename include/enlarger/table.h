@@ -83,4 +83,16 @@ int enl_seq_pad(const char *seq, char out[ENL_SEQ_WIDTH + 1]);
 int enl_table_sqlite_open(const char *path, const char *table, const char *key_attr,
                           struct enl_table **out, struct enl_errmsg *e);
 
+struct enl_aws_config;
+struct enl_aws_client;
+
+/* DynamoDB table (src/table/dynamodb.c) named table, partition key key_attr (type S),
+ * over client (borrowed: must outlive the table), endpoint and region from cfg (copied).
+ * deadline_ms (0 = none) bounds each call's retries. The table must exist; nothing is
+ * created. Needs dynamodb:GetItem and dynamodb:UpdateItem only. Safe to call from many
+ * threads. */
+int enl_table_dynamodb_open(const struct enl_aws_config *cfg, struct enl_aws_client *client,
+                            long deadline_ms, const char *table, const char *key_attr,
+                            struct enl_table **out, struct enl_errmsg *e);
+
 #endif

@@ -151,13 +151,16 @@ def _http_up(port):
 
 class StandIns:
     def __init__(self, buckets=(), table=None, key_attr="photoId", s3=True, dynamodb=True,
-                 workdir=None):
+                 workdir=None, more_tables=()):
+        """table/key_attr: the table env() names; more_tables: further (name, key)
+        pairs to create."""
         why = available()
         if why:
             raise Skip(why)
         self.buckets = list(buckets)
         self.table = table
         self.key_attr = key_attr
+        self.tables = ([(table, key_attr)] if table else []) + list(more_tables)
         self.own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="enl-standins-")
         self.s3 = None
@@ -208,8 +211,8 @@ class StandIns:
 
     def start_dynamodb(self):
         self.ddb.start(_http_up, self.ddb.port)
-        if self.table:
-            self._ensure_table()
+        for name, key in self.tables:
+            self._ensure_table(name, key)
 
     def stop_dynamodb(self):
         self.ddb.stop()
@@ -278,18 +281,18 @@ class StandIns:
                     raise
             time.sleep(0.05)
 
-    def _ensure_table(self):
+    def _ensure_table(self, name, key):
         ddb = self.client("dynamodb")
         try:
-            ddb.describe_table(TableName=self.table)
+            ddb.describe_table(TableName=name)
         except ddb.exceptions.ResourceNotFoundException:
-            ddb.create_table(TableName=self.table,
-                             AttributeDefinitions=[{"AttributeName": self.key_attr,
+            ddb.create_table(TableName=name,
+                             AttributeDefinitions=[{"AttributeName": key,
                                                     "AttributeType": "S"}],
-                             KeySchema=[{"AttributeName": self.key_attr, "KeyType": "HASH"}],
+                             KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
                              BillingMode="PAY_PER_REQUEST")
         deadline = time.time() + 10
-        while ddb.describe_table(TableName=self.table)["Table"]["TableStatus"] != "ACTIVE":
+        while ddb.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
             if time.time() > deadline:
                 raise RuntimeError("table did not become ACTIVE")
             time.sleep(0.05)
@@ -298,8 +301,9 @@ class StandIns:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bucket", action="append", default=[], help="bucket to create")
-    ap.add_argument("--table", help="DynamoDB table to create")
-    ap.add_argument("--key", default="photoId", help="the table's key attribute")
+    ap.add_argument("--table", action="append", default=[],
+                    help="DynamoDB table to create, NAME or NAME:KEY (key photoId); the "
+                         "first one goes into ENLARGER_TABLE")
     ap.add_argument("--print-env", action="store_true",
                     help="print export lines and wait for Ctrl-C")
     ap.add_argument("command", nargs=argparse.REMAINDER,
@@ -307,7 +311,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     cmd = a.command[1:] if a.command[:1] == ["--"] else a.command
     try:
-        st = StandIns(buckets=a.bucket, table=a.table, key_attr=a.key)
+        tables = [(t.split(":", 1) + ["photoId"])[:2] for t in a.table]
+        st = StandIns(buckets=a.bucket, table=tables[0][0] if tables else None,
+                      key_attr=tables[0][1] if tables else "photoId",
+                      more_tables=[tuple(t) for t in tables[1:]])
     except Skip as why:
         print(f"skip: {why}", flush=True)
         return 77

@@ -1,0 +1,335 @@
+/* The DynamoDB photo table: the shared contract against dynalite (started by
+ * tests/aws/standins.py with the tables "photos" (photoId) and "gallery-items.v2" (id)),
+ * then the stored item read back with botocore (tests/aws/ddb_item.py) as the oracle
+ * for the attribute types, and, against a scripted loopback server in this file, which
+ * errors are retried (throttling, 5xx) and which are not (conditional check,
+ * validation). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "enlarger/aws.h"
+#include "table_contract.h"
+
+static struct enl_aws_config cfg;
+static struct enl_aws_credprov *creds;
+static struct enl_aws_client *client;
+
+struct where {
+	const char *table;
+	const char *key;
+};
+
+static struct enl_table *open_ddb(void *ud)
+{
+	struct where *w = ud;
+	struct enl_table *t = NULL;
+	struct enl_errmsg e = {""};
+	if (enl_table_dynamodb_open(&cfg, client, 5000, w->table, w->key, &t, &e) != ENL_OK) {
+		fprintf(stderr, "open: %s\n", e.text);
+		return NULL;
+	}
+	return t;
+}
+
+/* The item as botocore reads it (typed JSON), or NULL. New reference. */
+static json_t *oracle_item(const char *table, const char *key_attr, const char *id)
+{
+	const char *py = getenv("ENL_PYTHON"), *src = getenv("ENL_SOURCE_DIR");
+	char cmd[2048], out[65536];
+	snprintf(cmd, sizeof(cmd), "'%s' '%s/tests/aws/ddb_item.py' '%s' '%s' '%s'",
+	         py ? py : "python3", src ? src : "../..", table, key_attr, id);
+	FILE *p = popen(cmd, "r");
+	REQUIRE(p != NULL);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	CHECK_INT_EQ(st, 0);
+	return json_loads(out, 0, NULL);
+}
+
+static const char *typed(json_t *item, const char *name, const char *type)
+{
+	return json_string_value(json_object_get(json_object_get(item, name), type));
+}
+
+static void test_types(struct where *w)
+{
+	struct enl_table *t = open_ddb(w);
+	REQUIRE(t != NULL);
+	CHECK_STR_EQ(t->name, "dynamodb");
+	char id[96];
+	snprintf(id, sizeof(id), "types-%ld-%ld", (long)getpid(), (long)time(NULL));
+	struct enl_claim_req r = {id,   "a1", "\"etag\"", "att", "originals", "caf\xc3\xa9 a+b.jpg",
+	                          1000, 5000};
+	enum enl_claim_result res;
+	struct enl_errmsg e = {""};
+	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
+	CHECK_INT_EQ(res, ENL_CLAIM_OK);
+
+	json_t *it = oracle_item(w->table, w->key, id);
+	REQUIRE(it != NULL);
+	CHECK_STR_EQ(typed(it, w->key, "S"), id);
+	CHECK_STR_EQ(typed(it, "processingStatus", "S"), "processing");
+	CHECK_STR_EQ(typed(it, "sequencer", "S"), "000000000000000000000000000000A1");
+	CHECK_STR_EQ(typed(it, "etag", "S"), "etag");
+	CHECK_STR_EQ(typed(it, "objectKey", "S"), "caf\xc3\xa9 a+b.jpg");
+	CHECK_STR_EQ(typed(it, "leaseUntil", "N"), "6000");
+	json_decref(it);
+
+	json_t *f = json_pack("{s:i, s:f, s:f, s:{s:f, s:f}, s:s, s:I}", "width", 640, "fNumber",
+	                      2.8, "focalLength", 50.0, "gps", "latitude", 48.858222, "longitude",
+	                      -2.25, "make", "Nikon", "fileSize", (json_int_t)25123456789LL);
+	CHECK_INT_EQ(enl_table_complete(t, id, "att", f, &e), ENL_OK);
+	json_decref(f);
+	it = oracle_item(w->table, w->key, id);
+	REQUIRE(it != NULL);
+	CHECK_STR_EQ(typed(it, "width", "N"), "640");
+	CHECK_STR_EQ(typed(it, "fNumber", "N"), "2.8");
+	CHECK_STR_EQ(typed(it, "focalLength", "N"), "50");
+	CHECK_STR_EQ(typed(it, "fileSize", "N"), "25123456789");
+	CHECK_STR_EQ(typed(it, "make", "S"), "Nikon");
+	CHECK_STR_EQ(typed(it, "processingStatus", "S"), "completed");
+	json_t *gps = json_object_get(json_object_get(it, "gps"), "M");
+	CHECK(json_is_object(gps));
+	CHECK_STR_EQ(typed(gps, "latitude", "N"), "48.858222");
+	CHECK_STR_EQ(typed(gps, "longitude", "N"), "-2.25");
+	CHECK(json_object_get(gps, "altitude") == NULL);
+	CHECK(json_object_get(it, "leaseUntil") == NULL);
+	CHECK(json_object_get(it, "gpsLatitude") == NULL);
+	CHECK(typed(it, "processedAt", "S") != NULL);
+	json_decref(it);
+
+	/* Read back through the table: integers stay integers, reals reals, as SQLite. */
+	CHECK_INT_EQ(enl_table_get(t, id, &it, &e), ENL_OK);
+	CHECK(json_is_integer(json_object_get(it, "width")));
+	CHECK(json_is_real(json_object_get(it, "focalLength")));
+	CHECK(json_is_integer(json_object_get(it, "fileSize")));
+	json_decref(it);
+
+	/* Wrong types and non-finite numbers are refused before any write. */
+	f = json_pack("{s:s}", "width", "wide");
+	CHECK_INT_EQ(enl_table_complete(t, id, "att", f, &e), ENL_EINVAL);
+	CHECK(strstr(e.text, "width") != NULL);
+	json_decref(f);
+	f = json_pack("{s:f}", "iso", 100.5);
+	CHECK_INT_EQ(enl_table_complete(t, id, "att", f, &e), ENL_EINVAL);
+	json_decref(f);
+	f = json_pack("{s:{s:s}}", "gps", "latitude", "north");
+	CHECK_INT_EQ(enl_table_complete(t, id, "att", f, &e), ENL_EINVAL);
+	json_decref(f);
+	r.sequencer = "not-hex";
+	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_EINVAL);
+
+	/* A long reason is capped at 1000 bytes. */
+	char reason[3000];
+	memset(reason, 'x', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	r = (struct enl_claim_req){id, "a2", "e2", "att2", NULL, NULL, 2000, 5000};
+	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
+	CHECK_INT_EQ(enl_table_fail(t, id, "att2", reason, &e), ENL_OK);
+	it = oracle_item(w->table, w->key, id);
+	CHECK_INT_EQ(strlen(typed(it, "processingError", "S")), 1000);
+	CHECK_STR_EQ(typed(it, "bucket", "S"), "originals"); /* kept: the claim had none */
+	json_decref(it);
+	CHECK_INT_EQ(enl_table_ping(t, &e), ENL_OK);
+	enl_table_destroy(t);
+}
+
+static void test_names(void)
+{
+	struct enl_table *t = NULL;
+	struct enl_errmsg e = {""};
+	CHECK_INT_EQ(enl_table_dynamodb_open(&cfg, client, 0, "photos; x", "photoId", &t, &e),
+	             ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_dynamodb_open(&cfg, client, 0, "ab", "photoId", &t, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_dynamodb_open(&cfg, client, 0, "photos", "width", &t, &e),
+	             ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_dynamodb_open(&cfg, client, 0, "photos", "gps", &t, &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_table_dynamodb_open(&cfg, client, 0, "photos", "", &t, &e), ENL_EINVAL);
+	CHECK(t == NULL);
+	/* A table that does not exist: ping fails, as at start-up. */
+	CHECK_INT_EQ(enl_table_dynamodb_open(&cfg, client, 0, "no-such-table", "photoId", &t, &e),
+	             ENL_OK);
+	CHECK(enl_table_ping(t, &e) != ENL_OK);
+	CHECK(strstr(e.text, "ResourceNotFoundException") != NULL);
+	enl_table_destroy(t);
+}
+
+/* ---- a scripted DynamoDB on loopback ---- */
+
+struct fake {
+	int fd, port;
+	pthread_t th;
+	atomic_int hits;
+	atomic_int stop;
+	const char *script;
+};
+
+static void answer(int c, char what)
+{
+	const char *status = "200 OK", *body = "{}";
+	switch (what) {
+	case 'T':
+		status = "400 Bad Request";
+		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ThrottlingException\","
+		       "\"message\":\"Rate exceeded\"}";
+		break;
+	case 'P':
+		status = "400 Bad Request";
+		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+		       "ProvisionedThroughputExceededException\",\"message\":\"slow down\"}";
+		break;
+	case 'R':
+		status = "400 Bad Request";
+		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#RequestLimitExceeded\"}";
+		break;
+	case 'U': status = "503 Service Unavailable", body = "{}"; break;
+	case 'I':
+		status = "500 Internal Server Error";
+		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\"}";
+		break;
+	case 'C':
+		status = "400 Bad Request";
+		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+		       "ConditionalCheckFailedException\",\"message\":\"The conditional request "
+		       "failed\"}";
+		break;
+	case 'V':
+		status = "400 Bad Request";
+		body = "{\"__type\":\"com.amazon.coral.validate#ValidationException\","
+		       "\"message\":\"bad\"}";
+		break;
+	default: break;
+	}
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf),
+	                 "HTTP/1.1 %s\r\nContent-Type: application/x-amz-json-1.0\r\n"
+	                 "Content-Length: %zu\r\n\r\n%s",
+	                 status, strlen(body), body);
+	ssize_t w = write(c, buf, (size_t)n);
+	(void)w;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	while (!atomic_load(&f->stop)) {
+		int c = accept(f->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		char req[16384];
+		size_t got = 0;
+		long want = -1;
+		while (got < sizeof(req) - 1) {
+			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			req[got] = '\0';
+			char *end = strstr(req, "\r\n\r\n");
+			if (end && want < 0) {
+				char *cl = strcasestr(req, "content-length:");
+				want = (long)(end + 4 - req) + (cl ? strtol(cl + 15, NULL, 10) : 0);
+			}
+			if (want >= 0 && (long)got >= want)
+				break;
+		}
+		int i = atomic_fetch_add(&f->hits, 1);
+		answer(c, f->script[i] ? f->script[i] : 'O');
+		close(c);
+	}
+	return NULL;
+}
+
+static int fake_ping(const char *script, int *hits)
+{
+	struct fake f;
+	memset(&f, 0, sizeof(f));
+	f.script = script;
+	f.fd = socket(AF_INET, SOCK_STREAM, 0);
+	REQUIRE(f.fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	REQUIRE(bind(f.fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	REQUIRE(listen(f.fd, 16) == 0);
+	REQUIRE(getsockname(f.fd, (struct sockaddr *)&a, &al) == 0);
+	f.port = ntohs(a.sin_port);
+	REQUIRE(pthread_create(&f.th, NULL, fake_main, &f) == 0);
+
+	struct enl_aws_config fc = cfg;
+	snprintf(fc.endpoint_dynamodb, sizeof(fc.endpoint_dynamodb), "http://127.0.0.1:%d", f.port);
+	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
+	                                 .timeout_ms = 1000,
+	                                 .max_attempts = 4,
+	                                 .backoff_base_ms = 5,
+	                                 .backoff_max_ms = 20};
+	struct enl_aws_client *fcl = NULL;
+	struct enl_errmsg e = {""};
+	REQUIRE(enl_aws_client_new(&fcl, &co, creds, &e) == ENL_OK);
+	struct enl_table *t = NULL;
+	REQUIRE(enl_table_dynamodb_open(&fc, fcl, 0, "photos", "photoId", &t, &e) == ENL_OK);
+	/* complete: one UpdateItem, conditional on the attempt. */
+	int rc = enl_table_complete(t, "p", "a", NULL, &e);
+	enl_table_destroy(t);
+	enl_aws_client_free(fcl);
+	atomic_store(&f.stop, 1);
+	shutdown(f.fd, SHUT_RDWR);
+	close(f.fd);
+	pthread_join(f.th, NULL);
+	*hits = atomic_load(&f.hits);
+	return rc;
+}
+
+static void test_retries(void)
+{
+	int hits;
+	CHECK_INT_EQ(fake_ping("TPRO", &hits), ENL_OK); /* three kinds of throttling */
+	CHECK_INT_EQ(hits, 4);
+	CHECK_INT_EQ(fake_ping("UIO", &hits), ENL_OK); /* 503, 500 */
+	CHECK_INT_EQ(hits, 3);
+	CHECK_INT_EQ(fake_ping("TTTTTT", &hits), ENL_EIO); /* attempts run out */
+	CHECK_INT_EQ(hits, 4);
+	CHECK_INT_EQ(fake_ping("CO", &hits), ENL_ECONFLICT); /* never retried */
+	CHECK_INT_EQ(hits, 1);
+	CHECK_INT_EQ(fake_ping("VO", &hits), ENL_EINVAL); /* never retried */
+	CHECK_INT_EQ(hits, 1);
+}
+
+int main(void)
+{
+	struct enl_errmsg e = {""};
+	if (!getenv("AWS_ENDPOINT_URL_DYNAMODB")) {
+		fprintf(stderr, "run through tests/aws/standins.py (it starts dynalite and sets "
+		                "AWS_ENDPOINT_URL_DYNAMODB)\n");
+		return 2;
+	}
+	REQUIRE(enl_aws_config_from_env(&cfg, &e) == ENL_OK);
+	if (enl_aws_credprov_new(&creds, NULL, &e) != ENL_OK) {
+		fprintf(stderr, "credentials: %s\n", e.text);
+		return 1;
+	}
+	REQUIRE(enl_aws_client_new(&client, NULL, creds, &e) == ENL_OK);
+
+	struct where w1 = {"photos", "photoId"};
+	struct table_contract c1 = {open_ddb, &w1, "photoId"};
+	int failures = table_contract_run(&c1);
+	struct where w2 = {"gallery-items.v2", "id"};
+	struct table_contract c2 = {open_ddb, &w2, "id"};
+	failures += table_contract_run(&c2);
+
+	test_types(&w1);
+	test_types(&w2);
+	test_names();
+	test_retries();
+
+	enl_aws_client_free(client);
+	enl_aws_credprov_free(creds);
+	int rc = check_done();
+	return (failures || rc) ? 1 : 0;
+}
