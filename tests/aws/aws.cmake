@@ -23,3 +23,6 @@ enl_aws_test(test_store_s3
 enl_aws_test(test_table_dynamodb
   ${CMAKE_SOURCE_DIR}/tests/unit/test_table_dynamodb.c ${CMAKE_SOURCE_DIR}/tests/unit/table_contract.c
   LIBS enl_table ARGS --table photos --table gallery-items.v2:id)
+
+enl_aws_test(test_backend ${CMAKE_SOURCE_DIR}/tests/unit/test_backend.c
+  LIBS enl_service ARGS --bucket originals --table photos)
