@@ -906,7 +906,9 @@ def report(R, command, enl_env):
       "if a thread ran out of keys: %s). The sequential cases use fresh keys the same way. sharp has no cache, "
       "so every sharp request is a miss anyway." % (MISS_KEYS_PER_THREAD, fmt_wrapped(R)))
     w("- Sequential cases alternate enlarger and sharp request by request, on a new connection each, after "
-      "3 unmeasured warm-up renders per server. wrk uses keep-alive connections, `--timeout 10s`.")
+      "3 unmeasured warm-up renders per server. The wrk cases are one run per server (throughput and "
+      "latency percentiles from that run), with keep-alive connections and `--timeout 10s`; throughput counts "
+      "successful responses only.")
     w("- Peak RSS is the server's VmHWM from /proc, reset (`echo 5 > /proc/PID/clear_refs`) just before "
       "the case; a 10 Hz VmRSS sampler backs it up. nginx's figure is master + workers.")
     w("- The %d concurrent `/process` requests are all sent at once, one connection each; a 503 with "
