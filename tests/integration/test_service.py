@@ -328,6 +328,20 @@ try:
     now = srv.metric("enlarger_vips_memory_bytes")
     check(peak is not None and peak > 0, f"libvips peak memory after renders: {peak}")
     check(now is not None and 0 <= now <= peak, f"libvips memory now: {now} (peak {peak})")
+    # While a large render runs, the current value is above zero (libvips frees it all
+    # when the job ends: the operation cache is off in a server).
+    big = make_image(os.path.join(tmp, "mem.png"), 5000, 4000, "[compression=1]")
+    srv.put_original("mem.png", big)
+    samples = []
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        fut = pool.submit(srv.request, "GET", render_path("mem.png", w=400, fmt="png"))
+        while not fut.done():
+            samples.append(srv.metric("enlarger_vips_memory_bytes") or 0)
+            time.sleep(0.005)
+        check(fut.result()[0] == 200, "large render for the memory gauge")
+    check(max(samples, default=0) > 0,
+          f"libvips memory above 0 during a render: max {max(samples, default=0)} "
+          f"over {len(samples)} samples")
 
     # ---- JSON numbers print short: 5.9, not 5.9000000000000004 -------------------------
     fpath = os.path.join(tmp, "fnum.jpg")
