@@ -67,6 +67,12 @@ struct enl_config {
 	int jpeg_quality;
 	int keep_copyright;
 
+	/* AWS backend call limits (ENLARGER_AWS_*; see src/service/backend.c). */
+	int aws_connect_timeout_ms;
+	int aws_timeout_ms;
+	int aws_max_attempts;
+	int aws_retry_deadline_ms;
+
 	int shutdown_deadline_ms;
 	int64_t lease_ms;
 	int retry_after_s; /* the Retry-After value on 429 / 503 */

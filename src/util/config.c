@@ -127,6 +127,18 @@ static const struct setting settings[] = {
        "otherwise).")},
     {"ENLARGER_ORIGIN_SECRET_HEADER", K_STR, F(origin_secret_header), 0, 0, "x-origin-secret", NULL,
      S_HEADER, H("The header that carries the origin secret.")},
+    /* Read by the AWS backends (src/service/backend.c); the same ranges and defaults. */
+    {"ENLARGER_AWS_CONNECT_TIMEOUT_MS", K_INT, F(aws_connect_timeout_ms), 50, 60000, "1000", NULL,
+     S_ANY, H("AWS backend: TCP/TLS connect timeout of one S3 or DynamoDB call.")},
+    {"ENLARGER_AWS_TIMEOUT_MS", K_INT, F(aws_timeout_ms), 100, 600000, "3000", NULL, S_ANY,
+     H("AWS backend: the most one S3 or DynamoDB attempt may take.")},
+    {"ENLARGER_AWS_MAX_ATTEMPTS", K_INT, F(aws_max_attempts), 1, 10, "3", NULL, S_ANY,
+     H("AWS backend: attempts per call (retryable failures are retried with jittered "
+       "backoff).")},
+    {"ENLARGER_AWS_RETRY_DEADLINE_MS", K_INT, F(aws_retry_deadline_ms), 0, 600000, "2500", NULL,
+     S_ANY,
+     H("AWS backend: no new attempt starts this long after a call began (0: no "
+       "deadline), so /process answers within EventBridge's 5 s.")},
     {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "60000", NULL, S_ANY,
      H("How long a `processing` claim holds a photo; after it, a retry may take the photo "
        "over.")},
