@@ -1,0 +1,198 @@
+/* PUT and DELETE of the local store: atomic writes (a temporary file, fsync, rename),
+ * the sidecar renamed before the data under the key's lock. */
+#include "local_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+int enl_local_write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Creates dirfd/.tmp-<random> exclusively; name receives the file name. */
+int enl_local_create_temp(int dirfd, char name[32])
+{
+	for (int tries = 0; tries < 8; tries++) {
+		unsigned char rnd[8];
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -EIO;
+		snprintf(name, 32, LOCAL_TMP_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+		         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+		int fd =
+		    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int enl_local_put(struct enl_store *s, const char *bucket, const char *key, const void *data,
+                  size_t len, const struct enl_put_opts *opts, struct enl_errmsg *e)
+{
+	struct local_store *st = (struct local_store *)s;
+	int dfd = -1, mfd = -1, fd = -1, mf = -1;
+	char dtmp[32] = "", mtmp[32] = "", mname[LOCAL_SEGMENT_MAX + 8];
+	char *doc = NULL;
+	json_t *sc = NULL;
+	const char *last;
+	char etag[33];
+
+	int rc = enl_local_bucket_check(bucket, e);
+	if (!rc)
+		rc = enl_local_key_check(key, e);
+	if (!rc)
+		rc = enl_local_opts_check(opts, e);
+	if (rc)
+		return rc;
+	if (len && !data)
+		return enl_fail(e, ENL_EINVAL, "no data");
+	if (enl_local_md5(len ? data : "", len, etag) != ENL_OK)
+		return enl_fail(e, ENL_EINTERNAL, "MD5 failed");
+
+	dfd = enl_local_open_key_dir(st, SIDE_DATA, bucket, key, 1, &last);
+	if (dfd < 0) {
+		rc = enl_local_create_errno(-dfd, "create folder", e);
+		goto done;
+	}
+	mfd = enl_local_open_key_dir(st, SIDE_META, bucket, key, 1, &last);
+	if (mfd < 0) {
+		rc = enl_local_create_errno(-mfd, "create folder", e);
+		goto done;
+	}
+	if (enl_local_sidecar_name(last, mname, sizeof(mname)) != 0) {
+		rc = enl_fail(e, ENL_EINVAL, "key too long for the local store");
+		goto done;
+	}
+	struct stat sb;
+	if (fstatat(dfd, last, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
+		rc = enl_fail(e, ENL_EINVAL, "key conflicts with objects under the same prefix");
+		goto done;
+	}
+
+	fd = enl_local_create_temp(dfd, dtmp);
+	if (fd < 0) {
+		dtmp[0] = '\0';
+		rc = enl_local_io_fail(e, "create", -fd);
+		goto done;
+	}
+	int err = enl_local_write_all(fd, data, len);
+	if (err || fsync(fd) != 0 || fstat(fd, &sb) != 0) {
+		rc = enl_local_io_fail(e, "write", err ? -err : errno);
+		goto done;
+	}
+	sc = enl_local_sidecar_new(&sb, etag, opts);
+	doc = sc ? json_dumps(sc, JSON_COMPACT) : NULL;
+	if (!doc) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	mf = enl_local_create_temp(mfd, mtmp);
+	if (mf < 0) {
+		mtmp[0] = '\0';
+		rc = enl_local_io_fail(e, "create", -mf);
+		goto done;
+	}
+	err = enl_local_write_all(mf, doc, strlen(doc));
+	if (err || fsync(mf) != 0) {
+		rc = enl_local_io_fail(e, "write", err ? -err : errno);
+		goto done;
+	}
+
+	/* Sidecar first, then data (see the top of local.c); both under the key's
+	 * lock so concurrent PUTs here pair each sidecar with its own data file. */
+	pthread_mutex_t *lk = enl_local_key_lock(st, bucket, key);
+	pthread_mutex_lock(lk);
+	if (renameat(mfd, mtmp, mfd, mname) != 0) {
+		err = errno;
+		pthread_mutex_unlock(lk);
+		rc = enl_local_create_errno(err, "rename", e);
+		goto done;
+	}
+	mtmp[0] = '\0';
+	if (renameat(dfd, dtmp, dfd, last) != 0) {
+		err = errno;
+		pthread_mutex_unlock(lk);
+		rc = enl_local_create_errno(err, "rename", e);
+		goto done;
+	}
+	dtmp[0] = '\0';
+	pthread_mutex_unlock(lk);
+	/* Make the renames durable before we report success. */
+	if (fsync(mfd) != 0 || fsync(dfd) != 0) {
+		rc = enl_local_io_fail(e, "sync", errno);
+		goto done;
+	}
+	rc = ENL_OK;
+done:
+	if (dtmp[0])
+		unlinkat(dfd, dtmp, 0);
+	if (mtmp[0])
+		unlinkat(mfd, mtmp, 0);
+	free(doc);
+	json_decref(sc);
+	if (fd >= 0)
+		close(fd);
+	if (mf >= 0)
+		close(mf);
+	if (dfd >= 0)
+		close(dfd);
+	if (mfd >= 0)
+		close(mfd);
+	return rc;
+}
+
+/* Deleting a missing key succeeds, as on S3. */
+int enl_local_del(struct enl_store *s, const char *bucket, const char *key, struct enl_errmsg *e)
+{
+	struct local_store *st = (struct local_store *)s;
+	int rc = enl_local_bucket_check(bucket, e);
+	if (!rc)
+		rc = enl_local_key_check(key, e);
+	if (rc)
+		return rc;
+	const char *last;
+	char mname[LOCAL_SEGMENT_MAX + 8];
+	int dfd = enl_local_open_key_dir(st, SIDE_DATA, bucket, key, 0, &last);
+	int mfd = enl_local_open_key_dir(st, SIDE_META, bucket, key, 0, &last);
+	if (dfd < 0 && dfd != -ENOENT && dfd != -ENOTDIR) {
+		rc = enl_local_errno(-dfd, "delete", e);
+		goto done;
+	}
+	pthread_mutex_t *lk = enl_local_key_lock(st, bucket, key);
+	pthread_mutex_lock(lk);
+	/* Data first: once it is gone, readers answer "not found" whatever the sidecar. */
+	if (dfd >= 0 && unlinkat(dfd, last, 0) != 0 && errno != ENOENT && errno != EISDIR &&
+	    errno != ENOTDIR)
+		rc = enl_local_io_fail(e, "delete", errno);
+	if (!rc && mfd >= 0 && enl_local_sidecar_name(last, mname, sizeof(mname)) == 0 &&
+	    unlinkat(mfd, mname, 0) != 0 && errno != ENOENT && errno != EISDIR)
+		rc = enl_local_io_fail(e, "delete", errno);
+	pthread_mutex_unlock(lk);
+done:
+	if (dfd >= 0)
+		close(dfd);
+	if (mfd >= 0)
+		close(mfd);
+	return rc;
+}
