@@ -26,3 +26,7 @@ enl_aws_test(test_table_dynamodb
 
 enl_aws_test(test_backend ${CMAKE_SOURCE_DIR}/tests/unit/test_backend.c
   LIBS enl_service ARGS --bucket originals --table photos)
+
+# The service with ENLARGER_BACKEND=aws end to end, and the faults (S3 stopped mid-burst,
+# DynamoDB down, S3 that never answers); objects and items checked with botocore.
+enl_script_test(aws_service "aws" ${CMAKE_CURRENT_LIST_DIR}/test_aws_service.py)

@@ -1,0 +1,289 @@
+"""The service with ENLARGER_BACKEND=aws against the stand-ins (s3rver + dynalite started
+here by standins.py): /process and /render end to end, every stored object and item
+checked with botocore (never through enlarger), then the faults of issue 4:
+  * s3rver stopped in the middle of a burst: 503s, no item left looking complete, no
+    derivative referenced that is not there, and the retried events complete after a
+    restart;
+  * dynalite down: 503, and the same recovery;
+  * an S3 endpoint that accepts connections and never answers (s3rver under SIGSTOP):
+    the timeout fires within EventBridge's 5 s, and the error is answered and logged."""
+
+import concurrent.futures
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, HERE)
+from enl_harness import (Server, add_gps, check, done, eventbridge, exif_tags,  # noqa: E402
+                         make_image, need_tools, render_path, s3_record, vipsheader)
+from standins import Skip, StandIns  # noqa: E402
+
+need_tools("vips", "vipsheader", "exiftool")
+
+KEY = "aws-test-key"
+AUTH = {"x-api-key": KEY}
+BUCKETS = ["originals", "thumbnails", "optimized", "renders"]
+tmp = tempfile.mkdtemp(prefix="enl-aws-img-")
+
+
+def image(name, w, h, gps=False):
+    path = os.path.join(tmp, name + ".jpg")
+    data = make_image(path, w, h)
+    return add_gps(path) if gps else data
+
+
+def start(st, **env):
+    e = dict(st.env())
+    # A short lease: a claim left "processing" by a failed attempt is taken over by the
+    # retry after 3 s (EventBridge keeps retrying for hours; the default is 60 s).
+    e.update({"ENLARGER_BACKEND": "aws", "ENLARGER_PROCESS_API_KEY": KEY,
+              "ENLARGER_QUEUE_DEPTH": 64, "ENLARGER_LEASE_MS": 3000})
+    e.update(env)
+    return Server(**e)
+
+
+def post(srv, body, timeout=60):
+    t0 = time.time()
+    st, h, data = srv.request("POST", "/process", body, AUTH, timeout=timeout)
+    return st, data, time.time() - t0
+
+
+def retry_until_done(srv, body, tries=60):
+    """As EventBridge does: retry 429 and 5xx."""
+    st = None
+    for _ in range(tries):
+        st, _, _ = post(srv, body)
+        if st not in (429, 500, 503, 504):
+            return st
+        time.sleep(0.25)
+    return st
+
+
+def item(ddb, photo_id):
+    return ddb.get_item(TableName="photos", Key={"photoId": {"S": photo_id}},
+                        ConsistentRead=True).get("Item")
+
+
+def s(it, name):
+    return (it or {}).get(name, {}).get("S")
+
+
+def n(it, name):
+    v = (it or {}).get(name, {}).get("N")
+    return float(v) if v is not None else None
+
+
+def get_obj(s3, bucket, key):
+    try:
+        r = s3.get_object(Bucket=bucket, Key=key)
+    except s3.exceptions.NoSuchKey:
+        return None
+    return r["Body"].read(), r.get("ContentType"), r.get("CacheControl"), r.get("ETag")
+
+
+def check_derivatives(s3, it, label):
+    """Each derivative the item names exists, with its type, cache policy and size."""
+    want = {"thumbnailKey": ("thumbnails", "image/webp", "thumbnailSize", "webp"),
+            "thumbnailJpegKey": ("thumbnails", "image/jpeg", "thumbnailJpegSize", "jpeg"),
+            "optimizedKey": ("optimized", "image/webp", "optimizedSize", "webp"),
+            "optimizedJpegKey": ("optimized", "image/jpeg", "optimizedJpegSize", "jpeg")}
+    dims = {}
+    for field, (bucket, ctype, size_field, loader) in want.items():
+        key = s(it, field)
+        if not check(key, f"{label}: item has {field}"):
+            continue
+        got = get_obj(s3, bucket, key)
+        if not check(got is not None, f"{label}: {bucket}/{key} exists"):
+            continue
+        body, ct, cc, etag = got
+        check(ct == ctype, f"{label}: {field} Content-Type {ct} != {ctype}")
+        check(cc and "max-age=" in cc, f"{label}: {field} Cache-Control {cc!r}")
+        check(len(body) == n(it, size_field), f"{label}: {field} bytes = {size_field}")
+        check(etag.strip('"') == hashlib.md5(body).hexdigest(), f"{label}: {field} ETag")
+        w, h, ld = vipsheader(body)
+        check(loader in ld, f"{label}: {field} is {ld}, not {loader}")
+        dims[field] = (w, h)
+        path = os.path.join(tmp, "deriv." + loader)
+        with open(path, "wb") as f:
+            f.write(body)
+        check(not any(t.startswith("GPS:") for t in exif_tags(path)),
+              f"{label}: {field} carries no GPS")
+    return dims
+
+
+def functional(st):
+    s3, ddb = st.client("s3"), st.client("dynamodb")
+    srv = start(st, ENLARGER_RENDER_WIDTHS="100,200,400")
+    try:
+        st_, _, body = srv.request("GET", "/readyz")
+        check(st_ == 200 and b'"s3"' in body and b'"dynamodb"' in body, f"readyz {body!r}")
+
+        # One photo with GPS, a key with spaces, '+', '%' and an accent, EventBridge shape.
+        key = "trips/caf\u00e9 a+b 100%.jpg"
+        orig = image("gps", 1600, 1200, gps=True)
+        s3.put_object(Bucket="originals", Key=key, Body=orig, ContentType="image/jpeg")
+        etag = hashlib.md5(orig).hexdigest()
+        code, data, _ = post(srv, eventbridge("originals", key, sequencer="1A"))
+        check(code == 200 and b'"processed"' in data, f"process: {code} {data[:300]!r}")
+        it = item(ddb, key)
+        check(s(it, "processingStatus") == "completed", f"item completed: {it}")
+        check(s(it, "objectKey") == key and s(it, "bucket") == "originals", "item location")
+        check(s(it, "etag") == etag, "item etag = MD5 of the original")
+        check(it and it["width"] == {"N": "1600"} and it["height"] == {"N": "1200"},
+              "width/height stored as N")
+        check(it and it["fileSize"] == {"N": str(len(orig))}, "fileSize as N")
+        gps = (it or {}).get("gps", {}).get("M", {})
+        check(abs(float(gps.get("latitude", {}).get("N", 0)) - 48.8584) < 1e-3 and
+              abs(float(gps.get("longitude", {}).get("N", 0)) - 2.2945) < 1e-3,
+              f"gps stored as a map of N: {gps}")
+        check(s(it, "make") == "TestCam" and s(it, "sequencer", ).endswith("1A"), "make, seq")
+        check("leaseUntil" not in (it or {}), "no lease left on a completed item")
+        dims = check_derivatives(s3, it, "gps photo")
+        check(dims.get("thumbnailKey") == (200, 200), f"thumbnail 200x200: {dims}")
+        check(dims.get("optimizedKey") == (1440, 1080), f"optimized fits 1920x1080: {dims}")
+
+        # Duplicate and stale events change nothing; a classic S3 notification works.
+        code, data, _ = post(srv, eventbridge("originals", key, sequencer="1A"))
+        check(code == 200 and b'"duplicate"' in data, f"duplicate: {code} {data[:200]!r}")
+        code, data, _ = post(srv, eventbridge("originals", key, sequencer="19"))
+        check(code == 200 and b'"stale"' in data, f"stale: {code} {data[:200]!r}")
+        key2 = "plain/x y.jpg"
+        s3.put_object(Bucket="originals", Key=key2, Body=image("p", 300, 200))
+        code, data, _ = post(srv, s3_record("originals", key2))
+        check(code == 200 and b'"processed"' in data, f"S3 record: {code} {data[:200]!r}")
+        check(s(item(ddb, key2), "processingStatus") == "completed", "S3 record item")
+        # A missing original: 404, nothing completed.
+        code, _, _ = post(srv, {"bucket": "originals", "key": "no/such.jpg"})
+        check(code == 404, f"missing original: {code}")
+
+        # /render: a miss stores the variant in the render bucket, then hits.
+        p = render_path(key, w=200, fmt="webp")
+        code, h1, b1 = srv.request("GET", p)
+        check(code == 200 and h1.get("content-type") == "image/webp", f"render {code} {h1}")
+        check(code == 200 and vipsheader(b1)[:2] == (200, 150), "render dims 200x150")
+        check(h1.get("x-cache") == "miss", "first render is a miss")
+        code, h2, b2 = srv.request("GET", p)
+        check(code == 200 and h2.get("x-cache") == "hit" and b2 == b1, "second is a hit")
+        stored = [o["Key"] for o in s3.list_objects_v2(Bucket="renders").get("Contents", [])]
+        found = [k for k in stored if get_obj(s3, "renders", k)[0] == b1]
+        check(len(found) == 1, f"the variant is in the render bucket: {stored}")
+        if found:
+            _, ct, cc, _ = get_obj(s3, "renders", found[0])
+            check(ct == "image/webp", f"render object Content-Type {ct}")
+            check(cc == "public, max-age=31536000, immutable", f"render Cache-Control {cc}")
+        code, _, _ = srv.request("GET", render_path("no/such.jpg", w=200))
+        check(code == 404, f"render of a missing original: {code}")
+    finally:
+        srv.stop()
+        srv.cleanup()
+
+
+def s3_down_mid_burst(st):
+    s3, ddb = st.client("s3"), st.client("dynamodb")
+    keys = [f"burst/photo {i:02d}.jpg" for i in range(16)]
+    base = image("burst", 2400, 1600)
+    for i, k in enumerate(keys):
+        s3.put_object(Bucket="originals", Key=k, Body=base + bytes([i]))
+    srv = start(st, ENLARGER_JOBS=2, ENLARGER_AWS_TIMEOUT_MS=1500,
+                ENLARGER_AWS_RETRY_DEADLINE_MS=1000)
+    try:
+        events = {k: eventbridge("originals", k, sequencer="2B") for k in keys}
+        with concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:
+            futs = {pool.submit(post, srv, ev): k for k, ev in events.items()}
+            first = next(concurrent.futures.as_completed(futs))
+            first.result()
+            st.stop_s3()  # mid-burst: the rest are queued or running
+            results = {futs[f]: f.result() for f in futs}
+        codes = [r[0] for r in results.values()]
+        failed = [k for k, r in results.items() if r[0] != 200]
+        check(all(c in (200, 503, 504) for c in codes), f"only 200/503/504: {codes}")
+        check(any(c == 503 for c in codes), f"some answered 503 while S3 was down: {codes}")
+        check(all(r[2] < 5.0 for r in results.values() if r[0] != 200),
+              f"failures answered within 5 s: {[round(r[2], 2) for r in results.values()]}")
+        for k in failed:
+            it = item(ddb, k)
+            check(s(it, "processingStatus") != "completed", f"{k}: not completed after 503")
+        st.start_s3()
+        for k in failed:
+            check(retry_until_done(srv, events[k]) == 200, f"{k}: retried event completes")
+        for k in keys:
+            it = item(ddb, k)
+            check(s(it, "processingStatus") == "completed", f"{k}: completed at the end")
+            check_derivatives(s3, it, k)
+        print(f"burst: {codes.count(200)} done before the stop, {len(failed)} retried")
+    finally:
+        if not st.s3.running():
+            st.start_s3()
+        srv.stop()
+        srv.cleanup()
+
+
+def dynamodb_down(st):
+    s3, ddb = st.client("s3"), st.client("dynamodb")
+    key = "ddb/down.jpg"
+    s3.put_object(Bucket="originals", Key=key, Body=image("ddb", 400, 300))
+    srv = start(st, ENLARGER_AWS_TIMEOUT_MS=1500, ENLARGER_AWS_RETRY_DEADLINE_MS=1000)
+    try:
+        ev = eventbridge("originals", key, sequencer="3C")
+        st.stop_dynamodb()
+        code, data, secs = post(srv, ev)
+        check(code == 503, f"dynamodb down: {code} {data[:200]!r}")
+        check(secs < 5.0, f"answered within 5 s ({secs:.2f})")
+        code, _, _ = srv.request("GET", "/readyz")
+        check(code == 503, f"readyz with dynamodb down: {code}")
+        st.start_dynamodb()
+        check(retry_until_done(srv, ev) == 200, "retried event completes")
+        it = item(ddb, key)
+        check(s(it, "processingStatus") == "completed", f"completed after restart: {it}")
+        check_derivatives(s3, it, key)
+    finally:
+        if not st.ddb.running():
+            st.start_dynamodb()
+        srv.stop()
+        srv.cleanup()
+
+
+def s3_hangs(st):
+    s3 = st.client("s3")
+    key = "hang/never.jpg"
+    s3.put_object(Bucket="originals", Key=key, Body=image("hang", 400, 300))
+    srv = start(st, ENLARGER_AWS_TIMEOUT_MS=1000, ENLARGER_AWS_RETRY_DEADLINE_MS=500)
+    try:
+        st.s3.pause()  # the port still accepts; nothing answers
+        code, data, secs = post(srv, eventbridge("originals", key, sequencer="4D"))
+        st.s3.resume()
+        check(code in (503, 504), f"hanging S3: {code} {data[:200]!r}")
+        check(1.0 <= secs < 5.0, f"the timeout fired within EventBridge's 5 s: {secs:.2f}")
+        logs = srv.log_lines()
+        check(any(l.get("msg") == "s3 request failed" and l.get("error") == "timeout"
+                  for l in logs), "the timeout is logged")
+        check(retry_until_done(srv, eventbridge("originals", key, sequencer="4D")) == 200,
+              "completes once S3 answers again")
+    finally:
+        st.s3.resume()
+        srv.stop()
+        srv.cleanup()
+
+
+def main():
+    try:
+        st = StandIns(buckets=BUCKETS, table="photos")
+    except Skip as why:
+        print(f"skip: {why}")
+        sys.exit(77)
+    with st:
+        functional(st)
+        s3_down_mid_burst(st)
+        dynamodb_down(st)
+        s3_hangs(st)
+    subprocess.run(["rm", "-rf", tmp])
+    done()
+
+
+if __name__ == "__main__":
+    main()
