@@ -57,6 +57,8 @@ static int open_backends(const struct enl_config *cfg, struct enl_store **store,
                          struct enl_table **table, struct enl_errmsg *e)
 {
 	int rc;
+	if (cfg->backend != ENL_BACKEND_LOCAL)
+		return enl_fail(e, ENL_EINVAL, "ENLARGER_BACKEND=aws: not wired into serve yet");
 	if ((rc = enl_store_local_open(cfg->data_dir, store, e)))
 		return rc;
 	return enl_table_sqlite_open(cfg->sqlite_path, cfg->table, cfg->table_key, table, e);

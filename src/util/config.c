@@ -437,11 +437,6 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 			goto done;
 		}
 	}
-	if (out->backend == ENL_BACKEND_AWS) {
-		rc = enl_fail(e, ENL_EINVAL,
-		              "ENLARGER_BACKEND=aws is not available in this build yet; use local");
-		goto done;
-	}
 done:
 	return rc;
 }

@@ -79,6 +79,8 @@ int main(void)
 			fprintf(stderr, "good bucket %s refused: %s\n", good_buckets[i], e.text);
 	}
 
+	CHECK(load1("ENLARGER_BACKEND", "aws", &c, &e) == 0);
+	CHECK_INT_EQ(c.backend, ENL_BACKEND_AWS);
 	CHECK(load1("ENLARGER_JOBS", "3", &c, &e) == 0);
 	CHECK_INT_EQ(c.jobs, 3);
 	CHECK(load1("ENLARGER_PHOTO_ID_RULE", "basename-noext", &c, &e) == 0);
@@ -107,7 +109,6 @@ int main(void)
 	    {"ENLARGER_QUEUE_DEPTH", "-1"},
 	    {"ENLARGER_MAX_BODY_BYTES", "12"},
 	    {"ENLARGER_BACKEND", "gcs"},
-	    {"ENLARGER_BACKEND", "aws"}, /* not in this build yet */
 	    {"ENLARGER_LISTEN", "8080"},
 	    {"ENLARGER_LISTEN", "127.0.0.1:70000"},
 	    {"ENLARGER_ORIGINALS_BUCKET", "../etc"},
