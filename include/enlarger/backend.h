@@ -13,15 +13,15 @@
 #include "enlarger/store.h"
 #include "enlarger/table.h"
 
-/* AWS request limits, from the environment (src/service/backend.c), each
- * {variable, min, max, default}. The defaults fit EventBridge's 5 s answer budget: an
- * endpoint that accepts and never answers costs one 3 s attempt, and no retry starts
- * after 2.5 s, so /process answers 503 well within 5 s. */
+/* AWS call limits, from the configuration (ENLARGER_AWS_*, validated by
+ * enl_config_load; see README "Running against AWS"). The defaults fit EventBridge's 5 s
+ * answer budget: an endpoint that accepts and never answers costs one 3 s attempt, and
+ * no retry starts after 2.5 s, so /process answers 503/504 well within 5 s. */
 struct enl_aws_limits {
-	long connect_timeout_ms; /* ENLARGER_AWS_CONNECT_TIMEOUT_MS 50..60000, 1000 */
-	long timeout_ms;         /* ENLARGER_AWS_TIMEOUT_MS 100..600000, 3000 (per attempt) */
-	int max_attempts;        /* ENLARGER_AWS_MAX_ATTEMPTS 1..10, 3 */
-	long deadline_ms;        /* ENLARGER_AWS_RETRY_DEADLINE_MS 0..600000, 2500 (0: none) */
+	long connect_timeout_ms; /* ENLARGER_AWS_CONNECT_TIMEOUT_MS, default 1000 */
+	long timeout_ms;         /* ENLARGER_AWS_TIMEOUT_MS, default 3000 (per attempt) */
+	int max_attempts;        /* ENLARGER_AWS_MAX_ATTEMPTS, default 3 */
+	long deadline_ms;        /* ENLARGER_AWS_RETRY_DEADLINE_MS, default 2500 (0: none) */
 };
 
 struct enl_backends {
@@ -34,14 +34,11 @@ struct enl_backends {
 	struct enl_aws_client *client;
 };
 
-/* Reads the ENLARGER_AWS_* limits (getenv). ENL_EINVAL naming the variable. */
-int enl_aws_limits_from_env(struct enl_aws_limits *out, struct enl_errmsg *e);
-
-/* Opens both backends of cfg->backend into *out (zeroed first). For aws it reads the AWS
- * settings and fetches the first credentials, so a bad setup fails here, at start-up,
- * with e naming the variable or the credentials source; it does not reach S3 or
- * DynamoDB (GET /readyz does). The local SQLite file's folder must exist. On error
- * nothing is left open. Close with enl_backends_close. */
+/* Opens both backends of cfg->backend into *out (zeroed first). For aws it reads the AWS_*
+ * settings (aws.h), takes the limits from cfg, and fetches the first credentials, so a bad setup
+ * fails here, at start-up, with e naming the variable or the credentials source; it does not reach
+ * S3 or DynamoDB (GET /readyz does). The local SQLite file's folder must exist. On error nothing is
+ * left open. Close with enl_backends_close. */
 int enl_backends_open(struct enl_backends *out, const struct enl_config *cfg, struct enl_errmsg *e);
 
 /* Closes what enl_backends_open opened (the table and store, then the client, then the

@@ -1,54 +1,10 @@
 /* Opens the store and table pair ENLARGER_BACKEND names (include/enlarger/backend.h). */
 #include "enlarger/backend.h"
 
-#include <errno.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "enlarger/log.h"
-
-struct limit {
-	const char *name;
-	long min, max, def;
-};
-
-static const struct limit limits[] = {
-    {"ENLARGER_AWS_CONNECT_TIMEOUT_MS", 50, 60000, 1000},
-    {"ENLARGER_AWS_TIMEOUT_MS", 100, 600000, 3000},
-    {"ENLARGER_AWS_MAX_ATTEMPTS", 1, 10, 3},
-    {"ENLARGER_AWS_RETRY_DEADLINE_MS", 0, 600000, 2500},
-};
-
-static int read_limit(const struct limit *l, long *out, struct enl_errmsg *e)
-{
-	const char *v = getenv(l->name);
-	*out = l->def;
-	if (!v)
-		return ENL_OK;
-	char *end;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (!*v || *end || errno || n < l->min || n > l->max)
-		return enl_fail(e, ENL_EINVAL, "%s must be an integer from %ld to %ld", l->name,
-		                l->min, l->max);
-	*out = n;
-	return ENL_OK;
-}
-
-int enl_aws_limits_from_env(struct enl_aws_limits *out, struct enl_errmsg *e)
-{
-	long v[4];
-	for (size_t i = 0; i < 4; i++) {
-		int rc = read_limit(&limits[i], &v[i], e);
-		if (rc)
-			return rc;
-	}
-	out->connect_timeout_ms = v[0];
-	out->timeout_ms = v[1];
-	out->max_attempts = (int)v[2];
-	out->deadline_ms = v[3];
-	return ENL_OK;
-}
 
 static int open_local(struct enl_backends *b, const struct enl_config *cfg, struct enl_errmsg *e)
 {
@@ -62,9 +18,10 @@ static int open_local(struct enl_backends *b, const struct enl_config *cfg, stru
 static int open_aws(struct enl_backends *b, const struct enl_config *cfg, struct enl_errmsg *e)
 {
 	int rc;
-	if ((rc = enl_aws_config_from_env(&b->aws, e)) ||
-	    (rc = enl_aws_limits_from_env(&b->limits, e)))
+	if ((rc = enl_aws_config_from_env(&b->aws, e)))
 		return rc;
+	b->limits = (struct enl_aws_limits){cfg->aws_connect_timeout_ms, cfg->aws_timeout_ms,
+	                                    cfg->aws_max_attempts, cfg->aws_retry_deadline_ms};
 	if ((rc = enl_aws_credprov_new(&b->creds, NULL, e)))
 		return rc;
 	struct enl_aws_client_opts o = {

@@ -5,19 +5,38 @@
 
 #include "check.h"
 #include "enlarger/backend.h"
+#include "enlarger/config.h"
+
+/* The configuration as `enlarger serve` loads it (from the environment), with its
+ * files in a private folder. */
+static int load_config(struct enl_config *c, enum enl_backend which, struct enl_errmsg *e)
+{
+	int rc = enl_config_load(c, NULL, NULL, e);
+	snprintf(c->data_dir, sizeof(c->data_dir), "/tmp/enl-backend-%ld", (long)getpid());
+	mkdir(c->data_dir, 0755);
+	snprintf(c->sqlite_path, sizeof(c->sqlite_path), "%s/photos.db", c->data_dir);
+	c->backend = which;
+	return rc;
+}
 
 static struct enl_config base_config(enum enl_backend which)
 {
 	struct enl_config c;
-	memset(&c, 0, sizeof(c));
-	snprintf(c.data_dir, sizeof(c.data_dir), "/tmp/enl-backend-%ld", (long)getpid());
-	mkdir(c.data_dir, 0755);
-	snprintf(c.sqlite_path, sizeof(c.sqlite_path), "%s/photos.db", c.data_dir);
-	snprintf(c.table, sizeof(c.table), "photos");
-	snprintf(c.table_key, sizeof(c.table_key), "photoId");
-	snprintf(c.originals_bucket, sizeof(c.originals_bucket), "originals");
-	c.backend = which;
+	struct enl_errmsg e = {""};
+	if (load_config(&c, which, &e) != ENL_OK)
+		fprintf(stderr, "config: %s\n", e.text);
 	return c;
+}
+
+/* A bad ENLARGER_AWS_* value stops the configuration load, naming the variable. */
+static void bad_limit(const char *var, const char *value)
+{
+	struct enl_config c;
+	struct enl_errmsg e = {""};
+	setenv(var, value, 1);
+	CHECK_INT_EQ(load_config(&c, ENL_BACKEND_AWS, &e), ENL_EINVAL);
+	CHECK(strstr(e.text, var) != NULL);
+	unsetenv(var);
 }
 
 /* Opening with one variable set to value fails, naming want. */
@@ -77,10 +96,17 @@ int main(void)
 	bad("AWS_ENDPOINT_URL_S3", "ftp://127.0.0.1:1", ENL_EINVAL, "AWS_ENDPOINT_URL_S3");
 	bad("AWS_ENDPOINT_URL_DYNAMODB", "http://h/path", ENL_EINVAL, "AWS_ENDPOINT_URL_DYNAMODB");
 	bad("AWS_REGION", "eu west 1", ENL_EINVAL, "AWS_REGION");
-	bad("ENLARGER_AWS_TIMEOUT_MS", "fast", ENL_EINVAL, "ENLARGER_AWS_TIMEOUT_MS");
-	bad("ENLARGER_AWS_MAX_ATTEMPTS", "0", ENL_EINVAL, "ENLARGER_AWS_MAX_ATTEMPTS");
-	bad("ENLARGER_AWS_CONNECT_TIMEOUT_MS", "10", ENL_EINVAL, "ENLARGER_AWS_CONNECT_TIMEOUT_MS");
-	bad("ENLARGER_AWS_RETRY_DEADLINE_MS", "-1", ENL_EINVAL, "ENLARGER_AWS_RETRY_DEADLINE_MS");
+	bad_limit("ENLARGER_AWS_TIMEOUT_MS", "fast");
+	bad_limit("ENLARGER_AWS_MAX_ATTEMPTS", "0");
+	bad_limit("ENLARGER_AWS_CONNECT_TIMEOUT_MS", "10");
+	bad_limit("ENLARGER_AWS_RETRY_DEADLINE_MS", "-1");
+	/* The limits reach the client. */
+	setenv("ENLARGER_AWS_TIMEOUT_MS", "1234", 1);
+	c = base_config(ENL_BACKEND_AWS);
+	unsetenv("ENLARGER_AWS_TIMEOUT_MS");
+	REQUIRE(enl_backends_open(&b, &c, &e) == ENL_OK);
+	CHECK_INT_EQ(b.limits.timeout_ms, 1234);
+	enl_backends_close(&b);
 	/* Half a key pair, and no credentials anywhere (IMDS disabled by the launcher). */
 	bad("AWS_SECRET_ACCESS_KEY", NULL, ENL_EINVAL, "AWS_SECRET_ACCESS_KEY");
 	{
