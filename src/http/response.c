@@ -1,4 +1,5 @@
-/* Response helpers for routes: headers, JSON bodies and RFC 9457 problem bodies. */
+/* Response helpers for routes: headers, JSON bodies and RFC 9457 problem bodies; and
+ * what the server settles on every response just before sending it. */
 #include "enlarger/http.h"
 
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <strings.h>
 
 #include "problem.h"
+#include "server_internal.h"
 
 void enl_resp_init(struct enl_resp *resp)
 {
@@ -143,4 +145,43 @@ void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
 		enl_buf_adopt(&resp->body, data, len, free_fn);
 	else
 		enl_buf_free(&resp->body);
+}
+
+/* ---- what the server adds before sending (server_internal.h) ---- */
+
+/* Problem bodies are built by routes that do not know the request id, and a route may
+ * override the status (429): both are settled here, from the response itself. */
+static void finish_problem(struct enl_resp *resp, const char *request_id)
+{
+	if (strncmp(resp->content_type, "application/problem+json", 24) != 0 || !resp->body.len)
+		return;
+	json_t *p = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
+	if (json_is_object(p)) {
+		json_object_set_new(p, "status", json_integer(resp->status));
+		json_object_set_new(p, "requestId", json_string(request_id));
+		char *text = json_dumps(p, JSON_COMPACT);
+		if (text)
+			enl_buf_adopt(&resp->body, text, strlen(text), free);
+	}
+	json_decref(p);
+}
+
+static int header_present(const struct enl_resp *resp, const char *name)
+{
+	for (int i = 0; i < resp->n_headers; i++)
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+void enl_http_resp_finish(struct enl_resp *resp, const char *request_id)
+{
+	if (resp->status < 100 || resp->status > 599) {
+		enl_resp_free(resp);
+		enl_resp_init(resp);
+		enl_resp_problem(resp, ENL_EINTERNAL, "the route set no valid status");
+	}
+	finish_problem(resp, request_id);
+	if ((resp->status == 503 || resp->status == 429) && !header_present(resp, "Retry-After"))
+		enl_resp_header(resp, "Retry-After", "1");
 }

@@ -1,7 +1,10 @@
-/* The HTTP server: the only user of microhttpd.h. Turns libmicrohttpd connections into
- * enl_req / enl_resp pairs for the routes, and owns everything every route shares:
- * limits, routing, percent-decoding, request ids, problem bodies, the access log and
- * the request metrics.
+/* The HTTP server's libmicrohttpd glue, and its start and stop: the only user of
+ * microhttpd.h. Turns libmicrohttpd connections into enl_req / enl_resp pairs for the
+ * routes, and owns everything every route shares: limits, routing, percent-decoding,
+ * request ids, problem bodies, the access log and the request metrics. The parts that
+ * need no libmicrohttpd type live beside it (server_internal.h): request.c (decoding,
+ * query arguments, request ids), dispatch.c (routing), response.c (finishing a
+ * response), access_log.c, watchdog.c (slow headers) and listen.c.
  *
  * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), not
  * libmicrohttpd's thread pool. A route blocks its thread for the whole of an image job
@@ -23,22 +26,18 @@
  *   3. body complete: call the route, send its response.
  *   on_completed: access log line, metrics, free.
  * A watchdog thread cuts connections whose headers do not arrive within
- * connection_timeout_s (see struct conn_watch). */
+ * connection_timeout_s (watchdog.c). */
 #include "enlarger/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,8 +45,8 @@
 #include <microhttpd.h>
 
 #include "enlarger/log.h"
-#include "enlarger/metrics.h"
 #include "problem.h"
+#include "server_internal.h"
 
 /* Used when an option is left at 0. */
 #define DEFAULT_TIMEOUT_S 30
@@ -72,30 +71,7 @@ struct enl_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle; /* signalled when in_flight drops to 0 */
 	unsigned in_flight;
-	/* The header watchdog (see watchdog_main), under lock. */
-	struct conn_watch *watch;
-	pthread_t watchdog;
-	int watchdog_started;
-	int watchdog_stop;
-	pthread_cond_t watchdog_wake;
-};
-
-/* One open connection, for the header watchdog: libmicrohttpd's timeout is an idle
- * timeout, so a client sending its request line and headers one byte a second would
- * hold a connection thread for as long as the header memory lasts. The watchdog cuts a
- * connection whose request has not got past its headers within connection_timeout_s
- * (of its opening, or of the end of its previous request). */
-struct conn_watch {
-	struct conn_watch *prev, *next;
-	int fd;
-	int in_request; /* headers are in; the body deadline and the route take over */
-	int cut;
-	struct timespec since;
-};
-
-struct query_arg {
-	char *name;
-	char *value;
+	struct enl_http_watchdog *watchdog; /* each connection's socket context is its watch */
 };
 
 /* One request: created at its first on_request call, freed in on_completed. */
@@ -110,8 +86,7 @@ struct conn_req {
 	size_t bytes_in, bytes_out;
 	char method[16];
 	char *path, *raw_path;
-	struct query_arg *args;
-	size_t n_args;
+	struct enl_http_args args;
 	struct enl_buf body;
 	char ip[INET6_ADDRSTRLEN];
 	char request_id[40];
@@ -132,59 +107,14 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* ---- decoding ---------------------------------------------------------------- */
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes src into a new string (*out, free()). With plus_is_space, '+' is a
- * space (query strings). ENL_EINVAL for a bad escape or a NUL byte, encoded or not. */
-static int pct_decode(const char *src, int plus_is_space, char **out)
-{
-	*out = NULL;
-	size_t n = strlen(src);
-	char *d = malloc(n + 1), *p = d;
-	if (!d)
-		return ENL_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		char ch = src[i];
-		if (ch == '%') {
-			int hi = i + 1 < n ? hexval(src[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(src[i + 2]) : -1;
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-				free(d);
-				return ENL_EINVAL;
-			}
-			*p++ = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (ch == '+' && plus_is_space) {
-			*p++ = ' ';
-		} else {
-			*p++ = ch;
-		}
-	}
-	*p = 0;
-	*out = d;
-	return 0;
-}
-
 /* libmicrohttpd decodes the path and the query itself, which loses %00 and %2F before
- * we can see them; this keeps them raw so pct_decode can judge them. */
+ * we can see them; this keeps them raw so enl_http_pct_decode can judge them. */
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	(void)cls;
 	(void)c;
 	return strlen(s);
 }
-
 struct args_ctx {
 	struct conn_req *cr;
 	int rc;
@@ -195,19 +125,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 {
 	(void)kind;
 	struct args_ctx *a = cls;
-	struct conn_req *cr = a->cr;
-	struct query_arg *grown = realloc(cr->args, (cr->n_args + 1) * sizeof(*cr->args));
-	if (!grown) {
-		a->rc = ENL_ENOMEM;
-		return MHD_NO;
-	}
-	cr->args = grown;
-	struct query_arg *q = &cr->args[cr->n_args];
-	q->name = q->value = NULL;
-	int rc = pct_decode(key ? key : "", 1, &q->name);
-	if (rc == 0)
-		rc = pct_decode(value ? value : "", 1, &q->value);
-	cr->n_args++; /* counted even when half-filled, so the free path sees it */
+	int rc = enl_http_args_add(&a->cr->args, key, value);
 	if (rc != 0) {
 		a->rc = rc;
 		return MHD_NO;
@@ -226,46 +144,10 @@ static const char *req_header(const struct enl_req *r, const char *name)
 static const char *req_query(const struct enl_req *r, const char *name)
 {
 	const struct conn_req *cr = r->impl;
-	for (size_t i = 0; i < cr->n_args; i++)
-		if (strcmp(cr->args[i].name, name) == 0)
-			return cr->args[i].value;
-	return NULL;
+	return enl_http_args_get(&cr->args, name);
 }
 
-/* ---- request id, client address ------------------------------------------------ */
-
-/* A caller's X-Request-Id is kept when it is short and made of safe characters, so
- * a request can be followed through CloudFront or EventBridge logs into ours. */
-static int sane_request_id(const char *v)
-{
-	size_t n = v ? strlen(v) : 0;
-	if (n == 0 || n >= sizeof(((struct enl_req *)0)->request_id))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = v[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || c == '.' || c == ':'))
-			return 0;
-	}
-	return 1;
-}
-
-static void new_request_id(char *out, size_t cap)
-{
-	static atomic_uint_fast64_t fallback;
-	unsigned char r[8];
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		uint64_t v = atomic_fetch_add(&fallback, 1) ^ (uint64_t)time(NULL) << 20;
-		memcpy(r, &v, sizeof(r));
-	}
-	static const char hex[] = "0123456789abcdef";
-	size_t j = 0;
-	for (size_t i = 0; i < sizeof(r) && j + 2 < cap; i++) {
-		out[j++] = hex[r[i] >> 4];
-		out[j++] = hex[r[i] & 15];
-	}
-	out[j] = 0;
-}
+/* ---- client address ---------------------------------------------------------- */
 
 static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
 {
@@ -284,31 +166,6 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
 }
 
 /* ---- responses ----------------------------------------------------------------- */
-
-/* Problem bodies are built by routes that do not know the request id, and a route may
- * override the status (429): both are settled here, from the response itself. */
-static void finish_problem(struct enl_resp *resp, const char *request_id)
-{
-	if (strncmp(resp->content_type, "application/problem+json", 24) != 0 || !resp->body.len)
-		return;
-	json_t *p = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
-	if (json_is_object(p)) {
-		json_object_set_new(p, "status", json_integer(resp->status));
-		json_object_set_new(p, "requestId", json_string(request_id));
-		char *text = json_dumps(p, JSON_COMPACT);
-		if (text)
-			enl_buf_adopt(&resp->body, text, strlen(text), free);
-	}
-	json_decref(p);
-}
-
-static int header_present(const struct enl_resp *resp, const char *name)
-{
-	for (int i = 0; i < resp->n_headers; i++)
-		if (strcasecmp(resp->headers[i].name, name) == 0)
-			return 1;
-	return 0;
-}
 
 static int head_length(const struct enl_resp *resp, unsigned long long *out)
 {
@@ -339,14 +196,7 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
 /* Sends resp (whose body it takes) and records what was sent for the access log. */
 static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 {
-	if (resp->status < 100 || resp->status > 599) {
-		enl_resp_free(resp);
-		enl_resp_init(resp);
-		enl_resp_problem(resp, ENL_EINTERNAL, "the route set no valid status");
-	}
-	finish_problem(resp, cr->request_id);
-	if ((resp->status == 503 || resp->status == 429) && !header_present(resp, "Retry-After"))
-		enl_resp_header(resp, "Retry-After", "1");
+	enl_http_resp_finish(resp, cr->request_id);
 
 	struct MHD_Response *r;
 	size_t len = 0;
@@ -407,48 +257,6 @@ static enum MHD_Result send_problem(struct conn_req *cr, int status, const char 
 	return send_resp(cr, &resp);
 }
 
-/* ---- routing ------------------------------------------------------------------- */
-
-static int path_matches(const struct enl_route *rt, const char *path)
-{
-	size_t n = strlen(rt->prefix);
-	if (n && rt->prefix[n - 1] == '/')
-		return strncmp(path, rt->prefix, n) == 0;
-	return strcmp(path, rt->prefix) == 0;
-}
-
-static int method_matches(const struct enl_route *rt, const char *method)
-{
-	return strcmp(rt->method, method) == 0 ||
-	       (strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
-}
-
-/* Picks the route; 0, or 404 / 405 (with the methods the path allows in allow). */
-static int find_route(struct conn_req *cr, char *allow, size_t cap)
-{
-	const struct enl_server_opts *o = &cr->s->o;
-	int path_known = 0;
-	allow[0] = 0;
-	for (size_t i = 0; i < o->n_routes; i++) {
-		const struct enl_route *rt = &o->routes[i];
-		if (!path_matches(rt, cr->path))
-			continue;
-		if (method_matches(rt, cr->method)) {
-			cr->route = rt;
-			return 0;
-		}
-		path_known = 1;
-		char m[32];
-		snprintf(m, sizeof(m), "%s%s", rt->method,
-		         strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
-		if (!strstr(allow, m)) {
-			size_t used = strlen(allow);
-			snprintf(allow + used, cap - used, "%s%s", used ? ", " : "", m);
-		}
-	}
-	return path_known ? 405 : 404;
-}
-
 /* ---- libmicrohttpd callbacks --------------------------------------------------- */
 
 /* Answers a request refused from its headers alone: at once when a body is on its way
@@ -473,16 +281,16 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 	struct enl_server *s = cr->s;
 	snprintf(cr->method, sizeof(cr->method), "%s", method);
 	const char *rid = MHD_lookup_connection_value(cr->c, MHD_HEADER_KIND, "X-Request-Id");
-	if (sane_request_id(rid))
+	if (enl_http_request_id_ok(rid))
 		snprintf(cr->request_id, sizeof(cr->request_id), "%s", rid);
 	else
-		new_request_id(cr->request_id, sizeof(cr->request_id));
+		enl_http_request_id_new(cr->request_id, sizeof(cr->request_id));
 	client_ip(cr->c, cr->ip, sizeof(cr->ip));
 
 	cr->raw_path = strdup(url);
 	if (!cr->raw_path)
 		return MHD_NO;
-	int rc = pct_decode(url, 0, &cr->path);
+	int rc = enl_http_pct_decode(url, 0, &cr->path);
 	if (rc == ENL_ENOMEM)
 		return MHD_NO;
 	if (rc != 0)
@@ -496,7 +304,8 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 		return refuse(cr, 400, enl_err_name(ENL_EINVAL), "Invalid request",
 		              "the query has an invalid percent-encoding or a NUL byte");
 
-	int st = find_route(cr, cr->allow, sizeof(cr->allow));
+	int st = enl_http_route_find(s->o.routes, s->o.n_routes, cr->method, cr->path, &cr->route,
+	                             cr->allow, sizeof(cr->allow));
 	if (st == 404)
 		return refuse(cr, 404, enl_err_name(ENL_ENOTFOUND), "Not found", "no such route");
 	if (st == 405)
@@ -570,9 +379,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		pthread_mutex_lock(&s->lock);
 		s->in_flight++;
-		if (ci && ci->socket_context)
-			((struct conn_watch *)ci->socket_context)->in_request = 1;
 		pthread_mutex_unlock(&s->lock);
+		if (ci)
+			enl_http_watchdog_request(s->watchdog, ci->socket_context, 1);
 		return begin(cr, url, method);
 	}
 	if (cr->answered) {
@@ -622,20 +431,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return run_route(cr);
 }
 
-static json_t *json_str_safe(const char *s)
-{
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	/* Not UTF-8 (a hostile key): keep the ASCII, mark the rest. */
-	char clean[512];
-	size_t k = 0;
-	for (; *s && k + 1 < sizeof(clean); s++)
-		clean[k++] = ((unsigned char)*s < 0x80) ? *s : '?';
-	clean[k] = 0;
-	return json_string(clean);
-}
-
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -675,43 +470,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		error = "connection closed before the response was sent";
 	}
 
-	const char *route = cr->route ? cr->route->name : "unmatched";
-	enl_metrics_request(route, status, secs, cr->bytes_in, cr->bytes_out);
-	if (enl_log_enabled(ENL_LOG_INFO)) {
-		json_t *f = json_object();
-		json_object_set_new(f, "requestId", json_string(cr->request_id));
-		json_object_set_new(f, "method", json_str_safe(cr->method));
-		json_object_set_new(f, "route", json_string(route));
-		json_object_set_new(f, "status", json_integer(status));
-		json_object_set_new(f, "durationMs",
-		                    json_real((double)(long long)(secs * 1e6) / 1000));
-		json_object_set_new(f, "bytesIn", json_integer((json_int_t)cr->bytes_in));
-		json_object_set_new(f, "bytesOut", json_integer((json_int_t)cr->bytes_out));
-		if (cr->log_key[0])
-			json_object_set_new(f, "key", json_str_safe(cr->log_key));
-		if (error)
-			json_object_set_new(f, "error", json_str_safe(error));
-		enl_log_json(ENL_LOG_INFO, "request", f);
-	}
+	struct enl_http_done done = {
+	    .request_id = cr->request_id,
+	    .method = cr->method,
+	    .route = cr->route ? cr->route->name : "unmatched",
+	    .status = status,
+	    .seconds = secs,
+	    .bytes_in = cr->bytes_in,
+	    .bytes_out = cr->bytes_out,
+	    .key = cr->log_key,
+	    .error = error,
+	};
+	enl_http_request_done(&done);
 
 	enl_buf_free(&cr->body);
-	for (size_t i = 0; i < cr->n_args; i++) {
-		free(cr->args[i].name);
-		free(cr->args[i].value);
-	}
-	free(cr->args);
+	enl_http_args_free(&cr->args);
 	free(cr->path);
 	free(cr->raw_path);
 	free(cr);
 
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci) /* the next request's headers are timed from now */
+		enl_http_watchdog_request(s->watchdog, ci->socket_context, 0);
 	pthread_mutex_lock(&s->lock);
-	if (ci && ci->socket_context) {
-		struct conn_watch *w = ci->socket_context;
-		w->in_request = 0; /* the next request's headers are timed from now */
-		clock_gettime(CLOCK_MONOTONIC, &w->since);
-	}
 	if (s->in_flight && --s->in_flight == 0)
 		pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->lock);
@@ -724,133 +506,18 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		struct conn_watch *w = calloc(1, sizeof(*w));
-		if (!w || !ci) {
-			free(w); /* unwatched: only the idle timeout applies */
-			return;
-		}
-		w->fd = ci->connect_fd;
-		clock_gettime(CLOCK_MONOTONIC, &w->since);
-		pthread_mutex_lock(&s->lock);
-		w->next = s->watch;
-		if (s->watch)
-			s->watch->prev = w;
-		s->watch = w;
-		pthread_mutex_unlock(&s->lock);
-		*socket_context = w;
+		/* NULL (no memory): unwatched, only the idle timeout applies. */
+		if (ci)
+			*socket_context = enl_http_watchdog_add(s->watchdog, ci->connect_fd);
 		return;
 	}
-	/* Closed: called before the library closes the socket, so while an entry is in
-	 * the list under the lock, its fd is still this connection's. */
-	struct conn_watch *w = *socket_context;
-	if (!w)
-		return;
-	pthread_mutex_lock(&s->lock);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		s->watch = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	pthread_mutex_unlock(&s->lock);
-	free(w);
+	/* Closed: called before the library closes the socket, so while the watch is
+	 * listed its fd is still this connection's. */
+	enl_http_watchdog_remove(s->watchdog, *socket_context);
 	*socket_context = NULL;
 }
 
-static void *watchdog_main(void *arg)
-{
-	struct enl_server *s = arg;
-	pthread_mutex_lock(&s->lock);
-	while (!s->watchdog_stop) {
-		struct timespec now, next;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		unsigned cut = 0;
-		for (struct conn_watch *w = s->watch; w; w = w->next) {
-			double waited = (double)(now.tv_sec - w->since.tv_sec) +
-			                (double)(now.tv_nsec - w->since.tv_nsec) / 1e9;
-			if (!w->in_request && !w->cut && waited > (double)s->timeout_s) {
-				/* The connection thread sees end-of-file and closes it. */
-				shutdown(w->fd, SHUT_RDWR);
-				w->cut = 1;
-				cut++;
-			}
-		}
-		if (cut)
-			enl_logf(ENL_LOG_INFO,
-			         "cut %u connection(s) whose request headers did not arrive "
-			         "within %us",
-			         cut, s->timeout_s);
-		next = now;
-		next.tv_nsec += 200 * 1000000L;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&s->watchdog_wake, &s->lock, &next);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	(void)cls;
-	char msg[512];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	size_t n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = 0;
-	json_t *f = json_object();
-	json_object_set_new(f, "detail", json_str_safe(msg));
-	enl_log_json(ENL_LOG_WARN, "microhttpd", f);
-}
-
 /* ---- start and stop ------------------------------------------------------------ */
-
-/* "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 = any free port. */
-static int parse_listen(const char *listen, struct sockaddr_storage *out, socklen_t *len_out,
-                        struct enl_errmsg *e)
-{
-	char host[128], port[8];
-	const char *colon;
-	if (!listen || !*listen)
-		return enl_fail(e, ENL_EINVAL, "listen address is empty");
-	if (listen[0] == '[') {
-		const char *close_br = strchr(listen, ']');
-		if (!close_br || close_br[1] != ':' ||
-		    (size_t)(close_br - listen - 1) >= sizeof(host))
-			return enl_fail(e, ENL_EINVAL, "listen address must be [ipv6]:port");
-		memcpy(host, listen + 1, (size_t)(close_br - listen - 1));
-		host[close_br - listen - 1] = 0;
-		colon = close_br + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (!colon || strchr(listen, ':') != colon ||
-		    (size_t)(colon - listen) >= sizeof(host))
-			return enl_fail(e, ENL_EINVAL, "listen address must be host:port");
-		memcpy(host, listen, (size_t)(colon - listen));
-		host[colon - listen] = 0;
-	}
-	size_t plen = strlen(colon + 1);
-	if (plen == 0 || plen >= sizeof(port) || strspn(colon + 1, "0123456789") != plen)
-		return enl_fail(e, ENL_EINVAL, "listen port must be a number");
-	memcpy(port, colon + 1, plen + 1);
-	if (strtoul(port, NULL, 10) > 65535)
-		return enl_fail(e, ENL_EINVAL, "listen port must be at most 65535");
-
-	struct addrinfo hints, *res = NULL;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-	if (gai != 0 || !res)
-		return enl_fail(e, ENL_EINVAL, "listen host cannot be resolved");
-	memcpy(out, res->ai_addr, res->ai_addrlen);
-	*len_out = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
 
 int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, struct enl_errmsg *e)
 {
@@ -858,7 +525,7 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	int rc = 0;
 	struct sockaddr_storage addr;
 	socklen_t addr_len = 0;
-	if ((rc = parse_listen(o->listen, &addr, &addr_len, e)) != 0)
+	if ((rc = enl_http_listen_parse(o->listen, &addr, &addr_len, e)) != 0)
 		return rc;
 
 	struct enl_server *s = calloc(1, sizeof(*s));
@@ -866,6 +533,10 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
 	s->o = *o;
 	s->timeout_s = o->connection_timeout_s ? o->connection_timeout_s : DEFAULT_TIMEOUT_S;
+	if (enl_http_watchdog_new(s->timeout_s, &s->watchdog) != 0) {
+		free(s);
+		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	}
 	s->max_body = o->max_body_bytes ? o->max_body_bytes : DEFAULT_MAX_BODY;
 	unsigned max_conn = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
 	pthread_mutex_init(&s->lock, NULL);
@@ -873,7 +544,6 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->idle, &ca);
-	pthread_cond_init(&s->watchdog_wake, &ca);
 	pthread_condattr_destroy(&ca);
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -883,7 +553,7 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	/* The logger goes first so that every message of the start-up reaches our log. */
 	/* clang-format off */
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, enl_http_log_library, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
 		MHD_OPTION_CONNECTION_LIMIT, max_conn,
@@ -902,17 +572,16 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : 0;
-	if (pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0) {
+	if (enl_http_watchdog_run(s->watchdog) != 0) {
 		MHD_stop_daemon(s->d);
 		rc = enl_fail(e, ENL_EINTERNAL, "cannot start the connection watchdog");
 		goto done;
 	}
-	s->watchdog_started = 1;
 	*out = s;
 	s = NULL;
 done:
 	if (s) {
-		pthread_cond_destroy(&s->watchdog_wake);
+		enl_http_watchdog_free(s->watchdog);
 		pthread_cond_destroy(&s->idle);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
@@ -960,14 +629,7 @@ void enl_server_stop(struct enl_server *s, int deadline_ms)
 	MHD_stop_daemon(s->d);
 	if (listen_fd != MHD_INVALID_SOCKET)
 		close(listen_fd);
-	if (s->watchdog_started) {
-		pthread_mutex_lock(&s->lock);
-		s->watchdog_stop = 1;
-		pthread_cond_signal(&s->watchdog_wake);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->watchdog, NULL);
-	}
-	pthread_cond_destroy(&s->watchdog_wake);
+	enl_http_watchdog_free(s->watchdog);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

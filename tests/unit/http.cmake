@@ -3,6 +3,11 @@
 # layers change, and drive the server over real sockets on 127.0.0.1 with libcurl.
 add_library(enl_http_core_for_tests STATIC
   ${CMAKE_SOURCE_DIR}/src/http/server.c
+  ${CMAKE_SOURCE_DIR}/src/http/request.c
+  ${CMAKE_SOURCE_DIR}/src/http/dispatch.c
+  ${CMAKE_SOURCE_DIR}/src/http/access_log.c
+  ${CMAKE_SOURCE_DIR}/src/http/watchdog.c
+  ${CMAKE_SOURCE_DIR}/src/http/listen.c
   ${CMAKE_SOURCE_DIR}/src/http/response.c
   ${CMAKE_SOURCE_DIR}/src/http/status.c)
 target_include_directories(enl_http_core_for_tests PUBLIC ${CMAKE_SOURCE_DIR}/include)
