@@ -466,7 +466,7 @@ static int ddb_complete(struct enl_table *tb, const char *photo_id, const char *
 		const struct ddb_field *f = &ddb_fields[i];
 		if (f->kind != DDB_RESULT)
 			continue;
-		char ph[16], vph[16];
+		char ph[32], vph[32];
 		snprintf(ph, sizeof(ph), "#f%zu", i);
 		snprintf(vph, sizeof(vph), ":f%zu", i);
 		json_t *av = NULL;
