@@ -1,0 +1,298 @@
+/* The SQLite photo table's columns: one per field of docs/photo-item.md. The field
+ * table, the schema (create, add missing columns), the statements built at open, and
+ * the mapping between the item's JSON fields and the columns. */
+#include "sqlite_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SQLITE_IDENT_MAX 255
+
+enum ftype { F_TEXT, F_INT, F_REAL };
+
+/* Control columns are written by claim/complete/fail only; result columns by
+ * complete, which replaces all of them (absent = NULL), so a reprocessed photo
+ * never keeps a previous version's GPS or EXIF. */
+enum fkind { K_CONTROL, K_RESULT };
+
+struct field {
+	const char *name;
+	enum ftype type;
+	enum fkind kind;
+	const char *gps; /* member of the nested "gps" object, or NULL */
+};
+
+/* Column order = the order get() writes them. */
+static const struct field fields[] = {
+    {"bucket", F_TEXT, K_CONTROL, NULL},
+    {"objectKey", F_TEXT, K_CONTROL, NULL},
+    {"processingStatus", F_TEXT, K_CONTROL, NULL},
+    {"processingError", F_TEXT, K_CONTROL, NULL},
+    {"sequencer", F_TEXT, K_CONTROL, NULL},
+    {"etag", F_TEXT, K_CONTROL, NULL},
+    {"attempt", F_TEXT, K_CONTROL, NULL},
+    {"leaseUntil", F_INT, K_CONTROL, NULL},
+    {"thumbnailKey", F_TEXT, K_RESULT, NULL},
+    {"optimizedKey", F_TEXT, K_RESULT, NULL},
+    {"thumbnailJpegKey", F_TEXT, K_RESULT, NULL},
+    {"optimizedJpegKey", F_TEXT, K_RESULT, NULL},
+    {"width", F_INT, K_RESULT, NULL},
+    {"height", F_INT, K_RESULT, NULL},
+    {"fileSize", F_INT, K_RESULT, NULL},
+    {"thumbnailSize", F_INT, K_RESULT, NULL},
+    {"optimizedSize", F_INT, K_RESULT, NULL},
+    {"thumbnailJpegSize", F_INT, K_RESULT, NULL},
+    {"optimizedJpegSize", F_INT, K_RESULT, NULL},
+    {"make", F_TEXT, K_RESULT, NULL},
+    {"model", F_TEXT, K_RESULT, NULL},
+    {"lensModel", F_TEXT, K_RESULT, NULL},
+    {"dateTaken", F_TEXT, K_RESULT, NULL},
+    {"iso", F_INT, K_RESULT, NULL},
+    {"focalLength", F_REAL, K_RESULT, NULL},
+    {"fNumber", F_REAL, K_RESULT, NULL},
+    {"exposureTime", F_TEXT, K_RESULT, NULL},
+    {"exposureSeconds", F_REAL, K_RESULT, NULL},
+    {"orientation", F_INT, K_RESULT, NULL},
+    {"software", F_TEXT, K_RESULT, NULL},
+    {"artist", F_TEXT, K_RESULT, NULL},
+    {"copyright", F_TEXT, K_RESULT, NULL},
+    {"gpsLatitude", F_REAL, K_RESULT, "latitude"},
+    {"gpsLongitude", F_REAL, K_RESULT, "longitude"},
+    {"gpsAltitude", F_REAL, K_RESULT, "altitude"},
+    {"blurhash", F_TEXT, K_RESULT, NULL},
+    {"dominantColor", F_TEXT, K_RESULT, NULL},
+    {"sourceFormat", F_TEXT, K_RESULT, NULL},
+    {"processedAt", F_TEXT, K_RESULT, NULL},
+    {"updatedAt", F_TEXT, K_CONTROL, NULL},
+};
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* Table and attribute names as DynamoDB allows them ([A-Za-z0-9_.-]), so one
+ * configuration serves both backends. They are also quoted in SQL ("%w"). */
+int enl_sqlite_ident_ok(const char *s)
+{
+	if (!s || !s[0] || strlen(s) > SQLITE_IDENT_MAX || strncasecmp(s, "sqlite_", 7) == 0)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		         (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+int enl_sqlite_key_clashes(const char *key_attr)
+{
+	for (size_t k = 0; k < N_FIELDS; k++)
+		if (strcasecmp(key_attr, fields[k].name) == 0 || strcasecmp(key_attr, "gps") == 0)
+			return 1;
+	return 0;
+}
+
+void enl_sqlite_iso_time(int64_t ms, char out[32])
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* ---- schema and SQL ---- */
+
+static const char *sql_type(enum ftype t)
+{
+	return t == F_INT ? "INTEGER" : t == F_REAL ? "REAL" : "TEXT";
+}
+
+/* Creates the table, and adds the columns an older version of it lacks. */
+int enl_sqlite_schema_ensure(sqlite3 *db, const char *table, const char *key, struct enl_errmsg *e)
+{
+	int rc = ENL_OK;
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	sqlite3_str *s = sqlite3_str_new(db);
+	sqlite3_str_appendf(
+	    s, "CREATE TABLE IF NOT EXISTS \"%w\" (\"%w\" TEXT PRIMARY KEY NOT NULL", table, key);
+	for (size_t k = 0; k < N_FIELDS; k++)
+		sqlite3_str_appendf(s, ", \"%w\" %s", fields[k].name, sql_type(fields[k].type));
+	sqlite3_str_appendf(s, ")");
+	sql = sqlite3_str_finish(s);
+	if (!sql)
+		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	int src = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	if (src != SQLITE_OK)
+		return enl_sqlite_db_fail(db, src, "create table", e);
+
+	for (size_t k = 0; k < N_FIELDS; k++) {
+		sql = sqlite3_mprintf("SELECT 1 FROM pragma_table_info('%q') WHERE name = '%q'",
+		                      table, fields[k].name);
+		if (!sql)
+			return enl_fail(e, ENL_ENOMEM, "out of memory");
+		src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+		sqlite3_free(sql);
+		if (src != SQLITE_OK)
+			return enl_sqlite_db_fail(db, src, "inspect table", e);
+		src = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (src == SQLITE_ROW)
+			continue;
+		sql = sqlite3_mprintf("ALTER TABLE \"%w\" ADD COLUMN \"%w\" %s", table,
+		                      fields[k].name, sql_type(fields[k].type));
+		if (!sql)
+			return enl_fail(e, ENL_ENOMEM, "out of memory");
+		src = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		sqlite3_free(sql);
+		if (src != SQLITE_OK)
+			return enl_sqlite_db_fail(db, src, "migrate table", e);
+	}
+	return rc;
+}
+
+int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table, const char *key)
+{
+	t->sql_select_claim = sqlite3_mprintf(
+	    "SELECT sequencer, etag, processingStatus, leaseUntil FROM \"%w\" WHERE \"%w\" = ?1",
+	    table, key);
+	t->sql_upsert_claim = sqlite3_mprintf(
+	    "INSERT INTO \"%w\" (\"%w\", bucket, objectKey, processingStatus, processingError, "
+	    "sequencer, etag, attempt, leaseUntil, updatedAt) "
+	    "VALUES (?1, ?2, ?3, 'processing', NULL, ?4, ?5, ?6, ?7, ?8) "
+	    "ON CONFLICT(\"%w\") DO UPDATE SET bucket = COALESCE(excluded.bucket, bucket), "
+	    "objectKey = COALESCE(excluded.objectKey, objectKey), processingStatus = 'processing', "
+	    "processingError = NULL, sequencer = COALESCE(excluded.sequencer, sequencer), "
+	    "etag = excluded.etag, attempt = excluded.attempt, leaseUntil = excluded.leaseUntil, "
+	    "updatedAt = excluded.updatedAt",
+	    table, key, key);
+	sqlite3_str *s = sqlite3_str_new(db);
+	sqlite3_str_appendf(s,
+	                    "UPDATE \"%w\" SET processingStatus = 'completed', "
+	                    "processingError = NULL, leaseUntil = NULL",
+	                    table);
+	for (size_t k = 0; k < N_FIELDS; k++)
+		if (fields[k].kind == K_RESULT)
+			sqlite3_str_appendf(s, ", \"%w\" = ?", fields[k].name);
+	sqlite3_str_appendf(s, ", updatedAt = ? WHERE \"%w\" = ? AND attempt = ?", key);
+	t->sql_complete = sqlite3_str_finish(s);
+	t->sql_fail = sqlite3_mprintf("UPDATE \"%w\" SET processingStatus = 'failed', "
+	                              "processingError = ?1, leaseUntil = NULL, updatedAt = ?2 "
+	                              "WHERE \"%w\" = ?3 AND attempt = ?4",
+	                              table, key);
+	s = sqlite3_str_new(db);
+	sqlite3_str_appendf(s, "SELECT \"%w\"", key);
+	for (size_t k = 0; k < N_FIELDS; k++)
+		sqlite3_str_appendf(s, ", \"%w\"", fields[k].name);
+	sqlite3_str_appendf(s, " FROM \"%w\" WHERE \"%w\" = ?1", table, key);
+	t->sql_get = sqlite3_str_finish(s);
+	return (t->sql_select_claim && t->sql_upsert_claim && t->sql_complete && t->sql_fail &&
+	        t->sql_get)
+	           ? ENL_OK
+	           : ENL_ENOMEM;
+}
+
+/* ---- JSON fields and columns ---- */
+
+/* Binds the value for result column f from fields (borrowed) at index i. */
+static int bind_result(sqlite3_stmt *st, int i, const struct field *f, json_t *fieldsobj,
+                       int64_t now, struct enl_errmsg *e)
+{
+	json_t *v;
+	if (f->gps) {
+		json_t *gps = json_object_get(fieldsobj, "gps");
+		v = json_is_object(gps) ? json_object_get(gps, f->gps)
+		                        : json_object_get(fieldsobj, f->name);
+	} else {
+		v = json_object_get(fieldsobj, f->name);
+	}
+	if (!v || json_is_null(v)) {
+		if (strcmp(f->name, "processedAt") == 0) {
+			char when[32];
+			enl_sqlite_iso_time(now, when);
+			return sqlite3_bind_text(st, i, when, -1, SQLITE_TRANSIENT) == SQLITE_OK
+			           ? ENL_OK
+			           : ENL_ENOMEM;
+		}
+		sqlite3_bind_null(st, i);
+		return ENL_OK;
+	}
+	switch (f->type) {
+	case F_TEXT:
+		if (!json_is_string(v))
+			return enl_fail(e, ENL_EINVAL, "field %s must be a string", f->name);
+		sqlite3_bind_text(st, i, json_string_value(v), (int)json_string_length(v),
+		                  SQLITE_TRANSIENT);
+		return ENL_OK;
+	case F_INT:
+		if (json_is_integer(v)) {
+			sqlite3_bind_int64(st, i, json_integer_value(v));
+			return ENL_OK;
+		}
+		if (json_is_real(v) && json_real_value(v) >= -9.0e18 &&
+		    json_real_value(v) <= 9.0e18 &&
+		    json_real_value(v) == (double)(int64_t)json_real_value(v)) {
+			sqlite3_bind_int64(st, i, (int64_t)json_real_value(v));
+			return ENL_OK;
+		}
+		return enl_fail(e, ENL_EINVAL, "field %s must be an integer", f->name);
+	case F_REAL:
+		if (!json_is_number(v))
+			return enl_fail(e, ENL_EINVAL, "field %s must be a number", f->name);
+		sqlite3_bind_double(st, i, json_number_value(v));
+		return ENL_OK;
+	}
+	return ENL_EINTERNAL;
+}
+
+int enl_sqlite_bind_results(sqlite3_stmt *st, json_t *fieldsobj, int64_t now, int *next,
+                            struct enl_errmsg *e)
+{
+	int i = 1;
+	for (size_t k = 0; k < N_FIELDS; k++) {
+		if (fields[k].kind != K_RESULT)
+			continue;
+		int rc = bind_result(st, i++, &fields[k], fieldsobj, now, e);
+		if (rc)
+			return rc;
+	}
+	*next = i;
+	return ENL_OK;
+}
+
+json_t *enl_sqlite_row_json(sqlite3_stmt *st, const char *key_attr, const char *photo_id)
+{
+	json_t *item = json_object(), *gps = json_object();
+	json_t *out = NULL;
+	if (!item || !gps)
+		goto done;
+	json_object_set_new(item, key_attr, json_string(photo_id));
+	for (size_t k = 0; k < N_FIELDS; k++) {
+		int col = (int)k + 1;
+		if (sqlite3_column_type(st, col) == SQLITE_NULL)
+			continue;
+		json_t *v = NULL;
+		switch (fields[k].type) {
+		case F_TEXT:
+			v = json_stringn((const char *)sqlite3_column_text(st, col),
+			                 (size_t)sqlite3_column_bytes(st, col));
+			break;
+		case F_INT: v = json_integer(sqlite3_column_int64(st, col)); break;
+		case F_REAL: v = json_real(sqlite3_column_double(st, col)); break;
+		}
+		if (!v)
+			goto done;
+		json_object_set_new(fields[k].gps ? gps : item,
+		                    fields[k].gps ? fields[k].gps : fields[k].name, v);
+	}
+	if (json_object_size(gps) > 0)
+		json_object_set(item, "gps", gps);
+	out = item;
+	item = NULL;
+done:
+	json_decref(item);
+	json_decref(gps);
+	return out;
+}
