@@ -179,7 +179,10 @@ def functional(st):
         code, _, _ = srv.request("GET", render_path("no/such.jpg", w=200))
         check(code == 404, f"render of a missing original: {code}")
     finally:
-        srv.stop()
+        rc = srv.stop()
+        check(rc == 0, f"server exits 0 on SIGTERM (sanitizers clean): {rc}")
+        if rc:
+            print(open(srv.log_path, errors="replace").read()[-3000:])
         srv.cleanup()
 
 
@@ -219,7 +222,10 @@ def s3_down_mid_burst(st):
     finally:
         if not st.s3.running():
             st.start_s3()
-        srv.stop()
+        rc = srv.stop()
+        check(rc == 0, f"server exits 0 on SIGTERM (sanitizers clean): {rc}")
+        if rc:
+            print(open(srv.log_path, errors="replace").read()[-3000:])
         srv.cleanup()
 
 
@@ -244,7 +250,10 @@ def dynamodb_down(st):
     finally:
         if not st.ddb.running():
             st.start_dynamodb()
-        srv.stop()
+        rc = srv.stop()
+        check(rc == 0, f"server exits 0 on SIGTERM (sanitizers clean): {rc}")
+        if rc:
+            print(open(srv.log_path, errors="replace").read()[-3000:])
         srv.cleanup()
 
 
@@ -266,7 +275,10 @@ def s3_hangs(st):
               "completes once S3 answers again")
     finally:
         st.s3.resume()
-        srv.stop()
+        rc = srv.stop()
+        check(rc == 0, f"server exits 0 on SIGTERM (sanitizers clean): {rc}")
+        if rc:
+            print(open(srv.log_path, errors="replace").read()[-3000:])
         srv.cleanup()
 
 
