@@ -1,22 +1,44 @@
 # Fuzz targets (label fuzz). Each is a libFuzzer target with -DENLARGER_FUZZ=ON (clang), and
-# otherwise a plain executable that ctest runs once over its seed corpus in
+# otherwise a plain executable (fuzz_main.c) that ctest runs once over its seed corpus in
 # tests/fuzz/corpus/<name>/ (in the sanitizer build that is a crash check of every seed).
+# To fuzz, with clang:
+#   CC=clang cmake -S . -B build/fuzz -DENLARGER_FUZZ=ON -DENLARGER_SANITIZE=ON
+#   cmake --build build/fuzz --target fuzz_event
+#   build/fuzz/tests/fuzz_event -max_total_time=60 /tmp/event-corpus tests/fuzz/corpus/event
+# (a scratch directory first: libFuzzer writes what it finds into the first one).
 option(ENLARGER_FUZZ "Build tests/fuzz targets with libFuzzer (needs clang)" OFF)
 
-# enl_fuzz_target(NAME LIBS libs...): tests/fuzz/fuzz_NAME.c over tests/fuzz/corpus/NAME.
-function(enl_fuzz_target name)
-  cmake_parse_arguments(F "" "" "LIBS" ${ARGN})
-  set(target fuzz_${name})
-  add_executable(${target} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_${name}.c)
-  target_link_libraries(${target} PRIVATE ${F_LIBS})
-  set(corpus ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${name})
-  if(ENLARGER_FUZZ)
-    if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
-      message(FATAL_ERROR "ENLARGER_FUZZ needs clang (libFuzzer)")
+if(ENLARGER_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ENLARGER_FUZZ needs clang (libFuzzer)")
+  endif()
+  # Coverage feedback from our own code, not only from the target's file.
+  foreach(lib enl_util enl_aws enl_core enl_store enl_table enl_service enl_http)
+    get_target_property(kind ${lib} TYPE)
+    if(NOT kind STREQUAL "INTERFACE_LIBRARY")
+      target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link)
     endif()
+  endforeach()
+endif()
+
+# enl_fuzz_target(NAME [LIBS libs...] [INCLUDES dirs...]): tests/fuzz/fuzz_NAME.c over
+# tests/fuzz/corpus/NAME. INCLUDES: private headers of the code under test.
+function(enl_fuzz_target name)
+  cmake_parse_arguments(F "" "" "LIBS;INCLUDES" ${ARGN})
+  set(target fuzz_${name})
+  set(dir ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
+  if(ENLARGER_FUZZ)
+    add_executable(${target} ${dir}/fuzz_${name}.c)
     target_compile_definitions(${target} PRIVATE ENL_LIBFUZZER)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(${target} ${dir}/fuzz_${name}.c ${dir}/fuzz_main.c)
+  endif()
+  target_include_directories(${target} PRIVATE ${dir} ${F_INCLUDES})
+  target_link_libraries(${target} PRIVATE ${F_LIBS})
+  set(corpus ${dir}/corpus/${name})
+  if(ENLARGER_FUZZ)
     # -runs=0: execute the corpus once, do not fuzz (that is for a person with time).
     add_test(NAME ${target} COMMAND ${target} -runs=0 ${corpus})
   else()
@@ -27,3 +49,7 @@ function(enl_fuzz_target name)
 endfunction()
 
 enl_fuzz_target(exif LIBS enl_core)
+enl_fuzz_target(event LIBS enl_service)
+enl_fuzz_target(render_params LIBS enl_service)
+enl_fuzz_target(store_key LIBS enl_store INCLUDES ${CMAKE_SOURCE_DIR}/src/store)
+enl_fuzz_target(pct_decode LIBS enl_http INCLUDES ${CMAKE_SOURCE_DIR}/src/http)
