@@ -8,11 +8,15 @@
 #include "enlarger/service.h"
 #include "fuzz.h"
 
-/* The decimal digits of s as a number, or -1 when s is not all digits or too long. */
+/* The decimal digits of s as a number, or -1 when s is not all digits or too large. */
 static long digits(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > 9 || strspn(s, "0123456789") != n)
+	if (n == 0 || strspn(s, "0123456789") != n)
+		return -1;
+	while (n > 1 && *s == '0')
+		s++, n--;
+	if (n > 9)
 		return -1;
 	long v = 0;
 	for (size_t i = 0; i < n; i++)
