@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enlarger/backend.h"
 #include "enlarger/config.h"
 #include "enlarger/http.h"
 #include "enlarger/log.h"
@@ -51,25 +52,11 @@ static int make_parent_dir(const char *path, struct enl_errmsg *e)
 	}
 }
 
-/* Opens the backends ENLARGER_BACKEND names. Only the embedded default exists yet;
- * the AWS pair slots in here behind the same two interfaces. */
-static int open_backends(const struct enl_config *cfg, struct enl_store **store,
-                         struct enl_table **table, struct enl_errmsg *e)
-{
-	int rc;
-	if (cfg->backend != ENL_BACKEND_LOCAL)
-		return enl_fail(e, ENL_EINVAL, "ENLARGER_BACKEND=aws: not wired into serve yet");
-	if ((rc = enl_store_local_open(cfg->data_dir, store, e)))
-		return rc;
-	return enl_table_sqlite_open(cfg->sqlite_path, cfg->table, cfg->table_key, table, e);
-}
-
 int enl_cmd_serve(int argc, char **argv)
 {
 	struct enl_config cfg;
 	struct enl_errmsg e = {{0}};
-	struct enl_store *store = NULL;
-	struct enl_table *table = NULL;
+	struct enl_backends backends; /* ENLARGER_BACKEND's store and table (backend.h) */
 	struct enl_server *server = NULL;
 	struct enl_watch *watch = NULL;
 	struct enl_app app;
@@ -80,6 +67,7 @@ int enl_cmd_serve(int argc, char **argv)
 
 	(void)argc;
 	memset(&app, 0, sizeof(app));
+	memset(&backends, 0, sizeof(backends));
 	/* Before any thread exists, so every thread inherits the mask and only sigwait
 	 * below sees the signals. */
 	sigemptyset(&stop_sigs);
@@ -106,11 +94,11 @@ int enl_cmd_serve(int argc, char **argv)
 	}
 	pipeline_ready = 1;
 	if ((cfg.backend == ENL_BACKEND_LOCAL && make_parent_dir(cfg.sqlite_path, &e)) ||
-	    open_backends(&cfg, &store, &table, &e)) {
+	    enl_backends_open(&backends, &cfg, &e)) {
 		log_fatal("cannot open the store or the table", &e);
 		goto done;
 	}
-	if (enl_app_init(&app, &cfg, store, table, &e)) {
+	if (enl_app_init(&app, &cfg, backends.store, backends.table, &e)) {
 		log_fatal("cannot start", &e);
 		goto done;
 	}
@@ -161,8 +149,7 @@ done:
 		enl_server_stop(server, 0);
 	if (app_ready)
 		enl_app_free(&app);
-	enl_table_destroy(table);
-	enl_store_destroy(store);
+	enl_backends_close(&backends);
 	if (pipeline_ready)
 		enl_pipeline_shutdown();
 	if (code == 0)
