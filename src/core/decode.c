@@ -316,6 +316,45 @@ static int normalise(VipsImage *in, VipsImage **out)
 	return 0;
 }
 
+/* The JPEG shrink-on-load factor (1, 2, 4 or 8) for a target box: the largest DCT scaling
+ * that still leaves the decoded image at least as large as the target, as sharp does
+ * (fastShrinkOnLoad). vips_thumbnail in libvips 8.14 instead leaves a further factor of two
+ * for the final resize (24 MP to 400 px: shrink 4 where 8 fits; 24 MP to 1920 px: no shrink
+ * at all where 2 fits), which costs a larger IDCT and a larger resize for an SSIM
+ * difference under 0.002 (docs/benchmarks.md, "Where the time goes"). */
+static int jpeg_shrink(const struct enl_source *src, int w, int h, VipsInteresting crop)
+{
+	double sw = (double)w / src->width, sh = (double)h / src->height;
+	double scale = crop != VIPS_INTERESTING_NONE ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
+	double factor = scale > 0 ? 1.0 / scale : 1.0;
+	return factor >= 8 ? 8 : factor >= 4 ? 4 : factor >= 2 ? 2 : 1;
+}
+
+/* The JPEG path: our shrink-on-load, then vips_thumbnail_image for the rest (orientation,
+ * colour, resize, crop). *out is new. */
+static int thumbnail_jpeg(const void *data, size_t len, const struct enl_source *src, int w, int h,
+                          VipsInteresting crop, VipsImage **out)
+{
+	VipsImage *in;
+	int rc;
+
+	*out = NULL;
+	in = vips_image_new_from_buffer(data, len, "", "shrink", jpeg_shrink(src, w, h, crop),
+	                                "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+	                                VIPS_FAIL_ON_ERROR, NULL);
+	if (!in)
+		return -1;
+	if (src->has_icc)
+		rc = vips_thumbnail_image(in, out, w, "height", h, "size", VIPS_SIZE_DOWN, "crop",
+		                          crop, "export_profile", "srgb", "intent",
+		                          VIPS_INTENT_RELATIVE, NULL);
+	else
+		rc = vips_thumbnail_image(in, out, w, "height", h, "size", VIPS_SIZE_DOWN, "crop",
+		                          crop, NULL);
+	g_object_unref(in);
+	return rc;
+}
+
 int enl_decode_image(const void *data, size_t len, const struct enl_source *src, int w, int h,
                      VipsInteresting crop, VipsImage **out, struct enl_errmsg *e)
 {
@@ -323,16 +362,18 @@ int enl_decode_image(const void *data, size_t len, const struct enl_source *src,
 	int rc = 0;
 
 	*out = NULL;
-	/* vips_thumbnail picks shrink-on-load from the target (JPEG DCT scaling, the HEIF
-	 * thumbnail when big enough, WebP scaled decode), applies the EXIF orientation and
-	 * premultiplies alpha around the resize. Never upscaled: a cover crop of a small image
-	 * is min(w, width) x min(h, height).
+	/* vips_thumbnail picks shrink-on-load from the target (the HEIF thumbnail when big
+	 * enough, WebP scaled decode; JPEG DCT scaling is chosen here, see jpeg_shrink),
+	 * applies the EXIF orientation and premultiplies alpha around the resize. Never
+	 * upscaled: a cover crop of a small image is min(w, width) x min(h, height).
 	 * libvips 8.14's thumbnail_buffer does not hand its fail_on to the loader (a truncated
 	 * JPEG came out with grey rows), so fail_on also goes in option_string, which does.
 	 * Only a file with an embedded profile gets export_profile: libvips would otherwise run
 	 * untagged sRGB through its v4 profile and shift saturated colours (255,0,0 came back
 	 * as 248,26,16). */
-	if (src->has_icc)
+	if (strcmp(src->format, "jpeg") == 0)
+		rc = thumbnail_jpeg(data, len, src, w, h, crop, &t);
+	else if (src->has_icc)
 		rc = vips_thumbnail_buffer(
 		    (void *)data, len, &t, w, "height", h, "size", VIPS_SIZE_DOWN, "crop", crop,
 		    "fail_on", VIPS_FAIL_ON_ERROR, "option_string", "fail_on=error",

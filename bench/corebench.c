@@ -1,0 +1,119 @@
+/* The processing core alone, without HTTP or a store: for profiling (perf, callgrind) and
+ * for before/after numbers of CPU levers. Not part of the service.
+ *
+ *   corebench render FILE [N [WIDTH [FMT]]]   enl_pipeline_render N times (default 400 webp)
+ *   corebench process FILE [N]                enl_pipeline_process N times
+ *
+ * Prints the median, min and max wall time per call in ms. CB_OUT=FILE keeps the last
+ * render's bytes; CB_THREADS=N sets libvips' threads per image (default 1). Build: see
+ * bench/README.md. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "enlarger/pipeline.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *p = NULL;
+	long n;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+		p = malloc((size_t)n);
+		if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+			free(p);
+			p = NULL;
+		}
+		*len = (size_t)n;
+	}
+	fclose(f);
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	struct enl_pipeline_opts o;
+	struct enl_errmsg e = {{0}};
+	unsigned char *data;
+	size_t len = 0, out_len = 0;
+	double *t;
+	int n, i, rc = 0, process;
+
+	if (argc < 3 || (strcmp(argv[1], "render") && strcmp(argv[1], "process"))) {
+		fprintf(stderr, "usage: corebench render|process FILE [N [WIDTH [FMT]]]\n");
+		return 2;
+	}
+	process = strcmp(argv[1], "process") == 0;
+	n = argc > 3 ? atoi(argv[3]) : 5;
+	if (n < 1)
+		n = 1;
+	if (!(data = slurp(argv[2], &len))) {
+		fprintf(stderr, "corebench: cannot read %s\n", argv[2]);
+		return 1;
+	}
+	if (enl_pipeline_init(argv[0], getenv("CB_THREADS") ? atoi(getenv("CB_THREADS")) : 1))
+		return 1;
+	enl_pipeline_opts_default(&o);
+	t = calloc((size_t)n, sizeof(*t));
+	for (i = 0; i < n && rc == 0; i++) {
+		double t0 = now_ms();
+		if (process) {
+			struct enl_pipeline_result res;
+			rc = enl_pipeline_process(data, len, &o, &res, &e);
+			if (rc == 0) {
+				out_len = res.out[0][0].bytes.len + res.out[0][1].bytes.len +
+				          res.out[1][0].bytes.len + res.out[1][1].bytes.len;
+				enl_pipeline_result_free(&res);
+			}
+		} else {
+			struct enl_render_req req = {0};
+			struct enl_output out;
+			req.width = argc > 4 ? atoi(argv[4]) : 400;
+			req.format = ENL_FMT_WEBP;
+			if (argc > 5 && enl_format_parse(argv[5], &req.format)) {
+				fprintf(stderr, "corebench: unknown format %s\n", argv[5]);
+				return 2;
+			}
+			rc = enl_pipeline_render(data, len, &o, &req, &out, &e);
+			if (rc == 0) {
+				const char *path = getenv("CB_OUT");
+				FILE *f = path ? fopen(path, "wb") : NULL;
+				if (f) {
+					fwrite(out.bytes.data, 1, out.bytes.len, f);
+					fclose(f);
+				}
+				out_len = out.bytes.len;
+				enl_buf_free(&out.bytes);
+			}
+		}
+		t[i] = now_ms() - t0;
+	}
+	if (rc) {
+		fprintf(stderr, "corebench: %s\n", e.text);
+		return 1;
+	}
+	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	printf("%s %s: median %.1f ms (min %.1f, max %.1f), N=%d, %zu bytes out\n", argv[1],
+	       argv[2], t[n / 2], t[0], t[n - 1], n, out_len);
+	free(t);
+	free(data);
+	enl_pipeline_shutdown();
+	return 0;
+}
