@@ -45,6 +45,9 @@ struct enl_table_ops {
 	int (*get)(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
 	int (*ping)(struct enl_table *t, struct enl_errmsg *e);
 	void (*destroy)(struct enl_table *t);
+	/* Last, so positional initializers of older wrappers still compile. */
+	int (*release)(struct enl_table *t, const char *photo_id, const char *attempt,
+	               const char *reason, struct enl_errmsg *e);
 };
 
 struct enl_table {
@@ -61,6 +64,13 @@ struct enl_table {
  * JSON type. fail sets status "failed" and processingError (capped at 1000 bytes).
  * complete/fail: ENL_OK, ENL_ECONFLICT when attempt no longer owns the photo (a
  * newer event took over: the result is dropped), ENL_EIO/ENL_ETIMEOUT.
+ * release gives a claim back after a retryable failure (store or table error, out of
+ * memory, timeout) so the event's retry need not wait for the lease: only while attempt
+ * still owns the item and it is "processing", status becomes "pending", leaseUntil and
+ * attempt are removed, processingError is set to reason (capped as for fail); sequencer
+ * and ETag stay, so the retry of the same event claims OK and an older one is stale.
+ * ENL_OK, ENL_ECONFLICT (not owned or no longer processing: nothing changes),
+ * ENL_EIO/ENL_ETIMEOUT (best effort: the lease still ends).
  * get: ENL_OK with a new reference in *out, or ENL_ENOTFOUND. */
 int enl_table_claim(struct enl_table *t, const struct enl_claim_req *req,
                     enum enl_claim_result *out, struct enl_errmsg *e);
@@ -68,6 +78,8 @@ int enl_table_complete(struct enl_table *t, const char *photo_id, const char *at
                        json_t *fields, struct enl_errmsg *e);
 int enl_table_fail(struct enl_table *t, const char *photo_id, const char *attempt,
                    const char *reason, struct enl_errmsg *e);
+int enl_table_release(struct enl_table *t, const char *photo_id, const char *attempt,
+                      const char *reason, struct enl_errmsg *e);
 int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
 int enl_table_ping(struct enl_table *t, struct enl_errmsg *e);
 void enl_table_destroy(struct enl_table *t);

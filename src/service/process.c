@@ -4,8 +4,9 @@
  * Idempotency comes from the table's claim (include/enlarger/table.h): EventBridge
  * delivers at least once and out of order, so a duplicate or older sequencer changes
  * nothing, and one that is being processed right now is answered "busy". A retryable
- * failure (store, table, memory) leaves the item "processing" until its lease ends so
- * the retry can take it over; only a verdict on the image itself marks it "failed". */
+ * failure (store, table, memory, timeout) releases the claim (the item goes back to
+ * "pending") so the retry takes it at once; if the release itself fails the lease still
+ * ends. Only a verdict on the image itself marks it "failed". */
 #include "enlarger/service.h"
 
 #include <stdio.h>
@@ -84,6 +85,18 @@ static void mark_failed(struct enl_app *app, const char *photo_id, const char *a
 	if (rc && rc != ENL_ECONFLICT)
 		log_event(ENL_LOG_ERROR, "cannot mark photo failed", photo_id, key, attempt,
 		          te.text, -1);
+}
+
+/* Gives the claim back after a retryable failure, best effort: when the table is down
+ * too, the lease ends and the retry takes the photo over then. */
+static void release_claim(struct enl_app *app, const char *photo_id, const char *attempt,
+                          const char *key, const struct enl_errmsg *reason)
+{
+	struct enl_errmsg te = {{0}};
+	int rc = enl_table_release(app->table, photo_id, attempt, reason->text, &te);
+	if (rc && rc != ENL_ECONFLICT)
+		log_event(ENL_LOG_WARN, "cannot release the claim (the lease will end)", photo_id,
+		          key, attempt, te.text, -1);
 }
 
 /* The current item, or NULL (logged) when it cannot be read. New reference. */
@@ -295,9 +308,10 @@ done:
 		log_event(ENL_LOG_WARN, "photo failed", out->photo_id, key, attempt, e->text,
 		          mono_s() - t0);
 	} else if (rc && claimed) {
-		/* Retryable: the item stays "processing" until the lease ends. */
+		/* Retryable: the item goes back to "pending" for the retry. */
 		log_event(ENL_LOG_ERROR, "photo not processed (retryable)", out->photo_id, key,
 		          attempt, e->text, mono_s() - t0);
+		release_claim(app, out->photo_id, attempt, key, e);
 	}
 	enl_buf_free(&original);
 	if (have_res)

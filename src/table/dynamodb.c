@@ -434,7 +434,7 @@ static int ddb_claim(struct enl_table *tb, const struct enl_claim_req *req,
 	return enl_fail(e, ENL_ETIMEOUT, "photo table: claim kept racing; try again");
 }
 
-/* ---- complete / fail ---- */
+/* ---- complete / fail / release ---- */
 
 static int ddb_complete(struct enl_table *tb, const char *photo_id, const char *attempt,
                         json_t *fields, struct enl_errmsg *e)
@@ -502,10 +502,12 @@ done:
 	return rc;
 }
 
-static int ddb_fail(struct enl_table *tb, const char *photo_id, const char *attempt,
-                    const char *reason, struct enl_errmsg *e)
+/* fail and release: status, processingError = reason, no lease, when attempt owns the
+ * item; release also needs it still processing, and leaves it owned by no attempt. */
+static int owned_reason_update(struct ddb_table *t, const char *photo_id, const char *attempt,
+                               const char *status, const char *reason, int only_processing,
+                               struct enl_errmsg *e)
 {
-	struct ddb_table *t = (struct ddb_table *)tb;
 	struct expr x = {json_object(), json_object()};
 	char when[32], *why = NULL;
 	int rc;
@@ -523,18 +525,21 @@ static int ddb_fail(struct enl_table *tb, const char *photo_id, const char *atte
 	}
 	iso_time(now_ms(), when);
 	char upd[256];
-	snprintf(upd, sizeof(upd), "SET %s = %s, %s = %s, %s = %s REMOVE %s",
-	         N(&x, "#st", "processingStatus"), V(&x, ":failed", ddb_av_s("failed")),
+	snprintf(upd, sizeof(upd), "SET %s = %s, %s = %s, %s = %s REMOVE %s%s",
+	         N(&x, "#st", "processingStatus"), V(&x, ":status", ddb_av_s(status)),
 	         N(&x, "#err", "processingError"), V(&x, ":err", ddb_av_s(why)),
 	         N(&x, "#upd", "updatedAt"), V(&x, ":upd", ddb_av_s(when)),
-	         N(&x, "#lease", "leaseUntil"));
+	         N(&x, "#lease", "leaseUntil"), only_processing ? ", #att" : "");
 	N(&x, "#att", "attempt");
 	V(&x, ":att", ddb_av_s(attempt));
-	if (json_object_size(x.values) != 4) {
+	if (only_processing)
+		V(&x, ":processing", ddb_av_s("processing"));
+	if (json_object_size(x.values) != 4u + !!only_processing) {
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = update_item(t, photo_id, &x, upd, "#att = :att", e);
+	rc = update_item(t, photo_id, &x, upd,
+	                 only_processing ? "#att = :att AND #st = :processing" : "#att = :att", e);
 	if (rc == ENL_ECONFLICT)
 		rc = enl_fail(e, ENL_ECONFLICT, "a newer attempt owns this photo");
 done:
@@ -542,6 +547,21 @@ done:
 	json_decref(x.names);
 	json_decref(x.values);
 	return rc;
+}
+
+static int ddb_fail(struct enl_table *tb, const char *photo_id, const char *attempt,
+                    const char *reason, struct enl_errmsg *e)
+{
+	return owned_reason_update((struct ddb_table *)tb, photo_id, attempt, "failed", reason, 0,
+	                           e);
+}
+
+/* Conditional on the attempt (and on "processing"), like complete and fail. */
+static int ddb_release(struct enl_table *tb, const char *photo_id, const char *attempt,
+                       const char *reason, struct enl_errmsg *e)
+{
+	return owned_reason_update((struct ddb_table *)tb, photo_id, attempt, "pending", reason, 1,
+	                           e);
 }
 
 /* ---- get / ping ---- */
@@ -586,6 +606,7 @@ static const struct enl_table_ops ddb_ops = {
     .get = ddb_get,
     .ping = ddb_ping,
     .destroy = ddb_destroy,
+    .release = ddb_release,
 };
 
 int enl_table_dynamodb_open(const struct enl_aws_config *cfg, struct enl_aws_client *client,

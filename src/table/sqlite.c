@@ -151,7 +151,7 @@ done:
 	return rc;
 }
 
-/* ---- complete / fail ---- */
+/* ---- complete / fail / release ---- */
 
 static int run_owned_update(struct sqlite_table *t, sqlite3 *db, sqlite3_stmt *st, const char *what,
                             struct enl_errmsg *e)
@@ -199,10 +199,12 @@ done:
 	return rc;
 }
 
-static int sqlite_fail(struct enl_table *tb, const char *photo_id, const char *attempt,
-                       const char *reason, struct enl_errmsg *e)
+/* fail and release: one owned UPDATE of status with a reason (sql: ?1 reason, ?2
+ * updatedAt, ?3 key, ?4 attempt). */
+static int owned_reason_update(struct sqlite_table *t, const char *sql, const char *what,
+                               const char *photo_id, const char *attempt, const char *reason,
+                               struct enl_errmsg *e)
 {
-	struct sqlite_table *t = (struct sqlite_table *)tb;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char when[32];
@@ -217,20 +219,34 @@ static int sqlite_fail(struct enl_table *tb, const char *photo_id, const char *a
 	int rc = enl_sqlite_conn_get(t, &db, e);
 	if (rc)
 		return rc;
-	int src = sqlite3_prepare_v2(db, t->sql_fail, -1, &st, NULL);
+	int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (src != SQLITE_OK) {
-		rc = enl_sqlite_db_fail(db, src, "fail", e);
+		rc = enl_sqlite_db_fail(db, src, what, e);
 		goto done;
 	}
 	sqlite3_bind_text(st, 1, reason, (int)n, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, when, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, photo_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, attempt, -1, SQLITE_TRANSIENT);
-	rc = run_owned_update(t, db, st, "fail", e);
+	rc = run_owned_update(t, db, st, what, e);
 done:
 	sqlite3_finalize(st);
 	enl_sqlite_conn_put(t, db);
 	return rc;
+}
+
+static int sqlite_fail(struct enl_table *tb, const char *photo_id, const char *attempt,
+                       const char *reason, struct enl_errmsg *e)
+{
+	struct sqlite_table *t = (struct sqlite_table *)tb;
+	return owned_reason_update(t, t->sql_fail, "fail", photo_id, attempt, reason, e);
+}
+
+static int sqlite_release(struct enl_table *tb, const char *photo_id, const char *attempt,
+                          const char *reason, struct enl_errmsg *e)
+{
+	struct sqlite_table *t = (struct sqlite_table *)tb;
+	return owned_reason_update(t, t->sql_release, "release", photo_id, attempt, reason, e);
 }
 
 /* ---- get ---- */
@@ -294,6 +310,7 @@ static void sqlite_destroy(struct enl_table *tb)
 	sqlite3_free(t->sql_upsert_claim);
 	sqlite3_free(t->sql_complete);
 	sqlite3_free(t->sql_fail);
+	sqlite3_free(t->sql_release);
 	sqlite3_free(t->sql_get);
 	free(t);
 }
@@ -305,6 +322,7 @@ static const struct enl_table_ops sqlite_ops = {
     .get = sqlite_get,
     .ping = sqlite_ping,
     .destroy = sqlite_destroy,
+    .release = sqlite_release,
 };
 
 int enl_table_sqlite_open(const char *path, const char *table, const char *key_attr,

@@ -182,6 +182,13 @@ int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table,
 	                              "processingError = ?1, leaseUntil = NULL, updatedAt = ?2 "
 	                              "WHERE \"%w\" = ?3 AND attempt = ?4",
 	                              table, key);
+	/* Only a live claim of this attempt goes back to pending (never a result), and then
+	 * no attempt owns it. */
+	t->sql_release = sqlite3_mprintf("UPDATE \"%w\" SET processingStatus = 'pending', "
+	                                 "processingError = ?1, leaseUntil = NULL, attempt = NULL, "
+	                                 "updatedAt = ?2 WHERE \"%w\" = ?3 AND attempt = ?4 AND "
+	                                 "processingStatus = 'processing'",
+	                                 table, key);
 	s = sqlite3_str_new(db);
 	sqlite3_str_appendf(s, "SELECT \"%w\"", key);
 	for (size_t k = 0; k < N_FIELDS; k++)
@@ -189,7 +196,7 @@ int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table,
 	sqlite3_str_appendf(s, " FROM \"%w\" WHERE \"%w\" = ?1", table, key);
 	t->sql_get = sqlite3_str_finish(s);
 	return (t->sql_select_claim && t->sql_upsert_claim && t->sql_complete && t->sql_fail &&
-	        t->sql_get)
+	        t->sql_release && t->sql_get)
 	           ? ENL_OK
 	           : ENL_ENOMEM;
 }

@@ -37,6 +37,15 @@ int enl_table_fail(struct enl_table *t, const char *photo_id, const char *attemp
 	return t->ops->fail(t, photo_id, attempt, reason ? reason : "", e);
 }
 
+int enl_table_release(struct enl_table *t, const char *photo_id, const char *attempt,
+                      const char *reason, struct enl_errmsg *e)
+{
+	ENL_TABLE_CHECK(t, release, e);
+	if (!photo_id || !attempt)
+		return enl_fail(e, ENL_EINVAL, "release needs a photo id and an attempt id");
+	return t->ops->release(t, photo_id, attempt, reason ? reason : "", e);
+}
+
 int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e)
 {
 	ENL_TABLE_CHECK(t, get, e);

@@ -67,6 +67,12 @@ static int fail(struct enl_table *t, const char *id, const char *attempt, const 
 	return enl_table_fail(t, id, attempt, why, &e);
 }
 
+static int release(struct enl_table *t, const char *id, const char *attempt, const char *why)
+{
+	struct enl_errmsg e = {""};
+	return enl_table_release(t, id, attempt, why, &e);
+}
+
 static void test_seq_pad(void)
 {
 	char out[ENL_SEQ_WIDTH + 1];
@@ -214,6 +220,53 @@ static void test_no_sequencer(struct enl_table *t)
 	CHECK_STR_EQ(sfield(it, "sequencer"), "00000000000000000000000000000005");
 	CHECK_STR_EQ(sfield(it, "etag"), "e5");
 	json_decref(it);
+}
+
+/* A retryable failure gives the claim back: the retry of the same event claims at once
+ * (no lease to wait out), an older event is still stale, and only the owner of a live
+ * claim can release it. */
+static void test_release(struct enl_table *t)
+{
+	char id[128];
+	pid(id, sizeof(id), "release");
+	CHECK_INT_EQ(claim(t, id, "20", "e1", "r1", 1000), ENL_CLAIM_OK);
+	CHECK_INT_EQ(release(t, id, "other", "store down"), ENL_ECONFLICT);
+	CHECK_INT_EQ(claim(t, id, "20", "e1", "r2", 2000), ENL_CLAIM_BUSY);
+	CHECK_INT_EQ(release(t, id, "r1", "photo store: S3 GET: timeout"), ENL_OK);
+	json_t *it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "pending");
+	CHECK_STR_EQ(sfield(it, "processingError"), "photo store: S3 GET: timeout");
+	CHECK(json_object_get(it, "leaseUntil") == NULL);
+	CHECK_STR_EQ(sfield(it, "sequencer"), "00000000000000000000000000000020");
+	CHECK_STR_EQ(sfield(it, "etag"), "e1");
+	json_decref(it);
+	/* Released: the old attempt cannot complete, fail or release it again. */
+	CHECK_INT_EQ(release(t, id, "r1", "again"), ENL_ECONFLICT);
+	CHECK_INT_EQ(complete(t, id, "r1", NULL), ENL_ECONFLICT);
+	CHECK_INT_EQ(fail(t, id, "r1", "late"), ENL_ECONFLICT);
+	/* An older event is still stale; the retry (same sequencer, well inside the old
+	 * lease) takes it at once and clears the error. */
+	CHECK_INT_EQ(claim(t, id, "1f", "e0", "r3", 2000), ENL_CLAIM_STALE);
+	CHECK_INT_EQ(claim(t, id, "20", "e1", "r4", 2000), ENL_CLAIM_OK);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "processing");
+	CHECK_STR_EQ(sfield(it, "attempt"), "r4");
+	CHECK(json_object_get(it, "processingError") == NULL);
+	json_decref(it);
+	CHECK_INT_EQ(complete(t, id, "r4", NULL), ENL_OK);
+	/* A result is never released back to pending. */
+	CHECK_INT_EQ(release(t, id, "r4", "late"), ENL_ECONFLICT);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "completed");
+	json_decref(it);
+	/* The same without a sequencer (curl): the ETag decides, a released claim is free. */
+	pid(id, sizeof(id), "release-curl");
+	CHECK_INT_EQ(claim(t, id, NULL, "e5", "c1", 1000), ENL_CLAIM_OK);
+	CHECK_INT_EQ(release(t, id, "c1", "table busy"), ENL_OK);
+	CHECK_INT_EQ(claim(t, id, NULL, "e5", "c2", 1001), ENL_CLAIM_OK);
+	/* Never claimed: a conflict. */
+	pid(id, sizeof(id), "release-none");
+	CHECK_INT_EQ(release(t, id, "x", "y"), ENL_ECONFLICT);
 }
 
 static void test_round_trip(struct enl_table *t)
@@ -407,6 +460,7 @@ int table_contract_run(const struct table_contract *c)
 	test_new_and_busy(t);
 	test_takeover_in_flight(t);
 	test_no_sequencer(t);
+	test_release(t);
 	test_round_trip(t);
 	test_concurrent_claims(t);
 	enl_table_destroy(t);

@@ -210,8 +210,13 @@ static void wt_destroy(struct enl_table *t)
 {
 	(void)t;
 }
-static const struct enl_table_ops wrap_table_ops = {wt_claim, wt_complete, wt_fail,
-                                                    wt_get,   wt_ping,     wt_destroy};
+static int wt_release(struct enl_table *t, const char *id, const char *att, const char *why,
+                      struct enl_errmsg *e)
+{
+	return enl_table_release(((struct wrap_table *)t)->inner, id, att, why, e);
+}
+static const struct enl_table_ops wrap_table_ops = {wt_claim, wt_complete, wt_fail,   wt_get,
+                                                    wt_ping,  wt_destroy,  wt_release};
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
@@ -406,7 +411,8 @@ static void test_process(struct enl_app *app)
 	enl_resp_free(&r);
 	enl_jobgate_leave(app->gate);
 
-	/* 503 (retryable) when the store fails, and the item is not marked failed. */
+	/* 503 (retryable) when the store fails, and the item is not marked failed: the
+	 * claim is released (pending, no lease) so the retry need not wait for the lease. */
 	wstore.fail_put = 1;
 	call(enl_route_process, app, "POST", "/process",
 	     "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}", "x-api-key", "k1", &r);
@@ -415,7 +421,9 @@ static void test_process(struct enl_app *app)
 	CHECK(resp_header(&r, "Retry-After") != NULL);
 	enl_resp_free(&r);
 	item = item_of("q.jpg");
-	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "processing");
+	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "pending");
+	CHECK(json_object_get(item, "leaseUntil") == NULL);
+	CHECK(json_object_get(item, "processingError") != NULL);
 	json_decref(item);
 
 	/* Superseded: while this attempt ran, a newer event (sequencer 20) claimed the photo.
