@@ -173,6 +173,7 @@ struct xfer {
 	size_t header_bytes;
 	int too_big;
 	int oom;
+	int head; /* a HEAD: Content-Length describes a body that never comes */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -235,7 +236,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		if (!errno && e != value && !*e && cl >= 0) {
 			r->content_length = cl;
 			/* Refuse an announced oversize body before reading any of it. */
-			if (r->body.max && (unsigned long long)cl > r->body.max) {
+			if (!x->head && r->body.max && (unsigned long long)cl > r->body.max) {
 				x->too_big = 1;
 				return 0;
 			}
@@ -335,7 +336,7 @@ static int attempt_once(struct enl_aws_client *c, CURL *h, const struct enl_aws_
 	struct enl_aws_header *hs = NULL;
 	size_t nhs = 0;
 	struct curl_slist *list = NULL;
-	struct xfer x = {r, 0, 0, 0};
+	struct xfer x = {r, 0, 0, 0, strcasecmp(req->method, "HEAD") == 0};
 	int rc;
 	int has_body = req->body_len || strcasecmp(req->method, "PUT") == 0 ||
 	               strcasecmp(req->method, "POST") == 0;

@@ -499,8 +499,6 @@ static int s3_head(struct enl_store *st, const char *bucket, const char *key,
 	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
 		goto done;
 	struct enl_aws_request rq = base_request(s, "HEAD", url);
-	/* A HEAD announces the object's Content-Length but carries no body: no cap. */
-	rq.max_response = SIZE_MAX / 2;
 	rc = enl_aws_request(s->client, &rq, &r, e);
 	if (rc) {
 		rc = transport_fail(rc, "HEAD", bucket, e);

@@ -106,6 +106,12 @@ static void test_capture(struct enl_aws_client *c)
 	CHECK_INT_EQ(rs.body.len, 0);
 	CHECK_INT_EQ(rs.content_length, 5);
 	enl_aws_response_free(&rs);
+	/* A HEAD's Content-Length announces no body: a cap below it does not refuse it. */
+	rq.max_response = 2;
+	CHECK_INT_EQ(enl_aws_request(c, &rq, &rs, &e), 0);
+	CHECK_INT_EQ(rs.status, 200);
+	CHECK_INT_EQ(rs.content_length, 5);
+	enl_aws_response_free(&rs);
 
 	CHECK_INT_EQ(get(c, "/status/404", 0, &rs), 0);
 	CHECK_INT_EQ(rs.status, 404);
