@@ -125,7 +125,8 @@ int enl_cmd_serve(int argc, char **argv)
 	json_object_set_new(lf, "version", json_string(ENLARGER_VERSION));
 	enl_log_json(ENL_LOG_INFO, "listening", lf);
 
-	if (cfg.watch && cfg.backend == ENL_BACKEND_LOCAL && enl_watch_start(&app, &watch, &e)) {
+	/* The configuration refuses ENLARGER_WATCH=1 with the aws backend. */
+	if (cfg.watch && enl_watch_start(&app, &watch, &e)) {
 		/* The service still works through POST /process: say so, keep going. */
 		log_fatal("folder watcher not started", &e);
 		watch = NULL;

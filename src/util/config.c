@@ -74,9 +74,11 @@ static const struct setting settings[] = {
      S_ANY,
      H("Photo id of an original without `photo-id` user metadata: the whole key, its last "
        "segment, or that without the extension.")},
-    {"ENLARGER_WATCH", K_INT, F(watch), 0, 1, "1", NULL, S_ANY,
-     H("1: process files that land in the local originals folder (inotify; local backend "
-       "only).")},
+    {"ENLARGER_WATCH", K_INT, F(watch), 0, 1, NULL, NULL, S_ANY,
+     H("1: process files that land in the local originals folder (inotify). Local backend "
+       "only: with `aws` there is no such folder (S3 events come through `POST /process`), "
+       "and 1 is refused at start-up."),
+     .def_doc = "`1` (local), `0` (aws)"},
     {"ENLARGER_JOBS", K_UINT, F(jobs), 1, 256, NULL, NULL, S_ANY,
      H("Image jobs (process or render) running at once."), .def_doc = "number of cores"},
     {"ENLARGER_QUEUE_DEPTH", K_UINT, F(queue_depth), 0, 100000, "64", NULL, S_ANY,
@@ -365,9 +367,12 @@ static int set_one(struct enl_config *c, const struct setting *st, const char *v
 	return 0;
 }
 
-/* Defaults that depend on the machine. */
+/* Defaults that depend on the machine or on an earlier setting. */
 static void defaults_computed(struct enl_config *c, const struct setting *st)
 {
+	/* ENLARGER_BACKEND comes earlier in the table, so it is already set. */
+	if (strcmp(st->env, "ENLARGER_WATCH") == 0)
+		c->watch = c->backend == ENL_BACKEND_LOCAL;
 	if (strcmp(st->env, "ENLARGER_JOBS") == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		if (cores < 1)
@@ -411,6 +416,13 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 	}
 
 	/* Checks across settings. */
+	if (out->watch && out->backend != ENL_BACKEND_LOCAL) {
+		rc = enl_fail(
+		    e, ENL_EINVAL,
+		    "ENLARGER_WATCH=1 needs ENLARGER_BACKEND=local (the watcher watches the "
+		    "local originals folder; with aws, S3 events reach POST /process)");
+		goto done;
+	}
 	const struct {
 		const char *env;
 		const char *name;
