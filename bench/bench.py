@@ -960,6 +960,12 @@ def report(R, command, enl_env):
           "(see the versions above: Debian's libwebp and libjpeg-turbo for enlarger, sharp's own libwebp and "
           "mozjpeg)." % (n_ok, n_all))
         w("")
+    # The profile (bench/profile.md) is measured by hand with perf and callgrind, not by this run.
+    prof = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile.md")
+    if os.path.exists(prof):
+        with open(prof) as pf:
+            w(pf.read().rstrip("\n"))
+        w("")
     return "\n".join(L) + "\n"
 
 
