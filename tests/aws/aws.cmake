@@ -27,6 +27,10 @@ enl_aws_test(test_table_dynamodb
 enl_aws_test(test_backend ${CMAKE_SOURCE_DIR}/tests/unit/test_backend.c
   LIBS enl_service ARGS --bucket originals --table photos)
 
-# The service with ENLARGER_BACKEND=aws end to end, and the faults (S3 stopped mid-burst,
-# DynamoDB down, S3 that never answers); objects and items checked with botocore.
-enl_script_test(aws_service "aws" ${CMAKE_CURRENT_LIST_DIR}/test_aws_service.py)
+# The whole /process and /render integration suite with ENLARGER_BACKEND=aws (the stand-ins
+# started and stopped by the test through standins.py); objects and items checked with
+# botocore. The same script runs on the local backend as integration_service.
+enl_script_test(aws_service "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_service.py
+                --backend aws)
+# The faults (S3 stopped mid-burst, DynamoDB down, S3 that never answers).
+enl_script_test(aws_faults "aws" ${CMAKE_CURRENT_LIST_DIR}/test_aws_faults.py)

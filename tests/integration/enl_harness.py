@@ -52,22 +52,210 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """The real binary on a free port. Logs go to a file the tests read."""
+class _Item(dict):
+    """A photo item as a flat dict; an attribute the item lacks reads as None."""
 
-    def __init__(self, **env):
+    def __missing__(self, key):
+        return None
+
+
+class LocalBackend:
+    """The embedded default read and written the way a user (or another process) would,
+    never through enlarger's code: object files under <data>/<bucket>/<key>, their
+    metadata sidecars under <data>/.meta/<bucket>/<key>.json (the format of
+    src/store/local_sidecar.c), and the photo rows with Python's sqlite3."""
+
+    name = "local"
+    store_name = "local"
+
+    def __init__(self, data):
+        self.data = data
+
+    def env(self):
+        return {"ENLARGER_DATA_DIR": self.data, "ENLARGER_WATCH": "0"}
+
+    def put_original(self, key, data, meta=None):
+        """Writes an original the way an upload would land: temp file, then rename.
+        meta (user metadata, e.g. {"photo-id": ...}) goes into the sidecar. Returns
+        the MD5 (the ETag)."""
+        path = os.path.join(self.data, "originals", key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = os.path.join(os.path.dirname(path), ".upload-" + str(os.getpid()))
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        etag = hashlib.md5(data).hexdigest()
+        side = os.path.join(self.data, ".meta", "originals", key + ".json")
+        if meta:
+            st = os.stat(path)
+            os.makedirs(os.path.dirname(side), exist_ok=True)
+            doc = {"v": 1, "file": {"ino": st.st_ino, "size": st.st_size,
+                                    "mtimeSec": st.st_mtime_ns // 10**9,
+                                    "mtimeNsec": st.st_mtime_ns % 10**9},
+                   "etag": etag, "contentType": "", "cacheControl": "",
+                   "meta": {k.lower(): v for k, v in meta.items()}}
+            with open(side + ".tmp", "w") as f:
+                json.dump(doc, f)
+            os.replace(side + ".tmp", side)
+        elif os.path.exists(side):
+            os.unlink(side)
+        return etag
+
+    def get_object(self, bucket, key):
+        """(bytes, Content-Type, Cache-Control), or None when there is no object."""
+        path = os.path.join(self.data, bucket, key)
+        try:
+            with open(path, "rb") as f:
+                body = f.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        ctype = cache = None
+        try:
+            with open(os.path.join(self.data, ".meta", bucket, key + ".json")) as f:
+                doc = json.load(f)
+            if doc.get("file", {}).get("size") == len(body):
+                ctype, cache = doc.get("contentType") or None, doc.get("cacheControl") or None
+        except (OSError, ValueError):
+            pass
+        return body, ctype, cache
+
+    def list_keys(self, bucket, prefix=""):
+        root = os.path.join(self.data, bucket)
+        out = []
+        for d, dirs, files in os.walk(root):
+            dirs[:] = [x for x in dirs if not x.startswith(".")]
+            for name in files:
+                if name.startswith("."):
+                    continue
+                k = os.path.relpath(os.path.join(d, name), root)
+                if k.startswith(prefix):
+                    out.append(k)
+        return sorted(out)
+
+    def db(self):
+        import sqlite3
+        c = sqlite3.connect(os.path.join(self.data, ".table", "photos.db"), timeout=10)
+        c.row_factory = sqlite3.Row
+        return c
+
+    def item(self, photo_id):
+        c = self.db()
+        try:
+            r = c.execute("SELECT * FROM photos WHERE photoId = ?", (photo_id,)).fetchone()
+            return _Item(dict(r)) if r else None
+        finally:
+            c.close()
+
+    def seed_item(self, photo_id, status, etag, attempt, lease_until_ms):
+        """An item as another attempt left it (the 429 in-flight case)."""
+        c = self.db()
+        try:
+            c.execute("INSERT INTO photos (photoId, processingStatus, etag, attempt, "
+                      "leaseUntil) VALUES (?, ?, ?, ?, ?)",
+                      (photo_id, status, etag, attempt, lease_until_ms))
+            c.commit()
+        finally:
+            c.close()
+
+
+class AwsBackend:
+    """S3 and DynamoDB stand-ins (tests/aws/standins.py) read and written with botocore,
+    never through enlarger's code. Items come back flat like the SQLite rows: S as str,
+    N as int or float, the gps map as gpsLatitude/gpsLongitude/gpsAltitude."""
+
+    name = "aws"
+    store_name = "s3"
+
+    def __init__(self, standins, table="photos"):
+        self.st = standins
+        self.table = table
+        self.s3 = standins.client("s3")
+        self.ddb = standins.client("dynamodb")
+
+    def env(self):
+        e = dict(self.st.env())
+        e["ENLARGER_BACKEND"] = "aws"
+        return e
+
+    def put_original(self, key, data, meta=None):
+        kw = {"Metadata": dict(meta)} if meta else {}
+        self.s3.put_object(Bucket="originals", Key=key, Body=data, **kw)
+        return hashlib.md5(data).hexdigest()
+
+    def get_object(self, bucket, key):
+        try:
+            r = self.s3.get_object(Bucket=bucket, Key=key)
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return r["Body"].read(), r.get("ContentType"), r.get("CacheControl")
+
+    def list_keys(self, bucket, prefix=""):
+        out = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                       Prefix=prefix):
+            out += [o["Key"] for o in page.get("Contents", [])]
+        return sorted(out)
+
+    @staticmethod
+    def _value(av):
+        if "S" in av:
+            return av["S"]
+        if "N" in av:
+            n = av["N"]
+            return int(n) if re.fullmatch(r"-?\d+", n) else float(n)
+        if "BOOL" in av:
+            return av["BOOL"]
+        if "NULL" in av:
+            return None
+        if "M" in av:
+            return {k: AwsBackend._value(v) for k, v in av["M"].items()}
+        raise ValueError(f"unexpected attribute type {av}")
+
+    def raw_item(self, photo_id):
+        """The item with its DynamoDB types ({"S": ..}, {"N": ..}, {"M": ..})."""
+        return self.ddb.get_item(TableName=self.table, Key={"photoId": {"S": photo_id}},
+                                 ConsistentRead=True).get("Item")
+
+    def item(self, photo_id):
+        raw = self.raw_item(photo_id)
+        if raw is None:
+            return None
+        out = _Item()
+        for k, av in raw.items():
+            v = self._value(av)
+            if k == "gps" and isinstance(v, dict):
+                for m in ("latitude", "longitude", "altitude"):
+                    if m in v:
+                        out["gps" + m.capitalize()] = v[m]
+            else:
+                out[k] = v
+        return out
+
+    def seed_item(self, photo_id, status, etag, attempt, lease_until_ms):
+        self.ddb.put_item(TableName=self.table, Item={
+            "photoId": {"S": photo_id}, "processingStatus": {"S": status},
+            "etag": {"S": etag}, "attempt": {"S": attempt},
+            "leaseUntil": {"N": str(lease_until_ms)}})
+
+
+class Server:
+    """The real binary on a free port, on backend (a fresh LocalBackend in this
+    server's own folder when None). Logs go to a file the tests read."""
+
+    def __init__(self, backend=None, **env):
         self.dir = tempfile.mkdtemp(prefix="enl-it-")
         self.data = os.path.join(self.dir, "data")
         os.makedirs(os.path.join(self.data, "originals"))
+        self.backend = backend or LocalBackend(self.data)
         self.port = free_port()
         self.log_path = os.path.join(self.dir, "server.log")
         e = dict(os.environ)
         e.update({
             "ENLARGER_LISTEN": f"127.0.0.1:{self.port}",
             "ENLARGER_DATA_DIR": self.data,
-            "ENLARGER_WATCH": "0",
             "ENLARGER_LOG_LEVEL": "info",
         })
+        e.update(self.backend.env())
         e.update({k: str(v) for k, v in env.items()})
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([BINARY, "serve"], env=e, stdout=self.log,
@@ -140,29 +328,12 @@ class Server:
             self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def db(self):
-        import sqlite3
-        c = sqlite3.connect(os.path.join(self.data, ".table", "photos.db"), timeout=10)
-        c.row_factory = sqlite3.Row
-        return c
-
     def row(self, photo_id):
-        c = self.db()
-        try:
-            r = c.execute('SELECT * FROM photos WHERE photoId = ?', (photo_id,)).fetchone()
-            return dict(r) if r else None
-        finally:
-            c.close()
+        """The photo item as a flat dict (None when there is none), from the backend."""
+        return self.backend.item(photo_id)
 
-    def put_original(self, key, data):
-        """Writes an original the way an upload would land: temp file, then rename."""
-        path = os.path.join(self.data, "originals", key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = os.path.join(os.path.dirname(path), ".upload-" + str(os.getpid()))
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        return hashlib.md5(data).hexdigest()
+    def put_original(self, key, data, meta=None):
+        return self.backend.put_original(key, data, meta)
 
 
 # ---- images -------------------------------------------------------------------------

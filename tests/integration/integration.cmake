@@ -1,6 +1,6 @@
 # The HTTP service on the embedded default (issue 3): the real binary on a free port,
 # driven over real HTTP (tests/integration/test_service.py, Python stdlib + python3-yaml +
-# python3-jsonschema).
+# python3-jsonschema). tests/aws/aws.cmake runs the same script with --backend aws.
 enl_script_test(integration_service "integration" ${CMAKE_CURRENT_LIST_DIR}/test_service.py)
 
 # api/openapi.yaml linted by the pinned @redocly/cli (skips only without node).
