@@ -74,6 +74,15 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
                         const struct enl_render_req *req, struct enl_output *out,
                         struct enl_errmsg *e);
 
+/* Estimated peak bytes one job over data takes, from the header alone (no pixels are
+ * decoded): the original's bytes, the decoded image after shrink-on-load (4 bytes a pixel:
+ * up to 4 bands, 8-bit), the resize and crop intermediates and the encoders' buffers.
+ * req NULL: enl_pipeline_process; else enl_pipeline_render of req. For the job gate's
+ * memory budget (include/enlarger/jobgate.h). 0 with *out set, or the errors of the
+ * header checks (ENL_EUNSUPPORTED, ENL_EDECODE, ENL_ETOOBIG; e says which). */
+int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                               const struct enl_render_req *req, size_t *out, struct enl_errmsg *e);
+
 const char *enl_format_name(enum enl_format f);               /* "webp" */
 const char *enl_format_mime(enum enl_format f);               /* "image/webp" */
 const char *enl_format_ext(enum enl_format f);                /* "webp" */

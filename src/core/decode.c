@@ -322,7 +322,7 @@ static int normalise(VipsImage *in, VipsImage **out)
  * for the final resize (24 MP to 400 px: shrink 4 where 8 fits; 24 MP to 1920 px: no shrink
  * at all where 2 fits), which costs a larger IDCT and a larger resize for an SSIM
  * difference under 0.002 (docs/benchmarks.md, "Where the time goes"). */
-static int jpeg_shrink(const struct enl_source *src, int w, int h, VipsInteresting crop)
+int enl_decode_jpeg_shrink(const struct enl_source *src, int w, int h, VipsInteresting crop)
 {
 	double sw = (double)w / src->width, sh = (double)h / src->height;
 	double scale = crop != VIPS_INTERESTING_NONE ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
@@ -339,9 +339,9 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_source 
 	int rc;
 
 	*out = NULL;
-	in = vips_image_new_from_buffer(data, len, "", "shrink", jpeg_shrink(src, w, h, crop),
-	                                "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
-	                                VIPS_FAIL_ON_ERROR, NULL);
+	in = vips_image_new_from_buffer(
+	    data, len, "", "shrink", enl_decode_jpeg_shrink(src, w, h, crop), "access",
+	    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
 	if (!in)
 		return -1;
 	if (src->has_icc)
@@ -363,7 +363,7 @@ int enl_decode_image(const void *data, size_t len, const struct enl_source *src,
 
 	*out = NULL;
 	/* vips_thumbnail picks shrink-on-load from the target (the HEIF thumbnail when big
-	 * enough, WebP scaled decode; JPEG DCT scaling is chosen here, see jpeg_shrink),
+	 * enough, WebP scaled decode; JPEG DCT scaling is chosen here, see enl_decode_jpeg_shrink),
 	 * applies the EXIF orientation and premultiplies alpha around the resize. Never
 	 * upscaled: a cover crop of a small image is min(w, width) x min(h, height).
 	 * libvips 8.14's thumbnail_buffer does not hand its fail_on to the loader (a truncated

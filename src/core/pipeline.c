@@ -117,6 +117,61 @@ static void *encode_thread(void *arg)
 	return NULL;
 }
 
+/* Decoded pixels for a box: a JPEG shrinks on load to at least the box (the stored image
+ * divided by the DCT scaling); the other loaders stream through vips_thumbnail's resize, so
+ * what is held is about the box itself, counted twice for the resize's own buffers. */
+static double decoded_pixels(const struct enl_source *src, int w, int h, VipsInteresting crop)
+{
+	double sw = (double)w / src->width, sh = (double)h / src->height;
+	double s = crop != VIPS_INTERESTING_NONE ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
+	double box;
+	if (s > 1)
+		s = 1;
+	box = ((double)src->width * s + 1) * ((double)src->height * s + 1);
+	if (strcmp(src->format, "jpeg") == 0) {
+		double n = enl_decode_jpeg_shrink(src, w, h, crop);
+		return ((double)src->stored_w / n + 1) * ((double)src->stored_h / n + 1);
+	}
+	return 2 * box;
+}
+
+int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                               const struct enl_render_req *req, size_t *out, struct enl_errmsg *e)
+{
+	struct enl_source src;
+	double px, outpx;
+	int rc, w, h;
+
+	*out = 0;
+	if ((rc = enl_decode_probe(data, len, o, &src, e)))
+		return rc;
+	if (!req) {
+		decode_box(&src, o, &w, &h);
+		px = decoded_pixels(&src, w, h, VIPS_INTERESTING_NONE);
+		/* mem, opt and opt_flat at the box, the thumbnail's crop intermediates. */
+		outpx = 3.0 * w * h + 4.0 * o->thumb_size * o->thumb_size;
+	} else {
+		VipsInteresting crop = req->fit == ENL_FIT_COVER && req->height > 0
+		                           ? VIPS_INTERESTING_ATTENTION
+		                           : VIPS_INTERESTING_NONE;
+		/* The box enl_pipeline_render decodes for, and the output size in it. */
+		int bh = req->height > 0 ? req->height : VIPS_MAX_COORD;
+		double sw = (double)req->width / src.width, sh = (double)bh / src.height;
+		double s =
+		    crop != VIPS_INTERESTING_NONE ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
+		if (s > 1)
+			s = 1;
+		px = decoded_pixels(&src, req->width, bh, crop);
+		w = (int)(src.width * s + 1);
+		h = (int)(src.height * s + 1);
+		outpx = 2.0 * w * h;
+	}
+	/* 4 bytes a pixel; the encoders (WebP's YUV picture and its tokens, libjpeg's
+	 * buffers) about as much again as their input; 4 MiB of fixed overhead. */
+	*out = len + (size_t)(4.0 * (px + 2.0 * outpx)) + ((size_t)4 << 20);
+	return 0;
+}
+
 static int check_opts(const struct enl_pipeline_opts *o, struct enl_errmsg *e)
 {
 	if (o->thumb_size < 1 || o->thumb_size > 4096 || o->optimized_width < 1 ||

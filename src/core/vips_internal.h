@@ -17,6 +17,10 @@ void enl_vips_log(const char *what);
 int enl_decode_image(const void *data, size_t len, const struct enl_source *src, int w, int h,
                      VipsInteresting crop, VipsImage **out, struct enl_errmsg *e);
 
+/* The JPEG shrink-on-load factor (1, 2, 4 or 8) enl_decode_image uses for a w x h box
+ * (cover-cropped when crop is not VIPS_INTERESTING_NONE). */
+int enl_decode_jpeg_shrink(const struct enl_source *src, int w, int h, VipsInteresting crop);
+
 /* Removes an alpha band by flattening onto white. *out is new (a ref of in when there is no
  * alpha). 0 or ENL_EINTERNAL. */
 int enl_flatten_white(VipsImage *in, VipsImage **out, struct enl_errmsg *e);

@@ -13,3 +13,6 @@ target_include_directories(pipeline_blurhash_test PRIVATE ${CMAKE_SOURCE_DIR}/sr
 # Extra, skipped (77) without ../shared/testdata: real camera files and the 24 MP timing.
 enl_unit_test(pipeline_shared_test ${CMAKE_SOURCE_DIR}/tests/unit/pipeline_shared_test.c
               LIBS enl_core LABELS core)
+# The job gate's memory estimate against libvips' own tracked-memory peak.
+enl_unit_test(pipeline_cost_test ${CMAKE_SOURCE_DIR}/tests/unit/pipeline_cost_test.c
+              LIBS enl_core LABELS core)
