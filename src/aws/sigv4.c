@@ -11,6 +11,7 @@
 
 #include "enlarger/buf.h"
 #include "enlarger/err.h"
+#include "enlarger/text.h"
 
 #define CANON_MAX (1u << 20) /* a canonical request past 1 MiB is a bug or an attack */
 
@@ -90,36 +91,16 @@ int enl_sigv4_uri_encode(struct enl_buf *out, const char *s, size_t len, int kee
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into a malloc'd buffer (*out_len bytes, NUL added). A '%' not
  * followed by two hex digits stays literal, as S3 and botocore treat it. '+' stays '+':
  * SigV4 query strings are not form-encoded. */
 static char *pct_decode(const char *s, size_t n, size_t *out_len)
 {
 	char *d = malloc(n + 1);
-	size_t j = 0;
 	if (!d)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			d[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else {
-			d[j++] = s[i];
-		}
-	}
-	d[j] = 0;
-	*out_len = j;
+	/* Lenient decoding never fails, and the output is never longer than the input. */
+	enl_pct_decode(s, n, ENL_PCT_LENIENT, d, n + 1, out_len);
 	return d;
 }
 

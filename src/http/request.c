@@ -9,16 +9,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "enlarger/text.h"
 
 /* Percent-decodes src into a new string (*out, free()). With plus_is_space, '+' is a
  * space (query strings). ENL_EINVAL for a bad escape or a NUL byte, encoded or not. */
@@ -26,27 +17,14 @@ int enl_http_pct_decode(const char *src, int plus_is_space, char **out)
 {
 	*out = NULL;
 	size_t n = strlen(src);
-	char *d = malloc(n + 1), *p = d;
+	char *d = malloc(n + 1);
 	if (!d)
 		return ENL_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		char ch = src[i];
-		if (ch == '%') {
-			int hi = i + 1 < n ? hexval(src[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(src[i + 2]) : -1;
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-				free(d);
-				return ENL_EINVAL;
-			}
-			*p++ = (char)(hi * 16 + lo);
-			i += 2;
-		} else if (ch == '+' && plus_is_space) {
-			*p++ = ' ';
-		} else {
-			*p++ = ch;
-		}
+	int rc = enl_pct_decode(src, n, plus_is_space ? ENL_PCT_PLUS_SPACE : 0, d, n + 1, NULL);
+	if (rc) {
+		free(d);
+		return rc;
 	}
-	*p = 0;
 	*out = d;
 	return 0;
 }

@@ -8,42 +8,12 @@
 
 #include <jansson.h>
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "enlarger/text.h"
 
 int enl_url_decode(const char *in, int plus_is_space, char *out, size_t outsz)
 {
-	size_t o = 0;
-	for (size_t i = 0; in[i]; i++) {
-		int c = (unsigned char)in[i];
-		if (c == '%') {
-			int hi = hexval((unsigned char)in[i + 1]);
-			int lo = hi < 0 ? -1 : hexval((unsigned char)in[i + 2]);
-			if (hi < 0 || lo < 0)
-				return ENL_EINVAL;
-			c = hi * 16 + lo;
-			if (c == 0)
-				return ENL_EINVAL;
-			i += 2;
-		} else if (c == '+' && plus_is_space) {
-			c = ' ';
-		}
-		if (o + 1 >= outsz)
-			return ENL_EINVAL;
-		out[o++] = (char)c;
-	}
-	if (outsz == 0)
-		return ENL_EINVAL;
-	out[o] = '\0';
-	return 0;
+	return enl_pct_decode(in, strlen(in), plus_is_space ? ENL_PCT_PLUS_SPACE : 0, out, outsz,
+	                      NULL);
 }
 
 /* A borrowed string member, or NULL when absent or not a string. */
