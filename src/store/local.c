@@ -66,7 +66,7 @@ pthread_mutex_t *enl_local_key_lock(struct local_store *st, const char *bucket, 
 static int local_ping(struct enl_store *s, const char *bucket, struct enl_errmsg *e)
 {
 	struct local_store *st = (struct local_store *)s;
-	int rc = enl_local_bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	if (rc)
 		return rc;
 	int fd = enl_local_open_dirs(st->root_fd, bucket, strlen(bucket), 1);

@@ -4,72 +4,7 @@
 
 #include <string.h>
 
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, c &= 0x07;
-		} else {
-			return 0;
-		}
-		if (i + len > n)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
-/* S3's bucket naming rules (general purpose buckets): 3-63 characters of a-z, 0-9,
- * '.', '-'; begins and ends with a letter or digit; no "..", no IPv4 form. */
-int enl_local_bucket_check(const char *b, struct enl_errmsg *e)
-{
-	if (!b)
-		return enl_fail(e, ENL_EINVAL, "missing bucket name");
-	size_t n = strnlen(b, 64);
-	if (n < 3 || n > 63)
-		return enl_fail(e, ENL_EINVAL, "bucket name must be 3 to 63 characters");
-	int dots = 0, digits_dots = 1;
-	for (size_t i = 0; i < n; i++) {
-		char c = b[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (!alnum && c != '.' && c != '-')
-			return enl_fail(e, ENL_EINVAL,
-			                "bucket name may only hold a-z, 0-9, '.' and '-'");
-		if ((i == 0 || i == n - 1) && !alnum)
-			return enl_fail(e, ENL_EINVAL,
-			                "bucket name must begin and end with a letter or digit");
-		if (c == '.') {
-			dots++;
-			if (b[i + 1] == '.' || b[i + 1] == '-' || (i > 0 && b[i - 1] == '-'))
-				return enl_fail(e, ENL_EINVAL, "bucket name has adjacent '.'");
-		}
-		if (!(c == '.' || (c >= '0' && c <= '9')))
-			digits_dots = 0;
-	}
-	if (digits_dots && dots == 3)
-		return enl_fail(e, ENL_EINVAL, "bucket name must not look like an IP address");
-	if (strncmp(b, "xn--", 4) == 0)
-		return enl_fail(e, ENL_EINVAL, "bucket name must not begin with xn--");
-	return ENL_OK;
-}
+#include "enlarger/text.h"
 
 /* Checks one '/'-separated segment of a key or prefix directory. */
 static int segment_check(const char *s, size_t n, struct enl_errmsg *e)
@@ -96,7 +31,7 @@ static int chars_check(const char *k, size_t n, struct enl_errmsg *e)
 		if (c == '\\')
 			return enl_fail(e, ENL_EINVAL, "key has a backslash");
 	}
-	if (!utf8_valid((const unsigned char *)k, n))
+	if (!enl_utf8_valid(k, n))
 		return enl_fail(e, ENL_EINVAL, "key is not valid UTF-8");
 	return ENL_OK;
 }
@@ -163,7 +98,7 @@ static int text_ok(const char *s, size_t cap)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-	return utf8_valid((const unsigned char *)s, n);
+	return enl_utf8_valid(s, n);
 }
 
 int enl_local_opts_check(const struct enl_put_opts *o, struct enl_errmsg *e)

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "enlarger/names.h"
 #include "enlarger/store.h"
 
 #define LOCAL_KEY_MAX 1024
@@ -34,8 +35,7 @@ pthread_mutex_t *enl_local_key_lock(struct local_store *st, const char *bucket, 
 
 /* ---- local_check.c: what the store accepts (e may be NULL) ---- */
 
-/* S3's bucket naming rules. 0 or ENL_EINVAL. */
-int enl_local_bucket_check(const char *b, struct enl_errmsg *e);
+/* Bucket names: enl_bucket_name_check (enlarger/names.h), S3's rules. */
 /* A key: 1..LOCAL_KEY_MAX bytes of UTF-8, no control characters or backslashes, no
  * leading '/', no empty, "." or ".." segments, none starting with ".tmp-" and none
  * over LOCAL_SEGMENT_MAX bytes. 0 or ENL_EINVAL. */

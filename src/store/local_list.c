@@ -96,7 +96,7 @@ int enl_local_list(struct enl_store *s, const char *bucket, const char *prefix,
 {
 	struct local_store *st = (struct local_store *)s;
 	struct keyvec kv = {0};
-	int rc = enl_local_bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	if (rc)
 		return rc;
 	size_t dirlen = 0;

@@ -45,7 +45,7 @@ static int open_data(struct local_store *st, const char *bucket, const char *key
 static int local_read(struct local_store *st, const char *bucket, const char *key, size_t max_bytes,
                       struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e)
 {
-	int rc = enl_local_bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	if (rc)
 		return rc;
 	rc = enl_local_key_check(key, e);

@@ -58,7 +58,7 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 	const char *last;
 	char etag[33];
 
-	int rc = enl_local_bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	if (!rc)
 		rc = enl_local_key_check(key, e);
 	if (!rc)
@@ -166,7 +166,7 @@ done:
 int enl_local_del(struct enl_store *s, const char *bucket, const char *key, struct enl_errmsg *e)
 {
 	struct local_store *st = (struct local_store *)s;
-	int rc = enl_local_bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	if (!rc)
 		rc = enl_local_key_check(key, e);
 	if (rc)

@@ -23,6 +23,8 @@
 
 #include "enlarger/aws.h"
 #include "enlarger/log.h"
+#include "enlarger/names.h"
+#include "enlarger/text.h"
 
 #define S3_KEY_MAX 1024
 #define S3_META_PREFIX "x-amz-meta-"
@@ -41,74 +43,6 @@ struct s3_store {
 
 /* ---- names ---- */
 
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, c &= 0x07;
-		} else {
-			return 0;
-		}
-		if (i + len > n)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = (c << 6) | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
-/* S3's rules for general purpose bucket names: 3-63 of a-z 0-9 . -, letter or digit at
- * both ends, no "..", not an IPv4 address, no xn-- prefix. The same rules as the local
- * store, so a configuration that works on one works on the other. */
-static int bucket_check(const char *b, struct enl_errmsg *e)
-{
-	if (!b)
-		return enl_fail(e, ENL_EINVAL, "missing bucket name");
-	size_t n = strnlen(b, 64);
-	if (n < 3 || n > 63)
-		return enl_fail(e, ENL_EINVAL, "bucket name must be 3 to 63 characters");
-	int dots = 0, digits_dots = 1;
-	for (size_t i = 0; i < n; i++) {
-		char c = b[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (!alnum && c != '.' && c != '-')
-			return enl_fail(e, ENL_EINVAL,
-			                "bucket name may only hold a-z, 0-9, '.' and '-'");
-		if ((i == 0 || i == n - 1) && !alnum)
-			return enl_fail(e, ENL_EINVAL,
-			                "bucket name must begin and end with a letter or digit");
-		if (c == '.') {
-			dots++;
-			if (b[i + 1] == '.' || b[i + 1] == '-' || (i > 0 && b[i - 1] == '-'))
-				return enl_fail(e, ENL_EINVAL, "bucket name has adjacent '.'");
-		}
-		if (!(c == '.' || (c >= '0' && c <= '9')))
-			digits_dots = 0;
-	}
-	if (digits_dots && dots == 3)
-		return enl_fail(e, ENL_EINVAL, "bucket name must not look like an IP address");
-	if (strncmp(b, "xn--", 4) == 0)
-		return enl_fail(e, ENL_EINVAL, "bucket name must not begin with xn--");
-	return ENL_OK;
-}
-
 /* Keys (and list prefixes, which may be empty): at most 1024 bytes of UTF-8 without
  * control characters. S3 itself takes any UTF-8, but a control character in a key is
  * unreadable in XML listings and in logs. */
@@ -126,14 +60,14 @@ static int text_check(const char *k, int allow_empty, const char *what, struct e
 		if (c < 0x20 || c == 0x7f)
 			return enl_fail(e, ENL_EINVAL, "%s has a control character", what);
 	}
-	if (!utf8_valid((const unsigned char *)k, n))
+	if (!enl_utf8_valid(k, n))
 		return enl_fail(e, ENL_EINVAL, "%s is not valid UTF-8", what);
 	return ENL_OK;
 }
 
 static int names_check(const char *bucket, const char *key, struct enl_errmsg *e)
 {
-	int rc = bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	return rc ? rc : text_check(key, 0, "key", e);
 }
 
@@ -260,17 +194,6 @@ static int b64_value(char c)
 	return -1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes one RFC 2047 encoded word "=?UTF-8?B?...?=" or "=?UTF-8?Q?...?=" (how S3
  * returns non-ASCII metadata values) into out; a value that is not one is copied as is. */
 static void meta_decode(char *out, size_t cap, const char *v)
@@ -304,9 +227,9 @@ static void meta_decode(char *out, size_t cap, const char *v)
 		for (; s < end && o + 1 < cap; s++) {
 			if (*s == '_') {
 				out[o++] = ' ';
-			} else if (*s == '=' && s + 2 < end && hexval(s[1]) >= 0 &&
-			           hexval(s[2]) >= 0) {
-				out[o++] = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+			} else if (*s == '=' && s + 2 < end && enl_hexval(s[1]) >= 0 &&
+			           enl_hexval(s[2]) >= 0) {
+				out[o++] = (char)(enl_hexval(s[1]) * 16 + enl_hexval(s[2]));
 				s += 2;
 			} else {
 				out[o++] = *s;
@@ -314,7 +237,7 @@ static void meta_decode(char *out, size_t cap, const char *v)
 		}
 	}
 	out[o] = '\0';
-	if (!utf8_valid((const unsigned char *)out, o))
+	if (!enl_utf8_valid(out, o))
 		copy_str(out, cap, v); /* not what it claimed: keep the raw value */
 }
 
@@ -396,7 +319,7 @@ static int body_consistent(const struct enl_aws_response *r)
 	if (n != 32)
 		return 1;
 	for (size_t i = 0; i < 32; i++)
-		if (hexval(etag[i]) < 0)
+		if (enl_hexval(etag[i]) < 0)
 			return 1;
 	unsigned char d[EVP_MAX_MD_SIZE];
 	unsigned int dl = 0;
@@ -405,7 +328,8 @@ static int body_consistent(const struct enl_aws_response *r)
 	    dl != 16)
 		return 1; /* cannot tell: do not refuse the object for it */
 	for (size_t i = 0; i < 16; i++)
-		if (hexval(etag[2 * i]) != d[i] >> 4 || hexval(etag[2 * i + 1]) != (d[i] & 15))
+		if (enl_hexval(etag[2 * i]) != d[i] >> 4 ||
+		    enl_hexval(etag[2 * i + 1]) != (d[i] & 15))
 			return 0;
 	return 1;
 }
@@ -550,7 +474,7 @@ static int meta_encode(char *out, size_t cap, const char *v)
 		return ENL_OK;
 	}
 	size_t n = strlen(v);
-	if (!utf8_valid((const unsigned char *)v, n))
+	if (!enl_utf8_valid(v, n))
 		return ENL_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
@@ -703,7 +627,7 @@ static int xml_unescape(struct enl_buf *out, const char *s, size_t n)
 			int hex = i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X');
 			size_t j = i + 1 + (size_t)hex, digits = 0;
 			for (; j < n && s[j] != ';' && digits < 8; j++, digits++) {
-				int d = hex ? hexval(s[j])
+				int d = hex ? enl_hexval(s[j])
 				            : (s[j] >= '0' && s[j] <= '9' ? s[j] - '0' : -1);
 				if (d < 0)
 					return ENL_EINVAL;
@@ -892,7 +816,7 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
 	struct s3_store *s = (struct s3_store *)st;
 	struct keylist l = {NULL, 0, 0};
 	char *token = NULL;
-	int rc = bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	if (!rc)
 		rc = text_check(prefix, 1, "prefix", e);
 	for (int page = 0; !rc; page++) {
@@ -942,7 +866,7 @@ static int s3_ping(struct enl_store *st, const char *bucket, struct enl_errmsg *
 	struct s3_store *s = (struct s3_store *)st;
 	struct enl_aws_response r;
 	char *url = NULL;
-	int rc = bucket_check(bucket, e);
+	int rc = enl_bucket_name_check(bucket, e);
 	memset(&r, 0, sizeof(r));
 	if (rc)
 		goto done;

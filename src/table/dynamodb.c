@@ -19,6 +19,7 @@
 
 #include "enlarger/aws.h"
 #include "enlarger/log.h"
+#include "enlarger/names.h"
 #include "dynamodb_internal.h"
 
 #define DDB_REASON_MAX 1000
@@ -618,10 +619,10 @@ int enl_table_dynamodb_open(const struct enl_aws_config *cfg, struct enl_aws_cli
 		return enl_fail(e, ENL_EINVAL,
 		                "DynamoDB table needs an AWS configuration and client");
 	/* DynamoDB table names are 3-255 of [A-Za-z0-9_.-]. */
-	if (!ddb_ident_ok(table) || strlen(table) < 3)
+	if (!enl_ident_ok(table, 255) || strlen(table) < 3)
 		return enl_fail(e, ENL_EINVAL,
 		                "dynamodb table: table name must be 3-255 of A-Z a-z 0-9 _ . -");
-	if (!ddb_ident_ok(key_attr))
+	if (!enl_ident_ok(key_attr, 255))
 		return enl_fail(e, ENL_EINVAL,
 		                "dynamodb table: key attribute must be 1-255 of A-Z a-z 0-9 _ . -");
 	if (ddb_key_clashes(key_attr))

@@ -43,8 +43,6 @@ int ddb_result_value(json_t **out, const struct ddb_field *f, json_t *fields, st
  * attributes only, numbers typed by the field table. New reference, NULL on ENOMEM. */
 json_t *ddb_item_to_json(json_t *item, const char *key_attr);
 
-/* Names as DynamoDB allows them: 1-255 of [A-Za-z0-9_.-]. */
-int ddb_ident_ok(const char *s);
 /* Whether key_attr is one of the item's attribute names (any case). */
 int ddb_key_clashes(const char *key_attr);
 

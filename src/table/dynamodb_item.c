@@ -232,19 +232,6 @@ json_t *ddb_item_to_json(json_t *item, const char *key_attr)
 	return out;
 }
 
-int ddb_ident_ok(const char *s)
-{
-	if (!s || !s[0] || strlen(s) > 255)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		         (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
 int ddb_key_clashes(const char *key_attr)
 {
 	for (size_t i = 0; i < ddb_n_fields; i++)

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "enlarger/names.h"
+
 #define SQLITE_IDENT_MAX 255
 
 enum ftype { F_TEXT, F_INT, F_REAL };
@@ -73,15 +75,7 @@ static const struct field fields[] = {
  * configuration serves both backends. They are also quoted in SQL ("%w"). */
 int enl_sqlite_ident_ok(const char *s)
 {
-	if (!s || !s[0] || strlen(s) > SQLITE_IDENT_MAX || strncasecmp(s, "sqlite_", 7) == 0)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		         (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
-		if (!ok)
-			return 0;
-	}
-	return 1;
+	return enl_ident_ok(s, SQLITE_IDENT_MAX) && strncasecmp(s, "sqlite_", 7) != 0;
 }
 
 int enl_sqlite_key_clashes(const char *key_attr)

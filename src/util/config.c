@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "enlarger/log.h"
+#include "enlarger/names.h"
 
 enum kind {
 	K_STR,    /* char[] field; check() validates the characters */
@@ -174,54 +175,6 @@ static int parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
-static int has_prefix(const char *s, const char *p)
-{
-	return strncmp(s, p, strlen(p)) == 0;
-}
-
-static int has_suffix(const char *s, const char *p)
-{
-	size_t n = strlen(s), m = strlen(p);
-	return n >= m && strcmp(s + n - m, p) == 0;
-}
-
-/* S3's naming rules for general purpose buckets ("Bucket naming rules", Amazon S3 User
- * Guide). The local store refuses the same names, so a name that works on the laptop
- * also works on AWS, and no bucket folder can start with '.' (.meta, .table). NULL when
- * v is a good name, else why not. */
-static const char *bucket_name_problem(const char *v)
-{
-	static const char *const bad_prefix[] = {"xn--", "sthree-", "amzn-s3-demo-"};
-	static const char *const bad_suffix[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3",
-	                                         "--table-s3"};
-	size_t n = strlen(v);
-	int dots = 0, ip_like = 1;
-	if (n < 3 || n > 63)
-		return "must be 3 to 63 characters";
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (!(islower(c) || isdigit(c) || c == '.' || c == '-'))
-			return "may only hold lower-case letters, digits, '.' and '-'";
-		if (c == '.' && v[i + 1] == '.')
-			return "must not have two adjacent periods";
-		dots += c == '.';
-		ip_like &= isdigit(c) || c == '.';
-	}
-	if (!isalnum((unsigned char)v[0]) || !isalnum((unsigned char)v[n - 1]))
-		return "must begin and end with a letter or digit";
-	if (ip_like && dots == 3)
-		return "must not look like an IP address";
-	for (size_t i = 0; i < sizeof(bad_prefix) / sizeof(bad_prefix[0]); i++)
-		if (has_prefix(v, bad_prefix[i]))
-			return "must not begin with a prefix S3 reserves (xn--, sthree-, "
-			       "amzn-s3-demo-)";
-	for (size_t i = 0; i < sizeof(bad_suffix) / sizeof(bad_suffix[0]); i++)
-		if (has_suffix(v, bad_suffix[i]))
-			return "must not end with a suffix S3 reserves (-s3alias, --ol-s3, .mrap, "
-			       "--x-s3, --table-s3)";
-	return NULL;
-}
-
 /* NULL when v passes st's check, else why not (for the message naming the variable). */
 static const char *check_string(const struct setting *st, const char *v)
 {
@@ -230,23 +183,19 @@ static const char *check_string(const struct setting *st, const char *v)
 	case S_ANY:
 	case S_SECRET: return NULL;
 	case S_NONEMPTY: return n ? NULL : "must not be empty";
-	case S_BUCKET: return bucket_name_problem(v);
+	case S_BUCKET: return enl_bucket_name_problem(v); /* the stores refuse the same */
 	case S_TABLE:
 		/* DynamoDB's rule (3-255 of [A-Za-z0-9_.-]); also a SQLite table and file name. */
 		if (n < 3)
 			return "must be at least 3 characters";
-		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
-				return "may only hold letters, digits, '_', '.' and '-'";
-		return NULL;
+		return enl_ident_ok(v, n) ? NULL
+		                          : "may only hold letters, digits, '_', '.' and '-'";
 	case S_NAME:
 		/* Attribute names: also a SQLite column. */
 		if (n == 0 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
 			return "must be a name";
-		for (size_t i = 0; i < n; i++)
-			if (!isalnum((unsigned char)v[i]) && !strchr("._-", v[i]))
-				return "may only hold letters, digits, '_', '.' and '-'";
-		return NULL;
+		return enl_ident_ok(v, n) ? NULL
+		                          : "may only hold letters, digits, '_', '.' and '-'";
 	case S_HEADER:
 		if (n == 0)
 			return "must be a header name";

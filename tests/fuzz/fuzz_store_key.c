@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(dirlen == 0);
 	}
 
-	if (enl_local_bucket_check(s, NULL) == ENL_OK) {
+	if (enl_bucket_name_check(s, NULL) == ENL_OK) {
 		FUZZ_CHECK(n >= 3 && n <= 63);
 		FUZZ_CHECK(strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n);
 		FUZZ_CHECK(s[0] != '.' && s[0] != '-' && s[n - 1] != '.' && s[n - 1] != '-');
