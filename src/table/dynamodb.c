@@ -20,6 +20,7 @@
 #include "enlarger/aws.h"
 #include "enlarger/log.h"
 #include "enlarger/names.h"
+#include "claim_internal.h"
 #include "dynamodb_internal.h"
 
 #define DDB_REASON_MAX 1000
@@ -245,41 +246,6 @@ static int get_raw(struct ddb_table *t, const char *photo_id, int consistent, js
 
 /* ---- claim ---- */
 
-static const char *strip_quotes(const char *etag, char *buf, size_t cap)
-{
-	if (!etag)
-		return NULL;
-	size_t n = strlen(etag);
-	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
-		snprintf(buf, cap, "%.*s", (int)(n - 2), etag + 1);
-		return buf;
-	}
-	return etag;
-}
-
-/* The claim rules (docs/photo-item.md) on a stored item, exactly as src/table/sqlite.c
- * decides them; used to classify a ConditionalCheckFailedException. */
-static enum enl_claim_result claim_decide(int has_row, const char *st_seq, const char *st_etag,
-                                          const char *status, int64_t lease_until, const char *seq,
-                                          const char *etag, int64_t now)
-{
-	if (!has_row)
-		return ENL_CLAIM_OK;
-	int done = status && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0);
-	int live = status && strcmp(status, "processing") == 0 && lease_until > now;
-	if (seq && st_seq && st_seq[0]) {
-		int c = strcmp(st_seq, seq);
-		if (c < 0)
-			return ENL_CLAIM_OK;
-		if (c > 0)
-			return ENL_CLAIM_STALE;
-		return done ? ENL_CLAIM_DUPLICATE : live ? ENL_CLAIM_BUSY : ENL_CLAIM_OK;
-	}
-	if (etag && st_etag && strcmp(etag, st_etag) == 0)
-		return done ? ENL_CLAIM_DUPLICATE : live ? ENL_CLAIM_BUSY : ENL_CLAIM_OK;
-	return ENL_CLAIM_OK;
-}
-
 static const char *item_s(json_t *item, const char *name)
 {
 	return json_string_value(json_object_get(json_object_get(item, name), "S"));
@@ -389,7 +355,7 @@ static int ddb_claim(struct enl_table *tb, const struct enl_claim_req *req,
 	struct ddb_table *t = (struct ddb_table *)tb;
 	char seq[ENL_SEQ_WIDTH + 1], etagbuf[128];
 	const char *seqp = NULL;
-	const char *etag = strip_quotes(req->etag, etagbuf, sizeof(etagbuf));
+	const char *etag = enl_table_strip_quotes(req->etag, etagbuf, sizeof(etagbuf));
 	if (etag && !etag[0])
 		etag = NULL;
 	if (req->sequencer) {
@@ -423,8 +389,8 @@ static int ddb_claim(struct enl_table *tb, const struct enl_claim_req *req,
 			return ENL_OK;
 		}
 		enum enl_claim_result res =
-		    claim_decide(1, item_s(item, "sequencer"), item_s(item, "etag"), st,
-		                 item_n(item, "leaseUntil"), seqp, etag, req->now_ms);
+		    enl_table_claim_decide(1, item_s(item, "sequencer"), item_s(item, "etag"), st,
+		                           item_n(item, "leaseUntil"), seqp, etag, req->now_ms);
 		json_decref(item);
 		if (res != ENL_CLAIM_OK) {
 			*out = res;

@@ -8,6 +8,7 @@
  * synchronous=NORMAL: in WAL mode the database cannot be corrupted by a power cut;
  * the last transactions before it may be lost, and a lost claim or result is
  * redone by the event's retry. */
+#include "claim_internal.h"
 #include "sqlite_internal.h"
 
 #include <stdio.h>
@@ -26,42 +27,6 @@ static int64_t now_ms(void)
 
 /* ---- claim ---- */
 
-static const char *strip_quotes(const char *etag, char *buf, size_t cap)
-{
-	if (!etag)
-		return NULL;
-	size_t n = strlen(etag);
-	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
-		snprintf(buf, cap, "%.*s", (int)(n - 2), etag + 1);
-		return buf;
-	}
-	return etag;
-}
-
-/* The claim rules (docs/photo-item.md), given the stored row (has_row 0: none). */
-static enum enl_claim_result claim_decide(int has_row, const char *st_seq, const char *st_etag,
-                                          const char *status, int64_t lease_until, const char *seq,
-                                          const char *etag, int64_t now)
-{
-	if (!has_row)
-		return ENL_CLAIM_OK;
-	int done = status && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0);
-	int live = status && strcmp(status, "processing") == 0 && lease_until > now;
-	if (seq && st_seq && st_seq[0]) {
-		int c = strcmp(st_seq, seq);
-		if (c < 0)
-			return ENL_CLAIM_OK; /* newer: take over, even from a live older attempt */
-		if (c > 0)
-			return ENL_CLAIM_STALE;
-		return done ? ENL_CLAIM_DUPLICATE : live ? ENL_CLAIM_BUSY : ENL_CLAIM_OK;
-	}
-	/* No sequencer on one side (a curl request, or a row a curl request made): the
-	 * ETag says whether it is the same object. */
-	if (etag && st_etag && strcmp(etag, st_etag) == 0)
-		return done ? ENL_CLAIM_DUPLICATE : live ? ENL_CLAIM_BUSY : ENL_CLAIM_OK;
-	return ENL_CLAIM_OK;
-}
-
 static int bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
@@ -76,7 +41,7 @@ static int sqlite_claim(struct enl_table *tb, const struct enl_claim_req *req,
 	int in_tx = 0, src;
 	char seq[ENL_SEQ_WIDTH + 1], etagbuf[128], when[32];
 	const char *seqp = NULL;
-	const char *etag = strip_quotes(req->etag, etagbuf, sizeof(etagbuf));
+	const char *etag = enl_table_strip_quotes(req->etag, etagbuf, sizeof(etagbuf));
 
 	if (req->sequencer) {
 		if (enl_seq_pad(req->sequencer, seq) != ENL_OK)
@@ -107,7 +72,7 @@ static int sqlite_claim(struct enl_table *tb, const struct enl_claim_req *req,
 		rc = enl_sqlite_db_fail(db, src, "claim", e);
 		goto done;
 	}
-	enum enl_claim_result res = claim_decide(
+	enum enl_claim_result res = enl_table_claim_decide(
 	    src == SQLITE_ROW, (const char *)sqlite3_column_text(st, 0),
 	    (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
 	    sqlite3_column_int64(st, 3), seqp, etag, req->now_ms);
