@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enlarger/fs.h"
 #include "enlarger/log.h"
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
@@ -235,24 +236,6 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return ENL_ETOOBIG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) && errno != EEXIST)
-				return ENL_EIO;
-			*p = '/';
-		}
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return ENL_EIO;
-	return 0;
-}
-
 int enl_watch_start(struct enl_app *app, struct enl_watch **out, struct enl_errmsg *e)
 {
 	struct enl_watch *w = calloc(1, sizeof(*w));
@@ -268,7 +251,7 @@ int enl_watch_start(struct enl_app *app, struct enl_watch **out, struct enl_errm
 		rc = enl_fail(e, ENL_EINVAL, "ENLARGER_DATA_DIR is too long");
 		goto fail;
 	}
-	if (mkdir_p(w->root)) {
+	if (enl_mkdir_p(w->root)) {
 		rc = enl_fail(e, ENL_EIO, "cannot create the originals folder");
 		goto fail;
 	}

@@ -49,6 +49,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enlarger/fs.h"
+
 pthread_mutex_t *enl_local_key_lock(struct local_store *st, const char *bucket, const char *key)
 {
 	/* FNV-1a over bucket '/' key. */
@@ -100,33 +102,12 @@ static const struct enl_store_ops local_ops = {
     .destroy = local_destroy,
 };
 
-/* mkdir -p, for the root given in configuration (which may be a relative path or
- * go through symbolic links: it is the operator's, not a client's). */
-static int mkdir_p(const char *dir)
-{
-	char p[4096];
-	int n = snprintf(p, sizeof(p), "%s", dir);
-	if (n <= 0 || (size_t)n >= sizeof(p))
-		return -ENAMETOOLONG;
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*c = '/';
-	}
-	if (mkdir(p, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_errmsg *e)
 {
 	*out = NULL;
 	if (!dir || !dir[0])
 		return enl_fail(e, ENL_EINVAL, "local store: no data directory");
-	int err = mkdir_p(dir);
+	int err = enl_mkdir_p(dir);
 	if (err)
 		return enl_fail(e, ENL_EIO, "local store: cannot create the data directory: %s",
 		                strerror(-err));
