@@ -7,3 +7,6 @@ enl_script_test(integration_service "integration" ${CMAKE_CURRENT_LIST_DIR}/test
 enl_script_test(lint_openapi "unit" ${CMAKE_CURRENT_LIST_DIR}/lint_openapi.py)
 # README.md's settings table is `enlarger config`'s output.
 enl_script_test(readme_config "unit" ${CMAKE_CURRENT_LIST_DIR}/check_readme_config.py)
+# EventBridge's 5 s: a 50 MP /process answers in time; a request the client hung up on
+# still finishes, and its retry is in flight (429) or a duplicate.
+enl_script_test(integration_deadline "integration" ${CMAKE_CURRENT_LIST_DIR}/test_deadline.py)
