@@ -9,37 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
-struct keyvec {
-	char **v;
-	size_t n, cap;
-};
-
-static int keyvec_push(struct keyvec *kv, const char *k)
-{
-	if (kv->n == kv->cap) {
-		size_t cap = kv->cap ? kv->cap * 2 : 64;
-		char **v = realloc(kv->v, cap * sizeof(*v));
-		if (!v)
-			return ENL_ENOMEM;
-		kv->v = v;
-		kv->cap = cap;
-	}
-	kv->v[kv->n] = strdup(k);
-	if (!kv->v[kv->n])
-		return ENL_ENOMEM;
-	kv->n++;
-	return ENL_OK;
-}
-
-static int cmp_keys(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+#include "keylist.h"
 
 /* Collects the keys below dirfd (whose keys start with path[0..plen)) that begin
  * with prefix. Takes ownership of dirfd. */
 static int walk(int dirfd, char *path, size_t plen, const char *prefix, size_t prelen, int depth,
-                struct keyvec *kv, struct enl_errmsg *e)
+                struct enl_keylist *kv, struct enl_errmsg *e)
 {
 	int rc = ENL_OK;
 	DIR *d = fdopendir(dirfd);
@@ -80,7 +55,7 @@ static int walk(int dirfd, char *path, size_t plen, const char *prefix, size_t p
 			}
 		} else if (type == DT_REG && kl >= prelen && strncmp(path, prefix, prelen) == 0 &&
 		           enl_local_key_check(path, NULL) == ENL_OK) {
-			rc = keyvec_push(kv, path);
+			rc = enl_keylist_add(kv, path);
 			if (rc)
 				enl_fail(e, rc, "out of memory");
 		}
@@ -95,7 +70,7 @@ int enl_local_list(struct enl_store *s, const char *bucket, const char *prefix,
                    enl_store_list_cb cb, void *ud, struct enl_errmsg *e)
 {
 	struct local_store *st = (struct local_store *)s;
-	struct keyvec kv = {0};
+	struct enl_keylist kv = {0};
 	int rc = enl_bucket_name_check(bucket, e);
 	if (rc)
 		return rc;
@@ -122,12 +97,8 @@ int enl_local_list(struct enl_store *s, const char *bucket, const char *prefix,
 		path[plen++] = '/';
 	path[plen] = '\0';
 	rc = walk(fd, path, plen, prefix, prelen, 0, &kv, e);
-	if (!rc && kv.n)
-		qsort(kv.v, kv.n, sizeof(*kv.v), cmp_keys);
-	for (size_t i = 0; !rc && i < kv.n; i++)
-		rc = cb(ud, kv.v[i]);
-	for (size_t i = 0; i < kv.n; i++)
-		free(kv.v[i]);
-	free(kv.v);
+	if (!rc)
+		rc = enl_keylist_emit(&kv, cb, ud);
+	enl_keylist_free(&kv);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "enlarger/log.h"
 #include "enlarger/names.h"
 #include "enlarger/text.h"
+#include "keylist.h"
 
 #define S3_KEY_MAX 1024
 #define S3_META_PREFIX "x-amz-meta-"
@@ -701,48 +702,9 @@ static const char *next_contents(const char *pos, const char *end, const char **
 	return s;
 }
 
-/* The keys of a whole listing, collected so they can be handed out in byte order
- * whatever order the server used (S3 sends UTF-8 binary order; stand-ins such as s3rver
- * walk their folders instead). */
-struct keylist {
-	char **keys;
-	size_t n, cap;
-};
-
-static int keylist_add(void *ud, const char *key)
-{
-	struct keylist *l = ud;
-	if (l->n >= S3_LIST_KEYS_MAX)
-		return ENL_ETOOBIG;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		char **k = realloc(l->keys, cap * sizeof(*k));
-		if (!k)
-			return ENL_ENOMEM;
-		l->keys = k;
-		l->cap = cap;
-	}
-	if (!(l->keys[l->n] = strdup(key)))
-		return ENL_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void keylist_free(struct keylist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->keys[i]);
-	free(l->keys);
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b); /* strcmp: unsigned bytes */
-}
-
 /* One page: adds each key to l; sets *token (malloc'd, or NULL when the listing is
  * complete). Returns 0 or an enl_err. */
-static int list_page(const struct enl_aws_response *r, struct keylist *l, char **token,
+static int list_page(const struct enl_aws_response *r, struct enl_keylist *l, char **token,
                      struct enl_errmsg *e)
 {
 	const char *b = (const char *)r->body.data, *end = b ? b + r->body.len : NULL;
@@ -766,7 +728,7 @@ static int list_page(const struct enl_aws_response *r, struct keylist *l, char *
 			rc = enl_fail(e, ENL_EIO, "S3 listing has a malformed key");
 			goto done;
 		}
-		if ((rc = keylist_add(l, (const char *)key.data))) {
+		if ((rc = enl_keylist_add(l, (const char *)key.data))) {
 			rc = rc == ENL_ETOOBIG
 			         ? enl_fail(e, rc, "S3 listing has over %d keys", S3_LIST_KEYS_MAX)
 			         : enl_fail(e, rc, "out of memory");
@@ -814,7 +776,7 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
                    enl_store_list_cb cb, void *ud, struct enl_errmsg *e)
 {
 	struct s3_store *s = (struct s3_store *)st;
-	struct keylist l = {NULL, 0, 0};
+	struct enl_keylist l = {.max = S3_LIST_KEYS_MAX};
 	char *token = NULL;
 	int rc = enl_bucket_name_check(bucket, e);
 	if (!rc)
@@ -851,13 +813,11 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
 			break;
 	}
 	free(token);
-	if (!rc && l.n) {
-		qsort(l.keys, l.n, sizeof(*l.keys), key_cmp);
-		for (size_t i = 0; i < l.n && !rc; i++)
-			if (i == 0 || strcmp(l.keys[i], l.keys[i - 1]) != 0)
-				rc = cb(ud, l.keys[i]);
-	}
-	keylist_free(&l);
+	/* In byte order whatever order the server used (S3 sends UTF-8 binary order;
+	 * stand-ins such as s3rver walk their folders instead). */
+	if (!rc)
+		rc = enl_keylist_emit(&l, cb, ud);
+	enl_keylist_free(&l);
 	return rc;
 }
 
