@@ -24,6 +24,7 @@
 
 #include <openssl/crypto.h>
 
+#include "enlarger/clock.h"
 #include "enlarger/log.h"
 #include "aws_internal.h"
 
@@ -263,13 +264,6 @@ static int fetch_any(struct enl_aws_credprov *p, struct enl_aws_creds *out, stru
 	return p->src == SRC_ECS ? fetch_ecs(p, out, e) : fetch_imds(p, out, e);
 }
 
-static long long wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void log_fetched(const struct enl_aws_credprov *p, const struct enl_aws_creds *c)
 {
 	enl_log_json(ENL_LOG_INFO, "aws credentials fetched",
@@ -287,10 +281,10 @@ static void *refresher(void *arg)
 	int failing = 0;
 
 	pthread_mutex_lock(&p->lock);
-	long long last = wall_ms();
+	long long last = enl_wall_ms();
 	while (!p->stop) {
 		if (failing) {
-			next = wall_ms() + retry;
+			next = enl_wall_ms() + retry;
 		} else {
 			long long exp = p->cur.expiration ? (long long)p->cur.expiration * 1000
 			                                  : last + NO_EXPIRY_REFRESH_S * 1000LL;
@@ -300,12 +294,12 @@ static void *refresher(void *arg)
 				next = last + p->o.retry_min_ms;
 		}
 		struct timespec ts = {(time_t)(next / 1000), (long)(next % 1000) * 1000000L};
-		while (!p->stop && wall_ms() < next)
+		while (!p->stop && enl_wall_ms() < next)
 			if (pthread_cond_timedwait(&p->cond, &p->lock, &ts) == ETIMEDOUT)
 				break;
 		if (p->stop)
 			break;
-		if (wall_ms() < next)
+		if (enl_wall_ms() < next)
 			continue;
 		pthread_mutex_unlock(&p->lock);
 
@@ -324,7 +318,7 @@ static void *refresher(void *arg)
 			log_fetched(p, &fresh);
 		}
 		pthread_mutex_lock(&p->lock);
-		last = wall_ms();
+		last = enl_wall_ms();
 		if (rc) {
 			retry = next_retry;
 			failing = 1;

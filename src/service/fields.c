@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "enlarger/clock.h"
+
 static const char *key_names[ENL_DERIV_COUNT][2] = {
     {"thumbnailKey", "thumbnailJpegKey"},
     {"optimizedKey", "optimizedJpegKey"},
@@ -18,13 +20,8 @@ static const char *size_names[ENL_DERIV_COUNT][2] = {
 
 static json_t *now_iso8601(void)
 {
-	struct timespec ts;
-	struct tm tm;
-	char stamp[40];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	char stamp[32];
+	enl_iso8601_ms(enl_wall_ms(), stamp);
 	return json_string(stamp);
 }
 

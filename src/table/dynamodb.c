@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "enlarger/aws.h"
+#include "enlarger/clock.h"
 #include "enlarger/log.h"
 #include "enlarger/names.h"
 #include "claim_internal.h"
@@ -37,22 +38,6 @@ struct ddb_table {
 	char key_attr[256];
 	long deadline_ms;
 };
-
-static void iso_time(int64_t ms, char out[32])
-{
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- one call ---- */
 
@@ -278,7 +263,7 @@ static int claim_write(struct ddb_table *t, const struct enl_claim_req *req, con
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	iso_time(req->now_ms, when);
+	enl_iso8601_ms(req->now_ms, when);
 	rc = put(&upd, "SET %s = %s, %s = %s, %s = %s, %s = %s", N(&x, "#st", "processingStatus"),
 	         V(&x, ":processing", ddb_av_s("processing")), N(&x, "#att", "attempt"),
 	         V(&x, ":att", ddb_av_s(req->attempt)), N(&x, "#lease", "leaseUntil"),
@@ -422,7 +407,7 @@ static int ddb_complete(struct enl_table *tb, const char *photo_id, const char *
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	iso_time(now_ms(), when);
+	enl_iso8601_ms(enl_wall_ms(), when);
 	rc = put(&set, "SET %s = %s, %s = %s", N(&x, "#st", "processingStatus"),
 	         V(&x, ":completed", ddb_av_s("completed")), N(&x, "#upd", "updatedAt"),
 	         V(&x, ":upd", ddb_av_s(when)));
@@ -490,7 +475,7 @@ static int owned_reason_update(struct ddb_table *t, const char *photo_id, const 
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	iso_time(now_ms(), when);
+	enl_iso8601_ms(enl_wall_ms(), when);
 	char upd[256];
 	snprintf(upd, sizeof(upd), "SET %s = %s, %s = %s, %s = %s REMOVE %s%s",
 	         N(&x, "#st", "processingStatus"), V(&x, ":status", ddb_av_s(status)),

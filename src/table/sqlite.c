@@ -9,6 +9,7 @@
  * the last transactions before it may be lost, and a lost claim or result is
  * redone by the event's retry. */
 #include "claim_internal.h"
+#include "enlarger/clock.h"
 #include "sqlite_internal.h"
 
 #include <stdio.h>
@@ -17,13 +18,6 @@
 #include <time.h>
 
 #define SQLITE_REASON_MAX 1000
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- claim ---- */
 
@@ -80,7 +74,7 @@ static int sqlite_claim(struct enl_table *tb, const struct enl_claim_req *req,
 	st = NULL;
 
 	if (res == ENL_CLAIM_OK) {
-		enl_sqlite_iso_time(req->now_ms, when);
+		enl_iso8601_ms(req->now_ms, when);
 		src = sqlite3_prepare_v2(db, t->sql_upsert_claim, -1, &st, NULL);
 		if (src == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, req->photo_id, -1, SQLITE_TRANSIENT);
@@ -137,7 +131,7 @@ static int sqlite_complete(struct enl_table *tb, const char *photo_id, const cha
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char when[32];
-	int64_t now = now_ms();
+	int64_t now = enl_wall_ms();
 	if (fieldsobj && !json_is_object(fieldsobj))
 		return enl_fail(e, ENL_EINVAL, "result fields must be an object");
 	int rc = enl_sqlite_conn_get(t, &db, e);
@@ -153,7 +147,7 @@ static int sqlite_complete(struct enl_table *tb, const char *photo_id, const cha
 	rc = enl_sqlite_bind_results(st, fieldsobj, now, &i, e);
 	if (rc)
 		goto done;
-	enl_sqlite_iso_time(now, when);
+	enl_iso8601_ms(now, when);
 	sqlite3_bind_text(st, i++, when, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, i++, photo_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, i++, attempt, -1, SQLITE_TRANSIENT);
@@ -173,7 +167,7 @@ static int owned_reason_update(struct sqlite_table *t, const char *sql, const ch
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char when[32];
-	enl_sqlite_iso_time(now_ms(), when);
+	enl_iso8601_ms(enl_wall_ms(), when);
 	/* Cap the reason, cutting on a UTF-8 character boundary. */
 	size_t n = strnlen(reason, SQLITE_REASON_MAX + 1);
 	if (n > SQLITE_REASON_MAX) {

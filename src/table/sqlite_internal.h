@@ -59,7 +59,5 @@ int enl_sqlite_bind_results(sqlite3_stmt *st, json_t *fieldsobj, int64_t now, in
 /* The row of sql_get at st as the flat JSON of enl_table_get, with key_attr set to
  * photo_id. New reference, NULL on ENOMEM. */
 json_t *enl_sqlite_row_json(sqlite3_stmt *st, const char *key_attr, const char *photo_id);
-/* ms since the epoch as "2024-01-02T03:04:05.678Z". */
-void enl_sqlite_iso_time(int64_t ms, char out[32]);
 
 #endif

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "enlarger/clock.h"
 #include "enlarger/names.h"
 
 #define SQLITE_IDENT_MAX 255
@@ -84,15 +85,6 @@ int enl_sqlite_key_clashes(const char *key_attr)
 		if (strcasecmp(key_attr, fields[k].name) == 0 || strcasecmp(key_attr, "gps") == 0)
 			return 1;
 	return 0;
-}
-
-void enl_sqlite_iso_time(int64_t ms, char out[32])
-{
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
 }
 
 /* ---- schema and SQL ---- */
@@ -212,7 +204,7 @@ static int bind_result(sqlite3_stmt *st, int i, const struct field *f, json_t *f
 	if (!v || json_is_null(v)) {
 		if (strcmp(f->name, "processedAt") == 0) {
 			char when[32];
-			enl_sqlite_iso_time(now, when);
+			enl_iso8601_ms(now, when);
 			return sqlite3_bind_text(st, i, when, -1, SQLITE_TRANSIENT) == SQLITE_OK
 			           ? ENL_OK
 			           : ENL_ENOMEM;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "enlarger/clock.h"
+
 static enum enl_log_level min_level = ENL_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -29,13 +31,8 @@ void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields)
 		return;
 	}
 	json_t *line = json_object();
-	struct timespec ts;
-	struct tm tm;
-	char stamp[40];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	char stamp[32];
+	enl_iso8601_ms(enl_wall_ms(), stamp);
 	json_object_set_new(line, "ts", json_string(stamp));
 	json_object_set_new(line, "level", json_string(level_name[level]));
 	if (msg)
