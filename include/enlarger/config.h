@@ -36,9 +36,10 @@ struct enl_config {
 	char table_key[64];
 	enum enl_backend backend;
 
-	unsigned jobs;        /* concurrent image jobs (default: cores) */
-	unsigned queue_depth; /* requests waiting for a job slot before 503 */
-	int queue_timeout_ms; /* longest wait in that queue before 503 */
+	unsigned jobs;             /* concurrent image jobs (default: cores) */
+	unsigned queue_depth;      /* requests waiting for a job slot before 503 */
+	int queue_timeout_ms;      /* longest wait in that queue before 503 */
+	unsigned memory_budget_mb; /* estimated MiB of running image jobs; 0 = no budget */
 	size_t max_body_bytes;
 	unsigned connection_timeout_s;
 	unsigned per_ip_connections;

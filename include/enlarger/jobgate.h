@@ -47,6 +47,12 @@ void enl_jobgate_leave(struct enl_jobgate *g);
 int enl_jobgate_enter_cost(struct enl_jobgate *g, size_t cost, int timeout_ms);
 void enl_jobgate_leave_cost(struct enl_jobgate *g, size_t cost);
 
+/* An admitted job's cost changes from `from` to `to` (e.g. once the original is read and
+ * its header known). Never waits, so two running jobs cannot deadlock growing: 0 when the
+ * new cost fits the budget beside the other running jobs (always when it shrinks or runs
+ * alone; waiters may then be admitted), else ENL_EBUSY and the cost stays `from`. */
+int enl_jobgate_resize(struct enl_jobgate *g, size_t from, size_t to);
+
 void enl_jobgate_stats(struct enl_jobgate *g, struct enl_jobgate_stats *out);
 
 /* Registers the gauges ENL_METRIC_JOBS_RUNNING, ENL_METRIC_JOBS_QUEUED and

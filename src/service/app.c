@@ -30,6 +30,7 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 
 	go.jobs = cfg->jobs;
 	go.queue_depth = cfg->queue_depth;
+	go.memory_budget = (size_t)cfg->memory_budget_mb << 20;
 	if ((rc = enl_jobgate_new(&go, &app->gate)))
 		goto fail;
 	if ((rc = enl_flights_new(&app->flights)))

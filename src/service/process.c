@@ -16,9 +16,9 @@
 
 #include <openssl/rand.h>
 
-#include "enlarger/jobgate.h"
 #include "enlarger/keys.h"
 #include "enlarger/log.h"
+#include "admit.h"
 
 #define CACHE_FOREVER "public, max-age=31536000, immutable"
 
@@ -163,7 +163,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	struct enl_buf original = ENL_BUF_INIT;
 	struct enl_pipeline_result res;
 	int have_res = 0;
-	int in_gate = 0;
+	struct enl_admit adm = {0};
 	int claimed = 0;
 	const char *key = ev->key;
 	char attempt[33];
@@ -194,12 +194,10 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		goto done;
 
 	/* Enter the gate before claiming: a full queue then leaves nothing to undo, and
-	 * the claim's lease only covers the work itself. */
-	if ((rc = enl_jobgate_enter(app->gate, cfg->queue_timeout_ms))) {
-		rc = enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
+	 * the claim's lease only covers the work itself. The job's memory cost is guessed
+	 * from the HEAD's size and set from the header once read (admit.h). */
+	if ((rc = enl_admit_enter(app, info.size, &adm, e)))
 		goto done;
-	}
-	in_gate = 1;
 
 	struct enl_claim_req req = {
 	    .photo_id = out->photo_id,
@@ -236,8 +234,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		              (unsigned long long)info.size, cfg->max_input_bytes);
 		goto done;
 	}
-	rc = enl_store_get(app->store, cfg->originals_bucket, key, cfg->max_input_bytes, &original,
-	                   &ginfo, e);
+	rc = enl_admit_fetch(app, key, NULL, &adm, &original, &ginfo, e);
 	if (rc == ENL_ETOOBIG) {
 		rc = enl_fail(e, ENL_ETOOBIG, "the original is over the limit of %zu bytes",
 		              cfg->max_input_bytes);
@@ -254,8 +251,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	log_event(ENL_LOG_INFO, "pipeline run", out->photo_id, key, attempt, NULL, -1);
 	rc = enl_pipeline_process(original.data, original.len, &app->popts, &res, e);
 	enl_buf_free(&original);
-	enl_jobgate_leave(app->gate);
-	in_gate = 0;
+	enl_admit_leave(app, &adm);
 	if (rc)
 		goto done;
 	have_res = 1;
@@ -300,8 +296,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	          mono_s() - t0);
 
 done:
-	if (in_gate)
-		enl_jobgate_leave(app->gate);
+	enl_admit_leave(app, &adm);
 	if (rc && claimed && is_image_error(rc)) {
 		mark_failed(app, out->photo_id, attempt, key, e);
 		out->outcome = ENL_OUTCOME_FAILED;

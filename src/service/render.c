@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enlarger/jobgate.h"
 #include "enlarger/keys.h"
 #include "enlarger/log.h"
 #include "enlarger/metrics.h"
+#include "admit.h"
 #include "flight.h"
 
 #define CACHE_FOREVER "public, max-age=31536000, immutable"
@@ -75,24 +75,22 @@ static void purge_old_versions(struct enl_app *app, const char *hash, const char
 		         pc.deleted);
 }
 
-/* Fetches the original and renders it under the job gate. */
-static int render_miss(struct enl_app *app, const char *key, const char *version,
+/* Fetches the original and renders it under the job gate, with the job's memory cost
+ * (admit.h: entered with a guess from the HEAD's size, the original read only once
+ * admitted, then the cost from its header). */
+static int render_miss(struct enl_app *app, const char *key, uint64_t size, const char *version,
                        const struct enl_render_params *p, struct enl_output *o,
                        int *version_changed, struct enl_errmsg *e)
 {
 	struct enl_buf original = ENL_BUF_INIT;
 	struct enl_object_info ginfo;
+	struct enl_admit adm = {0};
 	char gversion[ENL_VERSION_TAG_MAX + 1];
-	int in_gate = 0;
 	int rc;
 
-	if ((rc = enl_jobgate_enter(app->gate, app->cfg->queue_timeout_ms))) {
-		rc = enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
+	if ((rc = enl_admit_enter(app, size, &adm, e)))
 		goto done;
-	}
-	in_gate = 1;
-	rc = enl_store_get(app->store, app->cfg->originals_bucket, key, app->cfg->max_input_bytes,
-	                   &original, &ginfo, e);
+	rc = enl_admit_fetch(app, key, &p->req, &adm, &original, &ginfo, e);
 	if (rc == ENL_ENOTFOUND) {
 		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
 		goto done;
@@ -109,8 +107,7 @@ static int render_miss(struct enl_app *app, const char *key, const char *version
 	__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
 	rc = enl_pipeline_render(original.data, original.len, &app->popts, &p->req, o, e);
 done:
-	if (in_gate)
-		enl_jobgate_leave(app->gate);
+	enl_admit_leave(app, &adm);
 	enl_buf_free(&original);
 	return rc;
 }
@@ -183,7 +180,7 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 	}
 
 	int version_changed = 0;
-	rc = render_miss(app, key, version, p, &o, &version_changed, e);
+	rc = render_miss(app, key, info.size, version, p, &o, &version_changed, e);
 	/* Into the cache before the flight ends: a caller arriving after the end then
 	 * finds a hit instead of rendering the same variant again. */
 	if (rc == 0 && !version_changed) {

@@ -86,6 +86,10 @@ static const struct setting settings[] = {
      H("Requests that may wait for a job slot; past it the answer is 503 with `Retry-After`.")},
     {"ENLARGER_QUEUE_TIMEOUT_MS", K_INT, F(queue_timeout_ms), 0, 3600000, "30000", NULL, S_ANY,
      H("Longest wait for a job slot before 503.")},
+    {"ENLARGER_MEMORY_BUDGET_MB", K_UINT, F(memory_budget_mb), 0, 1048576, "1024", NULL, S_ANY,
+     H("Estimated MiB the running image jobs may hold at once (the originals read and their "
+       "decoded pixels, estimated from the header); jobs past it wait in the queue. A job "
+       "larger than the whole budget runs alone. 0: no budget.")},
     {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000, "512", NULL, S_ANY,
      H("Open HTTP connections at once (one thread each); more are refused.")},
     {"ENLARGER_PER_IP_CONNECTIONS", K_UINT, F(per_ip_connections), 0, 100000, "0", NULL, S_ANY,

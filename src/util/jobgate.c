@@ -177,6 +177,23 @@ void enl_jobgate_leave_cost(struct enl_jobgate *g, size_t cost)
 	pthread_mutex_unlock(&g->lock);
 }
 
+int enl_jobgate_resize(struct enl_jobgate *g, size_t from, size_t to)
+{
+	int rc = 0;
+	pthread_mutex_lock(&g->lock);
+	size_t others = g->mem >= from ? g->mem - from : 0;
+	if (to > from && g->budget && g->running > 1 &&
+	    (others > g->budget || to > g->budget - others)) {
+		rc = ENL_EBUSY;
+		goto done;
+	}
+	g->mem = others + to;
+	dispatch(g);
+done:
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
 int enl_jobgate_enter(struct enl_jobgate *g, int timeout_ms)
 {
 	return enl_jobgate_enter_cost(g, 0, timeout_ms);

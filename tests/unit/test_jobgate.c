@@ -323,6 +323,38 @@ static void test_metrics_export(void)
 	enl_buf_free(&b);
 }
 
+static void test_resize(void)
+{
+	struct enl_jobgate *g = gate(4, 4, 100);
+	struct enl_jobgate_stats s;
+	/* Alone: any growth is allowed (a job over the budget runs alone). */
+	REQUIRE(enl_jobgate_enter_cost(g, 30, -1) == 0);
+	CHECK_INT_EQ(enl_jobgate_resize(g, 30, 150), 0);
+	CHECK_INT_EQ(enl_jobgate_resize(g, 150, 40), 0);
+	/* Beside another: grows only within the budget, never waits. */
+	REQUIRE(enl_jobgate_enter_cost(g, 50, -1) == 0);
+	CHECK_INT_EQ(enl_jobgate_resize(g, 40, 51), ENL_EBUSY);
+	enl_jobgate_stats(g, &s);
+	CHECK_INT_EQ(s.memory_in_use, 90); /* unchanged by the refusal */
+	CHECK_INT_EQ(enl_jobgate_resize(g, 40, 50), 0);
+	/* Shrinking admits a waiter that now fits. */
+	struct waiter_arg w = {.g = g, .timeout_ms = 2000, .cost = 40, .hold = 1};
+	pthread_t th;
+	pthread_create(&th, NULL, wait_enter, &w);
+	wait_queued(g, 1);
+	CHECK_INT_EQ(enl_jobgate_resize(g, 50, 10), 0);
+	pthread_join(th, NULL);
+	CHECK_INT_EQ(w.rc, 0);
+	enl_jobgate_stats(g, &s);
+	CHECK_INT_EQ(s.memory_in_use, 100);
+	enl_jobgate_leave_cost(g, 40);
+	enl_jobgate_leave_cost(g, 10);
+	enl_jobgate_leave_cost(g, 50);
+	enl_jobgate_stats(g, &s);
+	CHECK_INT_EQ(s.memory_in_use, 0);
+	enl_jobgate_free(g);
+}
+
 int main(void)
 {
 	test_limit();
@@ -330,6 +362,7 @@ int main(void)
 	test_fifo();
 	test_timeout();
 	test_budget();
+	test_resize();
 	test_stress();
 	test_metrics_export();
 	return check_done();

@@ -1,0 +1,81 @@
+/* Admission of image jobs under the memory budget: see admit.h for the order of
+ * enter, read and resize, and why. */
+#include "admit.h"
+
+#include "enlarger/jobgate.h"
+#include "enlarger/log.h"
+#include "enlarger/pipeline.h"
+#include "enlarger/store.h"
+
+/* The guess before the header is known: the original, a quarter of it again for the
+ * decoded image (a JPEG read with shrink-on-load for a render is about an eighth of
+ * its bytes, decoded) and the estimate's fixed 4 MiB. Too low only costs a resize. */
+static size_t guess_cost(uint64_t size)
+{
+	size_t s = size > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)size;
+	return s + s / 4 + ((size_t)4 << 20);
+}
+
+int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e)
+{
+	a->in_gate = 0;
+	a->cost = guess_cost(size);
+	if (enl_jobgate_enter_cost(app->gate, a->cost, app->cfg->queue_timeout_ms))
+		return enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
+	a->in_gate = 1;
+	return 0;
+}
+
+static int get_original(struct enl_app *app, const char *key, struct enl_buf *original,
+                        struct enl_object_info *ginfo, struct enl_errmsg *e)
+{
+	return enl_store_get(app->store, app->cfg->originals_bucket, key, app->cfg->max_input_bytes,
+	                     original, ginfo, e);
+}
+
+int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_render_req *req,
+                    struct enl_admit *a, struct enl_buf *original, struct enl_object_info *ginfo,
+                    struct enl_errmsg *e)
+{
+	struct enl_errmsg pe = {{0}};
+	size_t cost = 0;
+	int rc;
+
+	if ((rc = get_original(app, key, original, ginfo, e)))
+		return rc;
+	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, &cost, &pe))
+		return 0;
+	if (enl_jobgate_resize(app->gate, a->cost, cost) == 0) {
+		a->cost = cost;
+		return 0;
+	}
+	/* Does not fit beside the running jobs: wait again without the bytes. */
+	enl_buf_free(original);
+	enl_jobgate_leave_cost(app->gate, a->cost);
+	a->in_gate = 0;
+	a->cost = cost;
+	if (enl_jobgate_enter_cost(app->gate, cost, app->cfg->queue_timeout_ms))
+		return enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
+	a->in_gate = 1;
+	if ((rc = get_original(app, key, original, ginfo, e)))
+		return rc;
+	/* Replaced while queued: the new bytes' cost must fit too, or this is a 503. */
+	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, &cost,
+	                               &pe) == 0 &&
+	    cost != a->cost) {
+		if (enl_jobgate_resize(app->gate, a->cost, cost)) {
+			enl_buf_free(original);
+			return enl_fail(e, ENL_EBUSY,
+			                "the original changed while queued; retry later");
+		}
+		a->cost = cost;
+	}
+	return 0;
+}
+
+void enl_admit_leave(struct enl_app *app, struct enl_admit *a)
+{
+	if (a->in_gate)
+		enl_jobgate_leave_cost(app->gate, a->cost);
+	a->in_gate = 0;
+}

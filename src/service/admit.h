@@ -1,0 +1,41 @@
+/* Admission of one image job under the job gate's memory budget
+ * (ENLARGER_MEMORY_BUDGET_MB), shared by /render misses and /process.
+ *
+ * The cost of a job (enl_pipeline_estimate_cost) needs the original's header, and the
+ * stores have no ranged read, so the header comes with the whole original. Reading it
+ * before entering the gate would let every queued request hold its original, outside
+ * the budget (queue depth x 200 MB at worst). So the job enters with a guess made from
+ * the HEAD's size, reads the original only once admitted, and then sets its real cost
+ * (enl_jobgate_resize, which never waits). When the real cost does not fit beside the
+ * running jobs, the job drops the bytes, leaves, queues again with the real cost and
+ * reads the original again once admitted: queued requests never hold an original. */
+#ifndef ENLARGER_SERVICE_ADMIT_H
+#define ENLARGER_SERVICE_ADMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enlarger/service.h"
+
+struct enl_admit {
+	size_t cost; /* bytes this job holds in the gate */
+	int in_gate;
+};
+
+/* Waits for a slot for a job over an original of `size` bytes (from its HEAD). 0, or
+ * ENL_EBUSY with e set (queue full or timed out: 503). */
+int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e);
+
+/* Once admitted: reads the original (capped at max_input_bytes) into *original and
+ * *ginfo, and sets the job's cost from its header (req: the render; NULL: /process).
+ * Errors: those of enl_store_get (out freed), or ENL_EBUSY when the requeue with the
+ * real cost failed (then a->in_gate is 0). A header the estimate cannot read keeps the
+ * guess: the pipeline reports the error. */
+int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_render_req *req,
+                    struct enl_admit *a, struct enl_buf *original, struct enl_object_info *ginfo,
+                    struct enl_errmsg *e);
+
+/* Leaves the gate if in it. */
+void enl_admit_leave(struct enl_app *app, struct enl_admit *a);
+
+#endif
