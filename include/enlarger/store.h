@@ -32,6 +32,10 @@ struct enl_put_opts {
 	const char *cache_control; /* may be NULL */
 	int n_meta;
 	const struct enl_meta_pair *meta;
+	/* 1: atomic but not durable (no fsync): for caches, whose torn or lost entry is
+	 * only recomputed. The local store honours it; S3 is durable anyway. Last, so
+	 * initialisers of the fields above keep compiling. */
+	int no_fsync;
 };
 
 struct enl_store;

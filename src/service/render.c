@@ -188,6 +188,7 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 		struct enl_errmsg pe = {{0}};
 		po.content_type = enl_format_mime(o.format);
 		po.cache_control = CACHE_FOREVER;
+		po.no_fsync = 1; /* a cache: atomic, not durable (a lost entry is re-rendered) */
 		if (enl_store_put(app->store, cfg->render_bucket, cache_key, o.bytes.data,
 		                  o.bytes.len, &po, &pe)) {
 			json_t *lf = json_object();

@@ -1,5 +1,6 @@
-/* PUT and DELETE of the local store: atomic writes (a temporary file, fsync, rename),
- * the sidecar renamed before the data under the key's lock. */
+/* PUT and DELETE of the local store: atomic writes (a temporary file, fsync, rename;
+ * no fsync with opts->no_fsync), the sidecar renamed before the data under the key's
+ * lock. */
 #include "local_internal.h"
 
 #include <errno.h>
@@ -57,6 +58,7 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 	json_t *sc = NULL;
 	const char *last;
 	char etag[33];
+	int sync = !(opts && opts->no_fsync);
 
 	int rc = enl_bucket_name_check(bucket, e);
 	if (!rc)
@@ -97,7 +99,7 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 		goto done;
 	}
 	int err = enl_local_write_all(fd, data, len);
-	if (err || fsync(fd) != 0 || fstat(fd, &sb) != 0) {
+	if (err || (sync && fsync(fd) != 0) || fstat(fd, &sb) != 0) {
 		rc = enl_local_io_fail(e, "write", err ? -err : errno);
 		goto done;
 	}
@@ -114,7 +116,7 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 		goto done;
 	}
 	err = enl_local_write_all(mf, doc, strlen(doc));
-	if (err || fsync(mf) != 0) {
+	if (err || (sync && fsync(mf) != 0)) {
 		rc = enl_local_io_fail(e, "write", err ? -err : errno);
 		goto done;
 	}
@@ -139,7 +141,7 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 	dtmp[0] = '\0';
 	pthread_mutex_unlock(lk);
 	/* Make the renames durable before we report success. */
-	if (fsync(mfd) != 0 || fsync(dfd) != 0) {
+	if (sync && (fsync(mfd) != 0 || fsync(dfd) != 0)) {
 		rc = enl_local_io_fail(e, "sync", errno);
 		goto done;
 	}

@@ -170,7 +170,7 @@ static void test_layout(struct enl_store *s)
 {
 	struct enl_errmsg e = {""};
 	struct enl_meta_pair m[1] = {{"Photo-ID", "p1"}};
-	struct enl_put_opts o = {"image/jpeg", NULL, 1, m};
+	struct enl_put_opts o = {"image/jpeg", NULL, 1, m, 0};
 	CHECK_INT_EQ(enl_store_put(s, "photos", "2024/a b.jpg", FOX, strlen(FOX), &o, &e), ENL_OK);
 	char p[1024];
 	snprintf(p, sizeof(p), "%s/photos/2024/a b.jpg", root);
@@ -258,7 +258,7 @@ static void test_by_hand(struct enl_store *s)
 	}
 	/* A PUT object later overwritten by hand: the stale sidecar is not used. */
 	struct enl_meta_pair m[1] = {{"photo-id", "old"}};
-	struct enl_put_opts o = {"image/png", "max-age=1", 1, m};
+	struct enl_put_opts o = {"image/png", "max-age=1", 1, m, 0};
 	CHECK_INT_EQ(enl_store_put(s, "photos", "hand/replaced", "abc", 3, &o, &e), ENL_OK);
 	snprintf(p, sizeof(p), "%s/photos/hand/replaced", root);
 	write_file(p, FOX, strlen(FOX));
@@ -301,6 +301,26 @@ static void test_by_hand(struct enl_store *s)
 	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fox.txt", 2, &b, &info, &e), ENL_ETOOBIG);
 }
 
+/* A cache write without fsync is still a whole object with its sidecar, no temp left. */
+static void test_no_fsync(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	struct enl_put_opts o = {
+	    .content_type = "image/webp", .cache_control = "max-age=9", .no_fsync = 1};
+	struct enl_buf b = ENL_BUF_INIT;
+	struct enl_object_info info;
+	CHECK_INT_EQ(enl_store_put(s, "renders", "c/v.webp", FOX, strlen(FOX), &o, &e), ENL_OK);
+	CHECK_INT_EQ(enl_store_get(s, "renders", "c/v.webp", 0, &b, &info, &e), ENL_OK);
+	CHECK(b.len == strlen(FOX) && memcmp(b.data, FOX, b.len) == 0);
+	CHECK_STR_EQ(info.content_type, "image/webp");
+	CHECK_STR_EQ(info.cache_control, "max-age=9");
+	CHECK_STR_EQ(info.etag, "9e107d9d372bb6826bd81d3542a419d6"); /* md5sum of FOX */
+	enl_buf_free(&b);
+	tmp_count = 0;
+	nftw(root, tmp_cb, 16, FTW_PHYS);
+	CHECK_INT_EQ(tmp_count, 0);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "/tmp/enl-store-local-%ld", (long)getpid());
@@ -314,6 +334,7 @@ int main(void)
 	test_hostile_paths(s);
 	test_symlinks(s);
 	test_layout(s);
+	test_no_fsync(s);
 	test_by_hand(s);
 	enl_store_destroy(s);
 	/* Opening makes a missing data directory, nested. */
