@@ -15,6 +15,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 import enl_harness as H  # noqa: E402
 
 MiB = 1 << 20
+# An ASan build's RSS is its quarantine and shadow memory, not the budget's: the answers
+# are still checked, the peaks only printed.
+SANITIZED = [False]
 
 
 def vm_hwm(pid):
@@ -34,6 +37,8 @@ def run_case(big, budget_mb, widths):
         st, _, _ = srv.request("GET", H.render_path("small.jpg", w=64, fmt="webp"))
         H.check(st == 200, f"budget {budget_mb}: warm-up render answered {st}")
         base = vm_hwm(srv.proc.pid)
+        with open(f"/proc/{srv.proc.pid}/maps") as f:
+            SANITIZED[0] = "libasan" in f.read()
         srv.put_original("big.jpg", big)
         results = [None] * len(widths)
 
@@ -94,14 +99,14 @@ try:
     budget = 200
     base, peak, ok = run_case(big, budget, widths)
     H.check(ok >= 1, "nothing rendered under the 200 MiB budget")
-    H.check(peak <= base + budget * MiB,
+    H.check(SANITIZED[0] or peak <= base + budget * MiB,
             f"peak RSS {peak / MiB:.0f} MiB over baseline {base / MiB:.0f} + budget {budget}")
 
     # A budget below one job's cost: one at a time (a job larger than the budget runs
     # alone), so far less memory at once than with 8 slots filled.
     tbase, tpeak, tok = run_case(big, 1, widths)
     H.check(tok == len(widths), f"a 1 MiB budget should serialise, not refuse: {tok} rendered")
-    H.check(tpeak - tbase < 0.6 * (peak - base),
+    H.check(SANITIZED[0] or tpeak - tbase < 0.6 * (peak - base),
             f"serialised peak +{(tpeak - tbase) / MiB:.0f} MiB is not clearly below "
             f"+{(peak - base) / MiB:.0f} MiB with the 200 MiB budget")
 finally:
