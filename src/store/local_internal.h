@@ -60,6 +60,11 @@ int enl_local_open_dirs(int dirfd, const char *p, size_t n, int create);
  * points *last at that segment inside key. Returns an fd or -errno. */
 int enl_local_open_key_dir(struct local_store *st, enum local_side side, const char *bucket,
                            const char *key, int create, const char **last);
+/* Opens key's file on side (the data file, or its sidecar "<last>.json") with flags
+ * (O_NOFOLLOW added), no symbolic link on the way: one openat2 where the kernel has it.
+ * Returns an fd or -errno. */
+int enl_local_open_key_file(struct local_store *st, enum local_side side, const char *bucket,
+                            const char *key, int flags);
 /* Logs what failed (with strerror, no path) and sets ENL_EIO. */
 int enl_local_io_fail(struct enl_errmsg *e, const char *what, int err);
 /* errno of a read or delete: missing is ENL_ENOTFOUND, a link or a long name

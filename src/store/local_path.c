@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -25,12 +26,12 @@ int enl_local_io_fail(struct enl_errmsg *e, const char *what, int err)
 /* 1 once openat2 turned out missing (before Linux 5.6) or filtered (seccomp). */
 static int no_openat2;
 
-/* The whole of dir/p[0..n) in one openat2: no symbolic link anywhere on the way
+/* The whole of dir/p[0..n) in one openat2 with flags: no symbolic link anywhere on the way
  * (RESOLVE_NO_SYMLINKS) and nothing outside dirfd (RESOLVE_BENEATH), what the walk in
  * enl_local_open_dirs checks one segment at a time with two system calls a segment
  * (openat, close) and a dup. A hit on the render cache opens 4 such paths. Returns an
  * fd, -errno, or -ENOSYS when the walk must do it. */
-static int open_dirs_at_once(int dirfd, const char *p, size_t n)
+static int open_beneath(int dirfd, const char *p, size_t n, int flags)
 {
 	char path[LOCAL_KEY_MAX + sizeof(LOCAL_META_DIR) + 80];
 	if (n == 0 || n >= sizeof(path) || __atomic_load_n(&no_openat2, __ATOMIC_RELAXED))
@@ -47,7 +48,7 @@ static int open_dirs_at_once(int dirfd, const char *p, size_t n)
 	memcpy(path, p, n);
 	path[n] = '\0';
 	struct open_how how = {
-	    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	    .flags = (uint64_t)flags,
 	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
 	};
 	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
@@ -67,7 +68,7 @@ static int open_dirs_at_once(int dirfd, const char *p, size_t n)
 int enl_local_open_dirs(int dirfd, const char *p, size_t n, int create)
 {
 	if (!create) {
-		int r = open_dirs_at_once(dirfd, p, n);
+		int r = open_beneath(dirfd, p, n, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (r != -ENOSYS)
 			return r;
 	}
@@ -119,6 +120,34 @@ int enl_local_open_key_dir(struct local_store *st, enum local_side side, const c
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
 	return enl_local_open_dirs(st->root_fd, path, (size_t)n, create);
+}
+
+int enl_local_open_key_file(struct local_store *st, enum local_side side, const char *bucket,
+                            const char *key, int flags)
+{
+	char path[sizeof(LOCAL_META_DIR) + 64 + LOCAL_KEY_MAX + 8];
+	const char *meta = side == SIDE_META ? LOCAL_META_DIR "/" : "";
+	const char *ext = side == SIDE_META ? ".json" : "";
+	int n = snprintf(path, sizeof(path), "%s%s/%s%s", meta, bucket, key, ext);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = open_beneath(st->root_fd, path, (size_t)n, flags | O_NOFOLLOW);
+	if (fd != -ENOSYS)
+		return fd;
+	const char *last;
+	char name[LOCAL_SEGMENT_MAX + 8];
+	int dfd = enl_local_open_key_dir(st, side, bucket, key, 0, &last);
+	if (dfd < 0)
+		return dfd;
+	n = snprintf(name, sizeof(name), "%s%s", last, ext);
+	if (n < 0 || (size_t)n >= sizeof(name)) {
+		close(dfd);
+		return -ENAMETOOLONG;
+	}
+	fd = openat(dfd, name, flags | O_NOFOLLOW);
+	int err = errno;
+	close(dfd);
+	return fd >= 0 ? fd : -err;
 }
 
 int enl_local_errno(int err, const char *what, struct enl_errmsg *e)

@@ -16,17 +16,13 @@
 static int open_data(struct local_store *st, const char *bucket, const char *key, int *out,
                      struct stat *sb, struct enl_errmsg *e)
 {
-	const char *last;
 	*out = -1;
-	int dfd = enl_local_open_key_dir(st, SIDE_DATA, bucket, key, 0, &last);
-	if (dfd < 0)
-		return enl_local_errno(-dfd, "open", e);
 	/* O_NONBLOCK: a FIFO dropped into the folder must not hang us. */
-	int fd = openat(dfd, last, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	int err = errno;
-	close(dfd);
+	int fd =
+	    enl_local_open_key_file(st, SIDE_DATA, bucket, key, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int err;
 	if (fd < 0)
-		return enl_local_errno(err, "open", e);
+		return enl_local_errno(-fd, "open", e);
 	if (fstat(fd, sb) != 0) {
 		err = errno;
 		close(fd);

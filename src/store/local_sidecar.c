@@ -24,18 +24,11 @@ void enl_local_sidecar_load(struct local_store *st, const char *bucket, const ch
                             json_t **out)
 {
 	*out = NULL;
-	const char *last;
-	char name[LOCAL_SEGMENT_MAX + 8];
 	unsigned char *buf = NULL;
-	int fd = -1;
-	int dfd = enl_local_open_key_dir(st, SIDE_META, bucket, key, 0, &last);
-	if (dfd < 0)
-		return;
-	if (enl_local_sidecar_name(last, name, sizeof(name)) != 0)
-		goto done;
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd =
+	    enl_local_open_key_file(st, SIDE_META, bucket, key, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		goto done;
+		return;
 	struct stat sb;
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > LOCAL_SIDECAR_MAX)
 		goto done;
@@ -59,9 +52,7 @@ void enl_local_sidecar_load(struct local_store *st, const char *bucket, const ch
 	}
 done:
 	free(buf);
-	if (fd >= 0)
-		close(fd);
-	close(dfd);
+	close(fd);
 }
 
 int enl_local_sidecar_matches(json_t *sc, const struct stat *sb)
