@@ -21,17 +21,33 @@
 #define LOCAL_LIST_DEPTH 128
 #define LOCAL_META_DIR ".meta"
 #define LOCAL_TMP_PREFIX ".tmp-"
+#define LOCAL_INFO_SLOTS 512 /* remembered object infos (local_infocache.c) */
+
+struct local_info_entry;
 
 struct local_store {
 	struct enl_store base; /* first: the dispatch casts */
 	int root_fd;
 	pthread_mutex_t locks[LOCAL_LOCKS];
+	pthread_mutex_t info_lock; /* guards info */
+	struct local_info_entry *info[LOCAL_INFO_SLOTS];
 };
 
 /* ---- local.c: locks ---- */
 
 /* The lock stripe of bucket/key (borrowed, lives as long as st). */
 pthread_mutex_t *enl_local_key_lock(struct local_store *st, const char *bucket, const char *key);
+
+/* ---- local_infocache.c: object infos by data-file identity ---- */
+
+/* 1 and *out filled when bucket/key was read before and its data file (sb, from the
+ * open fd) is the same file unchanged; else 0. */
+int enl_local_info_cached(struct local_store *st, const char *bucket, const char *key,
+                          const struct stat *sb, struct enl_object_info *out);
+/* Remembers info for the data file sb of bucket/key (best effort). */
+void enl_local_info_remember(struct local_store *st, const char *bucket, const char *key,
+                             const struct stat *sb, const struct enl_object_info *info);
+void enl_local_info_free(struct local_store *st);
 
 /* ---- local_check.c: what the store accepts (e may be NULL) ---- */
 

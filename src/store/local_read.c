@@ -53,6 +53,7 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 	memset(info, 0, sizeof(*info));
 
 	int fd = -1, err = 0;
+	int cached = 0; /* info came from local_infocache.c: no sidecar read */
 	json_t *sc = NULL;
 	struct stat sb;
 	for (int attempt = 0;; attempt++) {
@@ -61,8 +62,11 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 		pthread_mutex_t *lk = enl_local_key_lock(st, bucket, key);
 		pthread_mutex_lock(lk);
 		rc = open_data(st, bucket, key, &fd, &sb, e);
-		if (rc == ENL_OK)
-			enl_local_sidecar_load(st, bucket, key, &sc);
+		if (rc == ENL_OK) {
+			cached = enl_local_info_cached(st, bucket, key, &sb, info);
+			if (!cached)
+				enl_local_sidecar_load(st, bucket, key, &sc);
+		}
 		pthread_mutex_unlock(lk);
 		if (rc)
 			goto done;
@@ -70,7 +74,8 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 			rc = enl_fail(e, ENL_ETOOBIG, "object is larger than %zu bytes", max_bytes);
 			goto done;
 		}
-		if (!sc || enl_local_sidecar_matches(sc, &sb) || attempt + 1 >= LOCAL_READ_RETRIES)
+		if (cached || !sc || enl_local_sidecar_matches(sc, &sb) ||
+		    attempt + 1 >= LOCAL_READ_RETRIES)
 			break;
 		/* Another process's PUT is between its two renames: look again soon. */
 		json_decref(sc);
@@ -84,7 +89,7 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 	 * none, or when the one there describes an older file (replaced by hand). Not
 	 * when it is newer than the data: that is another process's PUT between its
 	 * renames, whose sidecar must stay. */
-	int cacheable = !sc;
+	int cacheable = !sc && !cached;
 	if (sc && !enl_local_sidecar_matches(sc, &sb)) {
 		json_int_t sc_sec =
 		    json_integer_value(json_object_get(json_object_get(sc, "file"), "mtimeSec"));
@@ -125,8 +130,11 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 
 	info->size = out ? out->len : (uint64_t)sb.st_size;
 	info->last_modified = (int64_t)sb.st_mtim.tv_sec;
-	if (sc) {
+	if (cached) {
+		/* info as remembered: the same file, so the same ETag and metadata. */
+	} else if (sc) {
 		enl_local_sidecar_info(sc, info);
+		enl_local_info_remember(st, bucket, key, &sb, info);
 	} else {
 		/* Dropped in by hand: derive what S3 would report from the bytes. */
 		unsigned char head[16];
@@ -152,9 +160,14 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 		/* Remember it, so the next HEAD of a large original does not hash it again;
 		 * only when the file did not change while we hashed it. */
 		struct stat after;
-		if (cacheable && fstat(fd, &after) == 0 && enl_local_same_file(&sb, &after) &&
-		    (uint64_t)after.st_size == info->size)
-			enl_local_sidecar_cache(st, bucket, key, &sb, info);
+		if (fstat(fd, &after) == 0 && enl_local_same_file(&sb, &after) &&
+		    (uint64_t)after.st_size == info->size &&
+		    after.st_ctim.tv_sec == sb.st_ctim.tv_sec &&
+		    after.st_ctim.tv_nsec == sb.st_ctim.tv_nsec) {
+			enl_local_info_remember(st, bucket, key, &sb, info);
+			if (cacheable)
+				enl_local_sidecar_cache(st, bucket, key, &sb, info);
+		}
 	}
 	rc = ENL_OK;
 done:

@@ -301,6 +301,40 @@ static void test_by_hand(struct enl_store *s)
 	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fox.txt", 2, &b, &info, &e), ENL_ETOOBIG);
 }
 
+/* The in-memory info cache (local_infocache.c) answers only for the same file: a PUT
+ * over the key, a replacement by rename or an in-place rewrite by hand is seen. */
+static void test_info_cache(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	struct enl_object_info info;
+	struct enl_put_opts o = {.content_type = "image/webp"};
+	char p[1024], q[1024];
+	CHECK_INT_EQ(enl_store_put(s, "photos", "ic/a", "one", 3, &o, &e), ENL_OK);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, "f97c5d29941bfb1b2fdab0874906ab82");          /* md5 "one" */
+	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_OK); /* cached */
+	CHECK_STR_EQ(info.content_type, "image/webp");
+	o.content_type = "image/png";
+	CHECK_INT_EQ(enl_store_put(s, "photos", "ic/a", "three", 5, &o, &e), ENL_OK);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, "35d6d33467aae9a2e3dccb4b6b027878"); /* md5 "three" */
+	CHECK_STR_EQ(info.content_type, "image/png");
+	/* Replaced by hand through a rename (a new inode, no sidecar of its own). */
+	snprintf(p, sizeof(p), "%s/photos/ic/a", root);
+	snprintf(q, sizeof(q), "%s/photos/ic/new", root);
+	write_file(q, "two", 3);
+	REQUIRE(rename(q, p) == 0);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, "b8a9f715dbb64fd5c56e7783c6820a61"); /* md5 "two" */
+	/* Rewritten in place with another length. */
+	write_file(p, "four!", 5);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_OK);
+	CHECK_INT_EQ(info.size, 5);
+	CHECK_STR_EQ(info.etag, "ba9ae51402b9b11050eae8a455b29e9b"); /* md5 "four!" */
+	CHECK_INT_EQ(enl_store_del(s, "photos", "ic/a", &e), ENL_OK);
+	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_ENOTFOUND);
+}
+
 /* A cache write without fsync is still a whole object with its sidecar, no temp left. */
 static void test_no_fsync(struct enl_store *s)
 {
@@ -335,6 +369,7 @@ int main(void)
 	test_symlinks(s);
 	test_layout(s);
 	test_no_fsync(s);
+	test_info_cache(s);
 	test_by_hand(s);
 	enl_store_destroy(s);
 	/* Opening makes a missing data directory, nested. */
