@@ -88,7 +88,8 @@ static void local_destroy(struct enl_store *s)
 	for (int i = 0; i < LOCAL_LOCKS; i++)
 		pthread_mutex_destroy(&st->locks[i]);
 	enl_local_info_free(st);
-	pthread_mutex_destroy(&st->info_lock);
+	for (int i = 0; i < LOCAL_LOCKS; i++)
+		pthread_rwlock_destroy(&st->info_locks[i]);
 	if (st->root_fd >= 0)
 		close(st->root_fd);
 	free(st);
@@ -132,7 +133,8 @@ int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_err
 	}
 	for (int i = 0; i < LOCAL_LOCKS; i++)
 		pthread_mutex_init(&st->locks[i], NULL);
-	pthread_mutex_init(&st->info_lock, NULL);
+	for (int i = 0; i < LOCAL_LOCKS; i++)
+		pthread_rwlock_init(&st->info_locks[i], NULL);
 	st->base.ops = &local_ops;
 	st->base.name = "local";
 	*out = &st->base;

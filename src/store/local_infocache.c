@@ -5,7 +5,8 @@
  * metadata without writing a new data file (a PUT renames a new inode into place), and
  * a file changed in place by hand changes its mtime/ctime: the identity is device,
  * inode, size, mtime and ctime, the sidecar's own check plus ctime. Direct-mapped,
- * LOCAL_INFO_SLOTS entries; a collision replaces. */
+ * LOCAL_INFO_SLOTS entries; a collision replaces. Striped read-write locks:
+ * lookups (every hit) share them, only remembering excludes. */
 #include "local_internal.h"
 
 #include <stdint.h>
@@ -51,13 +52,13 @@ int enl_local_info_cached(struct local_store *st, const char *bucket, const char
 {
 	uint32_t slot = name_hash(bucket, key) % LOCAL_INFO_SLOTS;
 	int hit = 0;
-	pthread_mutex_lock(&st->info_lock);
+	pthread_rwlock_rdlock(&st->info_locks[slot % LOCAL_LOCKS]);
 	const struct local_info_entry *en = st->info[slot];
 	if (en && same_file(en, sb) && same_name(en, bucket, key)) {
 		*out = en->info;
 		hit = 1;
 	}
-	pthread_mutex_unlock(&st->info_lock);
+	pthread_rwlock_unlock(&st->info_locks[slot % LOCAL_LOCKS]);
 	return hit;
 }
 
@@ -78,10 +79,10 @@ void enl_local_info_remember(struct local_store *st, const char *bucket, const c
 	en->name[bl] = '/';
 	memcpy(en->name + bl + 1, key, kl + 1);
 	uint32_t slot = name_hash(bucket, key) % LOCAL_INFO_SLOTS;
-	pthread_mutex_lock(&st->info_lock);
+	pthread_rwlock_wrlock(&st->info_locks[slot % LOCAL_LOCKS]);
 	struct local_info_entry *old = st->info[slot];
 	st->info[slot] = en;
-	pthread_mutex_unlock(&st->info_lock);
+	pthread_rwlock_unlock(&st->info_locks[slot % LOCAL_LOCKS]);
 	free(old);
 }
 

@@ -29,7 +29,7 @@ struct local_store {
 	struct enl_store base; /* first: the dispatch casts */
 	int root_fd;
 	pthread_mutex_t locks[LOCAL_LOCKS];
-	pthread_mutex_t info_lock; /* guards info */
+	pthread_rwlock_t info_locks[LOCAL_LOCKS]; /* info[i] under info_locks[i % LOCAL_LOCKS] */
 	struct local_info_entry *info[LOCAL_INFO_SLOTS];
 };
 

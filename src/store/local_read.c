@@ -56,26 +56,29 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 	int cached = 0; /* info came from local_infocache.c: no sidecar read */
 	json_t *sc = NULL;
 	struct stat sb;
-	for (int attempt = 0;; attempt++) {
+	/* An unchanged file already described (local_infocache.c) needs neither its sidecar
+	 * nor the key's lock, which only pairs a sidecar with its data file: the lock-free
+	 * path of every /render hit (8 connections on one original contended for it). */
+	rc = open_data(st, bucket, key, &fd, &sb, e);
+	if (rc)
+		goto done;
+	cached = enl_local_info_cached(st, bucket, key, &sb, info);
+	if (!cached) {
+		close(fd);
+		fd = -1;
+	}
+	for (int attempt = 0; !cached; attempt++) {
 		/* Under the key's lock, so PUTs from this process are never seen between
 		 * their two renames; only the open and the small sidecar read are in it. */
 		pthread_mutex_t *lk = enl_local_key_lock(st, bucket, key);
 		pthread_mutex_lock(lk);
 		rc = open_data(st, bucket, key, &fd, &sb, e);
-		if (rc == ENL_OK) {
-			cached = enl_local_info_cached(st, bucket, key, &sb, info);
-			if (!cached)
-				enl_local_sidecar_load(st, bucket, key, &sc);
-		}
+		if (rc == ENL_OK)
+			enl_local_sidecar_load(st, bucket, key, &sc);
 		pthread_mutex_unlock(lk);
 		if (rc)
 			goto done;
-		if (out && max_bytes && (uint64_t)sb.st_size > max_bytes) {
-			rc = enl_fail(e, ENL_ETOOBIG, "object is larger than %zu bytes", max_bytes);
-			goto done;
-		}
-		if (cached || !sc || enl_local_sidecar_matches(sc, &sb) ||
-		    attempt + 1 >= LOCAL_READ_RETRIES)
+		if (!sc || enl_local_sidecar_matches(sc, &sb) || attempt + 1 >= LOCAL_READ_RETRIES)
 			break;
 		/* Another process's PUT is between its two renames: look again soon. */
 		json_decref(sc);
@@ -84,6 +87,10 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 		fd = -1;
 		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
+	}
+	if (out && max_bytes && (uint64_t)sb.st_size > max_bytes) {
+		rc = enl_fail(e, ENL_ETOOBIG, "object is larger than %zu bytes", max_bytes);
+		goto done;
 	}
 	/* May the ETag computed below be remembered in a sidecar? Yes when there is
 	 * none, or when the one there describes an older file (replaced by hand). Not
