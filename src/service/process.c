@@ -17,17 +17,11 @@
 #include <openssl/rand.h>
 
 #include "enlarger/keys.h"
+#include "enlarger/clock.h"
 #include "enlarger/log.h"
 #include "admit.h"
 
 #define CACHE_FOREVER "public, max-age=31536000, immutable"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static double mono_s(void)
 {
@@ -42,7 +36,7 @@ static void new_attempt_id(char out[33])
 	static const char hex[] = "0123456789abcdef";
 	if (RAND_bytes(r, sizeof(r)) != 1) {
 		/* Never expected; a time-based id still differs between attempts. */
-		snprintf(out, 33, "t%031lld", (long long)now_ms());
+		snprintf(out, 33, "t%031lld", (long long)enl_wall_ms());
 		return;
 	}
 	for (int i = 0; i < 16; i++) {
@@ -206,7 +200,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	    .attempt = attempt,
 	    .bucket = cfg->originals_bucket,
 	    .key = key,
-	    .now_ms = now_ms(),
+	    .now_ms = enl_wall_ms(),
 	    .lease_ms = cfg->lease_ms,
 	};
 	if ((rc = enl_table_claim(app->table, &req, &cr, e)))

@@ -45,7 +45,7 @@ void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields)
 		json_object_update(line, fields);
 	json_decref(fields);
 
-	char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
 	json_decref(line);
 	if (!text)
 		return;
