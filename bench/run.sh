@@ -38,12 +38,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# sharp 0.35 needs Node.js >= 20.9 (Debian 12's own nodejs is 18).
-if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=9)?0:1)'; then
-  echo "bench/run.sh: sharp 0.35 needs Node.js >= 20.9, found $(node --version)." >&2
-  echo "Install a newer nodejs package (e.g. Debian's backports or NodeSource) and re-run." >&2
-  exit 1
-fi
+# sharp 0.35 needs Node.js >= 20.9 (Debian 12's own nodejs is 18): the install script
+# brings a pinned newer one where the machine's is too old.
+scripts/install-deps.sh node
 (cd bench && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== build (Release)"
