@@ -272,11 +272,11 @@ static void info_from_headers(struct enl_object_info *info, const struct enl_aws
 
 /* ---- requests ---- */
 
-static struct enl_aws_request base_request(struct s3_store *s, const char *method, const char *url)
+/* The request every call starts from; object_send sets the URL. */
+static struct enl_aws_request base_request(struct s3_store *s, const char *method)
 {
 	struct enl_aws_request rq = {
 	    .method = method,
-	    .url = url,
 	    .service = "s3",
 	    .region = s->cfg.region,
 	    .max_response = S3_ERROR_BODY_MAX,
@@ -295,6 +295,33 @@ static int object_url(char **out, struct s3_store *s, const char *bucket, const 
 	if (rc)
 		return enl_fail(e, rc, "cannot build the S3 URL");
 	return ENL_OK;
+}
+
+/* The steps every call shares: checks the names (key NULL: the bucket alone, for a
+ * listing or HeadBucket), builds the URL (query: NULL or a list query) into rq->url for
+ * this call only, sends rq into r and maps a transport failure with transport_fail, so
+ * its log line and text name op and the bucket. With own_too_big, ENL_ETOOBIG comes back
+ * as is: for GET the cap is the caller's object limit, which it words itself, not a
+ * transport fault worth a warning. The caller owns r (zeroed or freed before the call)
+ * and frees it whatever this returns. */
+static int object_send(struct s3_store *s, const char *op, const char *bucket, const char *key,
+                       const char *query, int own_too_big, struct enl_aws_request *rq,
+                       struct enl_aws_response *r, struct enl_errmsg *e)
+{
+	char *url = NULL;
+	int rc = key ? names_check(bucket, key, e) : enl_bucket_name_check(bucket, e);
+	if (rc)
+		goto done;
+	if ((rc = object_url(&url, s, bucket, key, query, e)))
+		goto done;
+	rq->url = url;
+	rc = enl_aws_request(s->client, rq, r, e);
+	if (rc && !(own_too_big && rc == ENL_ETOOBIG))
+		rc = transport_fail(rc, op, bucket, e);
+done:
+	rq->url = NULL; /* freed below: no dangling pointer left in the caller's request */
+	free(url);
+	return rc;
 }
 
 /* Whether the body is the object the headers describe: the announced length, and the
@@ -340,14 +367,9 @@ static int s3_get(struct enl_store *st, const char *bucket, const char *key, siz
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct enl_aws_response r;
-	char *url = NULL;
-	int rc = names_check(bucket, key, e);
+	int rc;
 	memset(&r, 0, sizeof(r));
-	if (rc)
-		goto done;
-	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
-		goto done;
-	struct enl_aws_request rq = base_request(s, "GET", url);
+	struct enl_aws_request rq = base_request(s, "GET");
 	/* The cap goes to the transfer itself, so a body past it is cut off while it
 	 * arrives (or refused from its Content-Length before any of it). Error bodies
 	 * (a 404's XML) may be longer than a tiny cap: allow S3_ERROR_BODY_MAX and check
@@ -355,16 +377,14 @@ static int s3_get(struct enl_store *st, const char *bucket, const char *key, siz
 	size_t cap = max_bytes ? max_bytes : SIZE_MAX / 2;
 	rq.max_response = cap < S3_ERROR_BODY_MAX ? S3_ERROR_BODY_MAX : cap;
 	for (int tries = 1;; tries++) {
-		rc = enl_aws_request(s->client, &rq, &r, e);
+		rc = object_send(s, "GET", bucket, key, NULL, 1, &rq, &r, e);
 		if (rc == ENL_ETOOBIG) {
 			rc = enl_fail(e, ENL_ETOOBIG, "object is over the %zu byte limit",
 			              max_bytes);
 			goto done;
 		}
-		if (rc) {
-			rc = transport_fail(rc, "GET", bucket, e);
+		if (rc)
 			goto done;
-		}
 		if (r.status != 200) {
 			rc = status_fail("GET", bucket, &r, e);
 			goto done;
@@ -407,7 +427,6 @@ done:
 	if (rc)
 		enl_buf_free(out);
 	enl_aws_response_free(&r);
-	free(url);
 	return rc;
 }
 
@@ -416,19 +435,11 @@ static int s3_head(struct enl_store *st, const char *bucket, const char *key,
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct enl_aws_response r;
-	char *url = NULL;
-	int rc = names_check(bucket, key, e);
 	memset(&r, 0, sizeof(r));
+	struct enl_aws_request rq = base_request(s, "HEAD");
+	int rc = object_send(s, "HEAD", bucket, key, NULL, 0, &rq, &r, e);
 	if (rc)
 		goto done;
-	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
-		goto done;
-	struct enl_aws_request rq = base_request(s, "HEAD", url);
-	rc = enl_aws_request(s->client, &rq, &r, e);
-	if (rc) {
-		rc = transport_fail(rc, "HEAD", bucket, e);
-		goto done;
-	}
 	if (r.status != 200) {
 		rc = status_fail("HEAD", bucket, &r, e);
 		goto done;
@@ -437,7 +448,6 @@ static int s3_head(struct enl_store *st, const char *bucket, const char *key,
 		info_from_headers(info, &r);
 done:
 	enl_aws_response_free(&r);
-	free(url);
 	return rc;
 }
 
@@ -497,7 +507,8 @@ static int s3_put(struct enl_store *st, const char *bucket, const char *key, con
 	char names[ENL_META_MAX][sizeof(S3_META_PREFIX) + 64];
 	char values[ENL_META_MAX][sizeof(((struct enl_meta_pair *)0)->value) * 4 / 3 + 16];
 	size_t nh = 0;
-	char *url = NULL;
+	/* Checked here as well as in object_send: a bad name is reported before a bad
+	 * header, whichever the caller got wrong first. */
 	int rc = names_check(bucket, key, e);
 	memset(&r, 0, sizeof(r));
 	if (rc)
@@ -533,25 +544,19 @@ static int s3_put(struct enl_store *st, const char *bucket, const char *key, con
 				*c = (char)(*c - 'A' + 'a');
 		h[nh++] = (struct enl_sigv4_header){names[i], values[i]};
 	}
-	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
-		goto done;
-	struct enl_aws_request rq = base_request(s, "PUT", url);
+	struct enl_aws_request rq = base_request(s, "PUT");
 	rq.headers = h;
 	rq.n_headers = nh;
 	rq.body = len ? data : NULL;
 	rq.body_len = len;
-	rc = enl_aws_request(s->client, &rq, &r, e);
-	if (rc) {
-		rc = transport_fail(rc, "PUT", bucket, e);
+	if ((rc = object_send(s, "PUT", bucket, key, NULL, 0, &rq, &r, e)))
 		goto done;
-	}
 	if (r.status != 200) {
 		rc = status_fail("PUT", bucket, &r, e);
 		goto done;
 	}
 done:
 	enl_aws_response_free(&r);
-	free(url);
 	return rc;
 }
 
@@ -559,19 +564,11 @@ static int s3_del(struct enl_store *st, const char *bucket, const char *key, str
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct enl_aws_response r;
-	char *url = NULL;
-	int rc = names_check(bucket, key, e);
 	memset(&r, 0, sizeof(r));
+	struct enl_aws_request rq = base_request(s, "DELETE");
+	int rc = object_send(s, "DELETE", bucket, key, NULL, 0, &rq, &r, e);
 	if (rc)
 		goto done;
-	if ((rc = object_url(&url, s, bucket, key, NULL, e)))
-		goto done;
-	struct enl_aws_request rq = base_request(s, "DELETE", url);
-	rc = enl_aws_request(s->client, &rq, &r, e);
-	if (rc) {
-		rc = transport_fail(rc, "DELETE", bucket, e);
-		goto done;
-	}
 	/* S3 answers 204 whether or not the key existed; some stand-ins say 404 for a
 	 * missing key, which is the same outcome. A missing bucket is an error. */
 	if (r.status == 200 || r.status == 204) {
@@ -586,7 +583,6 @@ static int s3_del(struct enl_store *st, const char *bucket, const char *key, str
 	}
 done:
 	enl_aws_response_free(&r);
-	free(url);
 	return rc;
 }
 
@@ -784,7 +780,7 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
 	for (int page = 0; !rc; page++) {
 		struct enl_aws_response r;
 		struct enl_buf q = ENL_BUF_INIT;
-		char *url = NULL, *next = NULL;
+		char *next = NULL;
 		memset(&r, 0, sizeof(r));
 		enl_buf_init(&q, 0);
 		if (list_query(&q, prefix, token) || !q.data) {
@@ -792,21 +788,15 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
 			rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 			break;
 		}
-		rc = object_url(&url, s, bucket, NULL, (const char *)q.data, e);
+		struct enl_aws_request rq = base_request(s, "GET");
+		rq.max_response = S3_LIST_PAGE_MAX;
+		rc = object_send(s, "LIST", bucket, NULL, (const char *)q.data, 0, &rq, &r, e);
 		enl_buf_free(&q);
-		if (!rc) {
-			struct enl_aws_request rq = base_request(s, "GET", url);
-			rq.max_response = S3_LIST_PAGE_MAX;
-			rc = enl_aws_request(s->client, &rq, &r, e);
-			if (rc)
-				rc = transport_fail(rc, "LIST", bucket, e);
-			else if (r.status != 200)
-				rc = status_fail("LIST", bucket, &r, e);
-			else
-				rc = list_page(&r, &l, &next, e);
-		}
+		if (!rc && r.status != 200)
+			rc = status_fail("LIST", bucket, &r, e);
+		else if (!rc)
+			rc = list_page(&r, &l, &next, e);
 		enl_aws_response_free(&r);
-		free(url);
 		free(token);
 		token = next;
 		if (!token)
@@ -825,19 +815,11 @@ static int s3_ping(struct enl_store *st, const char *bucket, struct enl_errmsg *
 {
 	struct s3_store *s = (struct s3_store *)st;
 	struct enl_aws_response r;
-	char *url = NULL;
-	int rc = enl_bucket_name_check(bucket, e);
 	memset(&r, 0, sizeof(r));
+	struct enl_aws_request rq = base_request(s, "HEAD");
+	int rc = object_send(s, "HEAD bucket", bucket, NULL, NULL, 0, &rq, &r, e);
 	if (rc)
 		goto done;
-	if ((rc = object_url(&url, s, bucket, NULL, NULL, e)))
-		goto done;
-	struct enl_aws_request rq = base_request(s, "HEAD", url);
-	rc = enl_aws_request(s->client, &rq, &r, e);
-	if (rc) {
-		rc = transport_fail(rc, "HEAD bucket", bucket, e);
-		goto done;
-	}
 	if (r.status != 200) {
 		rc = status_fail("HEAD bucket", bucket, &r, e);
 		if (rc == ENL_ENOTFOUND)
@@ -845,7 +827,6 @@ static int s3_ping(struct enl_store *st, const char *bucket, struct enl_errmsg *
 	}
 done:
 	enl_aws_response_free(&r);
-	free(url);
 	return rc;
 }
 
