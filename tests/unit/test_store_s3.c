@@ -1,13 +1,10 @@
 /* The S3 store: the shared contract against s3rver (started by tests/aws/standins.py,
  * which passes AWS_ENDPOINT_URL_S3 and the S3RVER key pair), then what only S3 has:
  * RFC 2047 metadata, a missing bucket, listings longer than one page, and, against a
- * scripted loopback server in this file, SlowDown / RequestTimeout retries, errors that
+ * scripted loopback server (fake_http.c), SlowDown / RequestTimeout retries, errors that
  * must not be retried, and an endpoint that accepts connections and never answers. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +12,7 @@
 
 #include "check.h"
 #include "enlarger/aws.h"
+#include "fake_http.h"
 #include "store_contract.h"
 
 #define BUCKET "enl-test"
@@ -209,92 +207,33 @@ static void test_torn_reads(struct enl_store *s)
 
 /* ---- a scripted S3 on loopback ---- */
 
-struct fake {
-	int fd, port;
-	pthread_t th;
-	atomic_int hits;
-	atomic_int stop;
-	const char *script; /* one letter per request: see answer() */
-};
-
-static void answer(int c, char what)
+/* Answers request n with letter n of the script (ud), 'O' past its end: O the object,
+ * S SlowDown, T RequestTimeout, D AccessDenied, H hang (never answer). */
+static void answer(int c, int n, void *ud)
 {
 	static const char slow[] = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
 	                           "<Message>Reduce your request rate.</Message></Error>";
 	static const char rto[] = "<Error><Code>RequestTimeout</Code></Error>";
 	static const char denied[] = "<Error><Code>AccessDenied</Code></Error>";
-	char buf[1024];
+	const char *script = ud;
+	char what = n < (int)strlen(script) ? script[n] : 'O';
 	const char *status = "200 OK", *body = "hello";
 	switch (what) {
 	case 'S': status = "503 Slow Down", body = slow; break;
 	case 'T': status = "400 Bad Request", body = rto; break;
 	case 'D': status = "403 Forbidden", body = denied; break;
-	case 'H': return; /* hang: never answer */
+	case 'H': {
+		/* Never answer; keep it open until the client gives up. */
+		char sink[256];
+		while (read(c, sink, sizeof(sink)) > 0)
+			;
+		return;
+	}
 	default: break;
 	}
-	int n = snprintf(
-	    buf, sizeof(buf),
-	    "HTTP/1.1 %s\r\nContent-Length: %zu\r\nETag: \"5d41402abc4b2a76b9719d911017c592\""
-	    "\r\nContent-Type: text/plain\r\n\r\n%s",
-	    status, strlen(body), body);
-	ssize_t w = write(c, buf, (size_t)n);
-	(void)w;
-}
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	while (!atomic_load(&f->stop)) {
-		int c = accept(f->fd, NULL, NULL);
-		if (c < 0)
-			break;
-		/* One request per connection is enough: read its head (GETs carry no body). */
-		char req[8192];
-		size_t got = 0;
-		while (got < sizeof(req) - 1) {
-			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-			req[got] = '\0';
-			if (strstr(req, "\r\n\r\n"))
-				break;
-		}
-		int i = atomic_fetch_add(&f->hits, 1);
-		char what = f->script[i] ? f->script[i] : 'O';
-		answer(c, what);
-		if (what == 'H') {
-			/* Keep it open until the client gives up. */
-			char sink[256];
-			while (read(c, sink, sizeof(sink)) > 0)
-				;
-		}
-		close(c);
-	}
-	return NULL;
-}
-
-static void fake_start(struct fake *f, const char *script)
-{
-	memset(f, 0, sizeof(*f));
-	f->script = script;
-	f->fd = socket(AF_INET, SOCK_STREAM, 0);
-	REQUIRE(f->fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	REQUIRE(bind(f->fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	REQUIRE(listen(f->fd, 16) == 0);
-	REQUIRE(getsockname(f->fd, (struct sockaddr *)&a, &al) == 0);
-	f->port = ntohs(a.sin_port);
-	REQUIRE(pthread_create(&f->th, NULL, fake_main, f) == 0);
-}
-
-static void fake_stop(struct fake *f)
-{
-	atomic_store(&f->stop, 1);
-	shutdown(f->fd, SHUT_RDWR);
-	close(f->fd);
-	pthread_join(f->th, NULL);
+	fake_http_reply(
+	    c, status, "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\nContent-Type: text/plain\r\n",
+	    body);
 }
 
 static double now_s(void)
@@ -307,8 +246,8 @@ static double now_s(void)
 /* Runs one GET against a fake answering with script; returns the store's result. */
 static int fake_get(const char *script, int *hits, double *secs, struct enl_errmsg *e)
 {
-	struct fake f;
-	fake_start(&f, script);
+	struct fake_http f;
+	REQUIRE(fake_http_start(&f, answer, (void *)script) == 0);
 	struct enl_aws_config fc = cfg;
 	snprintf(fc.endpoint_s3, sizeof(fc.endpoint_s3), "http://127.0.0.1:%d", f.port);
 	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
@@ -334,7 +273,7 @@ static int fake_get(const char *script, int *hits, double *secs, struct enl_errm
 	enl_buf_free(&b);
 	enl_store_destroy(s);
 	enl_aws_client_free(fcl);
-	fake_stop(&f);
+	fake_http_stop(&f);
 	*hits = atomic_load(&f.hits);
 	return rc;
 }

@@ -1,19 +1,16 @@
 /* The DynamoDB photo table: the shared contract against dynalite (started by
  * tests/aws/standins.py with the tables "photos" (photoId) and "gallery-items.v2" (id)),
  * then the stored item read back with botocore (tests/aws/ddb_item.py) as the oracle
- * for the attribute types, and, against a scripted loopback server in this file, which
+ * for the attribute types, and, against a scripted loopback server (fake_http.c), which
  * errors are retried (throttling, 5xx) and which are not (conditional check,
  * validation). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdatomic.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "enlarger/aws.h"
+#include "fake_http.h"
 #include "table_contract.h"
 
 static struct enl_aws_config cfg;
@@ -163,16 +160,12 @@ static void test_names(void)
 
 /* ---- a scripted DynamoDB on loopback ---- */
 
-struct fake {
-	int fd, port;
-	pthread_t th;
-	atomic_int hits;
-	atomic_int stop;
-	const char *script;
-};
-
-static void answer(int c, char what)
+/* Answers request n with letter n of the script (ud), 'O' past its end: O {}, T P R three
+ * kinds of throttling, U 503, I 500, C conditional check failed, V validation. */
+static void answer(int c, int n, void *ud)
 {
+	const char *script = ud;
+	char what = n < (int)strlen(script) ? script[n] : 'O';
 	const char *status = "200 OK", *body = "{}";
 	switch (what) {
 	case 'T':
@@ -207,60 +200,13 @@ static void answer(int c, char what)
 		break;
 	default: break;
 	}
-	char buf[1024];
-	int n = snprintf(buf, sizeof(buf),
-	                 "HTTP/1.1 %s\r\nContent-Type: application/x-amz-json-1.0\r\n"
-	                 "Content-Length: %zu\r\n\r\n%s",
-	                 status, strlen(body), body);
-	ssize_t w = write(c, buf, (size_t)n);
-	(void)w;
-}
-
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	while (!atomic_load(&f->stop)) {
-		int c = accept(f->fd, NULL, NULL);
-		if (c < 0)
-			break;
-		char req[16384];
-		size_t got = 0;
-		long want = -1;
-		while (got < sizeof(req) - 1) {
-			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
-			if (r <= 0)
-				break;
-			got += (size_t)r;
-			req[got] = '\0';
-			char *end = strstr(req, "\r\n\r\n");
-			if (end && want < 0) {
-				char *cl = strcasestr(req, "content-length:");
-				want = (long)(end + 4 - req) + (cl ? strtol(cl + 15, NULL, 10) : 0);
-			}
-			if (want >= 0 && (long)got >= want)
-				break;
-		}
-		int i = atomic_fetch_add(&f->hits, 1);
-		answer(c, f->script[i] ? f->script[i] : 'O');
-		close(c);
-	}
-	return NULL;
+	fake_http_reply(c, status, "Content-Type: application/x-amz-json-1.0\r\n", body);
 }
 
 static int fake_ping(const char *script, int *hits)
 {
-	struct fake f;
-	memset(&f, 0, sizeof(f));
-	f.script = script;
-	f.fd = socket(AF_INET, SOCK_STREAM, 0);
-	REQUIRE(f.fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof(a);
-	REQUIRE(bind(f.fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	REQUIRE(listen(f.fd, 16) == 0);
-	REQUIRE(getsockname(f.fd, (struct sockaddr *)&a, &al) == 0);
-	f.port = ntohs(a.sin_port);
-	REQUIRE(pthread_create(&f.th, NULL, fake_main, &f) == 0);
+	struct fake_http f;
+	REQUIRE(fake_http_start(&f, answer, (void *)script) == 0);
 
 	struct enl_aws_config fc = cfg;
 	snprintf(fc.endpoint_dynamodb, sizeof(fc.endpoint_dynamodb), "http://127.0.0.1:%d", f.port);
@@ -278,10 +224,7 @@ static int fake_ping(const char *script, int *hits)
 	int rc = enl_table_complete(t, "p", "a", NULL, &e);
 	enl_table_destroy(t);
 	enl_aws_client_free(fcl);
-	atomic_store(&f.stop, 1);
-	shutdown(f.fd, SHUT_RDWR);
-	close(f.fd);
-	pthread_join(f.th, NULL);
+	fake_http_stop(&f);
 	*hits = atomic_load(&f.hits);
 	return rc;
 }
