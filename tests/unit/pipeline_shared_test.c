@@ -8,21 +8,6 @@
 
 static struct enl_pipeline_opts opts;
 
-static int has_key_like(json_t *obj, const char *needle)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(obj, k, v)
-	{
-		(void)v;
-		if (strcasestr(k, needle)) {
-			fprintf(stderr, "output still has %s\n", k);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static void one(const char *dir, const char *name)
 {
 	char path[2048];

@@ -152,6 +152,23 @@ static inline json_t *exiftool_json(const char *path)
 }
 
 /* vipsheader -f FIELD as an int, -1 on failure. */
+/* 1 when an exiftool -G1 JSON object has a key containing needle (case-insensitive):
+ * how the tests prove a tag group is gone from an output. Says which key it found. */
+static inline int has_key_like(json_t *obj, const char *needle)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		(void)v;
+		if (strcasestr(k, needle)) {
+			fprintf(stderr, "output still has %s\n", k);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static inline int vipsheader_int(const char *path, const char *field)
 {
 	char *out = run_capture("vipsheader -f %s '%s' 2>/dev/null", field, path);

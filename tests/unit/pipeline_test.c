@@ -451,21 +451,6 @@ static void test_sizes(void)
 	}
 }
 
-static int has_key_like(json_t *obj, const char *needle)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach(obj, k, v)
-	{
-		(void)v;
-		if (strcasestr(k, needle)) {
-			fprintf(stderr, "output still has %s\n", k);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /* No GPS, serial, maker, model or software in any output; Artist and Copyright kept (or
  * dropped with keep_copyright = 0). exiftool reads the outputs. */
 static void test_metadata(void)

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "enlarger/aws.h"
+#include "aws_standin.h"
 #include "fake_http.h"
 #include "store_contract.h"
 
@@ -310,18 +311,9 @@ static void test_retries(void)
 
 int main(void)
 {
-	struct enl_errmsg e = {""};
-	if (!getenv("AWS_ENDPOINT_URL_S3")) {
-		fprintf(stderr, "run through tests/aws/standins.py (it starts s3rver and sets "
-		                "AWS_ENDPOINT_URL_S3)\n");
-		return 2;
-	}
-	REQUIRE(enl_aws_config_from_env(&cfg, &e) == ENL_OK);
-	if (enl_aws_credprov_new(&creds, NULL, &e) != ENL_OK) {
-		fprintf(stderr, "credentials: %s\n", e.text);
-		return 1;
-	}
-	REQUIRE(enl_aws_client_new(&client, NULL, creds, &e) == ENL_OK);
+	int rc = aws_standin_connect("AWS_ENDPOINT_URL_S3", "s3rver", &cfg, &creds, &client);
+	if (rc)
+		return rc;
 
 	struct store_contract c = {open_s3, NULL, BUCKET};
 	store_contract_skip_concurrent_puts("s3rver rewrites objects in place; see "
@@ -338,6 +330,6 @@ int main(void)
 
 	enl_aws_client_free(client);
 	enl_aws_credprov_free(creds);
-	int rc = check_done();
+	rc = check_done();
 	return (contract_failures || rc) ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "enlarger/aws.h"
+#include "aws_standin.h"
 #include "fake_http.h"
 #include "table_contract.h"
 
@@ -246,18 +247,10 @@ static void test_retries(void)
 
 int main(void)
 {
-	struct enl_errmsg e = {""};
-	if (!getenv("AWS_ENDPOINT_URL_DYNAMODB")) {
-		fprintf(stderr, "run through tests/aws/standins.py (it starts dynalite and sets "
-		                "AWS_ENDPOINT_URL_DYNAMODB)\n");
-		return 2;
-	}
-	REQUIRE(enl_aws_config_from_env(&cfg, &e) == ENL_OK);
-	if (enl_aws_credprov_new(&creds, NULL, &e) != ENL_OK) {
-		fprintf(stderr, "credentials: %s\n", e.text);
-		return 1;
-	}
-	REQUIRE(enl_aws_client_new(&client, NULL, creds, &e) == ENL_OK);
+	int rc =
+	    aws_standin_connect("AWS_ENDPOINT_URL_DYNAMODB", "dynalite", &cfg, &creds, &client);
+	if (rc)
+		return rc;
 
 	struct where w1 = {"photos", "photoId"};
 	struct table_contract c1 = {open_ddb, &w1, "photoId"};
@@ -273,6 +266,6 @@ int main(void)
 
 	enl_aws_client_free(client);
 	enl_aws_credprov_free(creds);
-	int rc = check_done();
+	rc = check_done();
 	return (failures || rc) ? 1 : 0;
 }
