@@ -1,5 +1,6 @@
 /* Output formats: their names and media types, and one encoder call per format with every
- * metadata item stripped (then Artist/Copyright added back by outmeta.c when asked). */
+ * metadata item stripped (then Artist/Copyright added back by outmeta.c when asked). WebP of
+ * a memory image goes straight to libwebp (webp_encode.c); libvips' saver is the fallback. */
 #include "vips_internal.h"
 
 #include <string.h>
@@ -88,9 +89,8 @@ static int save(VipsImage *img, enum enl_format fmt, int q, void **buf, size_t *
 		return vips_jpegsave_buffer(img, buf, len, "Q", q, "interlace", TRUE,
 		                            "optimize_coding", TRUE, "strip", TRUE, NULL);
 	case ENL_FMT_WEBP:
-		/* libwebp's method 4 (its default) and plain chroma subsampling: see the
-		 * timings in the report; effort 6 or smart_subsample cost much more time for a
-		 * few percent of bytes. */
+		/* Only for images that are not in memory (enl_webp_can_encode); the same
+		 * settings as enl_webp_opts_default: method 4, plain chroma subsampling. */
 		return vips_webpsave_buffer(img, buf, len, "Q", q, "effort", 4, "strip", TRUE,
 		                            NULL);
 	case ENL_FMT_PNG:
@@ -105,24 +105,47 @@ static int save(VipsImage *img, enum enl_format fmt, int q, void **buf, size_t *
 	}
 }
 
+/* The direct libwebp path (webp_encode.c) for the memory images the pipeline hands us: no
+ * metadata to strip, no second copy of the pixels. *buf is freed with enl_webp_free. */
+static int save_webp_direct(VipsImage *in, int q, int threads, void **buf, size_t *len)
+{
+	struct enl_webp_opts wo;
+	enl_webp_opts_default(&wo, q);
+	wo.thread_level = threads > 1;
+	return enl_webp_encode(in, &wo, buf, len);
+}
+
 int enl_encode(VipsImage *in, enum enl_format fmt, int quality, const char *artist,
                const char *copyright, struct enl_output *out, struct enl_errmsg *e)
 {
+	return enl_encode_threads(in, fmt, quality, 1, artist, copyright, out, e);
+}
+
+int enl_encode_threads(VipsImage *in, enum enl_format fmt, int quality, int threads,
+                       const char *artist, const char *copyright, struct enl_output *out,
+                       struct enl_errmsg *e)
+{
 	VipsImage *img = NULL;
 	void *buf = NULL;
+	void (*buf_free)(void *) = g_free;
 	size_t len = 0;
-	int rc = 0;
+	int rc = 0, direct;
 
 	if ((unsigned)fmt >= ENL_FMT_COUNT)
 		return enl_fail(e, ENL_EINVAL, "unknown output format");
 	if (fmt == ENL_FMT_AVIF && !vips_type_find("VipsOperation", "heifsave_buffer"))
 		return enl_fail(e, ENL_EUNSUPPORTED, "AVIF output is not available in this build");
-	if (bare_copy(in, &img)) {
+	direct = fmt == ENL_FMT_WEBP && enl_webp_can_encode(in);
+	if (direct) {
+		img = g_object_ref(in);
+		buf_free = enl_webp_free;
+	} else if (bare_copy(in, &img)) {
 		enl_vips_log("copy");
 		rc = enl_fail(e, ENL_EINTERNAL, "cannot encode %s", formats[fmt].name);
 		goto done;
 	}
-	if (save(img, fmt, clamp_quality(fmt, quality), &buf, &len)) {
+	if (direct ? save_webp_direct(img, clamp_quality(fmt, quality), threads, &buf, &len)
+	           : save(img, fmt, clamp_quality(fmt, quality), &buf, &len)) {
 		enl_vips_log("encode");
 		if (fmt == ENL_FMT_AVIF)
 			rc = enl_fail(e, ENL_EUNSUPPORTED,
@@ -132,7 +155,7 @@ int enl_encode(VipsImage *in, enum enl_format fmt, int quality, const char *arti
 		goto done;
 	}
 	enl_buf_free(&out->bytes);
-	enl_buf_adopt(&out->bytes, buf, len, g_free);
+	enl_buf_adopt(&out->bytes, buf, len, buf_free);
 	out->width = vips_image_get_width(img);
 	out->height = vips_image_get_height(img);
 	out->format = fmt;

@@ -28,9 +28,35 @@ int enl_flatten_white(VipsImage *in, VipsImage **out, struct enl_errmsg *e);
 /* Encodes img (sRGB, 8-bit) as fmt with every metadata item stripped, then, when artist or
  * copyright is non-empty, adds them back as a minimal EXIF block (outmeta.c). quality 0 =
  * the format's default. JPEG wants an image without alpha (see enl_flatten_white).
- * out->bytes owns a g_malloc'd buffer (freed by enl_buf_free). 0, ENL_EUNSUPPORTED (AVIF
+ * out->bytes owns the buffer with its free function (enl_buf_free). 0, ENL_EUNSUPPORTED (AVIF
  * encoder missing), ENL_EINTERNAL. */
 int enl_encode(VipsImage *img, enum enl_format fmt, int quality, const char *artist,
                const char *copyright, struct enl_output *out, struct enl_errmsg *e);
+
+/* As enl_encode, with threads > 1 allowing the encoder more than one thread for this one
+ * image: for WebP, libwebp's thread_level (its analysis pass and the alpha plane run on a
+ * second thread; the bytes are the same). Other formats ignore it. enl_encode is threads 1. */
+int enl_encode_threads(VipsImage *img, enum enl_format fmt, int quality, int threads,
+                       const char *artist, const char *copyright, struct enl_output *out,
+                       struct enl_errmsg *e);
+
+/* The direct libwebp encoder (webp_encode.c). Fields at -1 keep the value of libwebp's
+ * default preset at that quality. */
+struct enl_webp_opts {
+	int quality; /* 1-100, libwebp's (= vips_webpsave's Q) */
+	int method;  /* 0-6 (= vips_webpsave's effort) */
+	int sns_strength, filter_strength, filter_sharpness, segments, partitions, pass;
+	int thread_level; /* 0 or 1 */
+};
+/* enlarger's settings at quality. */
+void enl_webp_opts_default(struct enl_webp_opts *o, int quality);
+/* 1 when img can be encoded by enl_webp_encode: a memory image (vips_image_copy_memory),
+ * 8-bit sRGB, 3 or 4 bands. */
+int enl_webp_can_encode(VipsImage *img);
+/* Lossy WebP of img, no metadata chunks: a simple file (RIFF, VP8) or, with a non-opaque
+ * alpha, VP8X + ALPH + VP8. *out is new, freed with enl_webp_free. 0, or -1 with the reason
+ * in libvips' error buffer. */
+int enl_webp_encode(VipsImage *img, const struct enl_webp_opts *o, void **out, size_t *out_len);
+void enl_webp_free(void *p);
 
 #endif
