@@ -51,6 +51,9 @@ struct enl_pipeline_result {
  * argv0 may be NULL. 0 or ENL_EINTERNAL. */
 int enl_pipeline_init(const char *argv0, int threads_per_image);
 void enl_pipeline_shutdown(void);
+/* libvips threads for the image work started from now on (process-wide; n < 1 = 1). A
+ * job that runs alone may use every core; jobs side by side get one each. */
+void enl_pipeline_set_threads(int n);
 
 void enl_pipeline_opts_default(struct enl_pipeline_opts *o);
 

@@ -26,6 +26,7 @@ struct enl_app {
 	struct enl_jobgate *gate;     /* owned: bounds concurrent image work */
 	struct enl_pipeline_opts popts;
 	struct enl_flights *flights; /* owned */
+	int cores;                   /* online CPUs, shared by the running jobs */
 	/* Pipeline runs since start (processed photos + renders), for tests and metrics. */
 	uint64_t process_runs;
 	uint64_t render_runs;

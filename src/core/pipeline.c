@@ -42,6 +42,14 @@ int enl_pipeline_init(const char *argv0, int threads_per_image)
 	return 0;
 }
 
+void enl_pipeline_set_threads(int n)
+{
+	if (n < 1)
+		n = 1;
+	if (vips_concurrency_get() != n)
+		vips_concurrency_set(n);
+}
+
 void enl_pipeline_shutdown(void)
 {
 	vips_shutdown();

@@ -2,6 +2,7 @@
 #include "enlarger/service.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "enlarger/jobgate.h"
 #include "enlarger/metrics.h"
@@ -17,6 +18,9 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 	app->cfg = cfg;
 	app->store = store;
 	app->table = table;
+	app->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (app->cores < 1)
+		app->cores = 1;
 
 	enl_pipeline_opts_default(&app->popts);
 	app->popts.max_input_pixels = cfg->max_input_pixels;
