@@ -9,6 +9,7 @@
  * ends. Only a verdict on the image itself marks it "failed". */
 #include "enlarger/service.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,31 +122,67 @@ static int head_original(struct enl_app *app, const struct enl_event *ev, const 
 	return rc;
 }
 
-/* Writes the four derivatives; keys[d][k] receive their names. */
+/* One derivative's PUT, on its own thread. */
+struct put_job {
+	struct enl_app *app;
+	const char *bucket, *key;
+	const struct enl_output *o;
+	struct enl_errmsg err;
+	int rc;
+};
+
+static void *put_one(void *arg)
+{
+	struct put_job *j = arg;
+	struct enl_put_opts po = {0};
+	po.content_type = enl_format_mime(j->o->format);
+	po.cache_control = CACHE_FOREVER;
+	j->rc = enl_store_put(j->app->store, j->bucket, j->key, j->o->bytes.data, j->o->bytes.len,
+	                      &po, &j->err);
+	return NULL;
+}
+
+/* Writes the four derivatives; keys[d][k] receive their names. The PUTs run side by
+ * side: to S3 each is a round trip of its own, and locally each waits for its fsyncs. */
 static int put_derivatives(struct enl_app *app, const char *photo_id, const char *version,
                            const struct enl_pipeline_result *res,
                            char keys[ENL_DERIV_COUNT][2][ENL_KEY_MAX + 256], struct enl_errmsg *e)
 {
 	static const enum enl_format fmts[2] = {ENL_FMT_WEBP, ENL_FMT_JPEG};
+	struct put_job jobs[ENL_DERIV_COUNT * 2];
+	pthread_t threads[ENL_DERIV_COUNT * 2];
+	int started[ENL_DERIV_COUNT * 2] = {0};
+	int n = 0, rc = 0;
+
+	memset(jobs, 0, sizeof(jobs));
 	for (int d = 0; d < ENL_DERIV_COUNT; d++) {
-		const char *bucket =
-		    d == ENL_DERIV_THUMB ? app->cfg->thumbnails_bucket : app->cfg->optimized_bucket;
-		for (int k = 0; k < 2; k++) {
-			const struct enl_output *o = &res->out[d][k];
-			struct enl_put_opts po = {0};
-			int rc = enl_derivative_key(photo_id, version, (enum enl_derivative)d,
-			                            fmts[k], keys[d][k], sizeof(keys[d][k]));
-			if (rc)
+		for (int k = 0; k < 2; k++, n++) {
+			if (enl_derivative_key(photo_id, version, (enum enl_derivative)d, fmts[k],
+			                       keys[d][k], sizeof(keys[d][k])))
 				return enl_fail(e, ENL_EINVAL, "photo id is too long for a key");
-			po.content_type = enl_format_mime(o->format);
-			po.cache_control = CACHE_FOREVER;
-			rc = enl_store_put(app->store, bucket, keys[d][k], o->bytes.data,
-			                   o->bytes.len, &po, e);
-			if (rc)
-				return rc;
+			jobs[n].app = app;
+			jobs[n].bucket = d == ENL_DERIV_THUMB ? app->cfg->thumbnails_bucket
+			                                      : app->cfg->optimized_bucket;
+			jobs[n].key = keys[d][k];
+			jobs[n].o = &res->out[d][k];
 		}
 	}
-	return 0;
+	/* The last one runs here; one that cannot get a thread runs here too. */
+	for (int i = 0; i < n - 1; i++)
+		started[i] = pthread_create(&threads[i], NULL, put_one, &jobs[i]) == 0;
+	for (int i = 0; i < n; i++)
+		if (!started[i])
+			put_one(&jobs[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		if (jobs[i].rc && !rc) {
+			rc = jobs[i].rc;
+			if (e)
+				*e = jobs[i].err;
+		}
+	}
+	return rc;
 }
 
 int enl_service_process(struct enl_app *app, const struct enl_event *ev,
