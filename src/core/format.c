@@ -118,7 +118,11 @@ static int save_webp_direct(VipsImage *in, int q, int threads, void **buf, size_
 int enl_encode(VipsImage *in, enum enl_format fmt, int quality, const char *artist,
                const char *copyright, struct enl_output *out, struct enl_errmsg *e)
 {
-	return enl_encode_threads(in, fmt, quality, 1, artist, copyright, out, e);
+	/* As many encoder threads as libvips may use for this job now (admit.c: every core
+	 * for a job running alone, one each under load). libwebp then compresses the alpha
+	 * plane and half of its analysis beside the rest: -30 to -40% for RGBA, -3% opaque. */
+	return enl_encode_threads(in, fmt, quality, vips_concurrency_get(), artist, copyright, out,
+	                          e);
 }
 
 int enl_encode_threads(VipsImage *in, enum enl_format fmt, int quality, int threads,
