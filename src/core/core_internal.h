@@ -4,11 +4,20 @@
 #define ENLARGER_CORE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "enlarger/buf.h"
 #include "enlarger/err.h"
 #include "enlarger/exif.h"
 #include "enlarger/pipeline.h"
+
+/* ---- orc_guard.c: libvips' compiles and frees of ORC programs under one lock ---- */
+
+/* 1 when libvips' calls to orc_program_compile/free go through the guard (the executable
+ * exports them), else 0: then liborc's unlocked free can race a compile. */
+int enl_orc_guard_active(void);
+/* Compiles and frees that went through the guard so far (for tests). */
+uint64_t enl_orc_guard_calls(void);
 
 /* ---- placeholder.c: pure C over 8-bit pixels (no libvips) ---- */
 

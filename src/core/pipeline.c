@@ -39,6 +39,10 @@ int enl_pipeline_init(const char *argv0, int threads_per_image)
 	for (i = 0; i < sizeof(allowed_loaders) / sizeof(allowed_loaders[0]); i++)
 		vips_operation_block_set(allowed_loaders[i], FALSE);
 	vips_block_untrusted_set(TRUE);
+	/* Links orc_guard.c in, and says so when the lock cannot work. */
+	if (!enl_orc_guard_active())
+		enl_logf(ENL_LOG_WARN, "liborc's code memory is not guarded (orc_guard.c): "
+		                       "concurrent image jobs may crash in liborc");
 	return 0;
 }
 
