@@ -1,5 +1,6 @@
 /* Configuration table: defaults, every kind of value, and bad values naming the variable. */
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "enlarger/config.h"
@@ -44,7 +45,8 @@ int main(void)
 	CHECK_STR_EQ(c.table_key, "photoId");
 	CHECK_STR_EQ(c.process_api_key_header, "x-api-key");
 	CHECK_INT_EQ(c.backend, ENL_BACKEND_LOCAL);
-	CHECK(c.jobs >= 1);
+	/* one more than the cores (src/util/config.c) */
+	CHECK_INT_EQ(c.jobs, sysconf(_SC_NPROCESSORS_ONLN) + 1);
 	CHECK_INT_EQ(c.max_input_pixels, 120000000);
 	CHECK_INT_EQ(c.max_input_bytes, 200 * 1024 * 1024);
 	CHECK_INT_EQ(c.thumb_size, 200);
