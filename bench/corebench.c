@@ -5,8 +5,12 @@
  *   corebench process FILE [N]                enl_pipeline_process N times
  *
  * Prints the median, min and max wall time per call in ms. CB_OUT=FILE keeps the last
- * render's bytes; CB_THREADS=N sets libvips' threads per image (default 1). Build: see
- * bench/README.md. */
+ * render's bytes; CB_THREADS=N sets libvips' threads per image (default 1). Build (after
+ * `cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release && cmake --build build/rel`):
+ *
+ *   cc -O2 -std=c11 -Iinclude -o build/rel/corebench bench/corebench.c \
+ *     build/rel/libenl_core.a build/rel/libenl_util.a \
+ *     $(pkg-config --cflags --libs vips libexif jansson libcrypto libwebp) -ldl -lm -lpthread */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
