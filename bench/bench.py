@@ -45,9 +45,12 @@ MISS_KEYS_PER_THREAD = env_int("BENCH_MISS_KEYS", 4000, 1000)
 KNOWN_KEYS_PER_THREAD = env_int("BENCH_KNOWN_KEYS", 1200, 300)
 WRK_THREADS, WRK_CONNS = 2, 8
 
-IMG_24 = "landscape-24mp.jpg"
-IMG_12 = "phone-12mp-orient6.jpg"
-IMG_PNG = "cutout-rgba-3000x2000.png"
+# The three images the cases name, as file names in --corpus; another corpus can name its own
+# (BENCH_IMG_24: the large JPEG of the single-miss and /process cases, BENCH_IMG_12: the JPEG
+# of the c8 and hit cases, BENCH_IMG_PNG: an RGBA PNG).
+IMG_24 = os.environ.get("BENCH_IMG_24") or "landscape-24mp.jpg"
+IMG_12 = os.environ.get("BENCH_IMG_12") or "phone-12mp-orient6.jpg"
+IMG_PNG = os.environ.get("BENCH_IMG_PNG") or "cutout-rgba-3000x2000.png"
 
 
 def log(*a):
@@ -493,7 +496,10 @@ def main():
             enl_env[k] = v
     enlarger = Server("enlarger", [a.enlarger, "serve"], enl_env, logs, pe, "/healthz")
     sharp_out = os.path.join(work, "sharp-out")
-    sharp = Server("sharp", ["node", os.path.join(here, "sharp-server.js")],
+    # BENCH_SHARP_SERVER: another sharp server with the same contract (GET /render/<key>?w=&fmt=,
+    # POST /process {"bucket","key"}, GET /healthz; SHARP_LISTEN, SHARP_DATA_DIR, SHARP_OUT_DIR).
+    sharp_js = os.environ.get("BENCH_SHARP_SERVER") or os.path.join(here, "sharp-server.js")
+    sharp = Server("sharp", ["node", os.path.abspath(sharp_js)],
                    {"SHARP_LISTEN": "127.0.0.1:%d" % ps, "SHARP_DATA_DIR": data, "SHARP_OUT_DIR": sharp_out},
                    logs, ps, "/healthz")
     ngx_dir = os.path.join(work, "nginx")
@@ -596,7 +602,7 @@ http {
         # 4. /process of the 24 MP JPEG, sequential, vs sharp making the same four outputs.
         sampler.phase = "process"
         R["process"] = single_requests(peers, "POST", lambda i: "/process", lambda i: process_body(proc_keys[i]),
-                                       N_PROCESS, "process 24MP")
+                                       N_PROCESS, "process " + IMG_24)
 
         # 5. N concurrent /process over the corpus.
         R["conc"] = {}
@@ -866,7 +872,7 @@ def report(R, command, enl_env):
     if "rps" in ce or "rps" in cs:
         d = WRK_MISS_S
         r = ratio(ce.get("rps"), cs.get("rps"))
-        row("`/render` miss, 12 MP JPEG -> 400 px WebP, wrk -t2 -c8 -d%ds: throughput of 200s (peer: sharp)" % d,
+        row("`/render` miss, %s -> 400 px WebP, wrk -t2 -c8 -d%ds: throughput of 200s (peer: sharp)" % (IMG_12, d),
             wrk_cell(ce, "%.1f req/s"), wrk_cell(cs, "%.1f req/s"), r, verdict(r, ">=", 1.5))
         r = ratio(ce.get("lat_p99"), cs.get("lat_p99"))
         row("same: latency p99 (p50) (peer: sharp)",
@@ -909,8 +915,8 @@ def report(R, command, enl_env):
         errs = ""
         if pr[e]["errors"] or pr[s]["errors"]:
             errs = " (errors: enlarger %d, sharp %d)" % (len(pr[e]["errors"]), len(pr[s]["errors"]))
-        row("`/process` 24 MP JPEG, N=%d sequential%s (peer: sharp making the same four outputs + metadata)"
-            % (N_PROCESS, errs), fmt_stats(a, " ms"), fmt_stats(b, " ms"), r, met)
+        row("`/process` %s, N=%d sequential%s (peer: sharp making the same four outputs + metadata)"
+            % (IMG_24, N_PROCESS, errs), fmt_stats(a, " ms"), fmt_stats(b, " ms"), r, met)
     cc = R.get("conc", {})
     if e in cc:
         a, b = cc[e], cc[s]

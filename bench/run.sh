@@ -7,6 +7,9 @@
 #   bench/run.sh                 the full run (run it on a quiet machine)
 #   BENCH_QUICK=1 bench/run.sh   short durations: checks the harness, numbers not for quoting
 #
+# Other images: BENCH_CORPUS=DIR (JPEGs and PNGs; name the three the cases use with
+# BENCH_IMG_24=a large JPEG, BENCH_IMG_12=the c8 JPEG, BENCH_IMG_PNG=an RGBA PNG, file names in
+# DIR). Another sharp server with the same URLs: BENCH_SHARP_SERVER=FILE.js.
 # Also: BENCH_OUT=FILE (default docs/benchmarks.md), BENCH_PHOTOS=0 (leave out the real
 # photos of ../shared/testdata/photos when present), ENLARGER_* passed to `enlarger serve`
 # (e.g. ENLARGER_JOBS), BENCH_WRK_SECONDS, BENCH_N_* (see bench/bench.py).
@@ -55,7 +58,14 @@ corpus="$root/../shared/testdata/corpus"
 need=(landscape-24mp.jpg phone-12mp-orient6.jpg small-1200x800.jpg cutout-rgba-3000x2000.png
   export-16bit-1600x1067.png)
 have_all() { for f in "${need[@]}"; do [ -s "$1/$f" ] || return 1; done; }
-if have_all "$corpus"; then
+if [ -n "${BENCH_CORPUS:-}" ]; then
+  corpus=$(cd "$BENCH_CORPUS" && pwd)
+  for f in "${BENCH_IMG_24:-landscape-24mp.jpg}" "${BENCH_IMG_12:-phone-12mp-orient6.jpg}" \
+    "${BENCH_IMG_PNG:-cutout-rgba-3000x2000.png}"; do
+    [ -s "$corpus/$f" ] || { echo "bench: $corpus/$f is missing (see BENCH_IMG_* above)" >&2; exit 2; }
+  done
+  echo "corpus: $corpus (BENCH_CORPUS)"
+elif have_all "$corpus"; then
   echo "corpus: $corpus"
 else
   corpus="$root/build/bench-corpus"
