@@ -1,7 +1,9 @@
 /* The local trigger: inotify on <data_dir>/<originals bucket> and every folder below
  * it. A file closed after writing (IN_CLOSE_WRITE) or moved in (IN_MOVED_TO, which is
  * how atomic writers and the local store finish a file) goes through the same process
- * use case as POST /process, the way an S3 upload triggers EventBridge. */
+ * use case as POST /process, the way an S3 upload triggers EventBridge. At start, files
+ * that arrived while the server was down (no finished item in the table) are processed
+ * once. */
 #include "enlarger/service.h"
 
 #include <dirent.h>
@@ -18,7 +20,9 @@
 #include <unistd.h>
 
 #include "enlarger/fs.h"
+#include "enlarger/keys.h"
 #include "enlarger/log.h"
+#include "enlarger/table.h"
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR)
 #define BUSY_RETRIES 20
@@ -100,9 +104,37 @@ static void process_file(struct enl_watch *w, const char *rel_key)
 
 static int add_dir(struct enl_watch *w, const char *rel);
 
-/* A folder that appeared: watch it, then process what is already inside (files can
- * land before the watch is in place). */
-static void scan_dir(struct enl_watch *w, const char *rel, int process_files)
+/* What scan_dir does with the files it finds besides watching their folders. */
+enum scan_files {
+	SCAN_WATCH_ONLY, /* start-up: folders are watched before anything is read */
+	SCAN_ALL,        /* a folder that appeared: everything in it is new */
+	SCAN_UNFINISHED, /* catch-up: only files the table has no finished item for */
+};
+
+/* Does the table lack a finished item (completed or failed) for the file at key? A
+ * restart then reads the table, not the library. A photo id the rule refuses is left to
+ * process_file, which reports it. */
+static int unfinished(struct enl_watch *w, const char *key)
+{
+	char id[ENL_KEY_MAX + 1];
+	struct enl_errmsg e = {{0}};
+	json_t *item = NULL;
+	const char *st;
+	int finished;
+
+	if (enl_photo_id(w->app->cfg->photo_id_rule, key, NULL, id, sizeof(id), &e))
+		return 1;
+	if (enl_table_get(w->app->table, id, &item, &e))
+		return 1;
+	st = json_string_value(json_object_get(item, "processingStatus"));
+	finished = st && (strcmp(st, "completed") == 0 || strcmp(st, "failed") == 0);
+	json_decref(item);
+	return !finished;
+}
+
+/* Watches folder rel and every folder below it; files in them as `files` says (files
+ * can land in a new folder before its watch is in place). */
+static void scan_dir(struct enl_watch *w, const char *rel, enum scan_files files)
 {
 	char path[PATH_MAX];
 	DIR *d;
@@ -125,8 +157,9 @@ static void scan_dir(struct enl_watch *w, const char *rel, int process_files)
 		if (lstat(full, &st))
 			continue;
 		if (S_ISDIR(st.st_mode))
-			scan_dir(w, child, process_files);
-		else if (S_ISREG(st.st_mode) && process_files)
+			scan_dir(w, child, files);
+		else if (S_ISREG(st.st_mode) &&
+		         (files == SCAN_ALL || (files == SCAN_UNFINISHED && unfinished(w, child))))
 			process_file(w, child);
 	}
 	closedir(d);
@@ -194,7 +227,7 @@ static void handle(struct enl_watch *w, const struct inotify_event *ev)
 		return;
 	if (ev->mask & IN_ISDIR) {
 		if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-			scan_dir(w, rel, 1);
+			scan_dir(w, rel, SCAN_ALL);
 		return;
 	}
 	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
@@ -207,6 +240,9 @@ static void *run(void *arg)
 	/* Aligned as inotify(7) asks. */
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 
+	/* Files that arrived while the server was down, once; what lands meanwhile waits in
+	 * the inotify queue. */
+	scan_dir(w, "", SCAN_UNFINISHED);
 	for (;;) {
 		struct pollfd p[2] = {{w->ifd, POLLIN, 0}, {w->stop_pipe[0], POLLIN, 0}};
 		if (poll(p, 2, -1) < 0) {
@@ -260,9 +296,9 @@ int enl_watch_start(struct enl_app *app, struct enl_watch **out, struct enl_errm
 		rc = enl_fail(e, ENL_EIO, "inotify is not available: %s", strerror(errno));
 		goto fail;
 	}
-	/* Existing folders are watched; existing files are left alone (POST /process or
-	 * touch them): a restart must not re-read a whole library. */
-	scan_dir(w, "", 0);
+	/* Existing folders are watched first, so nothing that lands from now on is missed;
+	 * the files already there are caught up on the watcher's thread (run). */
+	scan_dir(w, "", SCAN_WATCH_ONLY);
 	if (w->n_dirs == 0) {
 		rc = enl_fail(e, ENL_EIO, "cannot watch the originals folder");
 		goto fail;

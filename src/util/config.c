@@ -76,7 +76,8 @@ static const struct setting settings[] = {
      H("Photo id of an original without `photo-id` user metadata: the whole key, its last "
        "segment, or that without the extension.")},
     {"ENLARGER_WATCH", K_INT, F(watch), 0, 1, NULL, NULL, S_ANY,
-     H("1: process files that land in the local originals folder (inotify). Local backend "
+     H("1: process files that land in the local originals folder (inotify), and at start "
+       "the files there that have no completed or failed item yet. Local backend "
        "only: with `aws` there is no such folder (S3 events come through `POST /process`), "
        "and 1 is refused at start-up."),
      .def_doc = "`1` (local), `0` (aws)"},

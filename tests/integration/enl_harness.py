@@ -242,10 +242,11 @@ class Server:
     """The real binary on a free port, on backend (a fresh LocalBackend in this
     server's own folder when None). Logs go to a file the tests read."""
 
-    def __init__(self, backend=None, **env):
+    def __init__(self, backend=None, data=None, **env):
+        """data: an existing data folder (e.g. an earlier server's) to start on."""
         self.dir = tempfile.mkdtemp(prefix="enl-it-")
-        self.data = os.path.join(self.dir, "data")
-        os.makedirs(os.path.join(self.data, "originals"))
+        self.data = data or os.path.join(self.dir, "data")
+        os.makedirs(os.path.join(self.data, "originals"), exist_ok=True)
         self.backend = backend or LocalBackend(self.data)
         self.port = free_port()
         self.log_path = os.path.join(self.dir, "server.log")

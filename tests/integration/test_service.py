@@ -496,6 +496,47 @@ def folder_watcher():
         srv.cleanup()
 
 
+def folder_watcher_catch_up():
+    """Files that landed while the server was down are processed when it starts, once;
+    files it already finished are not run again."""
+    first = Server(ENLARGER_WATCH=1)
+    second = None
+    try:
+        data = make_image(os.path.join(tmp, "c.jpg"), 640, 480)
+        first.put_original("done before.jpg", data)
+        deadline = time.time() + 30
+        while time.time() < deadline and (first.row("done before.jpg") or {}).get(
+                "processingStatus") != "completed":
+            time.sleep(0.2)
+        check((first.row("done before.jpg") or {}).get("processingStatus") == "completed",
+              "catch-up: the first server processed its file")
+        check(first.stop() == 0, "catch-up: the first server exits 0")
+        # Written while no server runs: straight into the folder, one in a new subfolder.
+        down = ["while down.jpg", "new folder/while down 2.jpg"]
+        for i, k in enumerate(down):
+            path = os.path.join(first.data, "originals", k)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data + bytes([i]))
+        second = Server(ENLARGER_WATCH=1, data=first.data)
+        deadline = time.time() + 30
+        while time.time() < deadline and not all(
+                (second.row(k) or {}).get("processingStatus") == "completed" for k in down):
+            time.sleep(0.2)
+        for k in down:
+            r = second.row(k)
+            check(r and r["processingStatus"] == "completed" and r.get("width") == 640,
+                  f"catch-up processed {k!r} at start: {r}")
+        runs = pipeline_runs(second)
+        check(runs["done before.jpg"] == 0, f"catch-up left the finished file alone: {runs}")
+        check(all(runs[k] == 1 for k in down), f"catch-up ran each new file once: {runs}")
+        check(second.stop() == 0, "catch-up: the second server exits 0")
+    finally:
+        if second:
+            second.cleanup()
+        first.cleanup()
+
+
 def watcher_off_on_aws(backend):
     """With ENLARGER_BACKEND=aws the watcher is off by default: nothing watches the
     server's local data folder, and the configuration says so."""
@@ -516,6 +557,7 @@ def main():
         queue_full(None)
         bad_configuration()
         folder_watcher()
+        folder_watcher_catch_up()
     else:
         from standins import Skip, StandIns
         try:
