@@ -11,13 +11,13 @@ mode=${1:-dev}
 
 runtime_pkgs=(
   libvips42 libmicrohttpd12 libexif12 libcurl4 libjansson4 libssl3 libsqlite3-0
-  libwebp7 libwebpmux3 libheif1 ca-certificates
+  libwebp7 libwebpmux3 libjpeg62-turbo libheif1 ca-certificates
   curl  # docker/Dockerfile HEALTHCHECK and the ECS container health check
 )
 build_pkgs=(
   build-essential cmake pkg-config git
   libvips-dev libmicrohttpd-dev libexif-dev libcurl4-openssl-dev libjansson-dev
-  libssl-dev libsqlite3-dev libwebp-dev
+  libssl-dev libsqlite3-dev libwebp-dev libjpeg62-turbo-dev
 )
 test_pkgs=(
   libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 python3-yaml jq procps

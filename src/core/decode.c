@@ -223,6 +223,7 @@ int enl_decode_probe(const void *data, size_t len, const struct enl_pipeline_opt
 		              (double)o->max_input_pixels / 1e6);
 		goto done;
 	}
+	out->orientation = vips_image_get_orientation(hdr);
 	if (vips_image_get_orientation_swap(hdr)) {
 		out->width = out->stored_h;
 		out->height = out->stored_w;
@@ -335,13 +336,22 @@ int enl_decode_jpeg_shrink(const struct enl_source *src, int w, int h, VipsInter
 static int thumbnail_jpeg(const void *data, size_t len, const struct enl_source *src, int w, int h,
                           VipsInteresting crop, VipsImage **out)
 {
-	VipsImage *in;
+	VipsImage *in = NULL;
+	int shrink = enl_decode_jpeg_shrink(src, w, h, crop);
 	int rc;
 
 	*out = NULL;
-	in = vips_image_new_from_buffer(
-	    data, len, "", "shrink", enl_decode_jpeg_shrink(src, w, h, crop), "access",
-	    VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+	/* The common JPEG straight from libjpeg-turbo (jpeg_decode.c); the rest, and any
+	 * JPEG decoded at full size (streamed, never held whole), through libvips' loader. */
+	rc = enl_jpeg_decode(data, len, shrink, src->orientation, &in);
+	if (rc == ENL_EDECODE) {
+		vips_error("enlarger", "corrupt or truncated JPEG");
+		return -1;
+	}
+	if (rc)
+		in = vips_image_new_from_buffer(data, len, "", "shrink", shrink, "access",
+		                                VIPS_ACCESS_SEQUENTIAL, "fail_on",
+		                                VIPS_FAIL_ON_ERROR, NULL);
 	if (!in)
 		return -1;
 	if (src->has_icc)

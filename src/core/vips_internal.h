@@ -17,6 +17,12 @@ void enl_vips_log(const char *what);
 int enl_decode_image(const void *data, size_t len, const struct enl_source *src, int w, int h,
                      VipsInteresting crop, VipsImage **out, struct enl_errmsg *e);
 
+/* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded by libjpeg-turbo with DCT scaling
+ * 1/shrink (2, 4 or 8) into a new sRGB memory image, with its ICC profile and orientation
+ * (1-8) attached. ENL_EUNSUPPORTED for any other JPEG (the caller uses libvips' loader),
+ * ENL_EDECODE when it is corrupt or truncated. */
+int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, VipsImage **out);
+
 /* The JPEG shrink-on-load factor (1, 2, 4 or 8) enl_decode_image uses for a w x h box
  * (cover-cropped when crop is not VIPS_INTERESTING_NONE). */
 int enl_decode_jpeg_shrink(const struct enl_source *src, int w, int h, VipsInteresting crop);
