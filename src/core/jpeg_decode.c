@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include <jerror.h>
 #include <jpeglib.h>
@@ -17,6 +18,44 @@ struct err_mgr {
 	struct jpeg_error_mgr pub;
 	jmp_buf jb;
 };
+
+/* The decoded pixels live in their own mapping, given back to the system when the image
+ * closes: from malloc, a few MB per job would stay in the arenas of the connection threads
+ * that ran it (peak RSS under wrk -c8 went from about 110 to 160 MiB). */
+struct pixels {
+	void *p;
+	size_t n;
+};
+
+static void unmap_pixels(VipsImage *im, void *arg)
+{
+	struct pixels *px = arg;
+	(void)im;
+	munmap(px->p, px->n);
+	g_free(px);
+}
+
+/* A w x h 3-band sRGB image over a fresh anonymous mapping; NULL when out of memory. */
+static VipsImage *new_mapped_image(int w, int h)
+{
+	struct pixels *px = g_new0(struct pixels, 1);
+	VipsImage *im;
+	px->n = (size_t)w * (size_t)h * 3;
+	px->p = mmap(NULL, px->n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (px->p == MAP_FAILED) {
+		g_free(px);
+		return NULL;
+	}
+	im = vips_image_new_from_memory(px->p, px->n, w, h, 3, VIPS_FORMAT_UCHAR);
+	if (!im) {
+		munmap(px->p, px->n);
+		g_free(px);
+		return NULL;
+	}
+	im->Type = VIPS_INTERPRETATION_sRGB;
+	g_signal_connect(im, "postclose", G_CALLBACK(unmap_pixels), px);
+	return im;
+}
 
 static void on_error(j_common_ptr c)
 {
@@ -70,11 +109,8 @@ int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, V
 	cinfo.out_color_space = JCS_RGB;
 	jpeg_start_decompress(&cinfo);
 
-	im = vips_image_new_memory();
-	vips_image_init_fields(im, (int)cinfo.output_width, (int)cinfo.output_height, 3,
-	                       VIPS_FORMAT_UCHAR, VIPS_CODING_NONE, VIPS_INTERPRETATION_sRGB, 1.0,
-	                       1.0);
-	if (vips_image_write_prepare(im))
+	im = new_mapped_image((int)cinfo.output_width, (int)cinfo.output_height);
+	if (!im)
 		longjmp(jerr.jb, 1);
 	while (cinfo.output_scanline < cinfo.output_height) {
 		JSAMPROW rows[16];
