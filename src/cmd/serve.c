@@ -78,12 +78,10 @@ int enl_cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* As many malloc arenas as cores, not glibc's eight per core: every connection thread
 	 * that runs an image job would otherwise keep its own arena's freed megabytes. Peak RSS
-	 * under wrk -c8 after a few large renders: 150 -> 95-104 MB, same req/s
+	 * under wrk -c8 after a few large renders: 150 -> 90-116 MB, same req/s
 	 * (bench/profile.md). */
-	{
-		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		mallopt(M_ARENA_MAX, cores > 2 ? (int)cores : 2);
-	}
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	mallopt(M_ARENA_MAX, cores > 2 ? (int)cores : 2);
 
 	if (enl_config_load(&cfg, NULL, NULL, &e)) {
 		log_fatal("bad configuration", &e);
@@ -93,10 +91,9 @@ int enl_cmd_serve(int argc, char **argv)
 	enl_log_set_level((enum enl_log_level)cfg.log_level);
 	enl_config_log(&cfg);
 
-	/* Jobs run side by side; each gets its share of the cores inside libvips. */
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int per_image = cores > (long)cfg.jobs ? (int)(cores / (long)cfg.jobs) : 1;
-	if (enl_pipeline_init(argv[0], per_image)) {
+	/* One libvips thread to start with: each image job sets its share of the cores as it
+	 * enters the job gate (src/service/admit.c). */
+	if (enl_pipeline_init(argv[0], 1)) {
 		enl_fail(&e, ENL_EINTERNAL, "libvips did not start");
 		log_fatal("cannot start", &e);
 		goto done;
