@@ -68,7 +68,7 @@ struct enl_config {
 	int jpeg_quality;
 	int keep_copyright;
 
-	/* AWS backend call limits (ENLARGER_AWS_*; see src/service/backend.c). */
+	/* AWS backend call limits (ENLARGER_AWS_*; see src/backend/backend.c). */
 	int aws_connect_timeout_ms;
 	int aws_timeout_ms;
 	int aws_max_attempts;

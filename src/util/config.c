@@ -135,7 +135,7 @@ static const struct setting settings[] = {
        "otherwise).")},
     {"ENLARGER_ORIGIN_SECRET_HEADER", K_STR, F(origin_secret_header), 0, 0, "x-origin-secret", NULL,
      S_HEADER, H("The header that carries the origin secret.")},
-    /* Read by the AWS backends (src/service/backend.c); the same ranges and defaults. */
+    /* Read by the AWS backends (src/backend/backend.c); the same ranges and defaults. */
     {"ENLARGER_AWS_CONNECT_TIMEOUT_MS", K_INT, F(aws_connect_timeout_ms), 50, 60000, "1000", NULL,
      S_ANY, H("AWS backend: TCP/TLS connect timeout of one S3 or DynamoDB call.")},
     {"ENLARGER_AWS_TIMEOUT_MS", K_INT, F(aws_timeout_ms), 100, 600000, "3000", NULL, S_ANY,

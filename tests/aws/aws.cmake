@@ -27,7 +27,7 @@ enl_aws_test(test_table_dynamodb
   LIBS enl_table ARGS --table photos --table gallery-items.v2:id)
 
 enl_aws_test(test_backend ${CMAKE_SOURCE_DIR}/tests/unit/test_backend.c
-  LIBS enl_service ARGS --bucket originals --table photos)
+  LIBS enl_backend ARGS --bucket originals --table photos)
 
 # The whole /process and /render integration suite with ENLARGER_BACKEND=aws (the stand-ins
 # started and stopped by the test through standins.py); objects and items checked with
