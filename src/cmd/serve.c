@@ -3,17 +3,16 @@
  * ENLARGER_SHUTDOWN_DEADLINE_MS, and exit 0. */
 #include "cmd.h"
 
-#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "enlarger/backend.h"
 #include "enlarger/config.h"
+#include "enlarger/fs.h"
 #include "enlarger/http.h"
 #include "enlarger/log.h"
 #include "enlarger/metrics.h"
@@ -30,8 +29,8 @@ static void log_fatal(const char *what, const struct enl_errmsg *e)
 	enl_log_json(ENL_LOG_ERROR, what, f);
 }
 
-/* Creates the folders path's file goes in, as mkdir -p does (<data_dir>/.table by
- * default, before the store has made <data_dir>). */
+/* Creates the folder path's file goes in (<data_dir>/.table by default, before the
+ * store has made <data_dir>). */
 static int make_parent_dir(const char *path, struct enl_errmsg *e)
 {
 	char dir[sizeof(((struct enl_config *)0)->sqlite_path)];
@@ -39,18 +38,11 @@ static int make_parent_dir(const char *path, struct enl_errmsg *e)
 	if (!slash || slash == path)
 		return 0;
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	for (char *p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			return enl_fail(e, ENL_EIO, "cannot create %s (ENLARGER_SQLITE_PATH): %s",
-			                dir, strerror(errno));
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
+	int err = enl_mkdir_p(dir);
+	if (err)
+		return enl_fail(e, ENL_EIO, "cannot create %s (ENLARGER_SQLITE_PATH): %s", dir,
+		                strerror(-err));
+	return 0;
 }
 
 int enl_cmd_serve(int argc, char **argv)
