@@ -17,7 +17,6 @@
 struct enl_req {
 	const char *method;        /* "GET", "HEAD", "POST" */
 	const char *path;          /* percent-decoded path, e.g. "/render/a b.jpg" */
-	const char *raw_path;      /* as received, still encoded */
 	const unsigned char *body; /* complete body (NUL-terminated), or NULL */
 	size_t body_len;
 	char request_id[40];
@@ -79,7 +78,6 @@ struct enl_route {
 
 struct enl_server_opts {
 	const char *listen;            /* "127.0.0.1:8080" */
-	unsigned threads;              /* connection threads */
 	unsigned connection_timeout_s; /* idle / slow-body timeout */
 	unsigned per_ip_connections;   /* 0 = no limit */
 	unsigned max_connections;

@@ -15,7 +15,7 @@
  * threads but the job gate (include/enlarger/jobgate.h: `jobs` at once, a bounded
  * queue, 503 past it), and what bounds the threads is max_connections (plus
  * per_ip_connections and connection_timeout_s, so idle or slow clients cannot hold them
- * for long). enl_server_opts.threads is therefore not used.
+ * for long); so there is no thread-count option.
  *
  * Lifecycle of a request (libmicrohttpd calls on_request several times):
  *   1. headers in: decode the path and the query, pick the route, check Content-Length.
@@ -85,7 +85,7 @@ struct conn_req {
 	int status; /* what was sent; 0 = nothing yet */
 	size_t bytes_in, bytes_out;
 	char method[16];
-	char *path, *raw_path;
+	char *path;
 	struct enl_http_args args;
 	struct enl_buf body;
 	char ip[INET6_ADDRSTRLEN];
@@ -287,9 +287,6 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 		enl_http_request_id_new(cr->request_id, sizeof(cr->request_id));
 	client_ip(cr->c, cr->ip, sizeof(cr->ip));
 
-	cr->raw_path = strdup(url);
-	if (!cr->raw_path)
-		return MHD_NO;
 	int rc = enl_http_pct_decode(url, 0, &cr->path);
 	if (rc == ENL_ENOMEM)
 		return MHD_NO;
@@ -335,7 +332,6 @@ static enum MHD_Result run_route(struct conn_req *cr)
 	memset(&req, 0, sizeof(req));
 	req.method = cr->method;
 	req.path = cr->path;
-	req.raw_path = cr->raw_path;
 	req.body = cr->body.len ? cr->body.data : NULL; /* enl_buf keeps a NUL after len */
 	req.body_len = cr->body.len;
 	snprintf(req.request_id, sizeof(req.request_id), "%s", cr->request_id);
@@ -486,7 +482,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	enl_buf_free(&cr->body);
 	enl_http_args_free(&cr->args);
 	free(cr->path);
-	free(cr->raw_path);
 	free(cr);
 
 	const union MHD_ConnectionInfo *ci =

@@ -82,7 +82,6 @@ static void fake_init(struct fake *f, void *app, const char *method, const char 
 	}
 	f->req.method = method;
 	f->req.path = f->path;
-	f->req.raw_path = f->path;
 	f->req.body = (const unsigned char *)body;
 	f->req.body_len = body ? strlen(body) : 0;
 	snprintf(f->req.request_id, sizeof(f->req.request_id), "test");
