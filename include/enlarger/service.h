@@ -119,9 +119,10 @@ void enl_render_result_free(struct enl_render_result *r);
 /* ---- local folder watcher ----------------------------------------------------- */
 
 struct enl_watch;
-/* Watches <data_dir>/<originals bucket> and its subfolders (inotify) and processes
- * each file that is closed after writing or moved in; dot files and temporary files
- * (~, .tmp, .part, .swp) are skipped. Runs on its own thread. */
+/* Watches the originals bucket's folder in the local store (enl_store_local_dir) and its
+ * subfolders (inotify) and processes each file that is closed after writing or moved in;
+ * dot files and temporary files (~, .tmp, .part, .swp) are skipped. Runs on its own
+ * thread. ENL_EUNSUPPORTED when app->store is not the local store. */
 int enl_watch_start(struct enl_app *app, struct enl_watch **out, struct enl_errmsg *e);
 void enl_watch_stop(struct enl_watch *w);
 

@@ -93,6 +93,11 @@ const char *enl_object_meta(const struct enl_object_info *info, const char *name
 
 /* Local directory store rooted at dir (created if missing). *out owned by caller. */
 int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_errmsg *e);
+/* The folder that holds bucket's objects in the local store s (what the folder watcher
+ * watches; it may not exist yet), into out. 0, ENL_EUNSUPPORTED when s is another
+ * store, ENL_EINVAL for a bad bucket name, ENL_ETOOBIG when it does not fit in cap. */
+int enl_store_local_dir(const struct enl_store *s, const char *bucket, char *out, size_t cap,
+                        struct enl_errmsg *e);
 
 struct enl_aws_config;
 struct enl_aws_client;

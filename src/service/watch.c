@@ -1,5 +1,5 @@
-/* The local trigger: inotify on <data_dir>/<originals bucket> and every folder below
- * it. A file closed after writing (IN_CLOSE_WRITE) or moved in (IN_MOVED_TO, which is
+/* The local trigger: inotify on the local store's originals folder and every folder
+ * below it. A file closed after writing (IN_CLOSE_WRITE) or moved in (IN_MOVED_TO, which is
  * how atomic writers and the local store finish a file) goes through the same process
  * use case as POST /process, the way an S3 upload triggers EventBridge. At start, files
  * that arrived while the server was down (no finished item in the table) are processed
@@ -282,11 +282,10 @@ int enl_watch_start(struct enl_app *app, struct enl_watch **out, struct enl_errm
 	w->app = app;
 	w->ifd = -1;
 	w->stop_pipe[0] = w->stop_pipe[1] = -1;
-	if (snprintf(w->root, sizeof(w->root), "%s/%s", app->cfg->data_dir,
-	             app->cfg->originals_bucket) >= (int)sizeof(w->root)) {
-		rc = enl_fail(e, ENL_EINVAL, "ENLARGER_DATA_DIR is too long");
+	/* The store knows where its bucket folders are. */
+	if ((rc = enl_store_local_dir(app->store, app->cfg->originals_bucket, w->root,
+	                              sizeof(w->root), e)))
 		goto fail;
-	}
 	if (enl_mkdir_p(w->root)) {
 		rc = enl_fail(e, ENL_EIO, "cannot create the originals folder");
 		goto fail;

@@ -1,5 +1,5 @@
-/* Local directory object store: the ops table, opening, ping and the per-key locks.
- * Objects live at root/<bucket>/<key> with a metadata sidecar at
+/* Local directory object store: the ops table, opening, ping, the bucket folder's path
+ * and the per-key locks. Objects live at root/<bucket>/<key> with a metadata sidecar at
  * root/.meta/<bucket>/<key>.json. The other files: local_check.c (names and options),
  * local_path.c (the no-link path walk), local_sidecar.c, local_etag.c, local_read.c
  * (GET, HEAD), local_write.c (PUT, DELETE), local_list.c; local_internal.h joins them.
@@ -92,6 +92,7 @@ static void local_destroy(struct enl_store *s)
 		pthread_rwlock_destroy(&st->info_locks[i]);
 	if (st->root_fd >= 0)
 		close(st->root_fd);
+	free(st->root);
 	free(st);
 }
 
@@ -117,9 +118,14 @@ int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_err
 	struct local_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	if (!(st->root = strdup(dir))) {
+		free(st);
+		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	}
 	st->root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->root_fd < 0) {
 		err = errno;
+		free(st->root);
 		free(st);
 		return enl_fail(e, ENL_EIO, "local store: cannot open the data directory: %s",
 		                strerror(err));
@@ -127,6 +133,7 @@ int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_err
 	if (mkdirat(st->root_fd, LOCAL_META_DIR, 0755) != 0 && errno != EEXIST) {
 		err = errno;
 		close(st->root_fd);
+		free(st->root);
 		free(st);
 		return enl_fail(e, ENL_EIO, "local store: cannot create the metadata folder: %s",
 		                strerror(err));
@@ -138,5 +145,20 @@ int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_err
 	st->base.ops = &local_ops;
 	st->base.name = "local";
 	*out = &st->base;
+	return ENL_OK;
+}
+
+int enl_store_local_dir(const struct enl_store *s, const char *bucket, char *out, size_t cap,
+                        struct enl_errmsg *e)
+{
+	const struct local_store *st = (const struct local_store *)s;
+	int rc;
+	if (!s || s->ops != &local_ops)
+		return enl_fail(e, ENL_EUNSUPPORTED, "the store is not a local folder");
+	if ((rc = enl_bucket_name_check(bucket, e)))
+		return rc;
+	int n = snprintf(out, cap, "%s/%s", st->root, bucket);
+	if (n < 0 || (size_t)n >= cap)
+		return enl_fail(e, ENL_ETOOBIG, "the data directory's path is too long");
 	return ENL_OK;
 }

@@ -28,6 +28,7 @@ struct local_info_entry;
 struct local_store {
 	struct enl_store base; /* first: the dispatch casts */
 	int root_fd;
+	char *root; /* the data directory as given (enl_store_local_dir) */
 	pthread_mutex_t locks[LOCAL_LOCKS];
 	pthread_rwlock_t info_locks[LOCAL_LOCKS]; /* info[i] under info_locks[i % LOCAL_LOCKS] */
 	struct local_info_entry *info[LOCAL_INFO_SLOTS];

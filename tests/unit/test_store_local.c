@@ -210,6 +210,26 @@ static void test_layout(struct enl_store *s)
 	CHECK_INT_EQ(enl_store_head(s, "no-such-bucket", "k", &info, &e), ENL_ENOTFOUND);
 }
 
+/* The bucket folder the watcher is given is the one PUT writes into; other stores and
+ * bad bucket names are refused. */
+static void test_bucket_dir(struct enl_store *s)
+{
+	struct enl_errmsg e = {""};
+	char dir[1024], want[1100], small[8];
+	struct stat sb;
+	CHECK_INT_EQ(enl_store_local_dir(s, "photos", dir, sizeof(dir), &e), ENL_OK);
+	snprintf(want, sizeof(want), "%s/photos", root);
+	CHECK_STR_EQ(dir, want);
+	CHECK_INT_EQ(enl_store_put(s, "photos", "dir-check.jpg", "x", 1, NULL, &e), ENL_OK);
+	snprintf(want, sizeof(want), "%s/dir-check.jpg", dir);
+	CHECK(stat(want, &sb) == 0 && sb.st_size == 1);
+	CHECK_INT_EQ(enl_store_local_dir(s, "Bad_Bucket", dir, sizeof(dir), &e), ENL_EINVAL);
+	CHECK_INT_EQ(enl_store_local_dir(s, "photos", small, sizeof(small), &e), ENL_ETOOBIG);
+	static const struct enl_store_ops other_ops = {0};
+	struct enl_store other = {&other_ops, "other"};
+	CHECK_INT_EQ(enl_store_local_dir(&other, "photos", dir, sizeof(dir), &e), ENL_EUNSUPPORTED);
+}
+
 static void test_by_hand(struct enl_store *s)
 {
 	struct enl_errmsg e = {""};
@@ -368,6 +388,7 @@ int main(void)
 	test_hostile_paths(s);
 	test_symlinks(s);
 	test_layout(s);
+	test_bucket_dir(s);
 	test_no_fsync(s);
 	test_info_cache(s);
 	test_by_hand(s);
