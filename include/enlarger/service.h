@@ -40,6 +40,18 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 void enl_app_register_metrics(struct enl_app *app);
 void enl_app_free(struct enl_app *app);
 
+/* ---- readiness ----------------------------------------------------------------- */
+
+struct enl_readiness {
+	const char *store; /* the backends' names (borrowed): "local" or "s3" */
+	const char *table; /* "sqlite" or "dynamodb" */
+	enum { ENL_DOWN_NONE, ENL_DOWN_STORE, ENL_DOWN_TABLE } down; /* the first that failed */
+};
+
+/* Pings the store (the originals bucket) and then the table. 0 when both answer; else
+ * the first one's error (ENL_EIO, ENL_ETIMEOUT, ...) with out->down naming it. */
+int enl_service_ready(struct enl_app *app, struct enl_readiness *out, struct enl_errmsg *e);
+
 /* ---- process a photo ---------------------------------------------------------- */
 
 enum enl_process_outcome {

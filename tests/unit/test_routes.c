@@ -117,7 +117,8 @@ static json_t *resp_json(const struct enl_resp *r)
 struct wrap_store {
 	struct enl_store base;
 	struct enl_store *inner;
-	int fail_put; /* 1: every put fails with ENL_EIO */
+	int fail_put;  /* 1: every put fails with ENL_EIO */
+	int fail_ping; /* 1: ping fails with ENL_EIO */
 };
 
 static int ws_get(struct enl_store *s, const char *b, const char *k, size_t max,
@@ -149,7 +150,10 @@ static int ws_list(struct enl_store *s, const char *b, const char *p, enl_store_
 }
 static int ws_ping(struct enl_store *s, const char *b, struct enl_errmsg *e)
 {
-	return enl_store_ping(((struct wrap_store *)s)->inner, b, e);
+	struct wrap_store *w = (struct wrap_store *)s;
+	if (w->fail_ping)
+		return enl_fail(e, ENL_EIO, "injected: the store is down");
+	return enl_store_ping(w->inner, b, e);
 }
 static void ws_destroy(struct enl_store *s)
 {
@@ -165,6 +169,7 @@ struct wrap_table {
 	 * photo, as a retry of a newer upload would while this attempt still runs. */
 	const char *usurp_seq;
 	int usurped;
+	int fail_ping; /* 1: ping fails with ENL_EIO */
 };
 
 static int wt_claim(struct enl_table *t, const struct enl_claim_req *req,
@@ -203,7 +208,10 @@ static int wt_get(struct enl_table *t, const char *id, json_t **out, struct enl_
 }
 static int wt_ping(struct enl_table *t, struct enl_errmsg *e)
 {
-	return enl_table_ping(((struct wrap_table *)t)->inner, e);
+	struct wrap_table *w = (struct wrap_table *)t;
+	if (w->fail_ping)
+		return enl_fail(e, ENL_EIO, "injected: the table is down");
+	return enl_table_ping(w->inner, e);
 }
 static void wt_destroy(struct enl_table *t)
 {
@@ -584,8 +592,23 @@ static void test_ops(struct enl_app *app)
 	CHECK_INT_EQ(r.status, 200);
 	json_t *j = resp_json(&r);
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "table")), "sqlite");
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "store")), "local");
 	json_decref(j);
 	enl_resp_free(&r);
+	/* A backend that does not answer: 503 naming which one. */
+	for (int which = 0; which < 2; which++) {
+		wstore.fail_ping = which == 0;
+		wtable.fail_ping = which == 1;
+		call(enl_route_readyz, app, "GET", "/readyz", NULL, NULL, NULL, &r);
+		CHECK_INT_EQ(r.status, 503);
+		j = resp_json(&r);
+		CHECK_STR_EQ(json_string_value(json_object_get(j, "detail")),
+		             which == 0 ? "the object store is not reachable"
+		                        : "the photo table is not reachable");
+		json_decref(j);
+		enl_resp_free(&r);
+	}
+	wstore.fail_ping = wtable.fail_ping = 0;
 
 	/* libvips memory: the peak is non-zero after the renders above, and equals what
 	 * libvips itself reports; the current value is a number too. */
@@ -655,8 +678,8 @@ int main(int argc, char **argv)
 	REQUIRE(enl_store_local_open(cfg.data_dir, &local_store, &e) == 0);
 	snprintf(path, sizeof(path), "%s/photos.db", dir);
 	REQUIRE(enl_table_sqlite_open(path, cfg.table, cfg.table_key, &sqlite, &e) == 0);
-	wstore = (struct wrap_store){{&wrap_store_ops, "local"}, local_store, 0};
-	wtable = (struct wrap_table){{&wrap_table_ops, "sqlite"}, sqlite, NULL, 0};
+	wstore = (struct wrap_store){{&wrap_store_ops, "local"}, local_store, 0, 0};
+	wtable = (struct wrap_table){{&wrap_table_ops, "sqlite"}, sqlite, NULL, 0, 0};
 	REQUIRE(enl_app_init(&app, &cfg, &wstore.base, &wtable.base, &e) == 0);
 	enl_app_register_metrics(&app);
 
