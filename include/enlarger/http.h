@@ -1,6 +1,7 @@
 /* HTTP without libmicrohttpd types: routes are plain functions over a request and a
- * response, so tests drive them in-process. The server (src/http/server.c) is the only
- * user of microhttpd.h. */
+ * response, each with its settings bound when its table was built, so any door (the
+ * server, a test, an event from elsewhere) can dispatch them: enl_http_dispatch. The
+ * server (src/http/server.c) is the only user of microhttpd.h. */
 #ifndef ENLARGER_HTTP_H
 #define ENLARGER_HTTP_H
 
@@ -21,10 +22,10 @@ struct enl_req {
 	size_t body_len;
 	char request_id[40];
 	const char *client_ip;
-	void *ctx;  /* the app, as given in enl_server_opts.ctx */
-	void *impl; /* the server's private state: use the accessors */
-	/* Accessors, filled by the server (or by a test's fake). Return borrowed values
-	 * or NULL. Header names are case-insensitive. */
+	const void *self; /* the route's settings (enl_route.self), set by the dispatch */
+	void *impl;       /* the door's private state: use the accessors */
+	/* Accessors, filled by the door (the server, or a test's fake). Return borrowed
+	 * values or NULL. Header names are case-insensitive. */
 	const char *(*header)(const struct enl_req *r, const char *name);
 	const char *(*query)(const struct enl_req *r, const char *name);
 };
@@ -74,17 +75,30 @@ struct enl_route {
 	const char *prefix; /* "/render/" matches by prefix; "/healthz" exactly */
 	enl_route_fn fn;
 	const char *name; /* for metrics and logs, e.g. "render" */
+	/* The route's settings, bound when the table is built (as h2o binds a handler's):
+	 * fn reads them as req->self, and reads nothing else but the request. Shared by
+	 * every request at once: read-only. Owned by whoever built the table. */
+	void *self;
 };
+
+/* Answers one complete request with a route table into resp (fresh from
+ * enl_resp_init), as the server does once the body is in: picks the route for req->method and
+ * req->path (a 404 problem, or a 405 with Allow, when none takes it), runs it with req->self set to
+ * its settings, and settles the response as it is sent (a route that set none answers the problem
+ * for its error; problem bodies get the status and req->request_id; 429 and 503 a Retry-After). For
+ * a door without sockets, and for tests. The door sends the headers only for HEAD. Returns the
+ * route that ran (borrowed), or NULL. */
+const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t n_routes,
+                                          struct enl_req *req, struct enl_resp *resp);
 
 struct enl_server_opts {
 	const char *listen;            /* "127.0.0.1:8080" */
 	unsigned connection_timeout_s; /* idle / slow-body timeout */
 	unsigned per_ip_connections;   /* 0 = no limit */
 	unsigned max_connections;
-	size_t max_body_bytes; /* 413 beyond */
-	const struct enl_route *routes;
+	size_t max_body_bytes;          /* 413 beyond */
+	const struct enl_route *routes; /* borrowed: outlives the server */
 	size_t n_routes;
-	void *ctx;
 };
 
 struct enl_server;

@@ -1,21 +1,29 @@
 /* enlarger's routes: thin functions over enl_req / enl_resp that parse the request,
  * call the service (include/enlarger/service.h) and map the result to a response.
- * Every route expects req->ctx to be the struct enl_app. */
+ * The table is built once from the configuration, each route's settings bound as it is
+ * registered (h2o's handler->self): on the request path a route reads only its settings
+ * (req->self) and the request, never the configuration. The HTTP server dispatches the
+ * table; a door without sockets (and the in-process tests) uses enl_http_dispatch. */
 #ifndef ENLARGER_ROUTES_H
 #define ENLARGER_ROUTES_H
 
 #include <stddef.h>
 
+#include "enlarger/config.h"
+#include "enlarger/err.h"
 #include "enlarger/http.h"
 
-/* The route table for enl_server_opts (static, borrowed). */
-const struct enl_route *enl_http_routes(size_t *n_out);
+struct enl_app;
+struct enl_routes;
 
-int enl_route_process(struct enl_req *req, struct enl_resp *resp); /* POST /process */
-int enl_route_render(struct enl_req *req, struct enl_resp *resp);  /* GET /render/<key> */
-int enl_route_healthz(struct enl_req *req, struct enl_resp *resp); /* GET /healthz */
-int enl_route_readyz(struct enl_req *req, struct enl_resp *resp);  /* GET /readyz */
-int enl_route_metrics(struct enl_req *req, struct enl_resp *resp); /* GET /metrics */
+/* Builds the route table over app (borrowed: outlives the table), with each route's
+ * settings copied from cfg now. *out is the caller's: enl_routes_free. 0 or
+ * ENL_ENOMEM. */
+int enl_routes_new(const struct enl_config *cfg, struct enl_app *app, struct enl_routes **out,
+                   struct enl_errmsg *e);
+/* The table, for enl_server_opts or enl_http_dispatch (borrowed from r). */
+const struct enl_route *enl_routes_table(const struct enl_routes *r, size_t *n_out);
+void enl_routes_free(struct enl_routes *r);
 
 /* 1 when given equals expected, in time that depends on neither's content or length
  * (both are hashed, then compared with CRYPTO_memcmp). given may be NULL (0). */

@@ -1,4 +1,4 @@
-/* `enlarger serve`: configuration, pipeline, backends, HTTP server, folder watcher;
+/* `enlarger serve`: configuration, pipeline, backends, routes, HTTP server, folder watcher;
  * then wait for SIGTERM / SIGINT, stop accepting, let requests in flight finish within
  * ENLARGER_SHUTDOWN_DEADLINE_MS, and exit 0. */
 #include "cmd.h"
@@ -50,13 +50,13 @@ int enl_cmd_serve(int argc, char **argv)
 	struct enl_config cfg;
 	struct enl_errmsg e = {{0}};
 	struct enl_backends backends; /* ENLARGER_BACKEND's store and table (backend.h) */
+	struct enl_routes *routes = NULL;
 	struct enl_server *server = NULL;
 	struct enl_watch *watch = NULL;
 	struct enl_app app;
 	int app_ready = 0, pipeline_ready = 0;
 	int code = 1;
 	sigset_t stop_sigs;
-	size_t n_routes;
 
 	(void)argc;
 	memset(&app, 0, sizeof(app));
@@ -102,6 +102,10 @@ int enl_cmd_serve(int argc, char **argv)
 	}
 	app_ready = 1;
 	enl_app_register_metrics(&app);
+	if (enl_routes_new(&cfg, &app, &routes, &e)) {
+		log_fatal("cannot start", &e);
+		goto done;
+	}
 
 	struct enl_server_opts so = {
 	    .listen = cfg.listen,
@@ -109,10 +113,8 @@ int enl_cmd_serve(int argc, char **argv)
 	    .per_ip_connections = cfg.per_ip_connections,
 	    .max_connections = cfg.max_connections,
 	    .max_body_bytes = cfg.max_body_bytes,
-	    .routes = enl_http_routes(&n_routes),
-	    .ctx = &app,
 	};
-	so.n_routes = n_routes;
+	so.routes = enl_routes_table(routes, &so.n_routes);
 	if (enl_server_start(&so, &server, &e)) {
 		log_fatal("cannot listen", &e);
 		goto done;
@@ -146,6 +148,7 @@ done:
 	enl_watch_stop(watch);
 	if (server)
 		enl_server_stop(server, 0);
+	enl_routes_free(routes);
 	if (app_ready)
 		enl_app_free(&app);
 	enl_backends_close(&backends);

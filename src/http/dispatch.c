@@ -1,9 +1,12 @@
 /* Routing: picks the route for a request's method and decoded path, or says 404 / 405
- * with the methods the path answers (for the Allow header). */
+ * with the methods the path answers (for the Allow header); runs a route with its bound
+ * settings. The server and enl_http_dispatch (a door without sockets) share these. */
 #include "server_internal.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "problem.h"
 
 static int path_matches(const struct enl_route *rt, const char *path)
 {
@@ -43,4 +46,46 @@ int enl_http_route_find(const struct enl_route *routes, size_t n_routes, const c
 		}
 	}
 	return path_known ? 405 : 404;
+}
+
+struct enl_http_refusal enl_http_route_refusal(int status)
+{
+	if (status == 405)
+		return (struct enl_http_refusal){405, "method-not-allowed", "Method not allowed",
+		                                 "this path does not answer this method"};
+	return (struct enl_http_refusal){404, enl_err_name(ENL_ENOTFOUND), "Not found",
+	                                 "no such route"};
+}
+
+void enl_http_route_run(const struct enl_route *rt, struct enl_req *req, struct enl_resp *resp)
+{
+	req->self = rt->self;
+	int rc = rt->fn(req, resp);
+	if (resp->status == 0) {
+		/* The route failed before writing an answer: the generic one for its error. */
+		enl_resp_free(resp);
+		enl_resp_init(resp);
+		enl_resp_problem(resp, rc ? rc : ENL_EINTERNAL, NULL);
+		if (!rc)
+			snprintf(resp->log_error, sizeof(resp->log_error), "route set no response");
+	}
+}
+
+const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t n_routes,
+                                          struct enl_req *req, struct enl_resp *resp)
+{
+	const struct enl_route *rt = NULL;
+	char allow[128];
+	int st = enl_http_route_find(routes, n_routes, req->method, req->path, &rt, allow,
+	                             sizeof(allow));
+	if (st) {
+		struct enl_http_refusal r = enl_http_route_refusal(st);
+		enl_resp_problem_typed(resp, r.status, r.type_name, r.title, r.detail);
+		if (allow[0])
+			enl_resp_header(resp, "Allow", "%s", allow);
+	} else {
+		enl_http_route_run(rt, req, resp);
+	}
+	enl_http_resp_finish(resp, req->request_id);
+	return rt;
 }

@@ -1,11 +1,11 @@
 /* GET /metrics: the Prometheus text exposition (include/enlarger/metrics.h). */
-#include "enlarger/routes.h"
+#include "routes_internal.h"
 
 #include "enlarger/metrics.h"
 
 #define METRICS_MAX_BYTES (1024 * 1024)
 
-int enl_route_metrics(struct enl_req *req, struct enl_resp *resp)
+static int route_metrics(struct enl_req *req, struct enl_resp *resp)
 {
 	struct enl_buf b;
 	int rc;
@@ -18,5 +18,14 @@ int enl_route_metrics(struct enl_req *req, struct enl_resp *resp)
 	enl_resp_bytes(resp, 200, ENL_METRICS_CONTENT_TYPE, &b);
 	enl_resp_header(resp, "Cache-Control", "no-store");
 	enl_buf_free(&b);
+	return 0;
+}
+
+int enl_route_metrics_register(struct enl_route *rt, const struct enl_config *cfg,
+                               struct enl_app *app)
+{
+	(void)cfg;
+	(void)app;
+	*rt = (struct enl_route){"GET", "/metrics", route_metrics, "metrics", NULL};
 	return 0;
 }

@@ -3,13 +3,22 @@
  * and 5xx (honouring Retry-After) and drops other 4xx: 200 done / duplicate / stale,
  * 400 malformed, 401 key, 404 no original, 422 bad image (item failed), 429 in flight,
  * 503 queue full or backend down. */
-#include "enlarger/routes.h"
+#include "routes_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "enlarger/event.h"
 #include "enlarger/service.h"
+
+/* What POST /process binds when it is registered. */
+struct process_route {
+	struct enl_app *app;
+	char api_key[ENL_CFG_SIZE(process_api_key)]; /* empty: no key required */
+	char api_key_header[ENL_CFG_SIZE(process_api_key_header)];
+	int retry_after_s;
+};
 
 static const char *outcome_name(enum enl_process_outcome o)
 {
@@ -25,21 +34,19 @@ static const char *outcome_name(enum enl_process_outcome o)
 	return "none";
 }
 
-int enl_route_process(struct enl_req *req, struct enl_resp *resp)
+static int route_process(struct enl_req *req, struct enl_resp *resp)
 {
-	struct enl_app *app = req->ctx;
-	const struct enl_config *cfg = app->cfg;
+	const struct process_route *self = req->self;
 	struct enl_event ev;
 	struct enl_process_result res = {0};
 	struct enl_errmsg e = {{0}};
 	int rc;
 
-	if (cfg->process_api_key[0] &&
-	    !enl_http_secret_equal(req->header(req, cfg->process_api_key_header),
-	                           cfg->process_api_key)) {
+	if (self->api_key[0] &&
+	    !enl_http_secret_equal(req->header(req, self->api_key_header), self->api_key)) {
 		rc = enl_resp_problem(resp, ENL_EAUTH, "missing or wrong API key");
 		enl_resp_header(resp, "WWW-Authenticate", "ApiKey header=\"%s\"",
-		                cfg->process_api_key_header);
+		                self->api_key_header);
 		return rc;
 	}
 	if ((rc = enl_event_parse(req->body, req->body_len, &ev, &e)))
@@ -47,7 +54,7 @@ int enl_route_process(struct enl_req *req, struct enl_resp *resp)
 	snprintf(resp->log_key, sizeof(resp->log_key), "%.*s", (int)sizeof(resp->log_key) - 1,
 	         ev.key);
 
-	rc = enl_service_process(app, &ev, &res, &e);
+	rc = enl_service_process(self->app, &ev, &res, &e);
 	if (rc == 0) {
 		json_t *body = res.item ? json_incref(res.item) : json_object();
 		json_object_set_new(body, "outcome", json_string(outcome_name(res.outcome)));
@@ -55,12 +62,26 @@ int enl_route_process(struct enl_req *req, struct enl_resp *resp)
 	} else if (rc == ENL_EBUSY) {
 		rc = enl_resp_problem_status(resp, res.outcome == ENL_OUTCOME_IN_FLIGHT ? 429 : 503,
 		                             rc, e.text);
-		enl_resp_header(resp, "Retry-After", "%d", cfg->retry_after_s);
+		enl_resp_header(resp, "Retry-After", "%d", self->retry_after_s);
 	} else {
 		rc = enl_resp_problem(resp, rc, e.text);
 		if (resp->status == 503 || resp->status == 504)
-			enl_resp_header(resp, "Retry-After", "%d", cfg->retry_after_s);
+			enl_resp_header(resp, "Retry-After", "%d", self->retry_after_s);
 	}
 	enl_process_result_free(&res);
 	return rc;
+}
+
+int enl_route_process_register(struct enl_route *rt, const struct enl_config *cfg,
+                               struct enl_app *app)
+{
+	struct process_route *self = calloc(1, sizeof(*self));
+	if (!self)
+		return ENL_ENOMEM;
+	self->app = app;
+	memcpy(self->api_key, cfg->process_api_key, sizeof(self->api_key));
+	memcpy(self->api_key_header, cfg->process_api_key_header, sizeof(self->api_key_header));
+	self->retry_after_s = cfg->retry_after_s;
+	*rt = (struct enl_route){"POST", "/process", route_process, "process", self};
+	return 0;
 }

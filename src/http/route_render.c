@@ -1,20 +1,32 @@
 /* GET/HEAD /render/<key>?w=&h=&fit=&fmt=&q=: a CloudFront origin. Variants are cached
  * for a year (their cache key names the original's version), fmt=auto varies with
  * Accept, and If-None-Match revalidates with 304. */
-#include "enlarger/routes.h"
+#include "routes_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "enlarger/service.h"
 
+#define PREFIX "/render/"
 #define CACHE_FOREVER "public, max-age=31536000, immutable"
 
-int enl_route_render(struct enl_req *req, struct enl_resp *resp)
+/* What GET /render binds when it is registered. */
+struct render_route {
+	struct enl_app *app;
+	char origin_secret[ENL_CFG_SIZE(origin_secret)]; /* empty: /render is open */
+	char origin_secret_header[ENL_CFG_SIZE(origin_secret_header)];
+	int retry_after_s;
+	/* The settings enl_render_params_parse reads (widths, default quality), borrowed:
+	 * the configuration outlives the routes. */
+	const struct enl_config *params;
+};
+
+static int route_render(struct enl_req *req, struct enl_resp *resp)
 {
-	struct enl_app *app = req->ctx;
-	const struct enl_config *cfg = app->cfg;
-	const char *key = req->path + strlen("/render/");
+	const struct render_route *self = req->self;
+	const char *key = req->path + strlen(PREFIX);
 	struct enl_render_query q;
 	struct enl_render_params p;
 	struct enl_render_result out;
@@ -22,8 +34,9 @@ int enl_route_render(struct enl_req *req, struct enl_resp *resp)
 	int rc;
 
 	/* CloudFront adds the secret header; anyone else reaching the origin is refused. */
-	if (cfg->origin_secret[0] &&
-	    !enl_http_secret_equal(req->header(req, cfg->origin_secret_header), cfg->origin_secret))
+	if (self->origin_secret[0] &&
+	    !enl_http_secret_equal(req->header(req, self->origin_secret_header),
+	                           self->origin_secret))
 		return enl_resp_problem(resp, ENL_EAUTH, "requests must come through the CDN");
 	snprintf(resp->log_key, sizeof(resp->log_key), "%.*s", (int)sizeof(resp->log_key) - 1, key);
 	if (!*key)
@@ -36,14 +49,14 @@ int enl_route_render(struct enl_req *req, struct enl_resp *resp)
 	q.fmt = req->query(req, "fmt");
 	q.q = req->query(req, "q");
 	q.accept = req->header(req, "Accept");
-	if ((rc = enl_render_params_parse(cfg, &q, &p, &e)))
+	if ((rc = enl_render_params_parse(self->params, &q, &p, &e)))
 		return enl_resp_problem(resp, rc, e.text);
 
-	rc = enl_service_render(app, key, &p, req->header(req, "If-None-Match"), &out, &e);
+	rc = enl_service_render(self->app, key, &p, req->header(req, "If-None-Match"), &out, &e);
 	if (rc) {
 		rc = enl_resp_problem(resp, rc, e.text);
 		if (resp->status == 503 || resp->status == 504)
-			enl_resp_header(resp, "Retry-After", "%d", cfg->retry_after_s);
+			enl_resp_header(resp, "Retry-After", "%d", self->retry_after_s);
 		enl_render_result_free(&out);
 		return rc;
 	}
@@ -59,5 +72,21 @@ int enl_route_render(struct enl_req *req, struct enl_resp *resp)
 	if (p.fmt_auto)
 		enl_resp_header(resp, "Vary", "Accept");
 	enl_render_result_free(&out);
+	return 0;
+}
+
+int enl_route_render_register(struct enl_route *rt, const struct enl_config *cfg,
+                              struct enl_app *app)
+{
+	struct render_route *self = calloc(1, sizeof(*self));
+	if (!self)
+		return ENL_ENOMEM;
+	self->app = app;
+	memcpy(self->origin_secret, cfg->origin_secret, sizeof(self->origin_secret));
+	memcpy(self->origin_secret_header, cfg->origin_secret_header,
+	       sizeof(self->origin_secret_header));
+	self->retry_after_s = cfg->retry_after_s;
+	self->params = cfg;
+	*rt = (struct enl_route){"GET", PREFIX, route_render, "render", self};
 	return 0;
 }

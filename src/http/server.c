@@ -3,8 +3,9 @@
  * routes, and owns everything every route shares: limits, routing, percent-decoding,
  * request ids, problem bodies, the access log and the request metrics. The parts that
  * need no libmicrohttpd type live beside it (server_internal.h): request.c (decoding,
- * query arguments, request ids), dispatch.c (routing), response.c (finishing a
- * response), access_log.c, watchdog.c (slow headers) and listen.c.
+ * query arguments, request ids), dispatch.c (routing, running a route with its
+ * settings), response.c (finishing a response), access_log.c, watchdog.c (slow
+ * headers) and listen.c.
  *
  * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), not
  * libmicrohttpd's thread pool. A route blocks its thread for the whole of an image job
@@ -303,11 +304,10 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 
 	int st = enl_http_route_find(s->o.routes, s->o.n_routes, cr->method, cr->path, &cr->route,
 	                             cr->allow, sizeof(cr->allow));
-	if (st == 404)
-		return refuse(cr, 404, enl_err_name(ENL_ENOTFOUND), "Not found", "no such route");
-	if (st == 405)
-		return refuse(cr, 405, "method-not-allowed", "Method not allowed",
-		              "this path does not answer this method");
+	if (st) {
+		struct enl_http_refusal r = enl_http_route_refusal(st);
+		return refuse(cr, r.status, r.type_name, r.title, r.detail);
+	}
 
 	const char *cl = MHD_lookup_connection_value(cr->c, MHD_HEADER_KIND, "Content-Length");
 	if (cl) {
@@ -336,22 +336,13 @@ static enum MHD_Result run_route(struct conn_req *cr)
 	req.body_len = cr->body.len;
 	snprintf(req.request_id, sizeof(req.request_id), "%s", cr->request_id);
 	req.client_ip = cr->ip;
-	req.ctx = cr->s->o.ctx;
 	req.impl = cr;
 	req.header = req_header;
 	req.query = req_query;
 
 	struct enl_resp resp;
 	enl_resp_init(&resp);
-	int rc = cr->route->fn(&req, &resp);
-	if (resp.status == 0) {
-		/* The route failed before writing an answer: the generic one for its error. */
-		enl_resp_free(&resp);
-		enl_resp_init(&resp);
-		enl_resp_problem(&resp, rc ? rc : ENL_EINTERNAL, NULL);
-		if (!rc)
-			snprintf(resp.log_error, sizeof(resp.log_error), "route set no response");
-	}
+	enl_http_route_run(cr->route, &req, &resp);
 	return send_resp(cr, &resp);
 }
 

@@ -41,12 +41,24 @@ int enl_http_request_id_ok(const char *v);
 /* A new random request id (16 hex digits) into out. */
 void enl_http_request_id_new(char *out, size_t cap);
 
-/* ---- dispatch.c: picking the route ---- */
+/* ---- dispatch.c: picking the route and running it (enl_http_dispatch) ---- */
 
 /* Picks the route for method and path: 0 with *out set, or 404 / 405 (then allow
  * holds the methods the path answers, e.g. "GET, HEAD, POST"). */
 int enl_http_route_find(const struct enl_route *routes, size_t n_routes, const char *method,
                         const char *path, const struct enl_route **out, char *allow, size_t cap);
+
+/* The problem a request no route takes is answered with (static strings). */
+struct enl_http_refusal {
+	int status; /* 404 or 405 */
+	const char *type_name, *title, *detail;
+};
+/* For the 404 or 405 enl_http_route_find returned. */
+struct enl_http_refusal enl_http_route_refusal(int status);
+
+/* Runs rt on req with rt's settings (req->self); a route that set no response leaves
+ * the problem for its error in resp. */
+void enl_http_route_run(const struct enl_route *rt, struct enl_req *req, struct enl_resp *resp);
 
 /* ---- response.c: what the server adds before sending ---- */
 

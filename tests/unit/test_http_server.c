@@ -55,7 +55,7 @@ static int route_echo(struct enl_req *req, struct enl_resp *resp)
 	json_object_set_new(j, "bodyLen", json_integer((json_int_t)req->body_len));
 	json_object_set_new(j, "bodyNul",
 	                    json_boolean(!req->body || req->body[req->body_len] == 0));
-	json_object_set_new(j, "ctx", json_string(req->ctx));
+	json_object_set_new(j, "self", json_string(req->self));
 	snprintf(resp->log_key, sizeof(resp->log_key), "%s", req->path);
 	return enl_resp_json(resp, 200, j);
 }
@@ -109,18 +109,23 @@ static int route_slow(struct enl_req *req, struct enl_resp *resp)
 	return enl_resp_json(resp, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* Each echo route's own settings: the server hands a route its own. */
+static char get_settings[] = "get-settings", post_settings[] = "post-settings",
+            render_settings[] = "render-settings";
+
 /* clang-format off */
 static const struct enl_route routes[] = {
-    {"GET", "/echo", route_echo, "echo"},
-    {"POST", "/echo", route_echo, "echo_post"},
-    {"GET", "/render/", route_echo, "render"},
-    {"GET", "/fixed", route_fixed, "fixed"},
-    {"GET", "/sized", route_sized, "sized"},
-    {"GET", "/fail", route_fail, "fail"},
-    {"POST", "/busy", route_busy, "busy"},
-    {"GET", "/slow", route_slow, "slow"},
+    {"GET", "/echo", route_echo, "echo", get_settings},
+    {"POST", "/echo", route_echo, "echo_post", post_settings},
+    {"GET", "/render/", route_echo, "render", render_settings},
+    {"GET", "/fixed", route_fixed, "fixed", NULL},
+    {"GET", "/sized", route_sized, "sized", NULL},
+    {"GET", "/fail", route_fail, "fail", NULL},
+    {"POST", "/busy", route_busy, "busy", NULL},
+    {"GET", "/slow", route_slow, "slow", NULL},
 };
 /* clang-format on */
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static struct enl_server *start(unsigned timeout_s)
 {
@@ -131,8 +136,7 @@ static struct enl_server *start(unsigned timeout_s)
 	    .max_connections = 64,
 	    .max_body_bytes = MAX_BODY,
 	    .routes = routes,
-	    .n_routes = sizeof(routes) / sizeof(routes[0]),
-	    .ctx = "the-app",
+	    .n_routes = N_ROUTES,
 	};
 	struct enl_server *s = NULL;
 	struct enl_errmsg e = {{0}};
@@ -371,7 +375,7 @@ static void test_routing(int port)
 	CHECK(json_is_null(json_object_get(j, "missing")));
 	CHECK_STR_EQ(jstr(j, "requestId"), "req-42.a:b_c");
 	CHECK_STR_EQ(jstr(j, "clientIp"), "127.0.0.1");
-	CHECK_STR_EQ(jstr(j, "ctx"), "the-app");
+	CHECK_STR_EQ(jstr(j, "self"), "get-settings");
 	CHECK_INT_EQ(json_integer_value(json_object_get(j, "bodyLen")), 0);
 	json_decref(j);
 	reply_free(&r);
@@ -395,6 +399,7 @@ static void test_routing(int port)
 	CHECK_INT_EQ(r.status, 200);
 	j = reply_json(&r);
 	CHECK_STR_EQ(jstr(j, "method"), "POST");
+	CHECK_STR_EQ(jstr(j, "self"), "post-settings");
 	CHECK_INT_EQ(json_integer_value(json_object_get(j, "bodyLen")), 7);
 	CHECK(json_is_true(json_object_get(j, "bodyNul")));
 	json_decref(j);
@@ -406,6 +411,7 @@ static void test_routing(int port)
 	j = reply_json(&r);
 	CHECK_STR_EQ(jstr(j, "path"), "/render/some/key.jpg");
 	CHECK_STR_EQ(jstr(j, "b"), "2");
+	CHECK_STR_EQ(jstr(j, "self"), "render-settings");
 	json_decref(j);
 	reply_free(&r);
 
@@ -442,6 +448,113 @@ static void test_routing(int port)
 	check_problem(&r, 429, "busy");
 	CHECK_STR_EQ(reply_header(&r, "Retry-After", v, sizeof(v)), "3");
 	reply_free(&r);
+}
+
+/* ---- the same table without sockets (enl_http_dispatch), as another door would --- */
+
+static const char *no_header(const struct enl_req *r, const char *name)
+{
+	(void)r;
+	(void)name;
+	return NULL;
+}
+
+static const char *query_a(const struct enl_req *r, const char *name)
+{
+	(void)r;
+	return strcmp(name, "a") == 0 ? "1" : NULL;
+}
+
+static const char *resp_header(const struct enl_resp *r, const char *name)
+{
+	for (int i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+/* Dispatches one request; returns the body as JSON (new reference, or NULL). */
+static json_t *dispatch(const char *method, const char *path, const char *body,
+                        const struct enl_route **rt, struct enl_resp *resp)
+{
+	struct enl_req req;
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	req.body = (const unsigned char *)body;
+	req.body_len = body ? strlen(body) : 0;
+	snprintf(req.request_id, sizeof(req.request_id), "in-process");
+	req.client_ip = "-";
+	req.header = no_header;
+	req.query = query_a;
+	enl_resp_init(resp);
+	*rt = enl_http_dispatch(routes, N_ROUTES, &req, resp);
+	return json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
+}
+
+static void check_dispatch_problem(const struct enl_resp *r, json_t *j, int status,
+                                   const char *type_name)
+{
+	char want[128];
+	snprintf(want, sizeof(want), "https://enlarger.dev/problems/%s", type_name);
+	CHECK_INT_EQ(r->status, status);
+	CHECK_STR_EQ(r->content_type, "application/problem+json");
+	CHECK_STR_EQ(jstr(j, "type"), want);
+	CHECK_INT_EQ(json_integer_value(json_object_get(j, "status")), status);
+	CHECK_STR_EQ(jstr(j, "requestId"), "in-process");
+}
+
+static void test_dispatch(void)
+{
+	const struct enl_route *rt;
+	struct enl_resp r;
+
+	/* Each route runs with its own settings and the request as given. */
+	json_t *j = dispatch("GET", "/echo", NULL, &rt, &r);
+	CHECK(rt == &routes[0]);
+	CHECK_INT_EQ(r.status, 200);
+	CHECK_STR_EQ(jstr(j, "self"), "get-settings");
+	CHECK_STR_EQ(jstr(j, "a"), "1");
+	CHECK_STR_EQ(jstr(j, "requestId"), "in-process");
+	json_decref(j);
+	enl_resp_free(&r);
+	j = dispatch("POST", "/echo", "{\"k\":1}", &rt, &r);
+	CHECK(rt == &routes[1]);
+	CHECK_STR_EQ(jstr(j, "self"), "post-settings");
+	CHECK_INT_EQ(json_integer_value(json_object_get(j, "bodyLen")), 7);
+	json_decref(j);
+	enl_resp_free(&r);
+	j = dispatch("HEAD", "/render/a/b.jpg", NULL, &rt, &r);
+	CHECK(rt == &routes[2]);
+	CHECK_STR_EQ(jstr(j, "method"), "HEAD");
+	CHECK_STR_EQ(jstr(j, "self"), "render-settings");
+	json_decref(j);
+	enl_resp_free(&r);
+
+	/* No route: the server's 404 and 405 (with Allow), carrying the request id. */
+	j = dispatch("GET", "/nope", NULL, &rt, &r);
+	CHECK(rt == NULL);
+	check_dispatch_problem(&r, j, 404, "not-found");
+	json_decref(j);
+	enl_resp_free(&r);
+	j = dispatch("DELETE", "/echo", NULL, &rt, &r);
+	CHECK(rt == NULL);
+	check_dispatch_problem(&r, j, 405, "method-not-allowed");
+	CHECK_STR_EQ(resp_header(&r, "Allow"), "GET, HEAD, POST");
+	json_decref(j);
+	enl_resp_free(&r);
+
+	/* A route that writes nothing answers the problem for its error; a 429 keeps the
+	 * route's Retry-After. */
+	j = dispatch("GET", "/fail", NULL, &rt, &r);
+	check_dispatch_problem(&r, j, 422, "undecodable");
+	json_decref(j);
+	enl_resp_free(&r);
+	j = dispatch("POST", "/busy", "{}", &rt, &r);
+	check_dispatch_problem(&r, j, 429, "busy");
+	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "3");
+	json_decref(j);
+	enl_resp_free(&r);
 }
 
 static void test_head(int port)
@@ -845,6 +958,7 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	enl_log_set_level(ENL_LOG_WARN); /* quiet access lines, except in test_access_log */
 	test_listen_parsing();
+	test_dispatch();
 	test_per_ip_limit();
 	struct enl_server *s = start(1);
 	int port = enl_server_port(s);

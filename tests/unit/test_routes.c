@@ -1,7 +1,9 @@
-/* The routes in-process, h2o style: enl_route_* called with a fake enl_req over a real
- * local store and a real SQLite table in a temporary directory; no sockets. Checks the
- * status each outcome maps to (the table EventBridge depends on), the API key and
- * origin secret, render parameter errors, the "superseded" outcome, and /metrics.
+/* The routes in-process, h2o style: the route table built from a configuration, each
+ * request a fake enl_req dispatched with enl_http_dispatch (as a door without sockets
+ * would) over a real local store and a real SQLite table in a temporary directory.
+ * Checks the status each outcome maps to (the table EventBridge depends on), the API
+ * key and origin secret, settings bound when the table is built, render parameter
+ * errors, the "superseded" outcome, /readyz and /metrics.
  *
  * Oracles: the images are made here with known sizes; the rendered bytes are decoded
  * again with libvips to read their size and format; the stored item is read back from
@@ -58,8 +60,7 @@ static const char *fake_query(const struct enl_req *r, const char *name)
 }
 
 /* path may carry "?a=1&b=2" (no percent-encoding in these tests). */
-static void fake_init(struct fake *f, void *app, const char *method, const char *path,
-                      const char *body)
+static void fake_init(struct fake *f, const char *method, const char *path, const char *body)
 {
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "%s", path);
@@ -86,7 +87,6 @@ static void fake_init(struct fake *f, void *app, const char *method, const char 
 	f->req.body_len = body ? strlen(body) : 0;
 	snprintf(f->req.request_id, sizeof(f->req.request_id), "test");
 	f->req.client_ip = "127.0.0.1";
-	f->req.ctx = app;
 	f->req.header = fake_header;
 	f->req.query = fake_query;
 }
@@ -253,24 +253,42 @@ static void put_bytes(const char *key, const char *bytes)
 	REQUIRE(enl_store_put(local_store, "originals", key, bytes, strlen(bytes), NULL, &e) == 0);
 }
 
-/* Runs route on a fresh fake request; the caller frees resp. */
-static void call(enl_route_fn route, struct enl_app *app, const char *method, const char *path,
-                 const char *body, const char *hname, const char *hvalue, struct enl_resp *resp)
+/* The route table under test: built from the configuration, as `enlarger serve` does. */
+static const struct enl_route *table;
+static size_t n_table;
+
+static void use_routes(const struct enl_routes *r)
+{
+	table = enl_routes_table(r, &n_table);
+}
+
+/* Dispatches f as a door without sockets would, and checks the route named route
+ * answered; the caller frees resp. */
+static void run(struct fake *f, const char *route, struct enl_resp *resp)
+{
+	enl_resp_init(resp);
+	const struct enl_route *rt = enl_http_dispatch(table, n_table, &f->req, resp);
+	CHECK(rt != NULL);
+	CHECK_STR_EQ(rt ? rt->name : "(none)", route);
+}
+
+/* Runs a fresh fake request; the caller frees resp. */
+static void call(const char *route, const char *method, const char *path, const char *body,
+                 const char *hname, const char *hvalue, struct enl_resp *resp)
 {
 	struct fake f;
-	fake_init(&f, app, method, path, body);
+	fake_init(&f, method, path, body);
 	if (hname)
 		fake_header_add(&f, hname, hvalue);
-	enl_resp_init(resp);
-	CHECK_INT_EQ(route(&f.req, resp), 0);
+	run(&f, route, resp);
 }
 
 /* POST /process with body (and the test's API key); returns the status, and the body's
  * "outcome" (or the problem's "detail") into what. */
-static int process(struct enl_app *app, const char *body, char *what, size_t whatsz)
+static int process(const char *body, char *what, size_t whatsz)
 {
 	struct enl_resp r;
-	call(enl_route_process, app, "POST", "/process", body, "x-api-key", "k1", &r);
+	call("process", "POST", "/process", body, "x-api-key", "k1", &r);
 	json_t *j = resp_json(&r);
 	const char *s =
 	    j ? json_string_value(json_object_get(j, r.status == 200 ? "outcome" : "detail"))
@@ -312,60 +330,55 @@ static void test_process(struct enl_app *app)
 
 	/* API key: missing and wrong are 401 with WWW-Authenticate; nothing is read. */
 	struct enl_resp r;
-	call(enl_route_process, app, "POST", "/process",
-	     "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", NULL, NULL, &r);
+	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", NULL,
+	     NULL, &r);
 	CHECK_INT_EQ(r.status, 401);
 	CHECK(resp_header(&r, "WWW-Authenticate") != NULL);
 	enl_resp_free(&r);
-	call(enl_route_process, app, "POST", "/process",
-	     "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", "x-api-key", "k2", &r);
+	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}",
+	     "x-api-key", "k2", &r);
 	CHECK_INT_EQ(r.status, 401);
 	enl_resp_free(&r);
-	call(enl_route_process, app, "POST", "/process",
-	     "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", "x-api-key", "k1x", &r);
+	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}",
+	     "x-api-key", "k1x", &r);
 	CHECK_INT_EQ(r.status, 401);
 	enl_resp_free(&r);
 
 	/* 400: malformed body, an event of another kind, the wrong bucket. */
-	CHECK_INT_EQ(process(app, "{\"bucket\":", what, sizeof(what)), 400);
-	CHECK_INT_EQ(process(app, "[1,2]", what, sizeof(what)), 400);
-	CHECK_INT_EQ(process(app, "{\"bucket\":\"other\",\"key\":\"a.jpg\"}", what, sizeof(what)),
-	             400);
+	CHECK_INT_EQ(process("{\"bucket\":", what, sizeof(what)), 400);
+	CHECK_INT_EQ(process("[1,2]", what, sizeof(what)), 400);
+	CHECK_INT_EQ(process("{\"bucket\":\"other\",\"key\":\"a.jpg\"}", what, sizeof(what)), 400);
 	CHECK(strstr(what, "other") != NULL);
 	/* 404: no such original. */
-	CHECK_INT_EQ(
-	    process(app, "{\"bucket\":\"originals\",\"key\":\"none.jpg\"}", what, sizeof(what)),
-	    404);
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"none.jpg\"}", what, sizeof(what)),
+	             404);
 
 	/* 200 processed, then a duplicate (same ETag, no sequencer). */
 	put_jpeg("a.jpg", 640, 480);
-	CHECK_INT_EQ(
-	    process(app, "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", what, sizeof(what)), 200);
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", what, sizeof(what)),
+	             200);
 	CHECK_STR_EQ(what, "processed");
 	json_t *item = item_of("a.jpg");
 	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "completed");
 	CHECK_INT_EQ(json_integer_value(json_object_get(item, "width")), 640);
 	CHECK_INT_EQ(json_integer_value(json_object_get(item, "height")), 480);
 	json_decref(item);
-	CHECK_INT_EQ(
-	    process(app, "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", what, sizeof(what)), 200);
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"a.jpg\"}", what, sizeof(what)),
+	             200);
 	CHECK_STR_EQ(what, "duplicate");
 	uint64_t runs = app->process_runs;
 
 	/* Sequencers: newer processes, the same again is a duplicate, older is stale. */
 	put_jpeg("s.jpg", 320, 200);
-	CHECK_INT_EQ(process(app,
-	                     "{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"0A\"}",
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"0A\"}",
 	                     what, sizeof(what)),
 	             200);
 	CHECK_STR_EQ(what, "processed");
-	CHECK_INT_EQ(process(app,
-	                     "{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"0a\"}",
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"0a\"}",
 	                     what, sizeof(what)),
 	             200);
 	CHECK_STR_EQ(what, "duplicate");
-	CHECK_INT_EQ(process(app,
-	                     "{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"09\"}",
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"s.jpg\",\"sequencer\":\"09\"}",
 	                     what, sizeof(what)),
 	             200);
 	CHECK_STR_EQ(what, "stale");
@@ -385,7 +398,7 @@ static void test_process(struct enl_app *app)
 		                            .lease_ms = 600000};
 		put_jpeg("busy.jpg", 100, 100);
 		REQUIRE(enl_table_claim(&wtable.base, &req, &cr, &e) == 0 && cr == ENL_CLAIM_OK);
-		call(enl_route_process, app, "POST", "/process",
+		call("process", "POST", "/process",
 		     "{\"bucket\":\"originals\",\"key\":\"busy.jpg\",\"sequencer\":\"10\"}",
 		     "x-api-key", "k1", &r);
 		CHECK_INT_EQ(r.status, 429);
@@ -395,24 +408,22 @@ static void test_process(struct enl_app *app)
 
 	/* 422: undecodable, and the item is marked failed with the reason. */
 	put_bytes("bad.jpg", "\xff\xd8\xff\xe0 this is not a JPEG at all");
-	CHECK_INT_EQ(
-	    process(app, "{\"bucket\":\"originals\",\"key\":\"bad.jpg\"}", what, sizeof(what)),
-	    422);
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"bad.jpg\"}", what, sizeof(what)),
+	             422);
 	item = item_of("bad.jpg");
 	CHECK_STR_EQ(json_string_value(json_object_get(item, "processingStatus")), "failed");
 	CHECK(json_string_length(json_object_get(item, "processingError")) > 0);
 	json_decref(item);
 	/* 422 for a type that is not an image at all. */
 	put_bytes("text.jpg", "hello, I am a text file and not a photograph");
-	CHECK_INT_EQ(
-	    process(app, "{\"bucket\":\"originals\",\"key\":\"text.jpg\"}", what, sizeof(what)),
-	    422);
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"text.jpg\"}", what, sizeof(what)),
+	             422);
 
 	/* 503 with Retry-After: the job queue is full (every slot taken, no queue). */
 	put_jpeg("q.jpg", 64, 64);
 	REQUIRE(enl_jobgate_enter(app->gate, 0) == 0);
-	call(enl_route_process, app, "POST", "/process",
-	     "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}", "x-api-key", "k1", &r);
+	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}",
+	     "x-api-key", "k1", &r);
 	CHECK_INT_EQ(r.status, 503);
 	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
 	enl_resp_free(&r);
@@ -421,8 +432,8 @@ static void test_process(struct enl_app *app)
 	/* 503 (retryable) when the store fails, and the item is not marked failed: the
 	 * claim is released (pending, no lease) so the retry need not wait for the lease. */
 	wstore.fail_put = 1;
-	call(enl_route_process, app, "POST", "/process",
-	     "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}", "x-api-key", "k1", &r);
+	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}",
+	     "x-api-key", "k1", &r);
 	wstore.fail_put = 0;
 	CHECK_INT_EQ(r.status, 503);
 	CHECK(resp_header(&r, "Retry-After") != NULL);
@@ -439,8 +450,7 @@ static void test_process(struct enl_app *app)
 	put_jpeg("sup.jpg", 300, 200);
 	wtable.usurp_seq = "20";
 	wtable.usurped = 0;
-	CHECK_INT_EQ(process(app,
-	                     "{\"bucket\":\"originals\",\"key\":\"sup.jpg\",\"sequencer\":\"1F\"}",
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"sup.jpg\",\"sequencer\":\"1F\"}",
 	                     what, sizeof(what)),
 	             200);
 	CHECK_INT_EQ(wtable.usurped, 1);
@@ -453,19 +463,18 @@ static void test_process(struct enl_app *app)
 }
 
 /* GET /render/<path>; returns the status and frees everything but what the caller asks. */
-static int render(struct enl_app *app, const char *path, const char *hname, const char *hvalue,
-                  struct enl_resp *out)
+static int render(const char *path, const char *hname, const char *hvalue, struct enl_resp *out)
 {
-	call(enl_route_render, app, "GET", path, NULL, hname, hvalue, out);
+	call("render", "GET", path, NULL, hname, hvalue, out);
 	return out->status;
 }
 
-static void expect_param_error(struct enl_app *app, const char *query, const char *names)
+static void expect_param_error(const char *query, const char *names)
 {
 	char path[256];
 	struct enl_resp r;
 	snprintf(path, sizeof(path), "/render/r.jpg?%s", query);
-	CHECK_INT_EQ(render(app, path, "x-origin-secret", "cdn", &r), 400);
+	CHECK_INT_EQ(render(path, "x-origin-secret", "cdn", &r), 400);
 	json_t *j = resp_json(&r);
 	const char *detail = json_string_value(json_object_get(j, "detail"));
 	CHECK_STR_EQ(r.content_type, "application/problem+json");
@@ -478,43 +487,43 @@ static void expect_param_error(struct enl_app *app, const char *query, const cha
 	enl_resp_free(&r);
 }
 
-static void test_render(struct enl_app *app, struct enl_config *cfg)
+static void test_render(struct enl_app *app, const struct enl_config *cfg,
+                        const struct enl_routes *routes)
 {
 	struct enl_resp r;
 	put_jpeg("r.jpg", 800, 600);
 
 	/* Origin secret: missing or wrong is 401, and nothing is rendered. */
 	uint64_t runs = app->render_runs;
-	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200", NULL, NULL, &r), 401);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200", NULL, NULL, &r), 401);
 	CHECK_STR_EQ(r.content_type, "application/problem+json");
 	enl_resp_free(&r);
-	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200", "x-origin-secret", "cdn2", &r), 401);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200", "x-origin-secret", "cdn2", &r), 401);
 	enl_resp_free(&r);
-	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200", "x-wrong-header", "cdn", &r), 401);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200", "x-wrong-header", "cdn", &r), 401);
 	enl_resp_free(&r);
 	CHECK_INT_EQ(app->render_runs, runs);
 
 	/* Parameter errors: 400 naming the parameter. */
-	expect_param_error(app, "h=10", "w");
-	expect_param_error(app, "w=abc", "w");
-	expect_param_error(app, "w=0", "w");
-	expect_param_error(app, "w=-5", "w");
-	expect_param_error(app, "w=99999", "w");
-	expect_param_error(app, "w=300", "100, 200, 400"); /* the allow-list, listed */
-	expect_param_error(app, "w=200&h=x", "h");
-	expect_param_error(app, "w=200&fit=stretch", "fit");
-	expect_param_error(app, "w=200&fmt=gif", "fmt");
-	expect_param_error(app, "w=200&q=0", "q");
-	expect_param_error(app, "w=200&q=101", "q");
+	expect_param_error("h=10", "w");
+	expect_param_error("w=abc", "w");
+	expect_param_error("w=0", "w");
+	expect_param_error("w=-5", "w");
+	expect_param_error("w=99999", "w");
+	expect_param_error("w=300", "100, 200, 400"); /* the allow-list, listed */
+	expect_param_error("w=200&h=x", "h");
+	expect_param_error("w=200&fit=stretch", "fit");
+	expect_param_error("w=200&fmt=gif", "fmt");
+	expect_param_error("w=200&q=0", "q");
+	expect_param_error("w=200&q=101", "q");
 	CHECK_INT_EQ(app->render_runs, runs);
 
 	/* 404 for a missing original. */
-	CHECK_INT_EQ(render(app, "/render/nope.jpg?w=200", "x-origin-secret", "cdn", &r), 404);
+	CHECK_INT_EQ(render("/render/nope.jpg?w=200", "x-origin-secret", "cdn", &r), 404);
 	enl_resp_free(&r);
 
 	/* 200: a miss renders 200x150 WebP; the same again is a hit with the same ETag. */
-	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r),
-	             200);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
 	CHECK_STR_EQ(r.content_type, "image/webp");
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "miss");
 	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
@@ -533,8 +542,7 @@ static void test_render(struct enl_app *app, struct enl_config *cfg)
 	enl_resp_free(&r);
 	CHECK_INT_EQ(app->render_runs, runs + 1);
 
-	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r),
-	             200);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
 	CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
 	enl_resp_free(&r);
@@ -543,11 +551,10 @@ static void test_render(struct enl_app *app, struct enl_config *cfg)
 	/* If-None-Match: 304 with no body. */
 	{
 		struct fake f;
-		fake_init(&f, app, "GET", "/render/r.jpg?w=200&fmt=webp", NULL);
+		fake_init(&f, "GET", "/render/r.jpg?w=200&fmt=webp", NULL);
 		fake_header_add(&f, "x-origin-secret", "cdn");
 		fake_header_add(&f, "If-None-Match", etag);
-		enl_resp_init(&r);
-		CHECK_INT_EQ(enl_route_render(&f.req, &r), 0);
+		run(&f, "render", &r);
 		CHECK_INT_EQ(r.status, 304);
 		CHECK_INT_EQ(r.body.len, 0);
 		CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
@@ -557,11 +564,10 @@ static void test_render(struct enl_app *app, struct enl_config *cfg)
 	/* fmt=auto follows Accept and says Vary: Accept. */
 	{
 		struct fake f;
-		fake_init(&f, app, "GET", "/render/r.jpg?w=100", NULL);
+		fake_init(&f, "GET", "/render/r.jpg?w=100", NULL);
 		fake_header_add(&f, "x-origin-secret", "cdn");
 		fake_header_add(&f, "Accept", "image/webp,*/*");
-		enl_resp_init(&r);
-		CHECK_INT_EQ(enl_route_render(&f.req, &r), 0);
+		run(&f, "render", &r);
 		CHECK_INT_EQ(r.status, 200);
 		CHECK_STR_EQ(r.content_type, "image/webp");
 		CHECK_STR_EQ(resp_header(&r, "Vary"), "Accept");
@@ -570,25 +576,66 @@ static void test_render(struct enl_app *app, struct enl_config *cfg)
 
 	/* 422 for an original that cannot be decoded. */
 	put_bytes("broken.png", "\x89PNG\r\n\x1a\n not really");
-	CHECK_INT_EQ(render(app, "/render/broken.png?w=100", "x-origin-secret", "cdn", &r), 422);
+	CHECK_INT_EQ(render("/render/broken.png?w=100", "x-origin-secret", "cdn", &r), 422);
 	enl_resp_free(&r);
 
-	/* With no secret configured, /render is open. */
-	char saved[sizeof(cfg->origin_secret)];
-	memcpy(saved, cfg->origin_secret, sizeof(saved));
-	cfg->origin_secret[0] = '\0';
-	CHECK_INT_EQ(render(app, "/render/r.jpg?w=200&fmt=webp", NULL, NULL, &r), 200);
+	/* With no secret configured, /render is open: a table built from such a
+	 * configuration. */
+	struct enl_config open_cfg = *cfg;
+	struct enl_routes *open_routes = NULL;
+	struct enl_errmsg e = {{0}};
+	open_cfg.origin_secret[0] = '\0';
+	REQUIRE(enl_routes_new(&open_cfg, app, &open_routes, &e) == 0);
+	use_routes(open_routes);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", NULL, NULL, &r), 200);
 	enl_resp_free(&r);
-	memcpy(cfg->origin_secret, saved, sizeof(saved));
+	use_routes(routes);
+	enl_routes_free(open_routes);
 }
 
-static void test_ops(struct enl_app *app)
+/* Settings are bound when the table is built: a route reads its own copy, never the
+ * configuration, so changing the configuration afterwards changes nothing. */
+static void test_bound_settings(struct enl_app *app, struct enl_config *cfg)
+{
+	struct enl_config saved = *cfg;
+	struct enl_resp r;
+	char what[256];
+
+	snprintf(cfg->process_api_key, sizeof(cfg->process_api_key), "changed");
+	snprintf(cfg->process_api_key_header, sizeof(cfg->process_api_key_header), "x-changed");
+	snprintf(cfg->origin_secret, sizeof(cfg->origin_secret), "changed");
+	snprintf(cfg->origin_secret_header, sizeof(cfg->origin_secret_header), "x-changed");
+	cfg->retry_after_s = 99;
+	/* The bound key still opens /process (the wrong bucket is a 400, not a 401). */
+	CHECK_INT_EQ(process("{\"bucket\":\"other\",\"key\":\"a.jpg\"}", what, sizeof(what)), 400);
+	call("process", "POST", "/process", "{}", "x-changed", "changed", &r);
+	CHECK_INT_EQ(r.status, 401);
+	CHECK_STR_EQ(resp_header(&r, "WWW-Authenticate"), "ApiKey header=\"x-api-key\"");
+	enl_resp_free(&r);
+	/* The bound secret still opens /render. */
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-changed", "changed", &r), 401);
+	enl_resp_free(&r);
+	/* The bound Retry-After on a full queue. */
+	put_jpeg("bound.jpg", 64, 64);
+	REQUIRE(enl_jobgate_enter(app->gate, 0) == 0);
+	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"bound.jpg\"}",
+	     "x-api-key", "k1", &r);
+	CHECK_INT_EQ(r.status, 503);
+	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
+	enl_resp_free(&r);
+	enl_jobgate_leave(app->gate);
+	*cfg = saved;
+}
+
+static void test_ops(void)
 {
 	struct enl_resp r;
-	call(enl_route_healthz, app, "GET", "/healthz", NULL, NULL, NULL, &r);
+	call("healthz", "GET", "/healthz", NULL, NULL, NULL, &r);
 	CHECK_INT_EQ(r.status, 200);
 	enl_resp_free(&r);
-	call(enl_route_readyz, app, "GET", "/readyz", NULL, NULL, NULL, &r);
+	call("readyz", "GET", "/readyz", NULL, NULL, NULL, &r);
 	CHECK_INT_EQ(r.status, 200);
 	json_t *j = resp_json(&r);
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "table")), "sqlite");
@@ -599,7 +646,7 @@ static void test_ops(struct enl_app *app)
 	for (int which = 0; which < 2; which++) {
 		wstore.fail_ping = which == 0;
 		wtable.fail_ping = which == 1;
-		call(enl_route_readyz, app, "GET", "/readyz", NULL, NULL, NULL, &r);
+		call("readyz", "GET", "/readyz", NULL, NULL, NULL, &r);
 		CHECK_INT_EQ(r.status, 503);
 		j = resp_json(&r);
 		CHECK_STR_EQ(json_string_value(json_object_get(j, "detail")),
@@ -612,7 +659,7 @@ static void test_ops(struct enl_app *app)
 
 	/* libvips memory: the peak is non-zero after the renders above, and equals what
 	 * libvips itself reports; the current value is a number too. */
-	call(enl_route_metrics, app, "GET", "/metrics", NULL, NULL, NULL, &r);
+	call("metrics", "GET", "/metrics", NULL, NULL, NULL, &r);
 	CHECK_INT_EQ(r.status, 200);
 	char *text = strndup((const char *)r.body.data, r.body.len);
 	REQUIRE(text);
@@ -649,6 +696,7 @@ int main(int argc, char **argv)
 	struct enl_errmsg e = {{0}};
 	struct enl_table *sqlite = NULL;
 	struct enl_app app;
+	struct enl_routes *routes = NULL;
 	(void)argc;
 
 	REQUIRE(mkdtemp(dir) != NULL);
@@ -682,12 +730,16 @@ int main(int argc, char **argv)
 	wtable = (struct wrap_table){{&wrap_table_ops, "sqlite"}, sqlite, NULL, 0, 0};
 	REQUIRE(enl_app_init(&app, &cfg, &wstore.base, &wtable.base, &e) == 0);
 	enl_app_register_metrics(&app);
+	REQUIRE(enl_routes_new(&cfg, &app, &routes, &e) == 0);
+	use_routes(routes);
 
 	test_json_precision();
 	test_process(&app);
-	test_render(&app, &cfg);
-	test_ops(&app);
+	test_render(&app, &cfg, routes);
+	test_bound_settings(&app, &cfg);
+	test_ops();
 
+	enl_routes_free(routes);
 	enl_app_free(&app);
 	enl_table_destroy(sqlite);
 	enl_store_destroy(local_store);
