@@ -15,6 +15,7 @@ import argparse
 
 import collections
 import concurrent.futures
+import functools
 import hashlib
 import json
 import os
@@ -102,334 +103,418 @@ def pipeline_runs(srv):
 
 
 # =====================================================================================
+# The main suite: one server, the sections below in this order (later ones count on what
+# earlier ones stored: the render sections on the first render, the memory gauge on the
+# renders before it).
+
+RKEY = "render/pic one+é.jpg"
+RENDER_PATH = render_path(RKEY, w=200, fmt="webp")
+
+
+@functools.lru_cache(maxsize=None)
+def small_photo():
+    """A 640x480 JPEG the sections vary by appending bytes (made once)."""
+    return image("small", 640, 480)
+
+
+def operations(srv):
+    """/healthz, /readyz naming the backends, /metrics, 404 and 405."""
+    local = srv.backend.name == "local"
+    st, _, body = call(srv, "GET", "/healthz", expect=200)
+    check(json.loads(body) == {"status": "ok"}, "healthz body")
+    st, _, body = call(srv, "GET", "/readyz", expect=200)
+    ready = json.loads(body)
+    check(ready.get("store") == srv.backend.store_name, f"readyz names the store: {ready}")
+    check(ready.get("table") == ("sqlite" if local else "dynamodb"),
+          f"readyz names the table: {ready}")
+    st, h, body = call(srv, "GET", "/metrics", expect=200)
+    check(h["content-type"].startswith("text/plain"), "metrics content type")
+    # Off the spec's paths on purpose: status and problem body only.
+    st, h, _ = srv.request("POST", "/healthz", b"")
+    check(st == 405 and "GET" in h.get("allow", ""), f"405 with Allow: {st} {h}")
+    st, h, _ = srv.request("GET", "/nope")
+    check(st == 404 and h["content-type"].startswith("application/problem+json"), "404 route")
+
+
+def photo_with_gps(srv):
+    """One photo with GPS: the four derivatives, the item, no GPS in any output."""
+    local = srv.backend.name == "local"
+    orig = image("gps", 3000, 2000, gps=True)
+    check("GPS:GPSLatitude" in exif_tags(os.path.join(tmp, "gps.jpg")), "fixture has GPS")
+    etag = srv.put_original("trips/gps photo.jpg", orig)
+    st, h, res = process(srv, {"bucket": "originals", "key": "trips/gps photo.jpg"},
+                         what="process gps photo")
+    check(res and res.get("outcome") == "processed", f"outcome processed: {res}")
+    row = srv.row("trips/gps photo.jpg")
+    check(row is not None and row["processingStatus"] == "completed", f"row completed: {row}")
+    if row:
+        check(row["width"] == 3000 and row["height"] == 2000, "row width/height")
+        check(row["fileSize"] == len(orig), "row fileSize")
+        check(row["etag"] == etag, "row etag = MD5 of the original")
+        check(row["make"] == "TestCam" and row["model"] == "T1", "row make/model")
+        check(row["gpsLatitude"] is not None and abs(row["gpsLatitude"] - 48.8584) < 1e-3
+              and abs(row["gpsLongitude"] - 2.2945) < 1e-3, f"row gps {row}")
+        gps = (res or {}).get("gps") or {}
+        check(abs(gps.get("latitude", 0) - 48.8584) < 1e-3, f"response gps {gps}")
+        check(row["blurhash"] and row["dominantColor"].startswith("#"), "placeholders")
+        check(etag in row["thumbnailKey"], "derivative keys carry the original's version")
+        expect = {"thumbnailKey": (200, 200, "webp"), "thumbnailJpegKey": (200, 200, "jpeg"),
+                  "optimizedKey": (1620, 1080, "webp"),
+                  "optimizedJpegKey": (1620, 1080, "jpeg")}
+        size_field = {"thumbnailKey": "thumbnailSize", "thumbnailJpegKey": "thumbnailJpegSize",
+                      "optimizedKey": "optimizedSize", "optimizedJpegKey": "optimizedJpegSize"}
+        for field in DERIVATIVES:
+            got = derivative(srv, row, field)
+            if not check(got is not None, f"{field} stored at {row[field]!r}"):
+                continue
+            data, ctype, cache = got
+            path = as_file(data, "deriv-" + field)
+            w, hh, loader = vipsheader(path)
+            ew, eh, fmt = expect[field]
+            check((w, hh) == (ew, eh), f"{field}: {w}x{hh} != {ew}x{eh}")
+            check(fmt in loader, f"{field}: loader {loader} is not {fmt}")
+            check(ctype == "image/" + fmt, f"{field}: Content-Type {ctype!r}")
+            check(cache == "public, max-age=31536000, immutable",
+                  f"{field}: Cache-Control {cache!r}")
+            check(len(data) == row[size_field[field]], f"{field} size in row")
+            tags = exif_tags(path)
+            gps_tags = [k for k in tags if "GPS" in k]
+            check(not gps_tags, f"{field}: GPS in output: {gps_tags}")
+
+    if not local:
+        # The types DynamoDB stores, read back raw: numbers as N, GPS as a map of N.
+        raw = srv.backend.raw_item("trips/gps photo.jpg") or {}
+        check(raw.get("width") == {"N": "3000"} and raw.get("fileSize") ==
+              {"N": str(len(orig))}, f"width/fileSize stored as N: {raw.get('width')}")
+        gm = raw.get("gps", {}).get("M", {})
+        check(set(gm) >= {"latitude", "longitude"} and
+              all(set(v) == {"N"} for v in gm.values()), f"gps is a map of N: {gm}")
+        check("leaseUntil" not in raw and "attempt" in raw,
+              "a completed item keeps its attempt and no lease")
+
+
+def photo_id_from_metadata(srv):
+    """The photo id from the original's user metadata `photo-id`."""
+    small = small_photo()
+    srv.put_original("meta/with id.jpg", small + b"meta", {"photo-id": "gallery-42"})
+    process(srv, {"bucket": "originals", "key": "meta/with id.jpg"}, what="photo-id meta")
+    r = srv.row("gallery-42")
+    check(r is not None and r["processingStatus"] == "completed" and
+          r["objectKey"] == "meta/with id.jpg", f"item under the photo-id metadata: {r}")
+    check(srv.row("meta/with id.jpg") is None, "no item under the key")
+    check(r is not None and r["thumbnailKey"] and "gallery-42" in r["thumbnailKey"],
+          f"derivative keys from the photo id: {r and r['thumbnailKey']}")
+
+
+def odd_keys(srv):
+    """Keys with spaces, '+', '%', accents through every event shape."""
+    small = small_photo()
+    odd = ["My Trip/café 100% +1.jpg", "plus+sign.jpg", "per%cent%20.jpg", "été/ñandú.jpg"]
+    for i, k in enumerate(odd):
+        srv.put_original(k, small + bytes([i]))
+    process(srv, eventbridge("originals", odd[0], "0A", encode=True), what="EB encoded key")
+    process(srv, eventbridge("originals", odd[1], "0A", encode=False), what="EB literal '+' key")
+    process(srv, s3_record("originals", odd[2]), what="S3 record encoded key")
+    process(srv, {"bucket": "originals", "key": odd[3]}, what="simple accented key")
+    for k in odd:
+        r = srv.row(k)
+        check(r is not None and r["processingStatus"] == "completed", f"odd key {k!r}: {r}")
+        if r:
+            check(derivative(srv, r, "thumbnailKey") is not None,
+                  f"odd key {k!r}: thumbnail stored")
+
+
+def bad_requests(srv):
+    """Malformed bodies, the wrong bucket, a missing original, 413 and the API key."""
+    for body, what in [(b"{not json", "malformed JSON"), (b"", "empty body"),
+                       (b'{"bucket":"originals","key":"a","key":"b"}', "duplicate member"),
+                       (b'{"hello":1}', "not an event")]:
+        st, h, data = call(srv, "POST", "/process", body, AUTH, 400, what)
+        check(h.get("content-type", "").startswith("application/problem+json"),
+              f"{what}: problem JSON")
+    st, _, data = call(srv, "POST", "/process", {"bucket": "elsewhere", "key": "x.jpg"}, AUTH,
+                       400, "wrong bucket")
+    check(b"originals" in data, "wrong bucket names the expected bucket")
+    call(srv, "POST", "/process", {"bucket": "originals", "key": "nope.jpg"}, AUTH, 404,
+         "missing original")
+    call(srv, "POST", "/process", b"{" + b" " * 70000 + b"}", AUTH, 413, "oversized body")
+    call(srv, "POST", "/process", {"bucket": "originals", "key": "x.jpg"}, {}, 401, "no key")
+    call(srv, "POST", "/process", {"bucket": "originals", "key": "x.jpg"},
+         {"x-api-key": KEY + "x"}, 401, "wrong key")
+    call(srv, "POST", "/process", {"bucket": "originals", "key": "x.jpg"},
+         {"x-api-key": KEY[:-1]}, 401, "prefix of the key")
+
+
+def failed_images(srv):
+    """A corrupt image and a pixel bomb: 422 and the item failed; a retry does no work."""
+    srv.put_original("corrupt.jpg", b"\xff\xd8\xff\xe0" + os.urandom(4000))
+    st, _, data = call(srv, "POST", "/process", {"bucket": "originals", "key": "corrupt.jpg"},
+                       AUTH, 422, "corrupt image")
+    r = srv.row("corrupt.jpg")
+    check(r and r["processingStatus"] == "failed" and r["processingError"],
+          f"corrupt: row failed with a reason: {r}")
+    bomb = pixel_bomb_png()
+    check(len(bomb) < 1024 * 1024, "bomb is small")
+    srv.put_original("bomb.png", bomb)
+    st, _, data = call(srv, "POST", "/process", {"bucket": "originals", "key": "bomb.png"},
+                       AUTH, 422, "pixel bomb")
+    r = srv.row("bomb.png")
+    check(r and r["processingStatus"] == "failed", f"bomb: row failed: {r}")
+    # A retry of a failed photo does no work (EventBridge would otherwise loop).
+    process(srv, {"bucket": "originals", "key": "bomb.png"}, what="retry of a failed photo")
+
+
+def idempotency(srv):
+    """Duplicate, older and newer sequencers."""
+    small = small_photo()
+    srv.put_original("seq.jpg", small + b"seq")
+    process(srv, eventbridge("originals", "seq.jpg", "00A1"), what="first event")
+    runs_before = pipeline_runs(srv)["seq.jpg"]
+    st, _, res = process(srv, eventbridge("originals", "seq.jpg", "00A1"), what="duplicate")
+    check(res and res["outcome"] == "duplicate", f"duplicate outcome: {res}")
+    st, _, res = process(srv, eventbridge("originals", "seq.jpg", "0099"), what="older")
+    check(res and res["outcome"] == "stale", f"stale outcome: {res}")
+    check(pipeline_runs(srv)["seq.jpg"] == runs_before, "duplicate/stale did no work")
+    check(srv.row("seq.jpg")["sequencer"].endswith("00A1"), "older event changed nothing")
+    st, _, res = process(srv, eventbridge("originals", "seq.jpg", "00B0"), what="newer")
+    check(res and res["outcome"] == "processed", "newer sequencer processed again")
+    check(pipeline_runs(srv)["seq.jpg"] == runs_before + 1, "newer event ran once")
+
+
+def in_flight(srv):
+    """A photo being processed elsewhere: 429 with Retry-After."""
+    small = small_photo()
+    inflight = small + b"inflight"
+    etag_if = srv.put_original("inflight.jpg", inflight)
+    srv.backend.seed_item("inflight.jpg", "processing", etag_if, "other-attempt",
+                          int(time.time() * 1000) + 600000)
+    st, h, _ = call(srv, "POST", "/process", {"bucket": "originals", "key": "inflight.jpg"},
+                    AUTH, 429, "in flight")
+    check(int(h.get("retry-after", "0")) >= 1, "429 has Retry-After")
+
+
+def burst_of_100(srv):
+    """100 at once: all completed, none lost, none twice."""
+    base = image("burst", 800, 600)
+    keys = [f"burst/photo {i:03d}.jpg" for i in range(100)]
+    for i, k in enumerate(keys):
+        srv.put_original(k, base + i.to_bytes(2, "big"))
+    runs0 = srv.metric("enlarger_process_pipeline_runs") or 0
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(100) as pool:
+        results = list(pool.map(
+            lambda k: process_retrying(srv, eventbridge("originals", k, "01")), keys))
+    statuses = collections.Counter(st for st, _ in results)
+    check(statuses == {200: 100}, f"burst: statuses {dict(statuses)}")
+    done_rows = sum(1 for k in keys
+                    if (srv.row(k) or {}).get("processingStatus") == "completed")
+    check(done_rows == 100, f"burst: {done_rows} of 100 completed")
+    runs = pipeline_runs(srv)
+    twice = [k for k in keys if runs[k] != 1]
+    check(not twice, f"burst: processed other than once: {twice[:5]}")
+    check((srv.metric("enlarger_process_pipeline_runs") or 0) - runs0 == 100,
+          "burst: pipeline-run metric +100")
+    print(f"burst of 100 took {time.time() - t0:.1f}s", flush=True)
+
+
+def slow_client(srv):
+    """A client trickling its body is cut off; the server stays healthy."""
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.sendall(b"POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"x-api-key: " + KEY.encode() + b"\r\nContent-Length: 500\r\n\r\n")
+    t0 = time.time()
+    cut = False
+    healthy = True
+    s.settimeout(0.5)
+    while time.time() - t0 < 15:
+        try:
+            s.sendall(b" ")
+            got = s.recv(4096)
+            if got == b"" or got.startswith(b"HTTP/1.1 4") or got.startswith(b"HTTP/1.1 5"):
+                cut = True
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            cut = True
+            break
+        st, _, _ = srv.request("GET", "/healthz", timeout=2)
+        healthy = healthy and st == 200
+    s.close()
+    check(cut and time.time() - t0 < 10, f"slow client cut after {time.time() - t0:.1f}s")
+    check(healthy, "healthz answered while a client trickled")
+
+
+def render_cache(srv):
+    """Miss, hit, 304, If-None-Match mismatch and HEAD; returns the first ETag."""
+    p = RENDER_PATH
+    srv.put_original(RKEY, image("r1", 600, 400))
+    st, h1, b1 = call(srv, "GET", p, expect=200, what="render miss")
+    check(h1.get("x-cache") == "miss", "first render is a miss")
+    check(h1.get("content-type") == "image/webp", "render content type")
+    check(h1.get("cache-control") == "public, max-age=31536000, immutable", "immutable")
+    check(vipsheader(b1)[:2] == (200, 133), f"render dims {vipsheader(b1)}")
+    st, h2, b2 = call(srv, "GET", p, expect=200, what="render hit")
+    check(h2.get("x-cache") == "hit" and b2 == b1 and h2["etag"] == h1["etag"], "cache hit")
+    call(srv, "GET", p, headers={"If-None-Match": h1["etag"]}, expect=304, what="304")
+    call(srv, "GET", p, headers={"If-None-Match": '"other"'}, expect=200, what="INM mismatch")
+    st, hh, bh = call(srv, "HEAD", p, expect=200, what="HEAD render")
+    check(bh == b"" and hh.get("etag") == h1["etag"], "HEAD: no body, same ETag")
+    return h1["etag"]
+
+
+def render_sizes_and_formats(srv):
+    """Never upscales, cover, and fmt=auto following Accept."""
+    st, _, b = call(srv, "GET", render_path(RKEY, w=800, fmt="png"), expect=200, what="no up")
+    check(vipsheader(b)[:2] == (600, 400), f"never upscales: {vipsheader(b)}")
+    st, _, b = call(srv, "GET", render_path(RKEY, w=100, h=100, fit="cover", fmt="jpeg"),
+                    expect=200, what="cover")
+    check(vipsheader(b)[:2] == (100, 100), f"cover 100x100: {vipsheader(b)}")
+    # auto negotiation
+    for accept, ctype in [("image/avif,image/webp,*/*", "image/avif"),
+                          ("image/webp,*/*", "image/webp"), ("*/*", "image/jpeg")]:
+        st, h, b = call(srv, "GET", render_path(RKEY, w=100), headers={"Accept": accept},
+                        expect=200, what=f"auto {accept}")
+        check(h.get("content-type") == ctype, f"auto {accept} -> {h.get('content-type')}")
+        check(h.get("vary") == "Accept", "auto answers Vary: Accept")
+
+
+def render_errors(srv):
+    """Parameter errors name the parameter; 404 and 422."""
+    st, _, b = call(srv, "GET", render_path(RKEY, w=300), expect=400, what="width not allowed")
+    check(b"100, 200, 400, 800" in b, f"400 lists the widths: {b!r}")
+    st, _, b = call(srv, "GET", render_path(RKEY, fmt="webp"), expect=400, what="no w")
+    check(b"parameter w" in b, "names w")
+    st, _, b = call(srv, "GET", render_path(RKEY, w=100, fmt="gif"), expect=400, what="bad fmt")
+    check(b"parameter fmt" in b, "names fmt")
+    st, _, b = call(srv, "GET", render_path(RKEY, w=100, fit="fill"), expect=400, what="fit")
+    call(srv, "GET", render_path("missing.jpg", w=100), expect=404, what="render missing")
+    srv.put_original("corrupt-r.jpg", b"\xff\xd8\xff" + os.urandom(500))
+    call(srv, "GET", render_path("corrupt-r.jpg", w=100), expect=422, what="render corrupt")
+
+
+def render_coalescing(srv):
+    """Identical misses at once are rendered once."""
+    r0 = srv.metric("enlarger_render_pipeline_runs")
+    p400 = render_path(RKEY, w=400, fmt="png")
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        outs = list(pool.map(lambda _: srv.request("GET", p400), range(8)))
+    check(all(o[0] == 200 for o in outs), "8 identical misses all 200")
+    check(len({o[2] for o in outs}) == 1, "8 identical misses got the same bytes")
+    check(srv.metric("enlarger_render_pipeline_runs") - r0 == 1,
+          f"identical misses rendered once ({srv.metric('enlarger_render_pipeline_runs') - r0})")
+
+
+def render_replaced_original(srv, first_etag):
+    """A replaced original is re-rendered, never served stale; old variants purged."""
+    p = RENDER_PATH
+    rprefix = hashlib.sha256(RKEY.encode()).hexdigest() + "/"
+    old_variants = srv.backend.list_keys("renders", rprefix)
+    check(len(old_variants) >= 5, f"variants stored in the render bucket: {old_variants}")
+    for k in old_variants[:1]:
+        _, ctype, cache = srv.backend.get_object("renders", k)
+        check(ctype and ctype.startswith("image/"), f"render object Content-Type {ctype!r}")
+        check(cache == "public, max-age=31536000, immutable",
+              f"render object Cache-Control {cache!r}")
+    srv.put_original(RKEY, image("r2", 400, 400))
+    st, h3, b3 = call(srv, "GET", p, expect=200, what="render after replace")
+    check(h3["etag"] != first_etag, "replaced original: new ETag")
+    check(vipsheader(b3)[:2] == (200, 200), f"replaced original rendered: {vipsheader(b3)}")
+    call(srv, "GET", p, headers={"If-None-Match": first_etag}, expect=200,
+         what="old ETag no longer 304")
+    now_variants = srv.backend.list_keys("renders", rprefix)
+    left = sorted(set(old_variants) & set(now_variants))
+    check(not left, f"old variants purged: {left}")
+    check(len(now_variants) >= 1, f"the new variant is stored: {now_variants}")
+
+
+def vips_memory_metrics(srv):
+    """libvips memory in /metrics after renders and during one."""
+    peak = srv.metric("enlarger_vips_memory_peak_bytes")
+    now = srv.metric("enlarger_vips_memory_bytes")
+    check(peak is not None and peak > 0, f"libvips peak memory after renders: {peak}")
+    check(now is not None and 0 <= now <= peak, f"libvips memory now: {now} (peak {peak})")
+    # While a large render runs, the current value is above zero (libvips frees it all
+    # when the job ends: the operation cache is off in a server).
+    big = make_image(os.path.join(tmp, "mem.png"), 5000, 4000, "[compression=1]")
+    srv.put_original("mem.png", big)
+    samples = []
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        fut = pool.submit(srv.request, "GET", render_path("mem.png", w=400, fmt="png"))
+        while not fut.done():
+            samples.append(srv.metric("enlarger_vips_memory_bytes") or 0)
+            time.sleep(0.005)
+        check(fut.result()[0] == 200, "large render for the memory gauge")
+    check(max(samples, default=0) > 0,
+          f"libvips memory above 0 during a render: max {max(samples, default=0)} "
+          f"over {len(samples)} samples")
+
+
+def json_numbers(srv):
+    """JSON numbers print short: 5.9, not 5.9000000000000004 (/process and the CLI)."""
+    fpath = os.path.join(tmp, "fnum.jpg")
+    make_image(fpath, 300, 200)
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-FNumber=5.9",
+                    "-FocalLength=5.9", "-GPSLatitude=0.1", "-GPSLatitudeRef=N",
+                    "-GPSLongitude=0.7", "-GPSLongitudeRef=E", fpath], check=True)
+    with open(fpath, "rb") as f:
+        srv.put_original("fnum.jpg", f.read())
+    st, _, raw = call(srv, "POST", "/process", {"bucket": "originals", "key": "fnum.jpg"}, AUTH,
+                      200, "process fNumber 5.9")
+    check(b'"fNumber":5.9,' in raw or b'"fNumber":5.9}' in raw, f"fNumber printed 5.9: {raw!r}")
+    check(b'"latitude":0.1,' in raw or b'"latitude":0.1}' in raw, f"latitude 0.1: {raw!r}")
+    check(b"000000000" not in raw, f"no float noise in /process: {raw!r}")
+    out = subprocess.run([os.environ["ENL_BINARY"], "process", fpath, "--out",
+                          os.path.join(tmp, "cli-out")], capture_output=True, check=True).stdout
+    check(b'"fNumber": 5.9,' in out and b"000000000" not in out,
+          f"`enlarger process` prints fNumber 5.9: {out!r}")
+
+
+def sqlite_file_location(srv):
+    """The photo table's file is outside every bucket folder (local backend)."""
+    local = srv.backend.name == "local"
+    check(not local or os.path.exists(os.path.join(srv.data, ".table", "photos.db")) and
+          not os.path.exists(os.path.join(srv.data, "photos.db")),
+          f"SQLite file at data/.table/photos.db: {os.listdir(srv.data)}")
+
+
+def sigterm(srv):
+    """SIGTERM: exit 0, "stopping" logged, and the API key never logged."""
+    logs_before = srv.read_log()
+    rc = srv.stop(signal.SIGTERM)
+    check(rc == 0, f"SIGTERM exit code {rc}")
+    check(KEY not in logs_before, "the API key never appears in the logs")
+    logs = srv.log_lines()
+    check(any(l.get("msg") == "stopping" for l in logs), "logged stopping")
+
+
 def main_suite(backend):
     srv = Server(backend, ENLARGER_PROCESS_API_KEY=KEY, ENLARGER_MAX_BODY_BYTES=65536,
                  ENLARGER_CONNECTION_TIMEOUT=3, ENLARGER_RENDER_WIDTHS="100,200,400,800",
                  ENLARGER_QUEUE_DEPTH=256)
-    local = srv.backend.name == "local"
     try:
-        # ---- operations ------------------------------------------------------------------
-        st, _, body = call(srv, "GET", "/healthz", expect=200)
-        check(json.loads(body) == {"status": "ok"}, "healthz body")
-        st, _, body = call(srv, "GET", "/readyz", expect=200)
-        ready = json.loads(body)
-        check(ready.get("store") == srv.backend.store_name, f"readyz names the store: {ready}")
-        check(ready.get("table") == ("sqlite" if local else "dynamodb"),
-              f"readyz names the table: {ready}")
-        st, h, body = call(srv, "GET", "/metrics", expect=200)
-        check(h["content-type"].startswith("text/plain"), "metrics content type")
-        # Off the spec's paths on purpose: status and problem body only.
-        st, h, _ = srv.request("POST", "/healthz", b"")
-        check(st == 405 and "GET" in h.get("allow", ""), f"405 with Allow: {st} {h}")
-        st, h, _ = srv.request("GET", "/nope")
-        check(st == 404 and h["content-type"].startswith("application/problem+json"), "404 route")
-
-        # ---- one photo with GPS: derivatives, row, no GPS in outputs ----------------------
-        orig = image("gps", 3000, 2000, gps=True)
-        check("GPS:GPSLatitude" in exif_tags(os.path.join(tmp, "gps.jpg")), "fixture has GPS")
-        etag = srv.put_original("trips/gps photo.jpg", orig)
-        st, h, res = process(srv, {"bucket": "originals", "key": "trips/gps photo.jpg"},
-                             what="process gps photo")
-        check(res and res.get("outcome") == "processed", f"outcome processed: {res}")
-        row = srv.row("trips/gps photo.jpg")
-        check(row is not None and row["processingStatus"] == "completed", f"row completed: {row}")
-        if row:
-            check(row["width"] == 3000 and row["height"] == 2000, "row width/height")
-            check(row["fileSize"] == len(orig), "row fileSize")
-            check(row["etag"] == etag, "row etag = MD5 of the original")
-            check(row["make"] == "TestCam" and row["model"] == "T1", "row make/model")
-            check(row["gpsLatitude"] is not None and abs(row["gpsLatitude"] - 48.8584) < 1e-3
-                  and abs(row["gpsLongitude"] - 2.2945) < 1e-3, f"row gps {row}")
-            gps = (res or {}).get("gps") or {}
-            check(abs(gps.get("latitude", 0) - 48.8584) < 1e-3, f"response gps {gps}")
-            check(row["blurhash"] and row["dominantColor"].startswith("#"), "placeholders")
-            check(etag in row["thumbnailKey"], "derivative keys carry the original's version")
-            expect = {"thumbnailKey": (200, 200, "webp"), "thumbnailJpegKey": (200, 200, "jpeg"),
-                      "optimizedKey": (1620, 1080, "webp"),
-                      "optimizedJpegKey": (1620, 1080, "jpeg")}
-            size_field = {"thumbnailKey": "thumbnailSize", "thumbnailJpegKey": "thumbnailJpegSize",
-                          "optimizedKey": "optimizedSize", "optimizedJpegKey": "optimizedJpegSize"}
-            for field in DERIVATIVES:
-                got = derivative(srv, row, field)
-                if not check(got is not None, f"{field} stored at {row[field]!r}"):
-                    continue
-                data, ctype, cache = got
-                path = as_file(data, "deriv-" + field)
-                w, hh, loader = vipsheader(path)
-                ew, eh, fmt = expect[field]
-                check((w, hh) == (ew, eh), f"{field}: {w}x{hh} != {ew}x{eh}")
-                check(fmt in loader, f"{field}: loader {loader} is not {fmt}")
-                check(ctype == "image/" + fmt, f"{field}: Content-Type {ctype!r}")
-                check(cache == "public, max-age=31536000, immutable",
-                      f"{field}: Cache-Control {cache!r}")
-                check(len(data) == row[size_field[field]], f"{field} size in row")
-                tags = exif_tags(path)
-                gps_tags = [k for k in tags if "GPS" in k]
-                check(not gps_tags, f"{field}: GPS in output: {gps_tags}")
-
-        if not local:
-            # The types DynamoDB stores, read back raw: numbers as N, GPS as a map of N.
-            raw = srv.backend.raw_item("trips/gps photo.jpg") or {}
-            check(raw.get("width") == {"N": "3000"} and raw.get("fileSize") ==
-                  {"N": str(len(orig))}, f"width/fileSize stored as N: {raw.get('width')}")
-            gm = raw.get("gps", {}).get("M", {})
-            check(set(gm) >= {"latitude", "longitude"} and
-                  all(set(v) == {"N"} for v in gm.values()), f"gps is a map of N: {gm}")
-            check("leaseUntil" not in raw and "attempt" in raw,
-                  "a completed item keeps its attempt and no lease")
-
-        # ---- the photo id from the original's user metadata `photo-id` ----------------------
-        small = image("small", 640, 480)
-        srv.put_original("meta/with id.jpg", small + b"meta", {"photo-id": "gallery-42"})
-        process(srv, {"bucket": "originals", "key": "meta/with id.jpg"}, what="photo-id meta")
-        r = srv.row("gallery-42")
-        check(r is not None and r["processingStatus"] == "completed" and
-              r["objectKey"] == "meta/with id.jpg", f"item under the photo-id metadata: {r}")
-        check(srv.row("meta/with id.jpg") is None, "no item under the key")
-        check(r is not None and r["thumbnailKey"] and "gallery-42" in r["thumbnailKey"],
-              f"derivative keys from the photo id: {r and r['thumbnailKey']}")
-
-        # ---- keys with spaces, '+', '%', accents through every event shape ----------------
-        odd = ["My Trip/café 100% +1.jpg", "plus+sign.jpg", "per%cent%20.jpg", "été/ñandú.jpg"]
-        for i, k in enumerate(odd):
-            srv.put_original(k, small + bytes([i]))
-        process(srv, eventbridge("originals", odd[0], "0A", encode=True), what="EB encoded key")
-        process(srv, eventbridge("originals", odd[1], "0A", encode=False), what="EB literal '+' key")
-        process(srv, s3_record("originals", odd[2]), what="S3 record encoded key")
-        process(srv, {"bucket": "originals", "key": odd[3]}, what="simple accented key")
-        for k in odd:
-            r = srv.row(k)
-            check(r is not None and r["processingStatus"] == "completed", f"odd key {k!r}: {r}")
-            if r:
-                check(derivative(srv, r, "thumbnailKey") is not None,
-                      f"odd key {k!r}: thumbnail stored")
-
-        # ---- bad requests -----------------------------------------------------------------
-        for body, what in [(b"{not json", "malformed JSON"), (b"", "empty body"),
-                           (b'{"bucket":"originals","key":"a","key":"b"}', "duplicate member"),
-                           (b'{"hello":1}', "not an event")]:
-            st, h, data = call(srv, "POST", "/process", body, AUTH, 400, what)
-            check(h.get("content-type", "").startswith("application/problem+json"),
-                  f"{what}: problem JSON")
-        st, _, data = call(srv, "POST", "/process", {"bucket": "elsewhere", "key": "x.jpg"}, AUTH,
-                           400, "wrong bucket")
-        check(b"originals" in data, "wrong bucket names the expected bucket")
-        call(srv, "POST", "/process", {"bucket": "originals", "key": "nope.jpg"}, AUTH, 404,
-             "missing original")
-        call(srv, "POST", "/process", b"{" + b" " * 70000 + b"}", AUTH, 413, "oversized body")
-        call(srv, "POST", "/process", {"bucket": "originals", "key": "x.jpg"}, {}, 401, "no key")
-        call(srv, "POST", "/process", {"bucket": "originals", "key": "x.jpg"},
-             {"x-api-key": KEY + "x"}, 401, "wrong key")
-        call(srv, "POST", "/process", {"bucket": "originals", "key": "x.jpg"},
-             {"x-api-key": KEY[:-1]}, 401, "prefix of the key")
-
-        # ---- corrupt image and pixel bomb: 422 and the item failed ------------------------
-        srv.put_original("corrupt.jpg", b"\xff\xd8\xff\xe0" + os.urandom(4000))
-        st, _, data = call(srv, "POST", "/process", {"bucket": "originals", "key": "corrupt.jpg"},
-                           AUTH, 422, "corrupt image")
-        r = srv.row("corrupt.jpg")
-        check(r and r["processingStatus"] == "failed" and r["processingError"],
-              f"corrupt: row failed with a reason: {r}")
-        bomb = pixel_bomb_png()
-        check(len(bomb) < 1024 * 1024, "bomb is small")
-        srv.put_original("bomb.png", bomb)
-        st, _, data = call(srv, "POST", "/process", {"bucket": "originals", "key": "bomb.png"},
-                           AUTH, 422, "pixel bomb")
-        r = srv.row("bomb.png")
-        check(r and r["processingStatus"] == "failed", f"bomb: row failed: {r}")
-        # A retry of a failed photo does no work (EventBridge would otherwise loop).
-        process(srv, {"bucket": "originals", "key": "bomb.png"}, what="retry of a failed photo")
-
-        # ---- idempotency: duplicate, older, newer sequencer -------------------------------
-        srv.put_original("seq.jpg", small + b"seq")
-        process(srv, eventbridge("originals", "seq.jpg", "00A1"), what="first event")
-        runs_before = pipeline_runs(srv)["seq.jpg"]
-        st, _, res = process(srv, eventbridge("originals", "seq.jpg", "00A1"), what="duplicate")
-        check(res and res["outcome"] == "duplicate", f"duplicate outcome: {res}")
-        st, _, res = process(srv, eventbridge("originals", "seq.jpg", "0099"), what="older")
-        check(res and res["outcome"] == "stale", f"stale outcome: {res}")
-        check(pipeline_runs(srv)["seq.jpg"] == runs_before, "duplicate/stale did no work")
-        check(srv.row("seq.jpg")["sequencer"].endswith("00A1"), "older event changed nothing")
-        st, _, res = process(srv, eventbridge("originals", "seq.jpg", "00B0"), what="newer")
-        check(res and res["outcome"] == "processed", "newer sequencer processed again")
-        check(pipeline_runs(srv)["seq.jpg"] == runs_before + 1, "newer event ran once")
-
-        # ---- in flight: 429 with Retry-After ----------------------------------------------
-        inflight = small + b"inflight"
-        etag_if = srv.put_original("inflight.jpg", inflight)
-        srv.backend.seed_item("inflight.jpg", "processing", etag_if, "other-attempt",
-                              int(time.time() * 1000) + 600000)
-        st, h, _ = call(srv, "POST", "/process", {"bucket": "originals", "key": "inflight.jpg"},
-                        AUTH, 429, "in flight")
-        check(int(h.get("retry-after", "0")) >= 1, "429 has Retry-After")
-
-        # ---- 100 at once: all completed, none lost, none twice ----------------------------
-        base = image("burst", 800, 600)
-        keys = [f"burst/photo {i:03d}.jpg" for i in range(100)]
-        for i, k in enumerate(keys):
-            srv.put_original(k, base + i.to_bytes(2, "big"))
-        runs0 = srv.metric("enlarger_process_pipeline_runs") or 0
-        t0 = time.time()
-        with concurrent.futures.ThreadPoolExecutor(100) as pool:
-            results = list(pool.map(
-                lambda k: process_retrying(srv, eventbridge("originals", k, "01")), keys))
-        statuses = collections.Counter(st for st, _ in results)
-        check(statuses == {200: 100}, f"burst: statuses {dict(statuses)}")
-        done_rows = sum(1 for k in keys
-                        if (srv.row(k) or {}).get("processingStatus") == "completed")
-        check(done_rows == 100, f"burst: {done_rows} of 100 completed")
-        runs = pipeline_runs(srv)
-        twice = [k for k in keys if runs[k] != 1]
-        check(not twice, f"burst: processed other than once: {twice[:5]}")
-        check((srv.metric("enlarger_process_pipeline_runs") or 0) - runs0 == 100,
-              "burst: pipeline-run metric +100")
-        print(f"burst of 100 took {time.time() - t0:.1f}s", flush=True)
-
-        # ---- slow client trickling its body: cut off, server stays healthy ----------------
-        s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"x-api-key: " + KEY.encode() + b"\r\nContent-Length: 500\r\n\r\n")
-        t0 = time.time()
-        cut = False
-        healthy = True
-        s.settimeout(0.5)
-        while time.time() - t0 < 15:
-            try:
-                s.sendall(b" ")
-                got = s.recv(4096)
-                if got == b"" or got.startswith(b"HTTP/1.1 4") or got.startswith(b"HTTP/1.1 5"):
-                    cut = True
-                    break
-            except socket.timeout:
-                pass
-            except OSError:
-                cut = True
-                break
-            st, _, _ = srv.request("GET", "/healthz", timeout=2)
-            healthy = healthy and st == 200
-        s.close()
-        check(cut and time.time() - t0 < 10, f"slow client cut after {time.time() - t0:.1f}s")
-        check(healthy, "healthz answered while a client trickled")
-
-        # ---- render -------------------------------------------------------------------------
-        rkey = "render/pic one+é.jpg"
-        srv.put_original(rkey, image("r1", 600, 400))
-        p = render_path(rkey, w=200, fmt="webp")
-        st, h1, b1 = call(srv, "GET", p, expect=200, what="render miss")
-        check(h1.get("x-cache") == "miss", "first render is a miss")
-        check(h1.get("content-type") == "image/webp", "render content type")
-        check(h1.get("cache-control") == "public, max-age=31536000, immutable", "immutable")
-        check(vipsheader(b1)[:2] == (200, 133), f"render dims {vipsheader(b1)}")
-        st, h2, b2 = call(srv, "GET", p, expect=200, what="render hit")
-        check(h2.get("x-cache") == "hit" and b2 == b1 and h2["etag"] == h1["etag"], "cache hit")
-        call(srv, "GET", p, headers={"If-None-Match": h1["etag"]}, expect=304, what="304")
-        call(srv, "GET", p, headers={"If-None-Match": '"other"'}, expect=200, what="INM mismatch")
-        st, hh, bh = call(srv, "HEAD", p, expect=200, what="HEAD render")
-        check(bh == b"" and hh.get("etag") == h1["etag"], "HEAD: no body, same ETag")
-        # never upscale
-        st, _, b = call(srv, "GET", render_path(rkey, w=800, fmt="png"), expect=200, what="no up")
-        check(vipsheader(b)[:2] == (600, 400), f"never upscales: {vipsheader(b)}")
-        st, _, b = call(srv, "GET", render_path(rkey, w=100, h=100, fit="cover", fmt="jpeg"),
-                        expect=200, what="cover")
-        check(vipsheader(b)[:2] == (100, 100), f"cover 100x100: {vipsheader(b)}")
-        # auto negotiation
-        for accept, ctype in [("image/avif,image/webp,*/*", "image/avif"),
-                              ("image/webp,*/*", "image/webp"), ("*/*", "image/jpeg")]:
-            st, h, b = call(srv, "GET", render_path(rkey, w=100), headers={"Accept": accept},
-                            expect=200, what=f"auto {accept}")
-            check(h.get("content-type") == ctype, f"auto {accept} -> {h.get('content-type')}")
-            check(h.get("vary") == "Accept", "auto answers Vary: Accept")
-        # parameter errors name the parameter
-        st, _, b = call(srv, "GET", render_path(rkey, w=300), expect=400, what="width not allowed")
-        check(b"100, 200, 400, 800" in b, f"400 lists the widths: {b!r}")
-        st, _, b = call(srv, "GET", render_path(rkey, fmt="webp"), expect=400, what="no w")
-        check(b"parameter w" in b, "names w")
-        st, _, b = call(srv, "GET", render_path(rkey, w=100, fmt="gif"), expect=400, what="bad fmt")
-        check(b"parameter fmt" in b, "names fmt")
-        st, _, b = call(srv, "GET", render_path(rkey, w=100, fit="fill"), expect=400, what="fit")
-        call(srv, "GET", render_path("missing.jpg", w=100), expect=404, what="render missing")
-        srv.put_original("corrupt-r.jpg", b"\xff\xd8\xff" + os.urandom(500))
-        call(srv, "GET", render_path("corrupt-r.jpg", w=100), expect=422, what="render corrupt")
-        # identical misses at once are rendered once
-        r0 = srv.metric("enlarger_render_pipeline_runs")
-        p400 = render_path(rkey, w=400, fmt="png")
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            outs = list(pool.map(lambda _: srv.request("GET", p400), range(8)))
-        check(all(o[0] == 200 for o in outs), "8 identical misses all 200")
-        check(len({o[2] for o in outs}) == 1, "8 identical misses got the same bytes")
-        check(srv.metric("enlarger_render_pipeline_runs") - r0 == 1,
-              f"identical misses rendered once ({srv.metric('enlarger_render_pipeline_runs') - r0})")
-        # a replaced original is re-rendered, never served stale
-        rprefix = hashlib.sha256(rkey.encode()).hexdigest() + "/"
-        old_variants = srv.backend.list_keys("renders", rprefix)
-        check(len(old_variants) >= 5, f"variants stored in the render bucket: {old_variants}")
-        for k in old_variants[:1]:
-            _, ctype, cache = srv.backend.get_object("renders", k)
-            check(ctype and ctype.startswith("image/"), f"render object Content-Type {ctype!r}")
-            check(cache == "public, max-age=31536000, immutable",
-                  f"render object Cache-Control {cache!r}")
-        srv.put_original(rkey, image("r2", 400, 400))
-        st, h3, b3 = call(srv, "GET", p, expect=200, what="render after replace")
-        check(h3["etag"] != h1["etag"], "replaced original: new ETag")
-        check(vipsheader(b3)[:2] == (200, 200), f"replaced original rendered: {vipsheader(b3)}")
-        call(srv, "GET", p, headers={"If-None-Match": h1["etag"]}, expect=200,
-             what="old ETag no longer 304")
-        now_variants = srv.backend.list_keys("renders", rprefix)
-        left = sorted(set(old_variants) & set(now_variants))
-        check(not left, f"old variants purged: {left}")
-        check(len(now_variants) >= 1, f"the new variant is stored: {now_variants}")
-
-        # ---- libvips memory in /metrics after renders -------------------------------------
-        peak = srv.metric("enlarger_vips_memory_peak_bytes")
-        now = srv.metric("enlarger_vips_memory_bytes")
-        check(peak is not None and peak > 0, f"libvips peak memory after renders: {peak}")
-        check(now is not None and 0 <= now <= peak, f"libvips memory now: {now} (peak {peak})")
-        # While a large render runs, the current value is above zero (libvips frees it all
-        # when the job ends: the operation cache is off in a server).
-        big = make_image(os.path.join(tmp, "mem.png"), 5000, 4000, "[compression=1]")
-        srv.put_original("mem.png", big)
-        samples = []
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            fut = pool.submit(srv.request, "GET", render_path("mem.png", w=400, fmt="png"))
-            while not fut.done():
-                samples.append(srv.metric("enlarger_vips_memory_bytes") or 0)
-                time.sleep(0.005)
-            check(fut.result()[0] == 200, "large render for the memory gauge")
-        check(max(samples, default=0) > 0,
-              f"libvips memory above 0 during a render: max {max(samples, default=0)} "
-              f"over {len(samples)} samples")
-
-        # ---- JSON numbers print short: 5.9, not 5.9000000000000004 -------------------------
-        fpath = os.path.join(tmp, "fnum.jpg")
-        make_image(fpath, 300, 200)
-        subprocess.run(["exiftool", "-q", "-overwrite_original", "-FNumber=5.9",
-                        "-FocalLength=5.9", "-GPSLatitude=0.1", "-GPSLatitudeRef=N",
-                        "-GPSLongitude=0.7", "-GPSLongitudeRef=E", fpath], check=True)
-        with open(fpath, "rb") as f:
-            srv.put_original("fnum.jpg", f.read())
-        st, _, raw = call(srv, "POST", "/process", {"bucket": "originals", "key": "fnum.jpg"}, AUTH,
-                          200, "process fNumber 5.9")
-        check(b'"fNumber":5.9,' in raw or b'"fNumber":5.9}' in raw, f"fNumber printed 5.9: {raw!r}")
-        check(b'"latitude":0.1,' in raw or b'"latitude":0.1}' in raw, f"latitude 0.1: {raw!r}")
-        check(b"000000000" not in raw, f"no float noise in /process: {raw!r}")
-        out = subprocess.run([os.environ["ENL_BINARY"], "process", fpath, "--out",
-                              os.path.join(tmp, "cli-out")], capture_output=True, check=True).stdout
-        check(b'"fNumber": 5.9,' in out and b"000000000" not in out,
-              f"`enlarger process` prints fNumber 5.9: {out!r}")
-        # The photo table's file is outside every bucket folder.
-        check(not local or os.path.exists(os.path.join(srv.data, ".table", "photos.db")) and
-              not os.path.exists(os.path.join(srv.data, "photos.db")),
-              f"SQLite file at data/.table/photos.db: {os.listdir(srv.data)}")
-
-        # ---- SIGTERM: exit 0 ----------------------------------------------------------------
-        logs_before = srv.read_log()
-        rc = srv.stop(signal.SIGTERM)
-        check(rc == 0, f"SIGTERM exit code {rc}")
-        check(KEY not in logs_before, "the API key never appears in the logs")
-        logs = srv.log_lines()
-        check(any(l.get("msg") == "stopping" for l in logs), "logged stopping")
+        operations(srv)
+        photo_with_gps(srv)
+        photo_id_from_metadata(srv)
+        odd_keys(srv)
+        bad_requests(srv)
+        failed_images(srv)
+        idempotency(srv)
+        in_flight(srv)
+        burst_of_100(srv)
+        slow_client(srv)
+        first_etag = render_cache(srv)
+        render_sizes_and_formats(srv)
+        render_errors(srv)
+        render_coalescing(srv)
+        render_replaced_original(srv, first_etag)
+        vips_memory_metrics(srv)
+        json_numbers(srv)
+        sqlite_file_location(srv)
+        sigterm(srv)
     finally:
         srv.cleanup()
+
 
 # ---- queue full: 503 with Retry-After (one job, no queue) -------------------------------
 def queue_full(backend):
