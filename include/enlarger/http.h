@@ -81,13 +81,14 @@ struct enl_route {
 	void *self;
 };
 
-/* Answers one complete request with a route table into resp (fresh from
- * enl_resp_init), as the server does once the body is in: picks the route for req->method and
- * req->path (a 404 problem, or a 405 with Allow, when none takes it), runs it with req->self set to
- * its settings, and settles the response as it is sent (a route that set none answers the problem
- * for its error; problem bodies get the status and req->request_id; 429 and 503 a Retry-After). For
- * a door without sockets, and for tests. The door sends the headers only for HEAD. Returns the
- * route that ran (borrowed), or NULL. */
+/* Answers one complete request with a route table into resp (fresh from enl_resp_init),
+ * as the server does once the body is in: picks the route for req->method and
+ * req->path (a 404 problem, or a 405 with Allow, when none takes it), runs it with
+ * req->self set to its settings, and settles the response as it is sent (a route that
+ * set none answers the problem for its error; problem bodies get the status and
+ * req->request_id; 429 and 503 a Retry-After). For a door without sockets, and for
+ * tests; the door sends the headers only for HEAD. Returns the route that ran
+ * (borrowed), or NULL. */
 const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t n_routes,
                                           struct enl_req *req, struct enl_resp *resp);
 

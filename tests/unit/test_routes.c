@@ -324,6 +324,22 @@ static json_t *item_of(const char *id)
 
 /* ---- the tests ---------------------------------------------------------------------- */
 
+/* POST /process of a new 64x64 JPEG at key while every job slot is taken (no queue):
+ * 503 with the configured Retry-After (7). */
+static void expect_queue_full(struct enl_app *app, const char *key)
+{
+	char body[256];
+	struct enl_resp r;
+	put_jpeg(key, 64, 64);
+	snprintf(body, sizeof(body), "{\"bucket\":\"originals\",\"key\":\"%s\"}", key);
+	REQUIRE(enl_jobgate_enter(app->gate, 0) == 0);
+	call("process", "POST", "/process", body, "x-api-key", "k1", &r);
+	CHECK_INT_EQ(r.status, 503);
+	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
+	enl_resp_free(&r);
+	enl_jobgate_leave(app->gate);
+}
+
 static void test_process(struct enl_app *app)
 {
 	char what[256];
@@ -420,14 +436,7 @@ static void test_process(struct enl_app *app)
 	             422);
 
 	/* 503 with Retry-After: the job queue is full (every slot taken, no queue). */
-	put_jpeg("q.jpg", 64, 64);
-	REQUIRE(enl_jobgate_enter(app->gate, 0) == 0);
-	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}",
-	     "x-api-key", "k1", &r);
-	CHECK_INT_EQ(r.status, 503);
-	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
-	enl_resp_free(&r);
-	enl_jobgate_leave(app->gate);
+	expect_queue_full(app, "q.jpg");
 
 	/* 503 (retryable) when the store fails, and the item is not marked failed: the
 	 * claim is released (pending, no lease) so the retry need not wait for the lease. */
@@ -618,14 +627,7 @@ static void test_bound_settings(struct enl_app *app, struct enl_config *cfg)
 	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-changed", "changed", &r), 401);
 	enl_resp_free(&r);
 	/* The bound Retry-After on a full queue. */
-	put_jpeg("bound.jpg", 64, 64);
-	REQUIRE(enl_jobgate_enter(app->gate, 0) == 0);
-	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"bound.jpg\"}",
-	     "x-api-key", "k1", &r);
-	CHECK_INT_EQ(r.status, 503);
-	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
-	enl_resp_free(&r);
-	enl_jobgate_leave(app->gate);
+	expect_queue_full(app, "bound.jpg");
 	*cfg = saved;
 }
 
