@@ -1,6 +1,7 @@
 /* The HTTP server over real sockets on 127.0.0.1 (port 0), with libcurl and raw sockets
- * as clients: routing, HEAD, 404/405, 413, slow clients, decoding, request ids, the
- * access log, metrics and graceful stop. */
+ * as clients: routing (each route with its own settings), HEAD, 404/405, 413, slow
+ * clients, decoding, request ids, the access log, metrics and graceful stop; and the
+ * same route table dispatched in-process, without sockets (enl_http_dispatch). */
 #include "check.h"
 
 #include <arpa/inet.h>
