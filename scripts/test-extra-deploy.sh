@@ -64,7 +64,7 @@ else
 rm -rf infrastructure/cdk.out
 if npx_ cdk synth --quiet --no-notices -c stage=ci -c region=eu-west-1 \
   -c originDomainName=enlarger-origin.example.com -c hostedZoneId=Z0000000000EXAMPLE \
-  -c hostedZoneName=example.com -c imageUri=public.ecr.aws/example/enlarger:ci >"$work/synth.log" 2>&1 &&
+  -c hostedZoneName=example.com -c imageUri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/enlarger:ci >"$work/synth.log" 2>&1 &&
   [ -s infrastructure/cdk.out/enlarger-ci-processing.template.json ]; then
   ok "cdk synth (bin/app.ts, cdk-nag AwsSolutions on every stack)"
 else

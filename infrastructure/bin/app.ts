@@ -8,18 +8,25 @@
  *   originDomainName    public DNS name for the ALB (EventBridge needs HTTPS)  required
  *   hostedZoneId,       Route 53 zone for originDomainName: alias record and
  *   hostedZoneName      DNS-validated certificate
- *   certificateArn      an existing ACM certificate instead (then no alias record)
+ *   certificateArn      an existing ACM certificate instead (then no alias record: add a CNAME
+ *                       from originDomainName to the AlbDnsName output)
  *   originalsBucketName import the gallery's originals bucket               default: stand-in
  *   photosTableName     import the gallery's photos table                   default: stand-in
  *   photosTableKey      partition key attribute                             default photoId
- *   imageUri            a prebuilt image (e.g. in ECR) instead of building docker/Dockerfile
+ *   imageUri            a prebuilt image in ECR of the stack's region
+ *                       (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>) instead of
+ *                       building docker/Dockerfile; the tasks have no route to other registries
+ *   alarmTopicArn       an existing SNS topic for the alarms                default: one created
+ *   alarmEmail          comma-separated e-mail addresses subscribed to the alarm topic
+ *   corsAllowedOrigins  comma-separated web origins of the gallery allowed by CORS
  *   account, region     target environment (defaults: CDK_DEFAULT_ACCOUNT/REGION)
  */
 import { App, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { ecrImageFromUri } from '../lib/image';
 import { GalleryDataStack } from '../lib/stacks/gallery-data-stack';
 import { ProcessingStack } from '../lib/stacks/processing-stack';
 
@@ -38,6 +45,11 @@ const env = {
   account: ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
   region: ctx('region') ?? process.env.CDK_DEFAULT_REGION,
 };
+const list = (key: string): string[] | undefined =>
+  ctx(key)
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 
 const data = new GalleryDataStack(app, `enlarger-${stage}-data`, {
   env,
@@ -64,7 +76,10 @@ const processing = new ProcessingStack(app, `enlarger-${stage}-processing`, {
   originCertificate: ctx('certificateArn')
     ? acm.Certificate.fromCertificateArn(data, 'OriginCert', ctx('certificateArn')!)
     : undefined,
-  image: ctx('imageUri') ? ecs.ContainerImage.fromRegistry(ctx('imageUri')!) : undefined,
+  image: ctx('imageUri') ? ecrImageFromUri(data, 'ImageRepository', ctx('imageUri')!, env.region) : undefined,
+  alarmTopic: ctx('alarmTopicArn') ? sns.Topic.fromTopicArn(data, 'AlarmTopic', ctx('alarmTopicArn')!) : undefined,
+  alarmEmails: list('alarmEmail'),
+  corsAllowedOrigins: list('corsAllowedOrigins'),
 });
 processing.addStackDependency(data);
 

@@ -15,10 +15,17 @@
  *   publicly trusted certificate; so the ALB has an HTTPS listener on `originDomainName`.
  * - An API destination call that takes longer than 5 s has failed; 429 and 5xx are retried
  *   with backoff (up to 24 h / 185 attempts), other 4xx are not; what is left goes to the
- *   target's dead-letter queue.
+ *   target's dead-letter queue (EventBridge user guide: "API destinations", "Event retry
+ *   policy and using dead-letter queues"). Its metrics (AWS/Events, per RuleName) include
+ *   FailedInvocations and InvocationsFailedToBeSentToDlq ("Monitoring Amazon EventBridge").
  * - CloudFront puts cache-policy headers in the cache key; the default origin response
  *   timeout is 30 s, so the ALB idle timeout is set above it.
+ * - Fargate (platform 1.4) pulls images from ECR through the ecr.api and ecr.dkr interface
+ *   endpoints plus the S3 gateway endpoint (layers live in S3), sends awslogs through the
+ *   logs endpoint and resolves `secrets` through the secretsmanager endpoint; with those the
+ *   tasks need no NAT gateway (Amazon ECR user guide: "interface VPC endpoints").
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   Aws,
@@ -29,6 +36,7 @@ import {
   StackProps,
   Validations,
 } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -48,9 +56,10 @@ import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeObjectArnWildcards } from '../nag';
+import { acknowledgeObjectArnWildcards, acknowledgeResourceStarOnlyActions } from '../nag';
 import { NORMALISE_ACCEPT_SOURCE, STRIP_PREFIX_SOURCE } from '../functions/normalise-accept';
 
 /** Header names shared with the service (src/http) and the tests. */
@@ -73,14 +82,29 @@ export interface ProcessingStackProps extends StackProps {
    * over HTTPS), e.g. 'enlarger-origin.example.com'.
    */
   readonly originDomainName: string;
-  /** Certificate for originDomainName. @default - issued here, DNS-validated in hostedZone */
+  /**
+   * Certificate for originDomainName, in this stack's region. Without hostedZone, point
+   * originDomainName at the AlbDnsName output yourself (a CNAME; docs/deploy.md).
+   * @default - issued here, DNS-validated in hostedZone
+   */
   readonly originCertificate?: acm.ICertificate;
   /** Zone for the ALB's alias record (and certificate validation). @default - no record */
   readonly hostedZone?: route53.IHostedZone;
 
-  /** The container image. @default - built from docker/Dockerfile for linux/arm64 */
+  /**
+   * The container image. The tasks reach AWS only through VPC endpoints (no NAT), so it
+   * must live in ECR in this region. @default - built from `docker/Dockerfile` in
+   * dockerDirectory for linux/arm64 (a CDK image asset)
+   */
   readonly image?: ecs.ContainerImage;
-  /** Task size. @default 1024 (1 vCPU) */
+  /**
+   * The Docker build context of the image asset: this repository's root, which holds
+   * docker/Dockerfile (and the .dockerignore that keeps the context to the sources). Set it
+   * when the gallery's CDK app vendors this repository somewhere else.
+   * @default - the nearest directory above this file that holds docker/Dockerfile
+   */
+  readonly dockerDirectory?: string;
+  /** Task size in CPU units (1024 = 1 vCPU); ENLARGER_JOBS follows it. @default 1024 */
   readonly cpu?: number;
   /** @default 2048 (2 GB) */
   readonly memoryLimitMiB?: number;
@@ -90,7 +114,12 @@ export interface ProcessingStackProps extends StackProps {
   readonly maxTasks?: number;
   /** Target average CPU for autoscaling. @default 60 */
   readonly targetCpuPercent?: number;
-  /** Target ALB requests per task per minute for autoscaling. @default 600 */
+  /**
+   * Average CPU over one minute at which tasks are added at once (step scaling: +1 from
+   * here, +2 from 95 %), for a bulk upload that saturates the tasks. @default 85
+   */
+  readonly burstCpuPercent?: number;
+  /** Target ALB requests per task per minute for autoscaling (the /render signal). @default 600 */
   readonly targetRequestsPerTaskPerMinute?: number;
   /** API destination InvocationRateLimitPerSecond. @default 10 */
   readonly invocationRateLimitPerSecond?: number;
@@ -98,12 +127,48 @@ export interface ProcessingStackProps extends StackProps {
   readonly renderCacheExpirationDays?: number;
   /** Retention of every log group here. @default one month */
   readonly logRetention?: logs.RetentionDays;
-  /** NAT gateways for the tasks' egress (ECR, Secrets Manager, CloudWatch Logs). @default 1 */
-  readonly natGateways?: number;
-  /** Where alarms notify. @default - alarms exist, with no action */
+  /**
+   * Availability zones that hold the interface endpoints (ECR, logs, Secrets Manager) the
+   * tasks use instead of a NAT gateway. With 1, tasks in the other zone cross zones to
+   * reach them and depend on that zone. @default 2 for stage prod, else 1
+   */
+  readonly endpointAzs?: number;
+  /** Where alarms notify. @default - a topic created here (AlarmTopicArn output) */
   readonly alarmTopic?: sns.ITopic;
+  /** E-mail addresses subscribed to the created alarm topic (each confirms once). */
+  readonly alarmEmails?: string[];
+  /**
+   * The gallery's web origins (e.g. 'https://gallery.example.com') allowed to read images
+   * through CORS; CloudFront answers them with Access-Control-Allow-Origin. @default - none
+   */
+  readonly corsAllowedOrigins?: string[];
   /** CloudFront price class. @default PRICE_CLASS_100 */
   readonly priceClass?: cloudfront.PriceClass;
+}
+
+/** The directory holding docker/Dockerfile: `dir` itself, checked, or the nearest above `from`. */
+export function findDockerDirectory(dir: string | undefined, from: string = __dirname): string {
+  const has = (d: string) => fs.existsSync(path.join(d, 'docker', 'Dockerfile'));
+  if (dir !== undefined) {
+    if (!has(dir)) throw new Error(`ProcessingStack: dockerDirectory ${dir} has no docker/Dockerfile`);
+    return path.resolve(dir);
+  }
+  for (let d = path.resolve(from); ; d = path.dirname(d)) {
+    if (has(d)) return d;
+    if (path.dirname(d) === d) {
+      throw new Error(`ProcessingStack: no docker/Dockerfile above ${from}; pass dockerDirectory or image`);
+    }
+  }
+}
+
+/**
+ * ENLARGER_JOBS for a task of `cpu` units: the service's own rule (src/util/config.c: one job
+ * per core plus one, so a core never idles while a job waits on S3), applied to the task's
+ * vCPUs. Set explicitly because the CPU count a Fargate task sees is that of the VM it runs
+ * on, which need not match the vCPUs the task pays for.
+ */
+export function jobsForCpu(cpu: number): number {
+  return Math.max(1, Math.ceil(cpu / 1024)) + 1;
 }
 
 export class ProcessingStack extends Stack {
@@ -116,6 +181,9 @@ export class ProcessingStack extends Stack {
   public readonly rule: events.Rule;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+  public readonly alarmTopic: sns.ITopic;
+  /** Every alarm here, each notifying alarmTopic. */
+  public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly apiKeySecret: secretsmanager.Secret;
   public readonly originSecret: secretsmanager.Secret;
 
@@ -124,6 +192,9 @@ export class ProcessingStack extends Stack {
 
     const prod = props.stage === 'prod';
     const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Outside prod a deleted stack takes its buckets' objects with it (CDK's auto-delete
+    // custom resource empties them first); prod keeps buckets and objects.
+    const autoDeleteObjects = !prod;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const tableKey = props.photosTableKey ?? 'photoId';
 
@@ -137,6 +208,7 @@ export class ProcessingStack extends Stack {
       objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
       lifecycleRules: [{ expiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy,
+      autoDeleteObjects,
     });
     Validations.of(logsBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -152,6 +224,7 @@ export class ProcessingStack extends Stack {
         serverAccessLogsBucket: logsBucket,
         serverAccessLogsPrefix: `s3/${id}/`,
         removalPolicy,
+        autoDeleteObjects,
         ...extra,
       });
     this.thumbnailsBucket = derivativeBucket('ThumbnailsBucket', {
@@ -214,15 +287,19 @@ export class ProcessingStack extends Stack {
     }
 
     // ---------------------------------------------------------------- network
+    // No NAT gateway: the tasks reach S3 and DynamoDB through gateway endpoints (free, and
+    // image bytes never pay NAT processing) and ECR, CloudWatch Logs and Secrets Manager
+    // through interface endpoints. Two NAT gateways (one per zone, as prod needs) cost more
+    // than the four endpoints in two zones (docs/deploy.md, "Cost"), and the tasks then have
+    // no route to the internet at all.
     const flowLogGroup = new logs.LogGroup(this, 'VpcFlowLogs', { retention: logRetention, removalPolicy });
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
-      natGateways: props.natGateways ?? 1,
+      natGateways: 0,
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
+        { name: 'tasks', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 },
       ],
-      // Image bytes to and from S3 and item updates to DynamoDB stay off the NAT (and its fees).
       gatewayEndpoints: {
         S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
         DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
@@ -238,8 +315,9 @@ export class ProcessingStack extends Stack {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
 
+    const cpu = props.cpu ?? 1024;
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDef', {
-      cpu: props.cpu ?? 1024,
+      cpu,
       memoryLimitMiB: props.memoryLimitMiB ?? 2048,
       runtimePlatform: {
         cpuArchitecture: ecs.CpuArchitecture.ARM64,
@@ -249,10 +327,9 @@ export class ProcessingStack extends Stack {
     });
 
     const serviceLogGroup = new logs.LogGroup(this, 'ServiceLogs', { retention: logRetention, removalPolicy });
-    const repoRoot = path.resolve(__dirname, '..', '..', '..', '..');
     const image =
       props.image ??
-      ecs.ContainerImage.fromAsset(repoRoot, {
+      ecs.ContainerImage.fromAsset(findDockerDirectory(props.dockerDirectory), {
         file: 'docker/Dockerfile',
         platform: Platform.LINUX_ARM64,
       });
@@ -274,6 +351,7 @@ export class ProcessingStack extends Stack {
         ENLARGER_RENDER_BUCKET: this.renderCacheBucket.bucketName,
         ENLARGER_TABLE: props.photosTable.tableName,
         ENLARGER_TABLE_KEY: tableKey,
+        ENLARGER_JOBS: String(jobsForCpu(cpu)),
       },
       secrets: {
         ENLARGER_PROCESS_API_KEY: ecs.Secret.fromSecretsManager(this.apiKeySecret),
@@ -292,6 +370,16 @@ export class ProcessingStack extends Stack {
     });
     // Root filesystem is read-only; libvips spills very large images to TMPDIR.
     container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
+    // Pulling from ECR (an image asset, or an ECR image passed in) adds
+    // ecr:GetAuthorizationToken, which IAM grants only on "*".
+    const executionPolicy = taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
+    if (executionPolicy) {
+      acknowledgeResourceStarOnlyActions(
+        executionPolicy,
+        'ecr:GetAuthorizationToken has no resource type in IAM and is granted on "*" only; the ' +
+          'image pull itself (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer) is limited to the repository.',
+      );
+    }
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
@@ -379,9 +467,10 @@ export class ProcessingStack extends Stack {
       defaultAction: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'not found' }),
     });
 
-    // Tasks: in from the ALB only (added by the target group), out on HTTPS only (S3 and
-    // DynamoDB through the gateway endpoints; ECR, Secrets Manager and CloudWatch Logs through
-    // the NAT), plus the ECS task credential endpoint.
+    // Tasks: in from the ALB only (added by the target group), out on HTTPS only, plus the
+    // ECS task credential endpoint. The subnets are isolated, so HTTPS reaches the VPC
+    // endpoints and nothing else. (Naming the S3 and DynamoDB prefix lists instead of
+    // 0.0.0.0/0 would need a lookup, i.e. an AWS call at synth time.)
     const taskSg = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
       vpc,
       description: 'enlarger tasks',
@@ -390,13 +479,41 @@ export class ProcessingStack extends Stack {
     taskSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs');
     taskSg.addEgressRule(ec2.Peer.ipv4('169.254.170.2/32'), ec2.Port.tcp(80), 'ECS task role credentials');
 
+    // The interface endpoints (one security group: HTTPS from the tasks only).
+    const endpointSg = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc,
+      description: 'enlarger interface endpoints: HTTPS from the tasks',
+      allowAllOutbound: false,
+    });
+    endpointSg.addIngressRule(taskSg, ec2.Port.tcp(443), 'HTTPS from the tasks');
+    const endpointAzs = props.endpointAzs ?? (prod ? 2 : 1);
+    const endpointSubnets: ec2.SubnetSelection = {
+      subnetType: ec2.SubnetType.PRIVATE_ISOLATED,
+      availabilityZones: vpc.availabilityZones.slice(0, endpointAzs),
+    };
+    const interfaceEndpoints = {
+      EcrApi: ec2.InterfaceVpcEndpointAwsService.ECR,
+      EcrDocker: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+      Logs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+      SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    };
+    for (const [name, service] of Object.entries(interfaceEndpoints)) {
+      vpc.addInterfaceEndpoint(name, {
+        service,
+        subnets: endpointSubnets,
+        privateDnsEnabled: true,
+        open: false,
+        securityGroups: [endpointSg],
+      });
+    }
+
     const minTasks = props.minTasks ?? 1;
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
       taskDefinition,
       desiredCount: minTasks,
       assignPublicIp: false,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
@@ -412,9 +529,12 @@ export class ProcessingStack extends Stack {
       targetType: elbv2.TargetType.IP,
       targets: [this.service.loadBalancerTarget({ containerName: 'enlarger', containerPort: CONTAINER_PORT })],
       deregistrationDelay: Duration.seconds(35),
-      // Readiness (backends configured and reachable), distinct from the liveness probe above.
+      // Liveness, like the container check: a task that answers keeps its place. /readyz
+      // (the store and the table answer too) would mark every task unhealthy during a short
+      // S3 or DynamoDB outage, and ECS would replace all of them at once, dropping the work in
+      // flight; /process answers 503 (retried by EventBridge) during such an outage instead.
       healthCheck: {
-        path: '/readyz',
+        path: '/healthz',
         protocol: elbv2.Protocol.HTTP,
         healthyHttpCodes: '200',
         interval: Duration.seconds(15),
@@ -435,11 +555,31 @@ export class ProcessingStack extends Stack {
     });
 
     // ---------------------------------------------------------------- autoscaling
+    // Three policies; Application Auto Scaling follows whichever asks for the most tasks
+    // (docs/deploy.md, "Scaling and a bulk upload"):
+    // - CPU target tracking: the steady state, and the only one that scales in.
+    // - CPU step scaling on one 1-minute datapoint: a bulk upload pins every core of a task
+    //   within seconds, and target tracking waits for three datapoints before it adds one.
+    // - ALB requests per target: /render misses, which CloudFront can send faster than CPU
+    //   reports. /process alone never reaches it: the API destination sends at most
+    //   invocationRateLimitPerSecond (10/s = 600/min) in all.
     const scaling = this.service.autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: props.maxTasks ?? 10 });
     scaling.scaleOnCpuUtilization('Cpu', {
       targetUtilizationPercent: props.targetCpuPercent ?? 60,
       scaleOutCooldown: Duration.seconds(60),
       scaleInCooldown: Duration.seconds(300),
+    });
+    const burstCpu = props.burstCpuPercent ?? 85;
+    scaling.scaleOnMetric('CpuBurst', {
+      metric: this.service.metricCpuUtilization({ period: Duration.minutes(1), statistic: cloudwatch.Stats.AVERAGE }),
+      scalingSteps: [
+        { lower: burstCpu, change: +1 },
+        { lower: Math.max(burstCpu, 95), change: +2 },
+      ],
+      adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+      evaluationPeriods: 1,
+      cooldown: Duration.seconds(60),
+      metricAggregationType: autoscaling.MetricAggregationType.AVERAGE,
     });
     scaling.scaleOnRequestCount('Requests', {
       requestsPerTarget: props.targetRequestsPerTaskPerMinute ?? 600,
@@ -489,20 +629,102 @@ export class ProcessingStack extends Stack {
       }),
     );
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'ProcessDeadLetterAlarm', {
+    // ---------------------------------------------------------------- alarms
+    // Every alarm notifies one topic: the gallery's (alarmTopic), or one created here that
+    // alarmEmails subscribe to (docs/deploy.md, "Alarms" says what each one means).
+    if (props.alarmTopic) {
+      this.alarmTopic = props.alarmTopic;
+    } else {
+      const topic = new sns.Topic(this, 'AlarmTopic', { displayName: `enlarger ${props.stage} alarms`, enforceSSL: true });
+      Validations.of(topic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'Alarm notifications carry alarm names and metric values, nothing private. CloudWatch can ' +
+          'publish to an encrypted topic only through a customer managed key whose policy admits ' +
+          'cloudwatch.amazonaws.com; the AWS managed SNS key would silently drop every alarm.',
+      });
+      this.alarmTopic = topic;
+    }
+    for (const email of props.alarmEmails ?? []) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    const alarm = (id: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
+      const a = new cloudwatch.Alarm(this, id, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...alarmProps });
+      a.addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
+      this.alarms.push(a);
+      return a;
+    };
+    const atLeastOne = {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    };
+
+    this.deadLetterAlarm = alarm('ProcessDeadLetterAlarm', {
       alarmDescription: `enlarger ${props.stage}: originals EventBridge could not deliver to /process (see the DLQ)`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MAXIMUM,
       }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...atLeastOne,
     });
-    if (props.alarmTopic) {
-      this.deadLetterAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    }
+    const ruleMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName,
+        dimensionsMap: { RuleName: this.rule.ruleName },
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.minutes(5),
+      });
+    alarm('RuleFailedInvocationsAlarm', {
+      alarmDescription:
+        `enlarger ${props.stage}: EventBridge gave up on an event for /process (a 4xx other than 429, ` +
+        'or retries exhausted); it is in the DLQ unless InvocationsFailedToBeSentToDlq fired too',
+      metric: ruleMetric('FailedInvocations'),
+      ...atLeastOne,
+    });
+    alarm('RuleDlqSendFailedAlarm', {
+      alarmDescription: `enlarger ${props.stage}: EventBridge could not put a failed event in the DLQ: that event is lost`,
+      metric: ruleMetric('InvocationsFailedToBeSentToDlq'),
+      ...atLeastOne,
+    });
+    // A share, not a count: a bulk upload makes many requests, and a few 503s (job queue
+    // full, retried by EventBridge) are the service's back-pressure, not an outage.
+    alarm('Target5xxAlarm', {
+      alarmDescription: `enlarger ${props.stage}: more than 5 % of the tasks' answers were 5xx for 10 of the last 15 minutes`,
+      metric: new cloudwatch.MathExpression({
+        label: 'target 5xx %',
+        expression: 'IF(FILL(requests, 0) >= 20, 100 * FILL(errors, 0) / requests, 0)',
+        usingMetrics: {
+          errors: targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
+            period: Duration.minutes(5),
+            statistic: cloudwatch.Stats.SUM,
+          }),
+          requests: targetGroup.metrics.requestCount({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        },
+        period: Duration.minutes(5),
+      }),
+      threshold: 5,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    alarm('UnhealthyHostsAlarm', {
+      alarmDescription: `enlarger ${props.stage}: a task failed the ALB's /healthz check for 2 minutes`,
+      metric: targetGroup.metrics.unhealthyHostCount({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+    // EventBridge counts a /process call that takes 5 s as failed; 4 s at p99 is the warning.
+    alarm('TargetResponseTimeP99Alarm', {
+      alarmDescription: `enlarger ${props.stage}: p99 of the tasks' response time above 4 s in 3 of 5 minutes (EventBridge gives up at 5 s)`,
+      metric: targetGroup.metrics.targetResponseTime({ period: Duration.minutes(1), statistic: cloudwatch.Stats.p(99) }),
+      threshold: 4,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
 
     // ---------------------------------------------------------------- CloudFront
     const renderOrigin = new origins.HttpOrigin(props.originDomainName, {
@@ -536,11 +758,34 @@ export class ProcessingStack extends Stack {
       enableAcceptEncodingBrotli: false,
     });
 
+    // Added at the edge to every answer, cached or not: HSTS, nosniff, and CORS for the
+    // gallery's origins (a page on another origin that reads the pixels, e.g. a canvas or
+    // fetch(), needs Access-Control-Allow-Origin; CloudFront sends it only to listed origins).
+    const corsOrigins = props.corsAllowedOrigins ?? [];
+    const responseHeaders = new cloudfront.ResponseHeadersPolicy(this, 'ResponseHeaders', {
+      comment: `enlarger ${props.stage}: HSTS, nosniff${corsOrigins.length ? ', CORS for the gallery' : ''}`,
+      securityHeadersBehavior: {
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
+        contentTypeOptions: { override: true },
+      },
+      corsBehavior: corsOrigins.length
+        ? {
+            accessControlAllowOrigins: corsOrigins,
+            accessControlAllowMethods: ['GET', 'HEAD'],
+            accessControlAllowHeaders: ['*'],
+            accessControlAllowCredentials: false,
+            accessControlMaxAge: Duration.days(1),
+            originOverride: true,
+          }
+        : undefined,
+    });
+
     const s3Behaviour = (bucket: s3.IBucket): cloudfront.BehaviorOptions => ({
       origin: origins.S3BucketOrigin.withOriginAccessControl(bucket),
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
       cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+      responseHeadersPolicy: responseHeaders,
       compress: false,
       functionAssociations: [{ function: stripPrefix, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
     });
@@ -559,6 +804,7 @@ export class ProcessingStack extends Stack {
           viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
           allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
           cachePolicy: renderCachePolicy,
+          responseHeadersPolicy: responseHeaders,
           compress: false,
           functionAssociations: [{ function: normaliseAccept, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
         },
@@ -586,6 +832,7 @@ export class ProcessingStack extends Stack {
 
     // ---------------------------------------------------------------- outputs
     new CfnOutput(this, 'DistributionDomainName', { value: this.distribution.distributionDomainName });
+    new CfnOutput(this, 'DistributionId', { value: this.distribution.distributionId });
     new CfnOutput(this, 'OriginEndpoint', { value: `https://${props.originDomainName}` });
     new CfnOutput(this, 'AlbDnsName', { value: this.loadBalancer.loadBalancerDnsName });
     new CfnOutput(this, 'ThumbnailsBucketName', { value: this.thumbnailsBucket.bucketName });
@@ -594,5 +841,6 @@ export class ProcessingStack extends Stack {
     new CfnOutput(this, 'ServiceLogGroupName', { value: serviceLogGroup.logGroupName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ProcessApiKeySecretArn', { value: this.apiKeySecret.secretArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
   }
 }
