@@ -3,7 +3,7 @@
 
   check_dockerfile.py policy DOCKERFILE
       The rules the image must keep (issue 5), beyond what a generic linter knows:
-      bookworm-slim stages, install-deps.sh build/runtime, non-root USER, exec-form
+      bookworm-slim stages pinned by digest, install-deps.sh build/runtime, non-root USER, exec-form
       ENTRYPOINT/CMD, HEALTHCHECK on /healthz, EXPOSE 8080, ENLARGER_LISTEN, no ADD,
       no `apt-get install` outside the install script. Exit 1 with one line per violation.
 
@@ -67,6 +67,10 @@ def stages(instrs):
     return result
 
 
+# Both stages on Debian 12 slim, pinned by the image digest (a tag alone can move).
+BASE_IMAGE = re.compile(r"debian:bookworm(-\d{8})?-slim@sha256:[0-9a-f]{64}")
+
+
 def exec_form(rest):
     try:
         v = json.loads(rest)
@@ -81,8 +85,8 @@ def policy(path):
     if len(st) < 2:
         return [f"{path}: want a multi-stage build (build + final), found {len(st)} stage(s)"]
     for ln, image, _name, body in st:
-        if image != "debian:bookworm-slim":
-            errs.append(f"{path}:{ln}: stage base is {image!r}, want debian:bookworm-slim")
+        if not BASE_IMAGE.fullmatch(image):
+            errs.append(f"{path}:{ln}: stage base is {image!r}, want debian:bookworm[-YYYYMMDD]-slim@sha256:<digest>")
         for bl, kw, rest in body:
             if kw == "ADD":
                 errs.append(f"{path}:{bl}: ADD: use COPY")

@@ -3,7 +3,10 @@
 #   1. docker/Dockerfile: dockerfile-utils lint (npm) and the image policy
 #      (docker/check_dockerfile.py), each also shown to reject a bad Dockerfile;
 #   2. infrastructure/: npm ci from the lock, tsc, node:test template assertions with
-#      cdk-nag AwsSolutions, then `cdk synth` of bin/app.ts with example context;
+#      cdk-nag AwsSolutions; then docs/deploy.md's commands that need no AWS account (npm ci,
+#      tsc, cdk synth with and without imageUri), exactly as written, in a fresh copy of the
+#      tracked files, with no AWS credentials (scripts/doc-commands.py extracts them and
+#      checks that no sh block of the page escapes CI);
 #   3. the final stage's package list: debootstrap a bookworm minbase (what
 #      debian:bookworm-slim is), replay the Dockerfile's final stage in it (chroot), install
 #      the binary the way the build stage does (cmake --install), then as the image's user:
@@ -47,7 +50,7 @@ if [ -n "$(npx_ dockerfile-utils lint "$bad" 2>&1 || true)" ]; then ok "dockerfi
 if "$py" docker/check_dockerfile.py policy docker/Dockerfile; then ok "image policy (docker/check_dockerfile.py)"; else
   not_ok "image policy"; fi
 for broken in 's/^USER 10001:10001$/USER root/' 's/^ENTRYPOINT \[.*\]$/ENTRYPOINT \/usr\/local\/bin\/enlarger/' \
-  '/^HEALTHCHECK/,/healthz/d' 's/install-deps.sh runtime/install-deps.sh build/'; do
+  '/^HEALTHCHECK/,/healthz/d' 's/install-deps.sh runtime/install-deps.sh build/' 's/@sha256:[0-9a-f]*$//'; do
   sed "$broken" docker/Dockerfile >"$work/mutant.Dockerfile"
   if cmp -s docker/Dockerfile "$work/mutant.Dockerfile"; then not_ok "mutation '$broken' changed nothing"; continue; fi
   if "$py" docker/check_dockerfile.py policy "$work/mutant.Dockerfile" >/dev/null; then
@@ -61,14 +64,34 @@ if (cd infrastructure && node --test dist/test/ 2>"$work/node-test.stderr" | tee
   ok "node:test template assertions and cdk-nag"
 else
   tail -50 "$work/node-test.stderr"; not_ok "node:test (full TAP in $work/node-test.tap)"; fi
-rm -rf infrastructure/cdk.out
-if npx_ cdk synth --quiet --no-notices -c stage=ci -c region=eu-west-1 \
-  -c originDomainName=enlarger-origin.example.com -c hostedZoneId=Z0000000000EXAMPLE \
-  -c hostedZoneName=example.com -c imageUri=123456789012.dkr.ecr.eu-west-1.amazonaws.com/enlarger:ci >"$work/synth.log" 2>&1 &&
-  [ -s infrastructure/cdk.out/enlarger-ci-processing.template.json ]; then
-  ok "cdk synth (bin/app.ts, cdk-nag AwsSolutions on every stack)"
+
+echo "== deploy: docs/deploy.md's commands without an AWS account, as written"
+doc=docs/deploy.md
+if "$py" scripts/doc-commands.py check "$doc"; then ok "every sh block of $doc is CI-run or needs an AWS account; each cdk deploy's context is synthesised"; else
+  not_ok "$doc: sh blocks and CI"; fi
+# The check can fail: a block without its marker, a deploy whose context no synth has.
+sed '0,/<!-- ci: needs an AWS account -->/{/<!-- ci: needs an AWS account -->/d}' "$doc" >"$work/mutant-deploy.md"
+if "$py" scripts/doc-commands.py check "$work/mutant-deploy.md" >/dev/null; then not_ok "doc-commands misses an unmarked block"; else
+  ok "doc-commands rejects an unmarked sh block"; fi
+sed 's/^npx cdk deploy --all -c stage=dev /npx cdk deploy --all -c stage=staging /' "$doc" >"$work/mutant-deploy.md"
+if cmp -s "$doc" "$work/mutant-deploy.md" || "$py" scripts/doc-commands.py check "$work/mutant-deploy.md" >/dev/null; then
+  not_ok "doc-commands misses a deploy that no synth covers"; else ok "doc-commands rejects a deploy whose context is not synthesised"; fi
+# A fresh copy of the tracked files (as a clone has them: no node_modules, dist or cdk.out),
+# no AWS credentials or configuration, no instance metadata: the commands as a newcomer runs them.
+clone=$work/docs-clone
+rm -rf "$clone" && mkdir -p "$clone"
+git ls-files -z | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+  tar --null -T - -cf - | tar -xf - -C "$clone"
+"$py" scripts/doc-commands.py script "$doc" >"$work/doc-commands.sh"
+t0=$(date +%s)
+if (cd "$clone" && env -i PATH="$PATH" HOME="$HOME" LANG=C.UTF-8 AWS_EC2_METADATA_DISABLED=true \
+  AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+  bash -euo pipefail -x "$work/doc-commands.sh") >"$work/doc-commands.log" 2>&1 &&
+  [ "$(grep -c '^Successfully synthesized' "$work/doc-commands.log")" = "$(grep -c '^npx cdk synth' "$work/doc-commands.sh")" ] &&
+  [ -s "$clone/infrastructure/cdk.out/enlarger-prod-processing.template.json" ]; then
+  ok "$doc's commands ran as written in a fresh copy ($(grep -c '^npx cdk synth' "$work/doc-commands.sh") cdk synth with cdk-nag, $(($(date +%s) - t0)) s)"
 else
-  tail -40 "$work/synth.log"; not_ok "cdk synth"; fi
+  tail -40 "$work/doc-commands.log"; not_ok "$doc's commands (full log: $work/doc-commands.log)"; fi
 
 if [ -n "${ENLARGER_DEPLOY_SKIP_ROOT:-}" ]; then
   echo "== deploy: final-stage replay skipped (ENLARGER_DEPLOY_SKIP_ROOT)"
