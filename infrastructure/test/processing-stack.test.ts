@@ -581,6 +581,14 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
+describe('cdk.json', () => {
+  it('keeps the CLI off the network during synth: no notices fetch, no telemetry', () => {
+    // docs/deploy.md's synth commands run without an AWS account, and CI runs them as written.
+    assert.equal(cdkJson.notices, false);
+    assert.equal(cdkJson.context['cli-telemetry'], false);
+  });
+});
+
 describe('the default image asset', () => {
   it('builds docker/Dockerfile for linux/arm64 from a context that is only the sources', () => {
     const b = build({ image: 'default' });
