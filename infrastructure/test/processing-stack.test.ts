@@ -526,6 +526,19 @@ describe('storage and logs', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
+  /** The policy-validation report of a build that must fail cdk-nag. Template.fromStack
+   * synthesises the app, so the finding surfaces inside build(). */
+  const failedNagReport = (opts: Parameters<typeof build>[0]): string => {
+    let message = '';
+    try {
+      build(opts);
+    } catch (e) {
+      message = String((e as Error).message);
+    }
+    assert.match(message, /Validation failed/);
+    return fs.readFileSync(message.replace(/^.*found in: /s, '').trim(), 'utf8');
+  };
+
   const passes = (b: Built) => {
     const asm = b.app.synth();
     const report = path.join(asm.directory, 'policy-validation-report.json');
@@ -547,35 +560,20 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('still fails when the execution role gets any other action on "*"', () => {
-    let message = '';
-    try {
-      build({
-        nag: true,
-        image: 'default',
-        extra: (s) =>
-          s.service.taskDefinition.addToExecutionRolePolicy(
-            new iam.PolicyStatement({ actions: ['ecr:DescribeRepositories'], resources: ['*'] }),
-          ),
-      });
-    } catch (e) {
-      message = String((e as Error).message);
-    }
-    assert.match(message, /Validation failed/);
-    const report = fs.readFileSync(message.replace(/^.*found in: /s, '').trim(), 'utf8');
+    const report = failedNagReport({
+      nag: true,
+      image: 'default',
+      extra: (s) =>
+        s.service.taskDefinition.addToExecutionRolePolicy(
+          new iam.PolicyStatement({ actions: ['ecr:DescribeRepositories'], resources: ['*'] }),
+        ),
+    });
     assert.match(report, /AwsSolutions-IAM5/);
     assert.match(report, /ExecutionRole/);
   });
 
   it('fails the synth on an unacknowledged finding (the check can fail)', () => {
-    // Template.fromStack synthesises the app, so the finding surfaces there.
-    let message = '';
-    try {
-      build({ nag: true, extra: (s) => new s3.Bucket(s, 'CarelessBucket') }); // no logs, no TLS-only policy
-    } catch (e) {
-      message = String((e as Error).message);
-    }
-    assert.match(message, /Validation failed/);
-    const report = fs.readFileSync(message.replace(/^.*found in: /s, '').trim(), 'utf8');
+    const report = failedNagReport({ nag: true, extra: (s) => new s3.Bucket(s, 'CarelessBucket') }); // no logs, no TLS-only policy
     assert.match(report, /AwsSolutions-S1/);
     assert.match(report, /CarelessBucket/);
   });
