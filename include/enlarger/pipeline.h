@@ -12,16 +12,17 @@
 #include "enlarger/err.h"
 #include "enlarger/exif.h"
 
-/* Limits and output settings. enl_pipeline_opts_default() fills the defaults. */
+/* Limits and output settings. enl_pipeline_opts_default() fills the defaults
+ * (include/enlarger/defaults.h). */
 struct enl_pipeline_opts {
-	uint64_t max_input_pixels; /* 120 MP */
-	size_t max_input_bytes;    /* 200 MiB */
-	int thumb_size;            /* 200: square, attention crop */
-	int optimized_width;       /* 1920: fit inside, never upscale */
-	int optimized_height;      /* 1080 */
-	int webp_quality;          /* 80 */
-	int jpeg_quality;          /* 82, progressive */
-	int keep_copyright;        /* 1: keep Artist and Copyright in outputs */
+	uint64_t max_input_pixels; /* width x height, checked from the header */
+	size_t max_input_bytes;
+	int thumb_size;      /* square, attention crop */
+	int optimized_width; /* fit inside, never upscale */
+	int optimized_height;
+	int webp_quality;
+	int jpeg_quality;   /* progressive */
+	int keep_copyright; /* 1: keep Artist and Copyright in outputs */
 };
 
 enum enl_format { ENL_FMT_JPEG, ENL_FMT_WEBP, ENL_FMT_PNG, ENL_FMT_AVIF, ENL_FMT_COUNT };

@@ -6,12 +6,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "enlarger/defaults.h"
+
 static const struct {
 	const char *name, *mime, *ext;
 	int quality; /* default */
 } formats[ENL_FMT_COUNT] = {
-    [ENL_FMT_JPEG] = {"jpeg", "image/jpeg", "jpg", 82},
-    [ENL_FMT_WEBP] = {"webp", "image/webp", "webp", 80},
+    [ENL_FMT_JPEG] = {"jpeg", "image/jpeg", "jpg", ENL_DEFAULT_JPEG_QUALITY},
+    [ENL_FMT_WEBP] = {"webp", "image/webp", "webp", ENL_DEFAULT_WEBP_QUALITY},
     [ENL_FMT_PNG] = {"png", "image/png", "png", 0},
     [ENL_FMT_AVIF] = {"avif", "image/avif", "avif", 50},
 };

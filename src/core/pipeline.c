@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "enlarger/defaults.h"
 #include "enlarger/log.h"
 
 static enl_pipeline_thumb_observer thumb_observer;
@@ -62,14 +63,14 @@ void enl_pipeline_shutdown(void)
 void enl_pipeline_opts_default(struct enl_pipeline_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->max_input_pixels = 120000000ULL;
-	o->max_input_bytes = (size_t)200 * 1024 * 1024;
-	o->thumb_size = 200;
-	o->optimized_width = 1920;
-	o->optimized_height = 1080;
-	o->webp_quality = 80;
-	o->jpeg_quality = 82;
-	o->keep_copyright = 1;
+	o->max_input_pixels = ENL_DEFAULT_MAX_INPUT_PIXELS;
+	o->max_input_bytes = ENL_DEFAULT_MAX_INPUT_BYTES;
+	o->thumb_size = ENL_DEFAULT_THUMB_SIZE;
+	o->optimized_width = ENL_DEFAULT_OPTIMIZED_WIDTH;
+	o->optimized_height = ENL_DEFAULT_OPTIMIZED_HEIGHT;
+	o->webp_quality = ENL_DEFAULT_WEBP_QUALITY;
+	o->jpeg_quality = ENL_DEFAULT_JPEG_QUALITY;
+	o->keep_copyright = ENL_DEFAULT_KEEP_COPYRIGHT;
 }
 
 void enl_pipeline_result_free(struct enl_pipeline_result *res)
@@ -186,8 +187,11 @@ int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pi
 
 static int check_opts(const struct enl_pipeline_opts *o, struct enl_errmsg *e)
 {
-	if (o->thumb_size < 1 || o->thumb_size > 4096 || o->optimized_width < 1 ||
-	    o->optimized_height < 1 || o->optimized_width > 16384 || o->optimized_height > 16384)
+	if (o->thumb_size < ENL_THUMB_SIZE_MIN || o->thumb_size > ENL_THUMB_SIZE_MAX ||
+	    o->optimized_width < ENL_OPTIMIZED_SIDE_MIN ||
+	    o->optimized_width > ENL_OPTIMIZED_SIDE_MAX ||
+	    o->optimized_height < ENL_OPTIMIZED_SIDE_MIN ||
+	    o->optimized_height > ENL_OPTIMIZED_SIDE_MAX)
 		return enl_fail(e, ENL_EINVAL, "invalid derivative size settings");
 	return 0;
 }

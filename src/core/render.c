@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#define RENDER_MAX_SIDE 8192
+#include "enlarger/defaults.h"
 
 int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_opts *o,
                         const struct enl_render_req *req, struct enl_output *out,
@@ -17,10 +17,10 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
 	int h, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!req || req->width < 1 || req->width > RENDER_MAX_SIDE || req->height < 0 ||
-	    req->height > RENDER_MAX_SIDE)
+	if (!req || req->width < 1 || req->width > ENL_RENDER_MAX_SIDE || req->height < 0 ||
+	    req->height > ENL_RENDER_MAX_SIDE)
 		return enl_fail(e, ENL_EINVAL, "width must be 1-%d and height 0-%d",
-		                RENDER_MAX_SIDE, RENDER_MAX_SIDE);
+		                ENL_RENDER_MAX_SIDE, ENL_RENDER_MAX_SIDE);
 	if ((unsigned)req->format >= ENL_FMT_COUNT)
 		return enl_fail(e, ENL_EINVAL, "unknown output format");
 	if (req->quality < 0 || req->quality > 100)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "enlarger/defaults.h"
+
 /* A decimal integer in [min, max] with nothing around it. */
 static int parse_int(const char *s, int min, int max, int *out)
 {
@@ -132,9 +134,9 @@ int enl_render_params_parse(const struct enl_config *c, const struct enl_render_
 			return enl_fail(e, ENL_EINVAL, "parameter w must be one of: %s", list);
 		}
 	}
-	if (q->h && parse_int(q->h, 0, c->max_render_width * 4, &out->req.height))
+	if (q->h && parse_int(q->h, 0, ENL_RENDER_MAX_SIDE, &out->req.height))
 		return enl_fail(e, ENL_EINVAL, "parameter h must be an integer from 0 to %d",
-		                c->max_render_width * 4);
+		                ENL_RENDER_MAX_SIDE);
 	if (q->fit) {
 		if (strcmp(q->fit, "inside") == 0)
 			out->req.fit = ENL_FIT_INSIDE;

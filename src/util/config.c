@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "enlarger/defaults.h"
 #include "enlarger/log.h"
 #include "enlarger/names.h"
 
@@ -100,31 +101,34 @@ static const struct setting settings[] = {
        "to arrive.")},
     {"ENLARGER_MAX_BODY_BYTES", K_SIZE, F(max_body_bytes), 256, 64 * MiB, "262144", NULL, S_ANY,
      H("Largest request body; past it 413.")},
-    {"ENLARGER_MAX_INPUT_PIXELS", K_U64, F(max_input_pixels), 1, 1000000000000LL, "120000000", NULL,
-     S_ANY,
+    {"ENLARGER_MAX_INPUT_PIXELS", K_U64, F(max_input_pixels), 1, 1000000000000LL,
+     ENL_STR(ENL_DEFAULT_MAX_INPUT_PIXELS), NULL, S_ANY,
      H("Largest original in pixels (width x height), checked before decoding; past "
        "it 422.")},
-    {"ENLARGER_MAX_INPUT_BYTES", K_SIZE, F(max_input_bytes), 1, 4096 * MiB, "209715200", NULL,
-     S_ANY, H("Largest original in bytes; past it 422.")},
-    {"ENLARGER_MAX_RENDER_WIDTH", K_INT, F(max_render_width), 1, 16384, "4096", NULL, S_ANY,
-     H("Largest `w` of `GET /render`.")},
+    {"ENLARGER_MAX_INPUT_BYTES", K_SIZE, F(max_input_bytes), 1, 4096 * MiB,
+     ENL_STR(ENL_DEFAULT_MAX_INPUT_BYTES), NULL, S_ANY,
+     H("Largest original in bytes; past it 422.")},
+    {"ENLARGER_MAX_RENDER_WIDTH", K_INT, F(max_render_width), 1, ENL_RENDER_MAX_SIDE, "4096", NULL,
+     S_ANY, H("Largest `w` of `GET /render`.")},
     {"ENLARGER_RENDER_WIDTHS", K_WIDTHS, F(render_widths), 0, 0, "", NULL, S_ANY,
      H("Comma-separated allow-list of render widths (empty: any width up to the maximum); "
        "other widths get 400 listing these.")},
     {"ENLARGER_RENDER_QUALITY", K_INT, F(render_quality_default), 0, 100, "0", NULL, S_ANY,
      H("Quality of renders without `q`; 0: the format's own default.")},
-    {"ENLARGER_THUMB_SIZE", K_INT, F(thumb_size), 16, 2048, "200", NULL, S_ANY,
-     H("Side of the square thumbnails.")},
-    {"ENLARGER_OPTIMIZED_WIDTH", K_INT, F(optimized_width), 16, 16384, "1920", NULL, S_ANY,
+    {"ENLARGER_THUMB_SIZE", K_INT, F(thumb_size), ENL_THUMB_SIZE_MIN, ENL_THUMB_SIZE_MAX,
+     ENL_STR(ENL_DEFAULT_THUMB_SIZE), NULL, S_ANY, H("Side of the square thumbnails.")},
+    {"ENLARGER_OPTIMIZED_WIDTH", K_INT, F(optimized_width), ENL_OPTIMIZED_SIDE_MIN,
+     ENL_OPTIMIZED_SIDE_MAX, ENL_STR(ENL_DEFAULT_OPTIMIZED_WIDTH), NULL, S_ANY,
      H("Width bound of the optimized version (never upscaled).")},
-    {"ENLARGER_OPTIMIZED_HEIGHT", K_INT, F(optimized_height), 16, 16384, "1080", NULL, S_ANY,
+    {"ENLARGER_OPTIMIZED_HEIGHT", K_INT, F(optimized_height), ENL_OPTIMIZED_SIDE_MIN,
+     ENL_OPTIMIZED_SIDE_MAX, ENL_STR(ENL_DEFAULT_OPTIMIZED_HEIGHT), NULL, S_ANY,
      H("Height bound of the optimized version.")},
-    {"ENLARGER_WEBP_QUALITY", K_INT, F(webp_quality), 1, 100, "80", NULL, S_ANY,
-     H("WebP quality of the derivatives.")},
-    {"ENLARGER_JPEG_QUALITY", K_INT, F(jpeg_quality), 1, 100, "82", NULL, S_ANY,
-     H("JPEG quality of the derivatives.")},
-    {"ENLARGER_KEEP_COPYRIGHT", K_INT, F(keep_copyright), 0, 1, "1", NULL, S_ANY,
-     H("1: keep the EXIF Artist and Copyright in the derivatives (never GPS).")},
+    {"ENLARGER_WEBP_QUALITY", K_INT, F(webp_quality), 1, 100, ENL_STR(ENL_DEFAULT_WEBP_QUALITY),
+     NULL, S_ANY, H("WebP quality of the derivatives.")},
+    {"ENLARGER_JPEG_QUALITY", K_INT, F(jpeg_quality), 1, 100, ENL_STR(ENL_DEFAULT_JPEG_QUALITY),
+     NULL, S_ANY, H("JPEG quality of the derivatives.")},
+    {"ENLARGER_KEEP_COPYRIGHT", K_INT, F(keep_copyright), 0, 1, ENL_STR(ENL_DEFAULT_KEEP_COPYRIGHT),
+     NULL, S_ANY, H("1: keep the EXIF Artist and Copyright in the derivatives (never GPS).")},
     {"ENLARGER_PROCESS_API_KEY", K_STR, F(process_api_key), 0, 0, "", NULL, S_SECRET,
      H("When set, `POST /process` requires this key (401 otherwise; compared in constant "
        "time).")},
@@ -151,7 +155,7 @@ static const struct setting settings[] = {
      H("How long a `processing` claim holds a photo; after it, a retry may take the photo "
        "over.")},
     {"ENLARGER_RETRY_AFTER", K_INT, F(retry_after_s), 1, 3600, "2", NULL, S_ANY,
-     H("Seconds in `Retry-After` on 429 and 503.")},
+     H("Seconds in `Retry-After` on 429, 503 and 504.")},
     {"ENLARGER_SHUTDOWN_DEADLINE_MS", K_INT, F(shutdown_deadline_ms), 0, 600000, "25000", NULL,
      S_ANY, H("On SIGTERM, how long requests in flight may take to finish.")},
     {"ENLARGER_LOG_LEVEL", K_ENUM, F(log_level), 0, 0, "info", "debug|info|warn|error", S_ANY,
@@ -236,7 +240,7 @@ static int set_widths(struct enl_config *c, const char *v)
 		memcpy(item, p, n);
 		item[n] = '\0';
 		int64_t w;
-		if (parse_i64(item, &w) || w < 1 || w > 16384)
+		if (parse_i64(item, &w) || w < 1 || w > ENL_RENDER_MAX_SIDE)
 			return ENL_EINVAL;
 		/* Keep the list sorted and free of repeats: it is printed in 400 answers. */
 		int dup = 0;
@@ -299,8 +303,8 @@ static int set_one(struct enl_config *c, const struct setting *st, const char *v
 		if (set_widths(c, v))
 			return enl_fail(e, ENL_EINVAL,
 			                "%s must be a comma-separated list of at most %d widths "
-			                "between 1 and 16384",
-			                st->env, ENL_CONFIG_MAX_WIDTHS);
+			                "between 1 and %d",
+			                st->env, ENL_CONFIG_MAX_WIDTHS, ENL_RENDER_MAX_SIDE);
 		return 0;
 	default: break;
 	}

@@ -5,6 +5,7 @@
  * (include/enlarger/service.h): w a decimal in 1..max (and in the allow-list), h in
  * 0..4*max, q in 1..100, fmt=auto resolved by the Accept header. */
 #include "enlarger/config.h"
+#include "enlarger/defaults.h"
 #include "enlarger/service.h"
 #include "fuzz.h"
 
@@ -63,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			listed |= c.render_widths[i] == out.req.width;
 		FUZZ_CHECK(listed);
 		FUZZ_CHECK(q.h ? digits(q.h) == out.req.height : out.req.height == 0);
-		FUZZ_CHECK(out.req.height >= 0 && out.req.height <= 4 * c.max_render_width);
+		FUZZ_CHECK(out.req.height >= 0 && out.req.height <= ENL_RENDER_MAX_SIDE);
 		FUZZ_CHECK(q.q ? digits(q.q) == out.req.quality : out.req.quality == 0);
 		FUZZ_CHECK(out.req.quality >= 0 && out.req.quality <= 100);
 		FUZZ_CHECK(out.req.fit ==

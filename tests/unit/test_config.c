@@ -92,6 +92,9 @@ int main(void)
 	CHECK(load1("ENLARGER_LISTEN", "0.0.0.0:0", &c, &e) == 0);
 	CHECK(load1("ENLARGER_LISTEN", "[::1]:8080", &c, &e) == 0);
 
+	CHECK(load1("ENLARGER_MAX_RENDER_WIDTH", "8192", &c, &e) == 0);
+	CHECK_INT_EQ(c.max_render_width, 8192);
+
 	/* The allow-list is sorted and deduplicated. */
 	CHECK(load1("ENLARGER_RENDER_WIDTHS", "800, 320,640,320", &c, &e) == 0);
 	CHECK_INT_EQ(c.n_render_widths, 3);
@@ -139,6 +142,8 @@ int main(void)
 	    {"ENLARGER_RENDER_WIDTHS", "100,abc"},
 	    {"ENLARGER_RENDER_WIDTHS", "100,,200"},
 	    {"ENLARGER_RENDER_WIDTHS", "5000"}, /* over the default max render width 4096 */
+	    /* Past the largest side the core renders (ENL_RENDER_MAX_SIDE). */
+	    {"ENLARGER_MAX_RENDER_WIDTH", "8193"},
 	    {"ENLARGER_PHOTO_ID_RULE", "uuid"},
 	    {"ENLARGER_WATCH", "yes"},
 	    {"ENLARGER_WEBP_QUALITY", "101"},

@@ -117,18 +117,21 @@ static json_t *resp_json(const struct enl_resp *r)
 struct wrap_store {
 	struct enl_store base;
 	struct enl_store *inner;
-	int fail_put;  /* 1: every put fails with ENL_EIO */
-	int fail_ping; /* 1: ping fails with ENL_EIO */
+	int fail_put;    /* 1: every put fails with ENL_EIO */
+	int fail_ping;   /* 1: ping fails with ENL_EIO */
+	int gets, heads; /* calls so far */
 };
 
 static int ws_get(struct enl_store *s, const char *b, const char *k, size_t max,
                   struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e)
 {
+	((struct wrap_store *)s)->gets++;
 	return enl_store_get(((struct wrap_store *)s)->inner, b, k, max, out, info, e);
 }
 static int ws_head(struct enl_store *s, const char *b, const char *k, struct enl_object_info *info,
                    struct enl_errmsg *e)
 {
+	((struct wrap_store *)s)->heads++;
 	return enl_store_head(((struct wrap_store *)s)->inner, b, k, info, e);
 }
 static int ws_put(struct enl_store *s, const char *b, const char *k, const void *d, size_t n,
@@ -527,6 +530,15 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	expect_param_error("w=200&q=101", "q");
 	CHECK_INT_EQ(app->render_runs, runs);
 
+	/* A height past what the core renders is refused by the parser: 400 before the
+	 * original is HEADed or read, not after the whole original was read. */
+	int gets = wstore.gets, heads = wstore.heads;
+	expect_param_error("w=400&h=10000", "parameter h");
+	expect_param_error("w=400&h=8193", "parameter h");
+	CHECK_INT_EQ(wstore.gets, gets);
+	CHECK_INT_EQ(wstore.heads, heads);
+	CHECK_INT_EQ(app->render_runs, runs);
+
 	/* 404 for a missing original. */
 	CHECK_INT_EQ(render("/render/nope.jpg?w=200", "x-origin-secret", "cdn", &r), 404);
 	enl_resp_free(&r);
@@ -728,7 +740,7 @@ int main(int argc, char **argv)
 	REQUIRE(enl_store_local_open(cfg.data_dir, &local_store, &e) == 0);
 	snprintf(path, sizeof(path), "%s/photos.db", dir);
 	REQUIRE(enl_table_sqlite_open(path, cfg.table, cfg.table_key, &sqlite, &e) == 0);
-	wstore = (struct wrap_store){{&wrap_store_ops, "local"}, local_store, 0, 0};
+	wstore = (struct wrap_store){{&wrap_store_ops, "local"}, local_store, 0, 0, 0, 0};
 	wtable = (struct wrap_table){{&wrap_table_ops, "sqlite"}, sqlite, NULL, 0, 0};
 	REQUIRE(enl_app_init(&app, &cfg, &wstore.base, &wtable.base, &e) == 0);
 	enl_app_register_metrics(&app);
