@@ -59,6 +59,9 @@ int enl_resp_problem(struct enl_resp *resp, int err, const char *detail);
 /* The same with an explicit status, for the few answers the table in
  * enl_http_status does not pick: 429 for an object already in flight. */
 int enl_resp_problem_status(struct enl_resp *resp, int status, int err, const char *detail);
+/* Adds Retry-After: seconds when resp's status says "try again later" (429, 503, 504),
+ * else nothing: the one place that decides which answers carry it. */
+void enl_resp_retry_after(struct enl_resp *resp, int seconds);
 /* Takes the bytes of body (see enl_buf_adopt) with the given type. */
 void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
                     struct enl_buf *body);
@@ -86,7 +89,7 @@ struct enl_route {
  * req->path (a 404 problem, or a 405 with Allow, when none takes it), runs it with
  * req->self set to its settings, and settles the response as it is sent (a route that
  * set none answers the problem for its error; problem bodies get the status and
- * req->request_id; 429 and 503 a Retry-After). For a door without sockets, and for
+ * req->request_id). For a door without sockets, and for
  * tests; the door sends the headers only for HEAD. Returns the route that ran
  * (borrowed), or NULL. */
 const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t n_routes,

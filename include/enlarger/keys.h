@@ -17,6 +17,10 @@
 #define ENL_PHOTO_ID_MAX 1024
 #define ENL_VERSION_TAG_MAX 48
 
+/* Cache-Control of the derivatives and render variants, stored and served: their keys
+ * name the original's version, so the bytes under a key never change. */
+#define ENL_CACHE_FOREVER "public, max-age=31536000, immutable"
+
 /* The photo id for key: the `photo-id` user metadata in info (may be NULL) when
  * present, else rule over key. ENL_EINVAL (e says why) when the result is empty, has
  * control characters, "." / ".." segments or does not fit outsz. */

@@ -147,6 +147,12 @@ void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
 		enl_buf_free(&resp->body);
 }
 
+void enl_resp_retry_after(struct enl_resp *resp, int seconds)
+{
+	if (seconds > 0 && (resp->status == 429 || resp->status == 503 || resp->status == 504))
+		enl_resp_header(resp, "Retry-After", "%d", seconds);
+}
+
 /* ---- what the server adds before sending (server_internal.h) ---- */
 
 /* Problem bodies are built by routes that do not know the request id, and a route may
@@ -166,14 +172,6 @@ static void finish_problem(struct enl_resp *resp, const char *request_id)
 	json_decref(p);
 }
 
-static int header_present(const struct enl_resp *resp, const char *name)
-{
-	for (int i = 0; i < resp->n_headers; i++)
-		if (strcasecmp(resp->headers[i].name, name) == 0)
-			return 1;
-	return 0;
-}
-
 void enl_http_resp_finish(struct enl_resp *resp, const char *request_id)
 {
 	if (resp->status < 100 || resp->status > 599) {
@@ -182,6 +180,4 @@ void enl_http_resp_finish(struct enl_resp *resp, const char *request_id)
 		enl_resp_problem(resp, ENL_EINTERNAL, "the route set no valid status");
 	}
 	finish_problem(resp, request_id);
-	if ((resp->status == 503 || resp->status == 429) && !header_present(resp, "Retry-After"))
-		enl_resp_header(resp, "Retry-After", "1");
 }

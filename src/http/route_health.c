@@ -16,6 +16,7 @@ static int route_healthz(struct enl_req *req, struct enl_resp *resp)
 /* What GET /readyz binds when it is registered. */
 struct readyz_route {
 	struct enl_app *app;
+	int retry_after_s;
 };
 
 static int route_readyz(struct enl_req *req, struct enl_resp *resp)
@@ -26,11 +27,14 @@ static int route_readyz(struct enl_req *req, struct enl_resp *resp)
 	int rc;
 
 	enl_resp_header(resp, "Cache-Control", "no-store");
-	if ((rc = enl_service_ready(self->app, &r, &e)))
-		return enl_resp_problem_status(resp, 503, rc,
-		                               r.down == ENL_DOWN_STORE
-		                                   ? "the object store is not reachable"
-		                                   : "the photo table is not reachable");
+	if ((rc = enl_service_ready(self->app, &r, &e))) {
+		rc = enl_resp_problem_status(resp, 503, rc,
+		                             r.down == ENL_DOWN_STORE
+		                                 ? "the object store is not reachable"
+		                                 : "the photo table is not reachable");
+		enl_resp_retry_after(resp, self->retry_after_s);
+		return rc;
+	}
 	return enl_resp_json(
 	    resp, 200,
 	    json_pack("{s:s, s:s, s:s}", "status", "ready", "store", r.store, "table", r.table));
@@ -49,10 +53,10 @@ int enl_route_readyz_register(struct enl_route *rt, const struct enl_config *cfg
                               struct enl_app *app)
 {
 	struct readyz_route *self = calloc(1, sizeof(*self));
-	(void)cfg;
 	if (!self)
 		return ENL_ENOMEM;
 	self->app = app;
+	self->retry_after_s = cfg->retry_after_s;
 	*rt = (struct enl_route){"GET", "/readyz", route_readyz, "readyz", self};
 	return 0;
 }

@@ -59,14 +59,11 @@ static int route_process(struct enl_req *req, struct enl_resp *resp)
 		json_t *body = res.item ? json_incref(res.item) : json_object();
 		json_object_set_new(body, "outcome", json_string(outcome_name(res.outcome)));
 		rc = enl_resp_json(resp, 200, body); /* steals body */
-	} else if (rc == ENL_EBUSY) {
-		rc = enl_resp_problem_status(resp, res.outcome == ENL_OUTCOME_IN_FLIGHT ? 429 : 503,
-		                             rc, e.text);
-		enl_resp_header(resp, "Retry-After", "%d", self->retry_after_s);
 	} else {
-		rc = enl_resp_problem(resp, rc, e.text);
-		if (resp->status == 503 || resp->status == 504)
-			enl_resp_header(resp, "Retry-After", "%d", self->retry_after_s);
+		/* 429: this photo is in flight (EventBridge retries it); else the table's. */
+		int status = res.outcome == ENL_OUTCOME_IN_FLIGHT ? 429 : enl_http_status(rc);
+		rc = enl_resp_problem_status(resp, status, rc, e.text);
+		enl_resp_retry_after(resp, self->retry_after_s);
 	}
 	enl_process_result_free(&res);
 	return rc;

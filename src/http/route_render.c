@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enlarger/keys.h"
 #include "enlarger/service.h"
 
 #define PREFIX "/render/"
-#define CACHE_FOREVER "public, max-age=31536000, immutable"
 
 /* What GET /render binds when it is registered. */
 struct render_route {
@@ -55,8 +55,7 @@ static int route_render(struct enl_req *req, struct enl_resp *resp)
 	rc = enl_service_render(self->app, key, &p, req->header(req, "If-None-Match"), &out, &e);
 	if (rc) {
 		rc = enl_resp_problem(resp, rc, e.text);
-		if (resp->status == 503 || resp->status == 504)
-			enl_resp_header(resp, "Retry-After", "%d", self->retry_after_s);
+		enl_resp_retry_after(resp, self->retry_after_s);
 		enl_render_result_free(&out);
 		return rc;
 	}
@@ -67,7 +66,7 @@ static int route_render(struct enl_req *req, struct enl_resp *resp)
 		enl_resp_header(resp, "X-Cache", "%s", out.cache_hit ? "hit" : "miss");
 	}
 	enl_resp_header(resp, "ETag", "%s", out.etag);
-	enl_resp_header(resp, "Cache-Control", CACHE_FOREVER);
+	enl_resp_header(resp, "Cache-Control", ENL_CACHE_FOREVER);
 	enl_resp_header(resp, "X-Content-Type-Options", "nosniff");
 	if (p.fmt_auto)
 		enl_resp_header(resp, "Vary", "Accept");

@@ -22,8 +22,6 @@
 #include "enlarger/log.h"
 #include "admit.h"
 
-#define CACHE_FOREVER "public, max-age=31536000, immutable"
-
 static double mono_s(void)
 {
 	struct timespec ts;
@@ -136,7 +134,7 @@ static void *put_one(void *arg)
 	struct put_job *j = arg;
 	struct enl_put_opts po = {0};
 	po.content_type = enl_format_mime(j->o->format);
-	po.cache_control = CACHE_FOREVER;
+	po.cache_control = ENL_CACHE_FOREVER;
 	j->rc = enl_store_put(j->app->store, j->bucket, j->key, j->o->bytes.data, j->o->bytes.len,
 	                      &po, &j->err);
 	return NULL;

@@ -17,7 +17,6 @@
 #include "admit.h"
 #include "flight.h"
 
-#define CACHE_FOREVER "public, max-age=31536000, immutable"
 /* A cached variant is never larger than this; anything bigger is not ours. */
 #define MAX_VARIANT_BYTES ((size_t)256 * 1024 * 1024)
 
@@ -187,7 +186,7 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 		struct enl_put_opts po = {0};
 		struct enl_errmsg pe = {{0}};
 		po.content_type = enl_format_mime(o.format);
-		po.cache_control = CACHE_FOREVER;
+		po.cache_control = ENL_CACHE_FOREVER;
 		po.no_fsync = 1; /* a cache: atomic, not durable (a lost entry is re-rendered) */
 		if (enl_store_put(app->store, cfg->render_bucket, cache_key, o.bytes.data,
 		                  o.bytes.len, &po, &pe)) {

@@ -656,12 +656,13 @@ static void test_ops(void)
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "store")), "local");
 	json_decref(j);
 	enl_resp_free(&r);
-	/* A backend that does not answer: 503 naming which one. */
+	/* A backend that does not answer: 503 naming which one, with ENLARGER_RETRY_AFTER. */
 	for (int which = 0; which < 2; which++) {
 		wstore.fail_ping = which == 0;
 		wtable.fail_ping = which == 1;
 		call("readyz", "GET", "/readyz", NULL, NULL, NULL, &r);
 		CHECK_INT_EQ(r.status, 503);
+		CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
 		j = resp_json(&r);
 		CHECK_STR_EQ(json_string_value(json_object_get(j, "detail")),
 		             which == 0 ? "the object store is not reachable"
