@@ -32,6 +32,9 @@ struct enl_app {
 	uint64_t render_runs;
 };
 
+/* The core's options from the settings: the one mapping, for every door (app->popts,
+ * `enlarger process`). */
+void enl_app_pipeline_opts(struct enl_pipeline_opts *out, const struct enl_config *cfg);
 /* Sets up app over store and table (both borrowed). 0, ENL_ENOMEM or ENL_EINVAL. */
 int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_store *store,
                  struct enl_table *table, struct enl_errmsg *e);

@@ -122,15 +122,7 @@ int enl_cmd_process(int argc, char **argv)
 	}
 	enl_log_set_level(cfg.log_level > ENL_LOG_WARN ? (enum enl_log_level)cfg.log_level
 	                                               : ENL_LOG_WARN);
-	enl_pipeline_opts_default(&po);
-	po.max_input_pixels = cfg.max_input_pixels;
-	po.max_input_bytes = cfg.max_input_bytes;
-	po.thumb_size = cfg.thumb_size;
-	po.optimized_width = cfg.optimized_width;
-	po.optimized_height = cfg.optimized_height;
-	po.webp_quality = cfg.webp_quality;
-	po.jpeg_quality = cfg.jpeg_quality;
-	po.keep_copyright = cfg.keep_copyright;
+	enl_app_pipeline_opts(&po, &cfg);
 
 	if ((rc = read_file(file, cfg.max_input_bytes, &data, &e)))
 		goto fail;

@@ -8,6 +8,19 @@
 #include "enlarger/metrics.h"
 #include "flight.h"
 
+void enl_app_pipeline_opts(struct enl_pipeline_opts *out, const struct enl_config *cfg)
+{
+	enl_pipeline_opts_default(out);
+	out->max_input_pixels = cfg->max_input_pixels;
+	out->max_input_bytes = cfg->max_input_bytes;
+	out->thumb_size = cfg->thumb_size;
+	out->optimized_width = cfg->optimized_width;
+	out->optimized_height = cfg->optimized_height;
+	out->webp_quality = cfg->webp_quality;
+	out->jpeg_quality = cfg->jpeg_quality;
+	out->keep_copyright = cfg->keep_copyright;
+}
+
 int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_store *store,
                  struct enl_table *table, struct enl_errmsg *e)
 {
@@ -22,15 +35,7 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 	if (app->cores < 1)
 		app->cores = 1;
 
-	enl_pipeline_opts_default(&app->popts);
-	app->popts.max_input_pixels = cfg->max_input_pixels;
-	app->popts.max_input_bytes = cfg->max_input_bytes;
-	app->popts.thumb_size = cfg->thumb_size;
-	app->popts.optimized_width = cfg->optimized_width;
-	app->popts.optimized_height = cfg->optimized_height;
-	app->popts.webp_quality = cfg->webp_quality;
-	app->popts.jpeg_quality = cfg->jpeg_quality;
-	app->popts.keep_copyright = cfg->keep_copyright;
+	enl_app_pipeline_opts(&app->popts, cfg);
 
 	go.jobs = cfg->jobs;
 	go.queue_depth = cfg->queue_depth;
