@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 		double t0 = now_ms();
 		if (process) {
 			struct enl_pipeline_result res;
-			rc = enl_pipeline_process(data, len, &o, &res, &e);
+			rc = enl_pipeline_process(data, len, &o, NULL, &res, &e);
 			if (rc == 0) {
 				out_len = res.out[0][0].bytes.len + res.out[0][1].bytes.len +
 				          res.out[1][0].bytes.len + res.out[1][1].bytes.len;
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "corebench: unknown format %s\n", argv[5]);
 				return 2;
 			}
-			rc = enl_pipeline_render(data, len, &o, &req, &out, &e);
+			rc = enl_pipeline_render(data, len, &o, NULL, &req, &out, &e);
 			if (rc == 0) {
 				const char *path = getenv("CB_OUT");
 				FILE *f = path ? fopen(path, "wb") : NULL;

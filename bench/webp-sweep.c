@@ -61,7 +61,7 @@ done:
 int main(int argc, char **argv)
 {
 	struct enl_pipeline_opts po;
-	struct enl_source src;
+	struct enl_probe src;
 	struct enl_errmsg e = {{0}};
 	VipsImage *img = NULL, *raw = NULL, *norm = NULL, *refimg = NULL;
 	struct luma ref = {0};

@@ -58,34 +58,56 @@ void enl_pipeline_set_threads(int n);
 
 void enl_pipeline_opts_default(struct enl_pipeline_opts *o);
 
-/* Decodes data once and produces every derivative, EXIF and placeholders.
+/* What one read of an original's header found (no pixels are decoded): its type, size and
+ * EXIF, or why it cannot be used. enl_pipeline_estimate_cost fills one; the process and
+ * render calls take it, so a job reads the header and parses its EXIF once. Valid for the
+ * same bytes and limits (max_input_*) only. */
+struct enl_probe {
+	int rc;                /* 0, or ENL_EUNSUPPORTED / ENL_EDECODE / ENL_ETOOBIG */
+	struct enl_errmsg err; /* rc's text */
+	char format[16];       /* "jpeg", "png", "webp", "heif", "avif", "tiff", "gif" */
+	int width, height;     /* after orientation */
+	int stored_w, stored_h;
+	int has_icc;
+	int orientation;      /* libvips' reading of the EXIF orientation, 1-8 */
+	struct enl_exif exif; /* parsed from the header's "exif-data" (empty when none) */
+};
+
+/* Decodes data once and produces every derivative, EXIF and placeholders. probe: data's
+ * header as enl_pipeline_estimate_cost read it, or NULL to read it here.
  * On success the caller owns *res and frees it with enl_pipeline_result_free.
  * Errors: ENL_EUNSUPPORTED (names the detected type), ENL_EDECODE, ENL_ETOOBIG
  * (checked from the header, before decoding), ENL_ENOMEM; e says which. */
 int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                         struct enl_pipeline_result *res, struct enl_errmsg *e);
+                         const struct enl_probe *probe, struct enl_pipeline_result *res,
+                         struct enl_errmsg *e);
 void enl_pipeline_result_free(struct enl_pipeline_result *res);
 
 /* On-demand render for /render: fit inside w x h (h 0 = any), never upscale. */
 struct enl_render_req {
-	int width;
-	int height; /* 0: keep aspect */
+	int width;  /* 1 to ENL_RENDER_MAX_SIDE (include/enlarger/defaults.h) */
+	int height; /* 0 (keep aspect) to ENL_RENDER_MAX_SIDE */
 	enum enl_fit { ENL_FIT_INSIDE, ENL_FIT_COVER } fit;
 	enum enl_format format;
 	int quality; /* 0: the format's default */
 };
+/* probe as for enl_pipeline_process. Errors: ENL_EINVAL for a req out of range, else
+ * those of enl_pipeline_process. */
 int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                        const struct enl_render_req *req, struct enl_output *out,
-                        struct enl_errmsg *e);
+                        const struct enl_probe *probe, const struct enl_render_req *req,
+                        struct enl_output *out, struct enl_errmsg *e);
 
 /* Estimated peak bytes one job over data takes, from the header alone (no pixels are
  * decoded): the original's bytes, the decoded image after shrink-on-load (4 bytes a pixel:
  * up to 4 bands, 8-bit), the resize and crop intermediates and the encoders' buffers.
  * req NULL: enl_pipeline_process; else enl_pipeline_render of req. For the job gate's
- * memory budget (include/enlarger/jobgate.h). 0 with *out set, or the errors of the
- * header checks (ENL_EUNSUPPORTED, ENL_EDECODE, ENL_ETOOBIG; e says which). */
+ * memory budget (include/enlarger/jobgate.h). The header read goes into *probe (may be
+ * NULL), its verdict included, for the job's process or render call. 0 with *out set, or
+ * the errors of the header checks (ENL_EUNSUPPORTED, ENL_EDECODE, ENL_ETOOBIG; e says
+ * which). */
 int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                               const struct enl_render_req *req, size_t *out, struct enl_errmsg *e);
+                               const struct enl_render_req *req, struct enl_probe *probe,
+                               size_t *out, struct enl_errmsg *e);
 
 const char *enl_format_name(enum enl_format f);               /* "webp" */
 const char *enl_format_mime(enum enl_format f);               /* "image/webp" */

@@ -131,7 +131,7 @@ int enl_cmd_process(int argc, char **argv)
 		goto fail;
 	}
 	pipeline_ready = 1;
-	if ((rc = enl_pipeline_process(data.data, data.len, &po, &res, &e)))
+	if ((rc = enl_pipeline_process(data.data, data.len, &po, NULL, &res, &e)))
 		goto fail;
 	have_res = 1;
 	if (mkdir(dir, 0755) && errno != EEXIST) {

@@ -46,21 +46,22 @@ int enl_outmeta_finish(struct enl_buf *b, enum enl_format fmt, int width, int he
 
 /* ---- decode.c: type detection, limits, one decode (uses vips.h) ---- */
 
-struct enl_source {
-	char format[16];   /* "jpeg", "png", "webp", "heif", "avif", "tiff", "gif" */
-	int width, height; /* after orientation */
-	int stored_w, stored_h;
-	int has_icc;
-	int orientation;      /* libvips' reading of the EXIF orientation, 1-8 */
-	struct enl_exif exif; /* parsed from the header's "exif-data" (empty when none) */
-};
-
 /* Sniffs the type from magic bytes: 0 with out->format set for the types we accept, or
  * ENL_EUNSUPPORTED naming what was detected ("svg", "pdf", "text/plain", "unknown",
  * "empty input"). Then checks max_input_bytes and, from the header only, max_input_pixels
- * (ENL_ETOOBIG), and parses EXIF. */
+ * (ENL_ETOOBIG), and parses EXIF. The verdict is also kept in out->rc and out->err. */
 int enl_decode_probe(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                     struct enl_source *out, struct enl_errmsg *e);
+                     struct enl_probe *out, struct enl_errmsg *e);
+
+/* A job's one header read: the caller's probe (given, with its verdict: e is set from it)
+ * when it has one, else enl_decode_probe of data into *local. *out is whichever holds it. */
+int enl_decode_header(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                      const struct enl_probe *given, struct enl_probe *local,
+                      const struct enl_probe **out, struct enl_errmsg *e);
+
+/* The scale that fits src's oriented size inside a w x h box or, with cover, covers it;
+ * never above 1 (nothing is upscaled). */
+double enl_decode_scale(const struct enl_probe *src, int w, int h, int cover);
 
 /* Optional test hook: called with the flattened 8-bit RGB thumbnail pixels (the ones the
  * BlurHash and dominant colour are computed from). NULL to turn off. Not thread-safe. */

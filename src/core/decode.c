@@ -173,8 +173,8 @@ static const char *loader_prefix(const char *format)
 	return "VipsForeignLoadHeif";
 }
 
-int enl_decode_probe(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                     struct enl_source *out, struct enl_errmsg *e)
+static int probe(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                 struct enl_probe *out, struct enl_errmsg *e)
 {
 	VipsImage *hdr = NULL;
 	const char *type, *loader;
@@ -183,7 +183,6 @@ int enl_decode_probe(const void *data, size_t len, const struct enl_pipeline_opt
 	uint64_t pixels;
 	int accepted, rc = 0;
 
-	memset(out, 0, sizeof(*out));
 	type = enl_decode_sniff(data, len, &accepted);
 	if (len == 0)
 		return enl_fail(e, ENL_EUNSUPPORTED, "empty input: 0 bytes is not an image");
@@ -242,6 +241,37 @@ done:
 	if (hdr)
 		g_object_unref(hdr);
 	return rc;
+}
+
+int enl_decode_probe(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                     struct enl_probe *out, struct enl_errmsg *e)
+{
+	memset(out, 0, sizeof(*out));
+	out->rc = probe(data, len, o, out, &out->err);
+	if (out->rc && e)
+		*e = out->err;
+	return out->rc;
+}
+
+int enl_decode_header(const void *data, size_t len, const struct enl_pipeline_opts *o,
+                      const struct enl_probe *given, struct enl_probe *local,
+                      const struct enl_probe **out, struct enl_errmsg *e)
+{
+	if (!given) {
+		*out = local;
+		return enl_decode_probe(data, len, o, local, e);
+	}
+	*out = given;
+	if (given->rc && e)
+		*e = given->err;
+	return given->rc;
+}
+
+double enl_decode_scale(const struct enl_probe *src, int w, int h, int cover)
+{
+	double sw = (double)w / src->width, sh = (double)h / src->height;
+	double s = cover ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
+	return s < 1 ? s : 1;
 }
 
 int enl_flatten_white(VipsImage *in, VipsImage **out, struct enl_errmsg *e)
@@ -323,17 +353,16 @@ static int normalise(VipsImage *in, VipsImage **out)
  * for the final resize (24 MP to 400 px: shrink 4 where 8 fits; 24 MP to 1920 px: no shrink
  * at all where 2 fits), which costs a larger IDCT and a larger resize for an SSIM
  * difference under 0.002 (docs/benchmarks.md, "Where the time goes"). */
-int enl_decode_jpeg_shrink(const struct enl_source *src, int w, int h, VipsInteresting crop)
+int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop)
 {
-	double sw = (double)w / src->width, sh = (double)h / src->height;
-	double scale = crop != VIPS_INTERESTING_NONE ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
+	double scale = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
 	double factor = scale > 0 ? 1.0 / scale : 1.0;
 	return factor >= 8 ? 8 : factor >= 4 ? 4 : factor >= 2 ? 2 : 1;
 }
 
 /* The JPEG path: our shrink-on-load, then vips_thumbnail_image for the rest (orientation,
  * colour, resize, crop). *out is new. */
-static int thumbnail_jpeg(const void *data, size_t len, const struct enl_source *src, int w, int h,
+static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *src, int w, int h,
                           VipsInteresting crop, VipsImage **out)
 {
 	VipsImage *in = NULL;
@@ -365,7 +394,7 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_source 
 	return rc;
 }
 
-int enl_decode_image(const void *data, size_t len, const struct enl_source *src, int w, int h,
+int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
                      VipsInteresting crop, VipsImage **out, struct enl_errmsg *e)
 {
 	VipsImage *t = NULL, *n = NULL, *mem = NULL;

@@ -84,27 +84,16 @@ void enl_pipeline_result_free(struct enl_pipeline_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-static double dmin(double a, double b)
-{
-	return a < b ? a : b;
-}
-
-static double dmax(double a, double b)
-{
-	return a > b ? a : b;
-}
-
 /* The one decode must serve both derivatives: big enough for the optimized box and for the
  * thumbnail's cover crop (a panorama's short side can be under thumb_size in the box). */
-static void decode_box(const struct enl_source *src, const struct enl_pipeline_opts *o, int *w,
+static void decode_box(const struct enl_probe *src, const struct enl_pipeline_opts *o, int *w,
                        int *h)
 {
-	double W = src->width, H = src->height;
-	double s_opt = dmin(1.0, dmin(o->optimized_width / W, o->optimized_height / H));
-	double s_thumb = dmin(1.0, dmax(o->thumb_size / W, o->thumb_size / H));
-	double s = dmax(s_opt, s_thumb);
-	*w = (int)(W * s + 0.5);
-	*h = (int)(H * s + 0.5);
+	double s_opt = enl_decode_scale(src, o->optimized_width, o->optimized_height, 0);
+	double s_thumb = enl_decode_scale(src, o->thumb_size, o->thumb_size, 1);
+	double s = s_opt > s_thumb ? s_opt : s_thumb;
+	*w = (int)(src->width * s + 0.5);
+	*h = (int)(src->height * s + 0.5);
 	if (*w < 1)
 		*w = 1;
 	if (*h < 1)
@@ -133,14 +122,10 @@ static void *encode_thread(void *arg)
 /* Decoded pixels for a box: a JPEG shrinks on load to at least the box (the stored image
  * divided by the DCT scaling); the other loaders stream through vips_thumbnail's resize, so
  * what is held is about the box itself, counted twice for the resize's own buffers. */
-static double decoded_pixels(const struct enl_source *src, int w, int h, VipsInteresting crop)
+static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop)
 {
-	double sw = (double)w / src->width, sh = (double)h / src->height;
-	double s = crop != VIPS_INTERESTING_NONE ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
-	double box;
-	if (s > 1)
-		s = 1;
-	box = ((double)src->width * s + 1) * ((double)src->height * s + 1);
+	double s = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
+	double box = ((double)src->width * s + 1) * ((double)src->height * s + 1);
 	if (strcmp(src->format, "jpeg") == 0) {
 		double n = enl_decode_jpeg_shrink(src, w, h, crop);
 		return ((double)src->stored_w / n + 1) * ((double)src->stored_h / n + 1);
@@ -149,18 +134,19 @@ static double decoded_pixels(const struct enl_source *src, int w, int h, VipsInt
 }
 
 int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                               const struct enl_render_req *req, size_t *out, struct enl_errmsg *e)
+                               const struct enl_render_req *req, struct enl_probe *probe,
+                               size_t *out, struct enl_errmsg *e)
 {
-	struct enl_source src;
+	struct enl_probe local, *src = probe ? probe : &local;
 	double px, outpx;
 	int rc, w, h;
 
 	*out = 0;
-	if ((rc = enl_decode_probe(data, len, o, &src, e)))
+	if ((rc = enl_decode_probe(data, len, o, src, e)))
 		return rc;
 	if (!req) {
-		decode_box(&src, o, &w, &h);
-		px = decoded_pixels(&src, w, h, VIPS_INTERESTING_NONE);
+		decode_box(src, o, &w, &h);
+		px = decoded_pixels(src, w, h, VIPS_INTERESTING_NONE);
 		/* mem, opt and opt_flat at the box, the thumbnail's crop intermediates. */
 		outpx = 3.0 * w * h + 4.0 * o->thumb_size * o->thumb_size;
 	} else {
@@ -169,14 +155,10 @@ int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pi
 		                           : VIPS_INTERESTING_NONE;
 		/* The box enl_pipeline_render decodes for, and the output size in it. */
 		int bh = req->height > 0 ? req->height : VIPS_MAX_COORD;
-		double sw = (double)req->width / src.width, sh = (double)bh / src.height;
-		double s =
-		    crop != VIPS_INTERESTING_NONE ? (sw > sh ? sw : sh) : (sw < sh ? sw : sh);
-		if (s > 1)
-			s = 1;
-		px = decoded_pixels(&src, req->width, bh, crop);
-		w = (int)(src.width * s + 1);
-		h = (int)(src.height * s + 1);
+		double s = enl_decode_scale(src, req->width, bh, crop != VIPS_INTERESTING_NONE);
+		px = decoded_pixels(src, req->width, bh, crop);
+		w = (int)(src->width * s + 1);
+		h = (int)(src->height * s + 1);
 		outpx = 2.0 * w * h;
 	}
 	/* 4 bytes a pixel; the encoders (WebP's YUV picture and its tokens, libjpeg's
@@ -197,9 +179,11 @@ static int check_opts(const struct enl_pipeline_opts *o, struct enl_errmsg *e)
 }
 
 int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                         struct enl_pipeline_result *res, struct enl_errmsg *e)
+                         const struct enl_probe *probe, struct enl_pipeline_result *res,
+                         struct enl_errmsg *e)
 {
-	struct enl_source src;
+	struct enl_probe local;
+	const struct enl_probe *src = NULL;
 	VipsImage *mem = NULL, *thumb = NULL, *thumb_flat = NULL, *opt = NULL, *opt_flat = NULL;
 	VipsImage *tmp = NULL;
 	const char *artist = NULL, *copyright = NULL;
@@ -212,20 +196,20 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 	memset(res, 0, sizeof(*res));
 	if ((rc = check_opts(o, e)))
 		return rc;
-	if ((rc = enl_decode_probe(data, len, o, &src, e)))
+	if ((rc = enl_decode_header(data, len, o, probe, &local, &src, e)))
 		return rc;
-	snprintf(res->source_format, sizeof(res->source_format), "%s", src.format);
-	res->width = src.width;
-	res->height = src.height;
+	snprintf(res->source_format, sizeof(res->source_format), "%s", src->format);
+	res->width = src->width;
+	res->height = src->height;
 	res->file_size = len;
-	res->exif = src.exif;
+	res->exif = src->exif;
 	if (o->keep_copyright) {
-		artist = src.exif.artist;
-		copyright = src.exif.copyright;
+		artist = src->exif.artist;
+		copyright = src->exif.copyright;
 	}
 
-	decode_box(&src, o, &dw, &dh);
-	if ((rc = enl_decode_image(data, len, &src, dw, dh, VIPS_INTERESTING_NONE, &mem, e)))
+	decode_box(src, o, &dw, &dh);
+	if ((rc = enl_decode_image(data, len, src, dw, dh, VIPS_INTERESTING_NONE, &mem, e)))
 		goto done;
 	/* The decoded image is oriented: report its true aspect (the header's orientation
 	 * and the loader's own transforms, e.g. HEIF irot, can disagree). */

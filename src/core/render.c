@@ -7,10 +7,11 @@
 #include "enlarger/defaults.h"
 
 int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_opts *o,
-                        const struct enl_render_req *req, struct enl_output *out,
-                        struct enl_errmsg *e)
+                        const struct enl_probe *probe, const struct enl_render_req *req,
+                        struct enl_output *out, struct enl_errmsg *e)
 {
-	struct enl_source src;
+	struct enl_probe local;
+	const struct enl_probe *src = NULL;
 	VipsImage *img = NULL, *flat = NULL;
 	VipsInteresting crop = VIPS_INTERESTING_NONE;
 	const char *artist = NULL, *copyright = NULL;
@@ -25,17 +26,17 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
 		return enl_fail(e, ENL_EINVAL, "unknown output format");
 	if (req->quality < 0 || req->quality > 100)
 		return enl_fail(e, ENL_EINVAL, "quality must be 1-100");
-	if ((rc = enl_decode_probe(data, len, o, &src, e)))
+	if ((rc = enl_decode_header(data, len, o, probe, &local, &src, e)))
 		return rc;
 	if (o->keep_copyright) {
-		artist = src.exif.artist;
-		copyright = src.exif.copyright;
+		artist = src->exif.artist;
+		copyright = src->exif.copyright;
 	}
 	/* No height: any height (vips_thumbnail would otherwise take height = width). */
 	h = req->height > 0 ? req->height : VIPS_MAX_COORD;
 	if (req->fit == ENL_FIT_COVER && req->height > 0)
 		crop = VIPS_INTERESTING_ATTENTION;
-	if ((rc = enl_decode_image(data, len, &src, req->width, h, crop, &img, e)))
+	if ((rc = enl_decode_image(data, len, src, req->width, h, crop, &img, e)))
 		goto done;
 	if (req->format == ENL_FMT_JPEG) {
 		if ((rc = enl_flatten_white(img, &flat, e)))

@@ -14,7 +14,7 @@ void enl_vips_log(const char *what);
  * from any embedded profile, 8-bit, 3 bands (4 with alpha), fitted inside w x h (never
  * upscaled) or, with crop != VIPS_INTERESTING_NONE, cover-cropped to exactly w x h.
  * The pixels are in memory: *out is new, the caller unrefs it. 0 or ENL_EDECODE. */
-int enl_decode_image(const void *data, size_t len, const struct enl_source *src, int w, int h,
+int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
                      VipsInteresting crop, VipsImage **out, struct enl_errmsg *e);
 
 /* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded by libjpeg-turbo with DCT scaling
@@ -25,7 +25,7 @@ int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, V
 
 /* The JPEG shrink-on-load factor (1, 2, 4 or 8) enl_decode_image uses for a w x h box
  * (cover-cropped when crop is not VIPS_INTERESTING_NONE). */
-int enl_decode_jpeg_shrink(const struct enl_source *src, int w, int h, VipsInteresting crop);
+int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop);
 
 /* Removes an alpha band by flattening onto white. *out is new (a ref of in when there is no
  * alpha). 0 or ENL_EINTERNAL. */

@@ -48,7 +48,7 @@ static int get_original(struct enl_app *app, const char *key, struct enl_buf *or
 
 int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_render_req *req,
                     struct enl_admit *a, struct enl_buf *original, struct enl_object_info *ginfo,
-                    struct enl_errmsg *e)
+                    struct enl_probe *probe, struct enl_errmsg *e)
 {
 	struct enl_errmsg pe = {{0}};
 	size_t cost = 0;
@@ -56,7 +56,8 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
 
 	if ((rc = get_original(app, key, original, ginfo, e)))
 		return rc;
-	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, &cost, &pe))
+	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, probe,
+	                               &cost, &pe))
 		return 0;
 	if (enl_jobgate_resize(app->gate, a->cost, cost) == 0) {
 		a->cost = cost;
@@ -74,8 +75,8 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
 	if ((rc = get_original(app, key, original, ginfo, e)))
 		return rc;
 	/* Replaced while queued: the new bytes' cost must fit too, or this is a 503. */
-	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, &cost,
-	                               &pe) == 0 &&
+	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, probe,
+	                               &cost, &pe) == 0 &&
 	    cost != a->cost) {
 		if (enl_jobgate_resize(app->gate, a->cost, cost)) {
 			enl_buf_free(original);

@@ -27,13 +27,14 @@ struct enl_admit {
 int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e);
 
 /* Once admitted: reads the original (capped at max_input_bytes) into *original and
- * *ginfo, and sets the job's cost from its header (req: the render; NULL: /process).
- * Errors: those of enl_store_get (out freed), or ENL_EBUSY when the requeue with the
- * real cost failed (then a->in_gate is 0). A header the estimate cannot read keeps the
- * guess: the pipeline reports the error. */
+ * *ginfo, and sets the job's cost from its header (req: the render; NULL: /process),
+ * whose read goes into *probe for the pipeline call. Errors: those of enl_store_get (out
+ * freed), or ENL_EBUSY when the requeue with the real cost failed (then a->in_gate is 0).
+ * A header the estimate cannot read keeps the guess: its verdict is in *probe, and the
+ * pipeline call reports it. */
 int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_render_req *req,
                     struct enl_admit *a, struct enl_buf *original, struct enl_object_info *ginfo,
-                    struct enl_errmsg *e);
+                    struct enl_probe *probe, struct enl_errmsg *e);
 
 /* Leaves the gate if in it. */
 void enl_admit_leave(struct enl_app *app, struct enl_admit *a);

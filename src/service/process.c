@@ -193,6 +193,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	struct enl_pipeline_result res;
 	int have_res = 0;
 	struct enl_admit adm = {0};
+	struct enl_probe probe;
 	int claimed = 0;
 	const char *key = ev->key;
 	char attempt[33];
@@ -263,7 +264,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		              (unsigned long long)info.size, cfg->max_input_bytes);
 		goto done;
 	}
-	rc = enl_admit_fetch(app, key, NULL, &adm, &original, &ginfo, e);
+	rc = enl_admit_fetch(app, key, NULL, &adm, &original, &ginfo, &probe, e);
 	if (rc == ENL_ETOOBIG) {
 		rc = enl_fail(e, ENL_ETOOBIG, "the original is over the limit of %zu bytes",
 		              cfg->max_input_bytes);
@@ -278,7 +279,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 
 	__atomic_fetch_add(&app->process_runs, 1, __ATOMIC_RELAXED);
 	log_event(ENL_LOG_INFO, "pipeline run", out->photo_id, key, attempt, NULL, -1);
-	rc = enl_pipeline_process(original.data, original.len, &app->popts, &res, e);
+	rc = enl_pipeline_process(original.data, original.len, &app->popts, &probe, &res, e);
 	enl_buf_free(&original);
 	enl_admit_leave(app, &adm);
 	if (rc)

@@ -84,12 +84,13 @@ static int render_miss(struct enl_app *app, const char *key, uint64_t size, cons
 	struct enl_buf original = ENL_BUF_INIT;
 	struct enl_object_info ginfo;
 	struct enl_admit adm = {0};
+	struct enl_probe probe;
 	char gversion[ENL_VERSION_TAG_MAX + 1];
 	int rc;
 
 	if ((rc = enl_admit_enter(app, size, &adm, e)))
 		goto done;
-	rc = enl_admit_fetch(app, key, &p->req, &adm, &original, &ginfo, e);
+	rc = enl_admit_fetch(app, key, &p->req, &adm, &original, &ginfo, &probe, e);
 	if (rc == ENL_ENOTFOUND) {
 		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
 		goto done;
@@ -104,7 +105,7 @@ static int render_miss(struct enl_app *app, const char *key, uint64_t size, cons
 	enl_version_tag(&ginfo, gversion);
 	*version_changed = strcmp(gversion, version) != 0;
 	__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
-	rc = enl_pipeline_render(original.data, original.len, &app->popts, &p->req, o, e);
+	rc = enl_pipeline_render(original.data, original.len, &app->popts, &probe, &p->req, o, e);
 done:
 	enl_admit_leave(app, &adm);
 	enl_buf_free(&original);

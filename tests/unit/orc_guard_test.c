@@ -28,7 +28,7 @@ static void *renders(void *arg)
 		VipsImage *back;
 		r.width = 60 + (t * 131 + i * 37) % 900;
 		r.format = i % 2 ? ENL_FMT_JPEG : ENL_FMT_WEBP;
-		if (enl_pipeline_render(jpeg, jpeg_len, &o, &r, &out, &e)) {
+		if (enl_pipeline_render(jpeg, jpeg_len, &o, NULL, &r, &out, &e)) {
 			bad[t]++;
 			continue;
 		}

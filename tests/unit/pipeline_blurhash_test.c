@@ -102,7 +102,7 @@ static void check_process(const void *data, size_t len, const char *what)
 	struct enl_errmsg e = {{0}};
 	char *ref;
 	enl_pipeline_set_thumb_observer(observe, &s);
-	REQUIRE(enl_pipeline_process(data, len, &opts, &r, &e) == 0);
+	REQUIRE(enl_pipeline_process(data, len, &opts, NULL, &r, &e) == 0);
 	enl_pipeline_set_thumb_observer(NULL, NULL);
 	REQUIRE(s.px != NULL);
 	CHECK_INT_EQ(s.w, opts.thumb_size);

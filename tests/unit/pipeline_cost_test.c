@@ -55,9 +55,9 @@ int main(void)
 	enl_pipeline_opts_default(&o);
 	jpg = noise_jpeg(4000, 3000, &len);
 
-	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, &r400, &c400, &e) == 0);
-	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, &r2000, &c2000, &e) == 0);
-	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, NULL, &cproc, &e) == 0);
+	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, &r400, NULL, &c400, &e) == 0);
+	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, &r2000, NULL, &c2000, &e) == 0);
+	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, NULL, NULL, &cproc, &e) == 0);
 	/* 400 px from 4000 px decodes at 1/8: 500x375 pixels, 4 bytes each, plus the original,
 	 * the outputs and 4 MiB. 2000 px decodes at 1/2 (2000x1500): much more. */
 	CHECK(c400 >= len + (size_t)500 * 375 * 4);
@@ -69,7 +69,7 @@ int main(void)
 	/* Oracle: what libvips held at most while rendering 2000 px (nothing ran before in
 	 * this process but the estimates, which decode no pixels). */
 	CHECK(enl_pipeline_memory_peak_bytes() < ((size_t)1 << 20));
-	CHECK(enl_pipeline_render(jpg, len, &o, &r2000, &out, &e) == 0);
+	CHECK(enl_pipeline_render(jpg, len, &o, NULL, &r2000, &out, &e) == 0);
 	size_t peak = enl_pipeline_memory_peak_bytes();
 	fprintf(stderr, "estimate %zu bytes (original %zu), libvips peak %zu\n", c2000, len, peak);
 	CHECK(c2000 - len >= peak);
@@ -78,11 +78,35 @@ int main(void)
 	CHECK(c2000 - len <= 6 * peak + ((size_t)4 << 20));
 	enl_buf_free(&out.bytes);
 
+	/* The estimate's header read serves the render: the render takes the probe as it is
+	 * (a verdict written into it comes back unchanged) and reads no header of its own. */
+	{
+		struct enl_probe probe;
+		CHECK(enl_pipeline_estimate_cost(jpg, len, &o, &r400, &probe, &c_small, &e) == 0);
+		CHECK_INT_EQ(c_small, c400);
+		CHECK_INT_EQ(probe.rc, 0);
+		CHECK_INT_EQ(probe.width, 4000);
+		CHECK_STR_EQ(probe.format, "jpeg");
+		CHECK(enl_pipeline_render(jpg, len, &o, &probe, &r400, &out, &e) == 0);
+		CHECK_INT_EQ(out.width, 400);
+		enl_buf_free(&out.bytes);
+		probe.rc = ENL_ETOOBIG;
+		snprintf(probe.err.text, sizeof(probe.err.text), "from the probe");
+		CHECK(enl_pipeline_render(jpg, len, &o, &probe, &r400, &out, &e) == ENL_ETOOBIG);
+		CHECK_STR_EQ(e.text, "from the probe");
+		/* A header the estimate refused: the verdict travels in the probe. */
+		CHECK(enl_pipeline_estimate_cost("hello", 5, &o, NULL, &probe, &c_small, &e) ==
+		      ENL_EUNSUPPORTED);
+		CHECK_INT_EQ(probe.rc, ENL_EUNSUPPORTED);
+		CHECK_STR_EQ(probe.err.text, e.text);
+	}
+
 	/* The header checks apply: a truncated header or a non-image is refused. */
-	CHECK(enl_pipeline_estimate_cost("hello", 5, &o, NULL, &c_small, &e) == ENL_EUNSUPPORTED);
-	CHECK(enl_pipeline_estimate_cost(jpg, 100, &o, NULL, &c_small, &e) == ENL_EDECODE);
+	CHECK(enl_pipeline_estimate_cost("hello", 5, &o, NULL, NULL, &c_small, &e) ==
+	      ENL_EUNSUPPORTED);
+	CHECK(enl_pipeline_estimate_cost(jpg, 100, &o, NULL, NULL, &c_small, &e) == ENL_EDECODE);
 	o.max_input_pixels = 1000000;
-	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, NULL, &c_small, &e) == ENL_ETOOBIG);
+	CHECK(enl_pipeline_estimate_cost(jpg, len, &o, NULL, NULL, &c_small, &e) == ENL_ETOOBIG);
 
 	free(jpg);
 	enl_pipeline_shutdown();

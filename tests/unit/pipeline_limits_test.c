@@ -11,7 +11,7 @@ static struct enl_pipeline_opts opts;
 static int process_mem(const void *data, size_t len, struct enl_errmsg *e)
 {
 	struct enl_pipeline_result r;
-	int rc = enl_pipeline_process(data, len, &opts, &r, e);
+	int rc = enl_pipeline_process(data, len, &opts, NULL, &r, e);
 	if (rc == 0)
 		enl_pipeline_result_free(&r);
 	return rc;
@@ -127,7 +127,7 @@ static void test_corrupt_exif(void)
 		 * offsets now point anywhere, counts are huge. */
 		for (i = 8 + 2 + 12 * 2; i < seg - 8; i++)
 			tiff[i] = (unsigned char)(0xff ^ (i * 37));
-		REQUIRE(enl_pipeline_process(data, len, &opts, &r, &e) == 0);
+		REQUIRE(enl_pipeline_process(data, len, &opts, NULL, &r, &e) == 0);
 		/* 640x480 with or without the orientation that may or may not have survived */
 		CHECK((r.width == 640 && r.height == 480) || (r.width == 480 && r.height == 640));
 		CHECK_INT_EQ(r.out[ENL_DERIV_OPTIMIZED][1].width, r.width);
@@ -137,7 +137,7 @@ static void test_corrupt_exif(void)
 
 		/* Worse: the TIFF header itself is garbage. */
 		memset(tiff, 0x5a, 16);
-		REQUIRE(enl_pipeline_process(data, len, &opts, &r, &e) == 0);
+		REQUIRE(enl_pipeline_process(data, len, &opts, NULL, &r, &e) == 0);
 		CHECK_INT_EQ(r.width, 640);
 		CHECK(r.exif.make[0] == 0 && !r.exif.has_gps);
 		enl_pipeline_result_free(&r);
@@ -255,7 +255,7 @@ static void test_bomb(void)
 		struct enl_render_req req = {100, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0};
 		struct enl_output o;
 		struct enl_errmsg e = {{0}};
-		CHECK_INT_EQ(enl_pipeline_render(data, n, &opts, &req, &o, &e), ENL_ETOOBIG);
+		CHECK_INT_EQ(enl_pipeline_render(data, n, &opts, NULL, &req, &o, &e), ENL_ETOOBIG);
 	}
 
 #if defined(__SANITIZE_ADDRESS__)

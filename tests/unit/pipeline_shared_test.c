@@ -23,7 +23,7 @@ static void one(const char *dir, const char *name)
 	data = read_file(path, &len);
 	REQUIRE(data != NULL);
 	t0 = now_ms();
-	rc = enl_pipeline_process(data, len, &opts, &r, &e);
+	rc = enl_pipeline_process(data, len, &opts, NULL, &r, &e);
 	ms = now_ms() - t0;
 	free(data);
 	if (rc) {

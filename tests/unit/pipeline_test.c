@@ -11,7 +11,7 @@ static int process_file(const char *path, struct enl_pipeline_result *res, struc
 	unsigned char *data = read_file(path, &len);
 	int rc;
 	REQUIRE(data != NULL);
-	rc = enl_pipeline_process(data, len, &opts, res, e);
+	rc = enl_pipeline_process(data, len, &opts, NULL, res, e);
 	free(data);
 	if (rc)
 		fprintf(stderr, "process %s: %s (%s)\n", path, enl_err_name(rc), e->text);
@@ -569,7 +569,7 @@ static void test_render(void)
 		const char *fn = tpath("render.out");
 		char *loader;
 		double px[4];
-		int rc = enl_pipeline_render(data, n, &opts, &req, &o, &e);
+		int rc = enl_pipeline_render(data, n, &opts, NULL, &req, &o, &e);
 		if (rc == ENL_EUNSUPPORTED && cases[i].fmt == ENL_FMT_AVIF) {
 			fprintf(stderr, "AVIF render unsupported here: %s\n", e.text);
 			continue;
@@ -599,7 +599,7 @@ static void test_render(void)
 		struct enl_render_req bad = {0, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0};
 		struct enl_output o;
 		struct enl_errmsg e = {{0}};
-		CHECK_INT_EQ(enl_pipeline_render(data, n, &opts, &bad, &o, &e), ENL_EINVAL);
+		CHECK_INT_EQ(enl_pipeline_render(data, n, &opts, NULL, &bad, &o, &e), ENL_EINVAL);
 	}
 	free(data);
 	g_object_unref(img);
