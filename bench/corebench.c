@@ -4,17 +4,21 @@
  *   corebench render FILE [N [WIDTH [FMT]]]   enl_pipeline_render N times (default 400 webp)
  *   corebench process FILE [N]                enl_pipeline_process N times
  *
- * Prints the median, min and max wall time per call in ms. CB_OUT=FILE keeps the last
- * render's bytes; CB_THREADS=N sets libvips' threads per image (default 1). Build (after
+ * Prints the median, min and max wall time per call in ms, and the CPU time (user + system,
+ * all threads) per call. CB_OUT=FILE keeps the last
+ * render's bytes; CB_THREADS=N is the job's share of the cores (enl_pipeline_opts.threads,
+ * default 1). Build (after
  * `cmake -S . -B build/rel -DCMAKE_BUILD_TYPE=Release && cmake --build build/rel`):
  *
  *   cc -O2 -std=c11 -Iinclude -o build/rel/corebench bench/corebench.c \
  *     build/rel/libenl_core.a build/rel/libenl_util.a \
- *     $(pkg-config --cflags --libs vips libexif jansson libcrypto libwebp) -ldl -lm -lpthread */
+ *     $(pkg-config --cflags --libs vips libexif jansson libcrypto libwebp libjpeg) -ldl -lm
+ * -lpthread */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "enlarger/pipeline.h"
@@ -27,7 +31,8 @@ int main(int argc, char **argv)
 	struct enl_errmsg e = {{0}};
 	unsigned char *data;
 	size_t len = 0, out_len = 0;
-	double *t;
+	double *t, cpu0, cpu;
+	struct rusage ru;
 	int n, i, rc = 0, process;
 
 	if (argc < 3 || (strcmp(argv[1], "render") && strcmp(argv[1], "process"))) {
@@ -42,10 +47,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "corebench: cannot read %s\n", argv[2]);
 		return 1;
 	}
-	if (enl_pipeline_init(argv[0], getenv("CB_THREADS") ? atoi(getenv("CB_THREADS")) : 1))
+	if (enl_pipeline_init(argv[0]))
 		return 1;
 	enl_pipeline_opts_default(&o);
+	if (getenv("CB_THREADS"))
+		o.threads = atoi(getenv("CB_THREADS"));
 	t = calloc((size_t)n, sizeof(*t));
+	getrusage(RUSAGE_SELF, &ru);
+	cpu0 = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 +
+	       ru.ru_stime.tv_usec / 1e3;
 	for (i = 0; i < n && rc == 0; i++) {
 		double t0 = now_ms();
 		if (process) {
@@ -84,8 +94,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	qsort(t, (size_t)n, sizeof(*t), cmp_double);
-	printf("%s %s: median %.1f ms (min %.1f, max %.1f), N=%d, %zu bytes out\n", argv[1],
-	       argv[2], t[n / 2], t[0], t[n - 1], n, out_len);
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 +
+	      ru.ru_stime.tv_usec / 1e3 - cpu0;
+	printf("%s %s: median %.1f ms (min %.1f, max %.1f), CPU %.1f ms a call, N=%d, %zu bytes "
+	       "out\n",
+	       argv[1], argv[2], t[n / 2], t[0], t[n - 1], cpu / n, n, out_len);
 	free(t);
 	free(data);
 	enl_pipeline_shutdown();

@@ -13,7 +13,7 @@
  * the reference computed once per run. Not part of enlarger. Build:
  *   cc -O2 -std=c11 -Iinclude -Isrc/core -o build/bench/webp-sweep bench/webp-sweep.c \
  *      build/libenl_core.a build/libenl_util.a \
- *      $(pkg-config --cflags --libs vips libexif jansson libwebp) -lpthread -lm
+ *      $(pkg-config --cflags --libs vips libexif jansson libwebp libjpeg) -lpthread -lm
  */
 #define _POSIX_C_SOURCE 200809L
 #include <time.h>
@@ -76,10 +76,8 @@ int main(int argc, char **argv)
 	}
 	width = atoi(argv[2]);
 	reps = atoi(argv[3]) > 0 ? atoi(argv[3]) : 1;
-	if (VIPS_INIT(argv[0]) || !(data = slurp(argv[1], &len)))
+	if (enl_pipeline_init(argv[0]) || !(data = slurp(argv[1], &len)))
 		return 1;
-	vips_cache_set_max(0);
-	vips_concurrency_set(1);
 	enl_pipeline_opts_default(&po);
 	if (enl_decode_probe(data, len, &po, &src, &e) ||
 	    enl_decode_image(data, len, &src, width, VIPS_MAX_COORD, VIPS_INTERESTING_NONE, &img,

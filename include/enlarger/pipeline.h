@@ -1,5 +1,5 @@
 /* The processing core: original bytes in, derivatives and metadata out. No I/O.
- * The only user of vips.h (src/core/pipeline.c). */
+ * src/core is the only user of vips.h (its files that include src/core/vips_internal.h). */
 #ifndef ENLARGER_PIPELINE_H
 #define ENLARGER_PIPELINE_H
 
@@ -23,6 +23,10 @@ struct enl_pipeline_opts {
 	int webp_quality;
 	int jpeg_quality;   /* progressive */
 	int keep_copyright; /* 1: keep Artist and Copyright in outputs */
+	/* This job's share of the cores (1 or more), set per job by whoever admits it
+	 * (src/service/admit.c): the threads the core runs beside libvips' own (libwebp's
+	 * second thread, /process's parallel encode). */
+	int threads;
 };
 
 enum enl_format { ENL_FMT_JPEG, ENL_FMT_WEBP, ENL_FMT_PNG, ENL_FMT_AVIF, ENL_FMT_COUNT };
@@ -48,13 +52,10 @@ struct enl_pipeline_result {
 	char dominant_color[8]; /* "#rrggbb" */
 };
 
-/* Once per process: starts libvips, blocks untrusted loaders, turns the cache off.
- * argv0 may be NULL. 0 or ENL_EINTERNAL. */
-int enl_pipeline_init(const char *argv0, int threads_per_image);
+/* Once per process: starts libvips (and sets its threads per operation for good), blocks
+ * untrusted loaders, turns the cache off. argv0 may be NULL. 0 or ENL_EINTERNAL. */
+int enl_pipeline_init(const char *argv0);
 void enl_pipeline_shutdown(void);
-/* libvips threads for the image work started from now on (process-wide; n < 1 = 1). A
- * job that runs alone may use every core; jobs side by side get one each. */
-void enl_pipeline_set_threads(int n);
 
 void enl_pipeline_opts_default(struct enl_pipeline_opts *o);
 

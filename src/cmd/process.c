@@ -123,10 +123,11 @@ int enl_cmd_process(int argc, char **argv)
 	enl_log_set_level(cfg.log_level > ENL_LOG_WARN ? (enum enl_log_level)cfg.log_level
 	                                               : ENL_LOG_WARN);
 	enl_app_pipeline_opts(&po, &cfg);
+	po.threads = (int)sysconf(_SC_NPROCESSORS_ONLN); /* the one job: every core */
 
 	if ((rc = read_file(file, cfg.max_input_bytes, &data, &e)))
 		goto fail;
-	if (enl_pipeline_init(argv[0], (int)sysconf(_SC_NPROCESSORS_ONLN))) {
+	if (enl_pipeline_init(argv[0])) {
 		rc = enl_fail(&e, ENL_EINTERNAL, "libvips did not start");
 		goto fail;
 	}

@@ -69,9 +69,8 @@ int enl_cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* As many malloc arenas as cores, not glibc's eight per core: every connection thread
-	 * that runs an image job would otherwise keep its own arena's freed megabytes. Peak RSS
-	 * under wrk -c8 after a few large renders: 150 -> 90-116 MB, same req/s
-	 * (bench/profile.md). */
+	 * that runs an image job would otherwise keep its own arena's freed megabytes
+	 * (bench/profile.md, "Malloc arenas"). */
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	mallopt(M_ARENA_MAX, cores > 2 ? (int)cores : 2);
 
@@ -83,9 +82,7 @@ int enl_cmd_serve(int argc, char **argv)
 	enl_log_set_level((enum enl_log_level)cfg.log_level);
 	enl_config_log(&cfg);
 
-	/* One libvips thread to start with: each image job sets its share of the cores as it
-	 * enters the job gate (src/service/admit.c). */
-	if (enl_pipeline_init(argv[0], 1)) {
+	if (enl_pipeline_init(argv[0])) {
 		enl_fail(&e, ENL_EINTERNAL, "libvips did not start");
 		log_fatal("cannot start", &e);
 		goto done;

@@ -1,5 +1,5 @@
-/* Private to src/core: what the pipeline files share. Only the files that include vips.h
- * themselves (pipeline.c, render.c, format.c, decode.c) see the VipsImage parts. */
+/* Private to src/core: what the pipeline files share. The VipsImage parts are in
+ * vips_internal.h, for the files that work on images. */
 #ifndef ENLARGER_CORE_INTERNAL_H
 #define ENLARGER_CORE_INTERNAL_H
 

@@ -108,7 +108,9 @@ static int save(VipsImage *img, enum enl_format fmt, int q, void **buf, size_t *
 }
 
 /* The direct libwebp path (webp_encode.c) for the memory images the pipeline hands us: no
- * metadata to strip, no second copy of the pixels. *buf is freed with enl_webp_free. */
+ * metadata to strip, no second copy of the pixels. With a job's share of more than one
+ * core, libwebp compresses the alpha plane and part of its analysis on a second thread
+ * (the same bytes). *buf is freed with enl_webp_free. */
 static int save_webp_direct(VipsImage *in, int q, int threads, void **buf, size_t *len)
 {
 	struct enl_webp_opts wo;
@@ -117,19 +119,8 @@ static int save_webp_direct(VipsImage *in, int q, int threads, void **buf, size_
 	return enl_webp_encode(in, &wo, buf, len);
 }
 
-int enl_encode(VipsImage *in, enum enl_format fmt, int quality, const char *artist,
+int enl_encode(VipsImage *in, enum enl_format fmt, int quality, int threads, const char *artist,
                const char *copyright, struct enl_output *out, struct enl_errmsg *e)
-{
-	/* As many encoder threads as libvips may use for this job now (admit.c: every core
-	 * for a job running alone, one each under load). libwebp then compresses the alpha
-	 * plane and half of its analysis beside the rest: -30 to -40% for RGBA, -3% opaque. */
-	return enl_encode_threads(in, fmt, quality, vips_concurrency_get(), artist, copyright, out,
-	                          e);
-}
-
-int enl_encode_threads(VipsImage *in, enum enl_format fmt, int quality, int threads,
-                       const char *artist, const char *copyright, struct enl_output *out,
-                       struct enl_errmsg *e)
 {
 	VipsImage *img = NULL;
 	void *buf = NULL;

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "enlarger/defaults.h"
 #include "enlarger/log.h"
@@ -23,7 +24,7 @@ static const char *const allowed_loaders[] = {
     "VipsForeignLoadTiff", "VipsForeignLoadNsgif", "VipsForeignLoadHeif",
 };
 
-int enl_pipeline_init(const char *argv0, int threads_per_image)
+int enl_pipeline_init(const char *argv0)
 {
 	size_t i;
 
@@ -33,7 +34,11 @@ int enl_pipeline_init(const char *argv0, int threads_per_image)
 	}
 	/* A server sees each image once: the operation cache would only hold memory. */
 	vips_cache_set_max(0);
-	vips_concurrency_set(threads_per_image > 0 ? threads_per_image : 1);
+	/* libvips' threads per operation are process-wide (8.14 has no per-image count), so
+	 * they are set here, once: two on more than one core, which speeds up a job alone
+	 * and cost jobs side by side nothing measurable (bench/profile.md). A job's own share
+	 * of the cores (enl_pipeline_opts.threads) drives the threads the core runs itself. */
+	vips_concurrency_set(sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1);
 	/* Allow-list: block the whole loader family, then unblock ours. Also drop anything
 	 * libvips itself marks untrusted (ImageMagick, PDF, SVG, FITS, matrix, ...). */
 	vips_operation_block_set("VipsForeignLoad", TRUE);
@@ -45,14 +50,6 @@ int enl_pipeline_init(const char *argv0, int threads_per_image)
 		enl_logf(ENL_LOG_WARN, "liborc's code memory is not guarded (orc_guard.c): "
 		                       "concurrent image jobs may crash in liborc");
 	return 0;
-}
-
-void enl_pipeline_set_threads(int n)
-{
-	if (n < 1)
-		n = 1;
-	if (vips_concurrency_get() != n)
-		vips_concurrency_set(n);
 }
 
 void enl_pipeline_shutdown(void)
@@ -71,6 +68,7 @@ void enl_pipeline_opts_default(struct enl_pipeline_opts *o)
 	o->webp_quality = ENL_DEFAULT_WEBP_QUALITY;
 	o->jpeg_quality = ENL_DEFAULT_JPEG_QUALITY;
 	o->keep_copyright = ENL_DEFAULT_KEEP_COPYRIGHT;
+	o->threads = 1;
 }
 
 void enl_pipeline_result_free(struct enl_pipeline_result *res)
@@ -106,6 +104,7 @@ struct encode_job {
 	VipsImage *img;
 	enum enl_format fmt;
 	int quality;
+	int threads;
 	const char *artist, *copyright;
 	struct enl_output *out;
 	struct enl_errmsg err;
@@ -115,7 +114,8 @@ struct encode_job {
 static void *encode_thread(void *arg)
 {
 	struct encode_job *j = arg;
-	j->rc = enl_encode(j->img, j->fmt, j->quality, j->artist, j->copyright, j->out, &j->err);
+	j->rc = enl_encode(j->img, j->fmt, j->quality, j->threads, j->artist, j->copyright, j->out,
+	                   &j->err);
 	return NULL;
 }
 
@@ -229,17 +229,18 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 		goto done;
 	}
 	g_clear_object(&tmp);
-	/* The optimized WebP is the costliest step after the decode (about 100 ms of a 24 MP
-	 * photo's 240): it runs on a second thread while this one makes the thumbnail, the
-	 * placeholders and the other three encodes, so one /process uses two cores the way
-	 * sharp's four parallel outputs do. Without a thread it runs here, at the end. */
+	/* The optimized WebP is the costliest step after the decode: with a share of more
+	 * than one core it runs on a second thread while this one makes the thumbnail, the
+	 * placeholders and the other three encodes, the way sharp runs its outputs side by
+	 * side. Otherwise (or without a thread) it runs here, at the end. */
 	big.img = opt;
 	big.fmt = ENL_FMT_WEBP;
 	big.quality = o->webp_quality;
+	big.threads = o->threads;
 	big.artist = artist;
 	big.copyright = copyright;
 	big.out = &res->out[ENL_DERIV_OPTIMIZED][0];
-	big_started = pthread_create(&big_thread, NULL, encode_thread, &big) == 0;
+	big_started = o->threads > 1 && pthread_create(&big_thread, NULL, encode_thread, &big) == 0;
 	if (vips_thumbnail_image(mem, &tmp, o->thumb_size, "height", o->thumb_size, "crop",
 	                         VIPS_INTERESTING_ATTENTION, "no_rotate", TRUE, NULL) ||
 	    !(thumb = vips_image_copy_memory(tmp))) {
@@ -288,11 +289,11 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 			thumb_observer(px, all.width, all.height, thumb_observer_ud);
 	}
 
-	if ((rc = enl_encode(thumb, ENL_FMT_WEBP, o->webp_quality, artist, copyright,
+	if ((rc = enl_encode(thumb, ENL_FMT_WEBP, o->webp_quality, o->threads, artist, copyright,
 	                     &res->out[ENL_DERIV_THUMB][0], e)) ||
-	    (rc = enl_encode(thumb_flat, ENL_FMT_JPEG, o->jpeg_quality, artist, copyright,
-	                     &res->out[ENL_DERIV_THUMB][1], e)) ||
-	    (rc = enl_encode(opt_flat, ENL_FMT_JPEG, o->jpeg_quality, artist, copyright,
+	    (rc = enl_encode(thumb_flat, ENL_FMT_JPEG, o->jpeg_quality, o->threads, artist,
+	                     copyright, &res->out[ENL_DERIV_THUMB][1], e)) ||
+	    (rc = enl_encode(opt_flat, ENL_FMT_JPEG, o->jpeg_quality, o->threads, artist, copyright,
 	                     &res->out[ENL_DERIV_OPTIMIZED][1], e)))
 		goto done;
 	if (!big_started)

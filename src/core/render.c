@@ -44,7 +44,7 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
 	} else {
 		flat = g_object_ref(img);
 	}
-	rc = enl_encode(flat, req->format, req->quality, artist, copyright, out, e);
+	rc = enl_encode(flat, req->format, req->quality, o->threads, artist, copyright, out, e);
 done:
 	g_clear_object(&flat);
 	g_clear_object(&img);

@@ -1,4 +1,4 @@
-/* Private to src/core: the libvips side shared by pipeline.c, render.c, decode.c, format.c. */
+/* Private to src/core: the libvips side the files that work on images share. */
 #ifndef ENLARGER_VIPS_INTERNAL_H
 #define ENLARGER_VIPS_INTERNAL_H
 
@@ -33,18 +33,13 @@ int enl_flatten_white(VipsImage *in, VipsImage **out, struct enl_errmsg *e);
 
 /* Encodes img (sRGB, 8-bit) as fmt with every metadata item stripped, then, when artist or
  * copyright is non-empty, adds them back as a minimal EXIF block (outmeta.c). quality 0 =
- * the format's default. JPEG wants an image without alpha (see enl_flatten_white).
- * out->bytes owns the buffer with its free function (enl_buf_free). 0, ENL_EUNSUPPORTED (AVIF
- * encoder missing), ENL_EINTERNAL. */
-int enl_encode(VipsImage *img, enum enl_format fmt, int quality, const char *artist,
+ * the format's default. threads is the job's share of the cores (enl_pipeline_opts): more
+ * than 1 lets the WebP encoder use a second thread (libwebp's thread_level; the bytes are
+ * the same); other formats ignore it. JPEG wants an image without alpha (see
+ * enl_flatten_white). out->bytes owns the buffer with its free function (enl_buf_free). 0,
+ * ENL_EUNSUPPORTED (AVIF encoder missing), ENL_EINTERNAL. */
+int enl_encode(VipsImage *img, enum enl_format fmt, int quality, int threads, const char *artist,
                const char *copyright, struct enl_output *out, struct enl_errmsg *e);
-
-/* As enl_encode, with threads > 1 allowing the encoder more than one thread for this one
- * image: for WebP, libwebp's thread_level (its analysis pass and the alpha plane run on a
- * second thread; the bytes are the same). Other formats ignore it. enl_encode is threads 1. */
-int enl_encode_threads(VipsImage *img, enum enl_format fmt, int quality, int threads,
-                       const char *artist, const char *copyright, struct enl_output *out,
-                       struct enl_errmsg *e);
 
 /* The direct libwebp encoder (webp_encode.c). Fields at -1 keep the value of libwebp's
  * default preset at that quality. */

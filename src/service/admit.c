@@ -16,16 +16,17 @@ static size_t guess_cost(uint64_t size)
 	return s + s / 4 + ((size_t)4 << 20);
 }
 
-/* The cores are shared by the jobs running now: a job alone (an idle server, one
- * request) decodes, resizes and encodes on all of them, which takes 12 MP renders from
- * 50 to 46 ms and a 24 MP /process from 212 to 180 ms (bench/profile.md); under load
- * every job gets one thread, which is what throughput wants. libvips reads the number
- * when each operation starts, so jobs already running keep theirs. */
-static void share_cores(struct enl_app *app)
+/* The job's options: the app's, with its share of the cores, which the jobs running now
+ * split: a job alone (an idle server, one request) gets them all, under load each gets
+ * one, which is what throughput wants (bench/profile.md). */
+static void job_opts(struct enl_app *app, struct enl_admit *a)
 {
 	struct enl_jobgate_stats st;
 	enl_jobgate_stats(app->gate, &st);
-	enl_pipeline_set_threads(st.running > 0 ? app->cores / (int)st.running : 1);
+	a->opts = app->popts;
+	a->opts.threads = st.running > 0 ? app->cores / (int)st.running : 1;
+	if (a->opts.threads < 1)
+		a->opts.threads = 1;
 }
 
 int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e)
@@ -35,7 +36,7 @@ int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, str
 	if (enl_jobgate_enter_cost(app->gate, a->cost, app->cfg->queue_timeout_ms))
 		return enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
 	a->in_gate = 1;
-	share_cores(app);
+	job_opts(app, a);
 	return 0;
 }
 
@@ -56,8 +57,8 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
 
 	if ((rc = get_original(app, key, original, ginfo, e)))
 		return rc;
-	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, probe,
-	                               &cost, &pe))
+	if (enl_pipeline_estimate_cost(original->data, original->len, &a->opts, req, probe, &cost,
+	                               &pe))
 		return 0;
 	if (enl_jobgate_resize(app->gate, a->cost, cost) == 0) {
 		a->cost = cost;
@@ -71,12 +72,12 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
 	if (enl_jobgate_enter_cost(app->gate, cost, app->cfg->queue_timeout_ms))
 		return enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
 	a->in_gate = 1;
-	share_cores(app);
+	job_opts(app, a);
 	if ((rc = get_original(app, key, original, ginfo, e)))
 		return rc;
 	/* Replaced while queued: the new bytes' cost must fit too, or this is a 503. */
-	if (enl_pipeline_estimate_cost(original->data, original->len, &app->popts, req, probe,
-	                               &cost, &pe) == 0 &&
+	if (enl_pipeline_estimate_cost(original->data, original->len, &a->opts, req, probe, &cost,
+	                               &pe) == 0 &&
 	    cost != a->cost) {
 		if (enl_jobgate_resize(app->gate, a->cost, cost)) {
 			enl_buf_free(original);

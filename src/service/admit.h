@@ -20,10 +20,11 @@
 struct enl_admit {
 	size_t cost; /* bytes this job holds in the gate */
 	int in_gate;
+	struct enl_pipeline_opts opts; /* the job's: app->popts with its share of the cores */
 };
 
-/* Waits for a slot for a job over an original of `size` bytes (from its HEAD). 0, or
- * ENL_EBUSY with e set (queue full or timed out: 503). */
+/* Waits for a slot for a job over an original of `size` bytes (from its HEAD), then sets
+ * a->opts. 0, or ENL_EBUSY with e set (queue full or timed out: 503). */
 int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e);
 
 /* Once admitted: reads the original (capped at max_input_bytes) into *original and

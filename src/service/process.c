@@ -279,7 +279,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 
 	__atomic_fetch_add(&app->process_runs, 1, __ATOMIC_RELAXED);
 	log_event(ENL_LOG_INFO, "pipeline run", out->photo_id, key, attempt, NULL, -1);
-	rc = enl_pipeline_process(original.data, original.len, &app->popts, &probe, &res, e);
+	rc = enl_pipeline_process(original.data, original.len, &adm.opts, &probe, &res, e);
 	enl_buf_free(&original);
 	enl_admit_leave(app, &adm);
 	if (rc)

@@ -105,7 +105,7 @@ static int render_miss(struct enl_app *app, const char *key, uint64_t size, cons
 	enl_version_tag(&ginfo, gversion);
 	*version_changed = strcmp(gversion, version) != 0;
 	__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
-	rc = enl_pipeline_render(original.data, original.len, &app->popts, &probe, &p->req, o, e);
+	rc = enl_pipeline_render(original.data, original.len, &adm.opts, &probe, &p->req, o, e);
 done:
 	enl_admit_leave(app, &adm);
 	enl_buf_free(&original);

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	size_t len;
 	void *jpg;
 	(void)argc;
-	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	REQUIRE(enl_pipeline_init(argv[0]) == 0);
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		jpg = make_jpeg(1203, 797, kinds[k], &len); /* odd sizes: partial MCUs */

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 	pthread_t th[THREADS];
 	(void)argc;
 
-	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	REQUIRE(enl_pipeline_init(argv[0]) == 0);
 	CHECK(enl_orc_guard_active() == 1);
 
 	/* A 1200x800 photo-like JPEG: noise is what makes libvips' resize kernels work. */

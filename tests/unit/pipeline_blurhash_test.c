@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 {
 	const char *src = getenv("ENL_SOURCE_DIR");
 	(void)argc;
-	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	REQUIRE(enl_pipeline_init(argv[0]) == 0);
 	enl_pipeline_opts_default(&opts);
 	tmp_setup();
 	snprintf(oracle_script, sizeof(oracle_script), "%s/tests/unit/blurhash_oracle.js",

@@ -51,7 +51,7 @@ int main(void)
 	struct enl_output out;
 	void *jpg;
 
-	REQUIRE(enl_pipeline_init("pipeline_cost_test", 1) == 0);
+	REQUIRE(enl_pipeline_init("pipeline_cost_test") == 0);
 	enl_pipeline_opts_default(&o);
 	jpg = noise_jpeg(4000, 3000, &len);
 

@@ -313,7 +313,7 @@ static void test_limits(void)
 int main(int argc, char **argv)
 {
 	(void)argc;
-	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	REQUIRE(enl_pipeline_init(argv[0]) == 0);
 	enl_pipeline_opts_default(&opts);
 	tmp_setup();
 	test_types();

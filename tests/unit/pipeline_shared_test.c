@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		        base ? base : "unset");
 		return 77;
 	}
-	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	REQUIRE(enl_pipeline_init(argv[0]) == 0);
 	enl_pipeline_opts_default(&opts);
 	tmp_setup();
 	n = run_dir(base, "corpus") + run_dir(base, "photos");

@@ -231,6 +231,7 @@ static const struct enl_table_ops wrap_table_ops = {wt_claim, wt_complete, wt_fa
 /* ---- fixtures ----------------------------------------------------------------------- */
 
 static struct enl_store *local_store;
+static int vips_threads_at_start;
 static struct wrap_store wstore;
 static struct wrap_table wtable;
 
@@ -600,6 +601,10 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	CHECK_INT_EQ(render("/render/broken.png?w=100", "x-origin-secret", "cdn", &r), 422);
 	enl_resp_free(&r);
 
+	/* A job's share of the cores travels in its own options: no request changes libvips'
+	 * process-wide thread count, which the core set once at start. */
+	CHECK_INT_EQ(vips_concurrency_get(), vips_threads_at_start);
+
 	/* With no secret configured, /render is open: a table built from such a
 	 * configuration. */
 	struct enl_config open_cfg = *cfg;
@@ -737,7 +742,8 @@ int main(int argc, char **argv)
 	                     NULL};
 	REQUIRE(enl_config_load(&cfg, cfg_env, (void *)env, &e) == 0);
 	enl_log_set_level((enum enl_log_level)cfg.log_level);
-	REQUIRE(enl_pipeline_init(argv[0], 1) == 0);
+	REQUIRE(enl_pipeline_init(argv[0]) == 0);
+	vips_threads_at_start = vips_concurrency_get();
 	REQUIRE(enl_store_local_open(cfg.data_dir, &local_store, &e) == 0);
 	snprintf(path, sizeof(path), "%s/photos.db", dir);
 	REQUIRE(enl_table_sqlite_open(path, cfg.table, cfg.table_key, &sqlite, &e) == 0);

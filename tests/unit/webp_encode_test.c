@@ -79,8 +79,8 @@ static double abs_diff(VipsImage *a, VipsImage *b, int b0, int nb, int max)
 	return m;
 }
 
-/* Encodes src as WebP through enl_encode_threads and checks the file against libvips'
- * decoder and the chunk walk. Returns the output (caller frees its bytes). */
+/* Encodes src as WebP through enl_encode with a job share of `threads` and checks the file against
+ * libvips' decoder and the chunk walk. Returns the output (caller frees its bytes). */
 static struct enl_output encode_and_check(VipsImage *src, int threads, const char *artist,
                                           const char *want_ids)
 {
@@ -93,7 +93,7 @@ static struct enl_output encode_and_check(VipsImage *src, int threads, const cha
 	int bands = vips_image_get_bands(src);
 
 	memset(&out, 0, sizeof(out));
-	REQUIRE(enl_encode_threads(src, ENL_FMT_WEBP, 80, threads, artist, NULL, &out, &e) == 0);
+	REQUIRE(enl_encode(src, ENL_FMT_WEBP, 80, threads, artist, NULL, &out, &e) == 0);
 	CHECK_INT_EQ(out.width, src->Xsize);
 	CHECK_INT_EQ(out.height, src->Ysize);
 	REQUIRE(chunks(&out.bytes, ids, &vp8, &vp8_len) == 0);
@@ -171,7 +171,7 @@ int main(int argc, char **argv)
 
 	/* Quality 0 is the format default, 80. */
 	memset(&b, 0, sizeof(b));
-	REQUIRE(enl_encode(rgb, ENL_FMT_WEBP, 0, NULL, NULL, &b, &e) == 0);
+	REQUIRE(enl_encode(rgb, ENL_FMT_WEBP, 0, 1, NULL, NULL, &b, &e) == 0);
 	CHECK(a.bytes.len == b.bytes.len && memcmp(a.bytes.data, b.bytes.data, a.bytes.len) == 0);
 	enl_buf_free(&b.bytes);
 
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 	}
 	REQUIRE(opaque4 && enl_webp_can_encode(opaque4));
 	memset(&a, 0, sizeof(a));
-	REQUIRE(enl_encode(opaque4, ENL_FMT_WEBP, 80, NULL, NULL, &a, &e) == 0);
+	REQUIRE(enl_encode(opaque4, ENL_FMT_WEBP, 80, 1, NULL, NULL, &a, &e) == 0);
 	{
 		const unsigned char *vp8 = NULL;
 		size_t vp8_len = 0;
