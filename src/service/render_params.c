@@ -25,6 +25,15 @@ static int parse_int(const char *s, int min, int max, int *out)
 	return 0;
 }
 
+/* Query values are matched as written, as fit's are: "WEBP" is not a format here. */
+static int is_lower(const char *s)
+{
+	for (; *s; s++)
+		if (isupper((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
 /* The q value of one media range's parameters ("; q=0.5"): 1000 = q=1. */
 static int qvalue(const char *params, size_t n)
 {
@@ -151,15 +160,7 @@ int enl_render_params_parse(const struct enl_config *c, const struct enl_render_
 	if (!q->fmt || strcmp(q->fmt, "auto") == 0) {
 		out->fmt_auto = 1;
 		out->req.format = enl_accept_pick(q->accept);
-	} else if (strcmp(q->fmt, "webp") == 0) {
-		out->req.format = ENL_FMT_WEBP;
-	} else if (strcmp(q->fmt, "jpeg") == 0 || strcmp(q->fmt, "jpg") == 0) {
-		out->req.format = ENL_FMT_JPEG;
-	} else if (strcmp(q->fmt, "png") == 0) {
-		out->req.format = ENL_FMT_PNG;
-	} else if (strcmp(q->fmt, "avif") == 0) {
-		out->req.format = ENL_FMT_AVIF;
-	} else {
+	} else if (!is_lower(q->fmt) || enl_format_parse(q->fmt, &out->req.format)) {
 		return enl_fail(e, ENL_EINVAL,
 		                "parameter fmt must be webp, jpeg, png, avif or auto");
 	}
