@@ -352,7 +352,7 @@ static int normalise(VipsImage *in, VipsImage **out)
  * (fastShrinkOnLoad). vips_thumbnail in libvips 8.14 instead leaves a further factor of two
  * for the final resize (24 MP to 400 px: shrink 4 where 8 fits; 24 MP to 1920 px: no shrink
  * at all where 2 fits), which costs a larger IDCT and a larger resize for an SSIM
- * difference under 0.002 (docs/benchmarks.md, "Where the time goes"). */
+ * difference that does not show (bench/profile.md, "Where the time goes"). */
 int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop)
 {
 	double scale = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);

@@ -1,9 +1,9 @@
 /* JPEG pixels straight from libjpeg-turbo, for the common case: an 8-bit YCbCr (or RGB)
  * JPEG decoded with DCT scaling. libvips' own loader gives the same pixels (checked by
- * jpeg_decode_test) but costs 4-8% more per render: it feeds libjpeg 4 KiB at a time, which
- * keeps libjpeg-turbo off its fast Huffman path near the end of every buffer, and copies
- * rows through its line buffers (bench/profile.md). Everything else (CMYK, greyscale,
- * 12-bit, no scaling) still goes through libvips. */
+ * jpeg_decode_test) but costs more: it feeds libjpeg a few KiB at a time, which keeps
+ * libjpeg-turbo off its fast Huffman path near the end of every buffer, and copies rows
+ * through its line buffers (bench/profile.md). Everything else (CMYK, greyscale, 12-bit,
+ * no scaling) still goes through libvips. */
 #include "vips_internal.h"
 
 #include <setjmp.h>
@@ -21,7 +21,7 @@ struct err_mgr {
 
 /* The decoded pixels live in their own mapping, given back to the system when the image
  * closes: from malloc, a few MB per job would stay in the arenas of the connection threads
- * that ran it (peak RSS under wrk -c8 went from about 110 to 160 MiB). */
+ * that ran it (bench/profile.md, "Malloc arenas"). */
 struct pixels {
 	void *p;
 	size_t n;

@@ -9,10 +9,8 @@
 void enl_webp_opts_default(struct enl_webp_opts *o, int quality)
 {
 	o->quality = quality;
-	/* libwebp's default method. Swept against bytes and SSIM (bench/profile.md, "WebP
-	 * encoder settings (sweep)"): method 3 is no faster on opaque images and 0.1-0.2%
-	 * larger on RGBA; method 2 is 2.4x faster but 3-9% larger at 0.002-0.005 lower SSIM,
-	 * and no sns/filter/segments/Q setting wins both back. */
+	/* libwebp's default method: no faster setting keeps both the bytes and the SSIM
+	 * (bench/profile.md, "WebP encoder settings (sweep)"). */
 	o->method = 4;
 	o->sns_strength = -1;
 	o->filter_strength = -1;

@@ -332,9 +332,8 @@ static void defaults_computed(struct enl_config *c, const struct setting *st)
 	if (strcmp(st->env, "ENLARGER_WATCH") == 0)
 		c->watch = c->backend == ENL_BACKEND_LOCAL;
 	/* One job more than cores: with exactly one per core, a core idles while a job reads
-	 * its original, hands work between libvips' threads or writes its result (1.78 of 2
-	 * cores busy under wrk -c8); one more keeps both busy (1.95), +7% misses per second at
-	 * the same p99 (bench/profile.md). */
+	 * its original or writes its result; one more keeps them busy at about the same p99
+	 * (bench/profile.md). */
 	if (strcmp(st->env, "ENLARGER_JOBS") == 0) {
 		long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 		if (jobs < 1)

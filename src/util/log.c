@@ -52,8 +52,8 @@ void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields)
 	/* One write(2) per line, and no lock for a line of up to PIPE_BUF bytes: such a
 	 * write is atomic on a pipe, and on a file Linux serialises the writes of one
 	 * open file. A lock (ours or stdio's) held across the write made the access lines
-	 * of 8 busy connections queue behind each other (94% of the server's futex calls
-	 * on /render hits). Longer lines (rare) take the lock among themselves. */
+	 * of busy connections queue behind each other (bench/profile.md). Longer lines
+	 * (rare) take the lock among themselves. */
 	size_t n = strlen(text);
 	char *l = realloc(text, n + 2);
 	if (!l) {
