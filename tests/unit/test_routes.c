@@ -747,8 +747,8 @@ int main(int argc, char **argv)
 	REQUIRE(enl_store_local_open(cfg.data_dir, &local_store, &e) == 0);
 	snprintf(path, sizeof(path), "%s/photos.db", dir);
 	REQUIRE(enl_table_sqlite_open(path, cfg.table, cfg.table_key, &sqlite, &e) == 0);
-	wstore = (struct wrap_store){{&wrap_store_ops, "local"}, local_store, 0, 0, 0, 0};
-	wtable = (struct wrap_table){{&wrap_table_ops, "sqlite"}, sqlite, NULL, 0, 0};
+	wstore = (struct wrap_store){.base = {&wrap_store_ops, "local"}, .inner = local_store};
+	wtable = (struct wrap_table){.base = {&wrap_table_ops, "sqlite"}, .inner = sqlite};
 	REQUIRE(enl_app_init(&app, &cfg, &wstore.base, &wtable.base, &e) == 0);
 	enl_app_register_metrics(&app);
 	REQUIRE(enl_routes_new(&cfg, &app, &routes, &e) == 0);
