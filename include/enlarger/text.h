@@ -8,6 +8,9 @@
 /* The value of one hex digit (0-9, a-f, A-F), or -1. */
 int enl_hexval(int c);
 
+/* p[0..n) as 2n lower-case hex digits and a NUL into out (2n + 1 bytes). */
+void enl_hex_encode(char *out, const void *p, size_t n);
+
 /* Flags for enl_pct_decode. */
 #define ENL_PCT_PLUS_SPACE                                                                         \
 	1u /* '+' is a space (form-encoded query strings, S3 notification keys) */

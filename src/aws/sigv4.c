@@ -49,23 +49,13 @@ static char *sb_take(struct sb *s)
 	return enl_buf_steal(&s->b, NULL);
 }
 
-static const char hexdig[] = "0123456789abcdef";
 static const char hexdig_upper[] = "0123456789ABCDEF";
-
-static void to_hex(char *out, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hexdig[p[i] >> 4];
-		out[2 * i + 1] = hexdig[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 void enl_sigv4_sha256_hex(char out[65], const void *data, size_t len)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	SHA256(data ? data : (const void *)"", len, md);
-	to_hex(out, md, sizeof(md));
+	enl_hex_encode(out, md, sizeof(md));
 }
 
 static int unreserved(unsigned char c)
@@ -311,7 +301,7 @@ int enl_sigv4_sign(struct enl_sigv4_output *out, const struct enl_sigv4_input *i
 	if (strcmp(in->payload_hash, ENL_SIGV4_UNSIGNED_PAYLOAD) != 0) {
 		size_t i;
 		for (i = 0; in->payload_hash[i]; i++)
-			if (!strchr(hexdig, in->payload_hash[i]))
+			if (!strchr("0123456789abcdef", in->payload_hash[i]))
 				break;
 		if (i != 64 || in->payload_hash[i]) {
 			rc = ENL_EINVAL;
@@ -437,7 +427,7 @@ int enl_sigv4_sign(struct enl_sigv4_output *out, const struct enl_sigv4_input *i
 		rc = hmac(k, k2, 32, sts.b.data, sts.b.len);
 	if (rc)
 		goto done;
-	to_hex(sig, k, 32);
+	enl_hex_encode(sig, k, 32);
 
 	sb_str(&az, "AWS4-HMAC-SHA256 Credential=");
 	sb_put(&az, creds->access_key_id, strnlen(creds->access_key_id, ENL_AWS_KEY_ID_MAX));

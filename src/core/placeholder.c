@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enlarger/text.h"
+
 static const char b83[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
 
@@ -130,7 +132,6 @@ void enl_placeholder_dominant(const unsigned char *px, int w, int h, int channel
 	/* 4096 cells of 16 levels per channel: coarse enough that the noise of a photo lands in
 	 * one cell, fine enough that a blue sky and a blue shirt stay apart. */
 	enum { CELLS = 16 * 16 * 16 };
-	static const char hex[] = "0123456789abcdef";
 	unsigned *count = calloc(CELLS, sizeof(unsigned));
 	unsigned long long *sum = calloc(CELLS * 3, sizeof(unsigned long long));
 	size_t i, n = (size_t)w * (size_t)h;
@@ -152,12 +153,10 @@ void enl_placeholder_dominant(const unsigned char *px, int w, int h, int channel
 			for (c = 0; c < 3; c++)
 				rgb[c] = (int)((sum[best * 3 + c] + count[best] / 2) / count[best]);
 	}
+	unsigned char bytes[3] = {(unsigned char)rgb[0], (unsigned char)rgb[1],
+	                          (unsigned char)rgb[2]};
 	out[0] = '#';
-	for (c = 0; c < 3; c++) {
-		out[1 + 2 * c] = hex[(rgb[c] >> 4) & 15];
-		out[2 + 2 * c] = hex[rgb[c] & 15];
-	}
-	out[7] = '\0';
+	enl_hex_encode(out + 1, bytes, sizeof(bytes));
 	free(count);
 	free(sum);
 }

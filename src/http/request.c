@@ -4,6 +4,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -87,11 +88,7 @@ void enl_http_request_id_new(char *out, size_t cap)
 		uint64_t v = atomic_fetch_add(&fallback, 1) ^ (uint64_t)time(NULL) << 20;
 		memcpy(r, &v, sizeof(r));
 	}
-	static const char hex[] = "0123456789abcdef";
-	size_t j = 0;
-	for (size_t i = 0; i < sizeof(r) && j + 2 < cap; i++) {
-		out[j++] = hex[r[i] >> 4];
-		out[j++] = hex[r[i] & 15];
-	}
-	out[j] = 0;
+	char hex[2 * sizeof(r) + 1];
+	enl_hex_encode(hex, r, sizeof(r));
+	snprintf(out, cap, "%s", hex);
 }

@@ -8,6 +8,8 @@
 
 #include <openssl/evp.h>
 
+#include "enlarger/text.h"
+
 static int valid_id(const char *id, struct enl_errmsg *e)
 {
 	const char *seg = id;
@@ -87,13 +89,8 @@ void enl_key_hash(const char *key, char out[65])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
-	static const char hex[] = "0123456789abcdef";
 	EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	enl_hex_encode(out, md, sizeof(md));
 }
 
 int enl_render_cache_key(const char *key, const char *version, const struct enl_render_req *r,

@@ -20,6 +20,7 @@
 #include "enlarger/keys.h"
 #include "enlarger/clock.h"
 #include "enlarger/log.h"
+#include "enlarger/text.h"
 #include "admit.h"
 
 static double mono_s(void)
@@ -32,17 +33,12 @@ static double mono_s(void)
 static void new_attempt_id(char out[33])
 {
 	unsigned char r[16];
-	static const char hex[] = "0123456789abcdef";
 	if (RAND_bytes(r, sizeof(r)) != 1) {
 		/* Never expected; a time-based id still differs between attempts. */
 		snprintf(out, 33, "t%031lld", (long long)enl_wall_ms());
 		return;
 	}
-	for (int i = 0; i < 16; i++) {
-		out[2 * i] = hex[r[i] >> 4];
-		out[2 * i + 1] = hex[r[i] & 15];
-	}
-	out[32] = '\0';
+	enl_hex_encode(out, r, sizeof(r));
 }
 
 /* Is err a verdict on the image (mark the item failed, 422) rather than a passing

@@ -9,15 +9,7 @@
 
 #include <openssl/evp.h>
 
-static void md5_hex(const unsigned char digest[16], char out[33])
-{
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < 16; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 15];
-	}
-	out[32] = '\0';
-}
+#include "enlarger/text.h"
 
 int enl_local_md5(const void *data, size_t len, char out[33])
 {
@@ -25,7 +17,7 @@ int enl_local_md5(const void *data, size_t len, char out[33])
 	unsigned int dlen = 0;
 	if (!EVP_Digest(data, len, d, &dlen, EVP_md5(), NULL) || dlen != 16)
 		return ENL_EINTERNAL;
-	md5_hex(d, out);
+	enl_hex_encode(out, d, 16);
 	return ENL_OK;
 }
 
@@ -59,7 +51,7 @@ int enl_local_md5_fd(int fd, char out[33], int *err)
 	unsigned int dlen = 0;
 	if (!EVP_DigestFinal_ex(ctx, d, &dlen) || dlen != 16)
 		goto done;
-	md5_hex(d, out);
+	enl_hex_encode(out, d, 16);
 	rc = ENL_OK;
 done:
 	free(chunk);

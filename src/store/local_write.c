@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "enlarger/text.h"
+
 int enl_local_write_all(int fd, const void *p, size_t n)
 {
 	const unsigned char *c = p;
@@ -36,8 +38,8 @@ int enl_local_create_temp(int dirfd, char name[32])
 		unsigned char rnd[8];
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return -EIO;
-		snprintf(name, 32, LOCAL_TMP_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
-		         rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+		memcpy(name, LOCAL_TMP_PREFIX, sizeof(LOCAL_TMP_PREFIX) - 1);
+		enl_hex_encode(name + sizeof(LOCAL_TMP_PREFIX) - 1, rnd, sizeof(rnd));
 		int fd =
 		    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd >= 0)

@@ -14,6 +14,17 @@ int enl_hexval(int c)
 	return -1;
 }
 
+void enl_hex_encode(char *out, const void *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 int enl_pct_decode(const char *in, size_t n, unsigned flags, char *out, size_t outsz,
                    size_t *out_len)
 {
