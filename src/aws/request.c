@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 
+#include "enlarger/clock.h"
 #include "enlarger/log.h"
 #include "aws_internal.h"
 
@@ -247,13 +248,6 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 /* ---- retries ---- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -272,7 +266,7 @@ static long backoff_ms(const struct enl_aws_client_opts *o, int attempt)
 		ceiling = o->backoff_max_ms;
 	uint32_t rnd;
 	if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
-		rnd = (uint32_t)now_ms() * 2654435761u;
+		rnd = (uint32_t)enl_mono_ms() * 2654435761u;
 	return (long)(rnd % (uint32_t)(ceiling + 1));
 }
 
@@ -419,7 +413,7 @@ int enl_aws_request(struct enl_aws_client *c, const struct enl_aws_request *req,
 	CURL *h = NULL;
 	CURLcode cc;
 	int rc = ENL_EIO;
-	long long start = now_ms();
+	long long start = enl_mono_ms();
 	struct enl_aws_url u;
 
 	memset(out, 0, sizeof(*out));
@@ -460,7 +454,7 @@ int enl_aws_request(struct enl_aws_client *c, const struct enl_aws_request *req,
 		long ra = out->status ? retry_after_ms(out) : 0;
 		if (ra > wait)
 			wait = ra < c->o.backoff_max_ms ? ra : c->o.backoff_max_ms;
-		if (req->deadline_ms && now_ms() + wait - start >= req->deadline_ms)
+		if (req->deadline_ms && enl_mono_ms() + wait - start >= req->deadline_ms)
 			break;
 		enl_log_json(ENL_LOG_WARN, "aws request retry",
 		             json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "host", u.host, "method",

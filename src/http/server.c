@@ -45,6 +45,7 @@
 
 #include <microhttpd.h>
 
+#include "enlarger/clock.h"
 #include "enlarger/log.h"
 #include "problem.h"
 #include "server_internal.h"
@@ -588,16 +589,7 @@ void enl_server_stop(struct enl_server *s, int deadline_ms)
 	/* No new connections from here; those open finish their request and close. */
 	MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
 
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (deadline_ms > 0) {
-		until.tv_sec += deadline_ms / 1000;
-		until.tv_nsec += (long)(deadline_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-	}
+	struct timespec until = enl_mono_deadline(deadline_ms);
 	pthread_mutex_lock(&s->lock);
 	while (s->in_flight > 0 && deadline_ms > 0)
 		if (pthread_cond_timedwait(&s->idle, &s->lock, &until) == ETIMEDOUT)

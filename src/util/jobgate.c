@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "enlarger/clock.h"
 #include "enlarger/err.h"
 #include "enlarger/metrics.h"
 
@@ -131,16 +132,7 @@ int enl_jobgate_enter_cost(struct enl_jobgate *g, size_t cost, int timeout_ms)
 		rc = ENL_EBUSY;
 		goto done;
 	}
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	if (timeout_ms > 0) {
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-	}
+	struct timespec deadline = enl_mono_deadline(timeout_ms);
 	pthread_cond_init(&w.cond, &g->cond_attr);
 	if (g->tail)
 		g->tail->next = &w;
