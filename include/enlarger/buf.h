@@ -25,6 +25,9 @@ int enl_buf_append(struct enl_buf *b, const void *p, size_t n);
 void enl_buf_adopt(struct enl_buf *b, void *data, size_t len, void (*free_fn)(void *));
 /* Hands the bytes to the caller (who frees them with b->free_fn) and empties b. */
 void *enl_buf_steal(struct enl_buf *b, size_t *len_out);
+/* Moves src's bytes, with their free function, into dst (whose old bytes are freed; its
+ * max stays) and leaves src empty. */
+void enl_buf_move(struct enl_buf *dst, struct enl_buf *src);
 void enl_buf_free(struct enl_buf *b);
 
 #endif

@@ -250,8 +250,6 @@ int enl_outmeta_finish(struct enl_buf *b, enum enl_format fmt, int width, int he
                        const char *artist, const char *copyright)
 {
 	struct enl_buf tiff, out;
-	void *data;
-	size_t len;
 	int add = (artist && *artist) || (copyright && *copyright);
 	int rc = 0;
 
@@ -273,8 +271,7 @@ int enl_outmeta_finish(struct enl_buf *b, enum enl_format fmt, int width, int he
 	}
 	if (rc)
 		goto done;
-	data = enl_buf_steal(&out, &len);
-	enl_buf_adopt(b, data, len, free);
+	enl_buf_move(b, &out);
 done:
 	enl_buf_free(&tiff);
 	enl_buf_free(&out);

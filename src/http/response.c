@@ -137,14 +137,7 @@ void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
 	resp->status = status;
 	snprintf(resp->content_type, sizeof(resp->content_type), "%s",
 	         content_type ? content_type : "application/octet-stream");
-	void (*free_fn)(void *) = body->free_fn ? body->free_fn : free;
-	size_t len;
-	void *data = enl_buf_steal(body, &len);
-	body->free_fn = NULL;
-	if (data)
-		enl_buf_adopt(&resp->body, data, len, free_fn);
-	else
-		enl_buf_free(&resp->body);
+	enl_buf_move(&resp->body, body);
 }
 
 void enl_resp_retry_after(struct enl_resp *resp, int seconds)

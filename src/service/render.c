@@ -215,11 +215,7 @@ static int render_and_store(struct enl_app *app, const char *key, const struct e
 		enl_key_hash(key, khash);
 		purge_old_versions(app, khash, v->version);
 	}
-	void (*free_fn)(void *) = o.bytes.free_fn ? o.bytes.free_fn : free;
-	size_t len = 0;
-	void *data = enl_buf_steal(&o.bytes, &len);
-	o.bytes.free_fn = NULL;
-	enl_buf_adopt(&out->bytes, data, len, free_fn);
+	enl_buf_move(&out->bytes, &o.bytes);
 
 done:
 	enl_flight_leave(app->flights, f);

@@ -410,18 +410,17 @@ static int s3_get(struct enl_store *st, const char *bucket, const char *key, siz
 		info_from_headers(info, &r);
 		info->size = r.body.len;
 	}
-	size_t len = 0;
-	void *data = enl_buf_steal(&r.body, &len);
-	if (!data) {
+	if (!r.body.data) {
 		/* An empty object: hand back an empty, allocated buffer like the local store. */
-		data = malloc(1);
-		if (!data) {
+		void *empty = malloc(1);
+		if (!empty) {
 			rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 			goto done;
 		}
-		len = 0;
+		enl_buf_adopt(out, empty, 0, free);
+	} else {
+		enl_buf_move(out, &r.body);
 	}
-	enl_buf_adopt(out, data, len, free);
 	rc = ENL_OK;
 done:
 	if (rc)

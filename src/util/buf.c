@@ -70,6 +70,22 @@ void *enl_buf_steal(struct enl_buf *b, size_t *len_out)
 	return d;
 }
 
+void enl_buf_move(struct enl_buf *dst, struct enl_buf *src)
+{
+	if (dst == src)
+		return;
+	size_t max = dst->max;
+	enl_buf_free(dst);
+	dst->data = src->data;
+	dst->len = src->len;
+	dst->cap = src->cap;
+	dst->free_fn = src->data ? src->free_fn : NULL;
+	dst->max = max;
+	src->data = NULL;
+	src->len = src->cap = 0;
+	src->free_fn = NULL;
+}
+
 void enl_buf_free(struct enl_buf *b)
 {
 	if (b->data)

@@ -1,0 +1,87 @@
+/* The small helpers of src/util/ that several layers share: the hex encoder, moving a
+ * buffer with its free function, monotonic deadlines. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "enlarger/buf.h"
+#include "enlarger/clock.h"
+#include "enlarger/err.h"
+#include "enlarger/text.h"
+
+static void test_hex(void)
+{
+	char out[9];
+	memset(out, 'x', sizeof(out));
+	enl_hex_encode(out, "\x00\x0f\xa5\xff", 4);
+	CHECK_STR_EQ(out, "000fa5ff");
+	enl_hex_encode(out, "", 0);
+	CHECK_STR_EQ(out, "");
+}
+
+static int foreign_frees;
+static void foreign_free(void *p)
+{
+	foreign_frees++;
+	free(p);
+}
+
+static void test_buf_move(void)
+{
+	struct enl_buf src, dst;
+	enl_buf_init(&src, 0);
+	enl_buf_init(&dst, 100);
+	REQUIRE(enl_buf_append(&dst, "old", 3) == 0);
+	/* A buffer that must be released with its own function travels with it. */
+	char *p = malloc(5);
+	REQUIRE(p != NULL);
+	memcpy(p, "bytes", 5);
+	enl_buf_adopt(&src, p, 5, foreign_free);
+	enl_buf_move(&dst, &src);
+	CHECK(src.data == NULL && src.len == 0 && src.free_fn == NULL);
+	CHECK(dst.data == (unsigned char *)p && dst.len == 5);
+	CHECK(dst.free_fn == foreign_free);
+	CHECK_INT_EQ(dst.max, 100); /* the destination keeps its cap */
+	CHECK_INT_EQ(foreign_frees, 0);
+	/* Growing it copies into our own storage and releases the foreign block once. */
+	REQUIRE(enl_buf_append(&dst, "!", 1) == 0);
+	CHECK_INT_EQ(foreign_frees, 1);
+	CHECK(dst.len == 6 && memcmp(dst.data, "bytes!", 6) == 0);
+	/* Moving an empty buffer empties the destination. */
+	enl_buf_move(&dst, &src);
+	CHECK(dst.data == NULL && dst.len == 0 && dst.free_fn == NULL);
+	enl_buf_free(&dst);
+	enl_buf_free(&src);
+	CHECK_INT_EQ(foreign_frees, 1);
+}
+
+static double ts_s(struct timespec t)
+{
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void test_deadline(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	struct timespec d = enl_mono_deadline(1999);
+	CHECK(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+	CHECK(ts_s(d) - ts_s(now) >= 1.998 && ts_s(d) - ts_s(now) < 2.5);
+	d = enl_mono_deadline(0);
+	CHECK(ts_s(d) - ts_s(now) >= 0 && ts_s(d) - ts_s(now) < 0.5);
+	d = enl_mono_deadline(-5);
+	CHECK(ts_s(d) - ts_s(now) >= 0 && ts_s(d) - ts_s(now) < 0.5);
+	int64_t a = enl_mono_ms();
+	struct timespec nap = {0, 20 * 1000000L};
+	nanosleep(&nap, NULL);
+	CHECK(enl_mono_ms() - a >= 19);
+}
+
+int main(void)
+{
+	test_hex();
+	test_buf_move();
+	test_deadline();
+	return check_done();
+}
