@@ -5,7 +5,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,38 +12,10 @@
 #include <unistd.h>
 
 #include "enlarger/config.h"
+#include "enlarger/fs.h"
 #include "enlarger/log.h"
 #include "enlarger/pipeline.h"
 #include "enlarger/service.h"
-
-static int read_file(const char *path, size_t max, struct enl_buf *out, struct enl_errmsg *e)
-{
-	unsigned char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc = 0;
-	enl_buf_init(out, max);
-	if (fd < 0)
-		return enl_fail(e, errno == ENOENT ? ENL_ENOTFOUND : ENL_EIO, "cannot open %s: %s",
-		                path, strerror(errno));
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = enl_fail(e, ENL_EIO, "cannot read %s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((rc = enl_buf_append(out, chunk, (size_t)n))) {
-			if (rc == ENL_ETOOBIG)
-				enl_fail(e, rc, "%s is over the limit of %zu bytes", path, max);
-			break;
-		}
-	}
-	close(fd);
-	return rc;
-}
 
 /* Writes via a temporary file and rename, so a reader never sees half a file. */
 static int write_file(const char *path, const struct enl_buf *b, struct enl_errmsg *e)
@@ -125,7 +96,7 @@ int enl_cmd_process(int argc, char **argv)
 	enl_app_pipeline_opts(&po, &cfg);
 	po.threads = (int)sysconf(_SC_NPROCESSORS_ONLN); /* the one job: every core */
 
-	if ((rc = read_file(file, cfg.max_input_bytes, &data, &e)))
+	if ((rc = enl_file_read(file, cfg.max_input_bytes, &data, &e)))
 		goto fail;
 	if (enl_pipeline_init(argv[0])) {
 		rc = enl_fail(&e, ENL_EINTERNAL, "libvips did not start");

@@ -1,13 +1,15 @@
 /* The small helpers of src/util/ that several layers share: the hex encoder, moving a
- * buffer with its free function, monotonic deadlines. */
+ * buffer with its free function, monotonic deadlines, reading a whole file. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "enlarger/buf.h"
 #include "enlarger/clock.h"
 #include "enlarger/err.h"
+#include "enlarger/fs.h"
 #include "enlarger/text.h"
 
 static void test_hex(void)
@@ -78,10 +80,44 @@ static void test_deadline(void)
 	CHECK(enl_mono_ms() - a >= 19);
 }
 
+static void test_file_read(void)
+{
+	char path[] = "/tmp/enl-util-XXXXXX";
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0);
+	/* Larger than one read, so the bytes arrive in several pieces. */
+	size_t n = 200000;
+	unsigned char *want = malloc(n);
+	REQUIRE(want != NULL);
+	for (size_t i = 0; i < n; i++)
+		want[i] = (unsigned char)(i * 7 + i / 251);
+	REQUIRE(write(fd, want, n) == (ssize_t)n);
+	close(fd);
+
+	struct enl_buf b;
+	struct enl_errmsg e = {""};
+	CHECK_INT_EQ(enl_file_read(path, 0, &b, &e), 0);
+	CHECK(b.len == n && memcmp(b.data, want, n) == 0);
+	enl_buf_free(&b);
+	CHECK_INT_EQ(enl_file_read(path, n, &b, &e), 0);
+	CHECK_INT_EQ(b.len, n);
+	enl_buf_free(&b);
+	/* One byte over the cap: refused, nothing kept, the path and the cap named. */
+	CHECK_INT_EQ(enl_file_read(path, n - 1, &b, &e), ENL_ETOOBIG);
+	CHECK(b.data == NULL && b.len == 0);
+	CHECK(strstr(e.text, path) != NULL && strstr(e.text, "199999") != NULL);
+	unlink(path);
+	CHECK_INT_EQ(enl_file_read(path, 0, &b, &e), ENL_ENOTFOUND);
+	CHECK(strstr(e.text, path) != NULL);
+	CHECK_INT_EQ(enl_file_read("/", 0, &b, NULL), ENL_EIO); /* a folder reads as EISDIR */
+	free(want);
+}
+
 int main(void)
 {
 	test_hex();
 	test_buf_move();
 	test_deadline();
+	test_file_read();
 	return check_done();
 }
