@@ -13,6 +13,9 @@
  * stored form is always this long (DynamoDB compares strings bytewise). */
 #define ENL_SEQ_WIDTH 32
 
+/* processingError holds at most this many bytes of a fail or release reason. */
+#define ENL_TABLE_REASON_MAX 1000
+
 /* What a claim found, decided atomically in the table. */
 enum enl_claim_result {
 	ENL_CLAIM_OK,        /* this attempt owns the photo: status is now "processing" */
@@ -34,6 +37,12 @@ struct enl_claim_req {
 
 struct enl_table;
 
+/* What an implementation provides. The enl_table_* calls check and normalise the contract
+ * before they dispatch (src/table/table.c), so an implementation gets: ids and attempts
+ * that are not NULL; a claim whose sequencer is padded (enl_seq_pad) or NULL and whose
+ * etag has no surrounding quotes and is NULL when empty; complete's fields NULL or an
+ * object; a fail or release reason that is not NULL and holds at most
+ * ENL_TABLE_REASON_MAX bytes, cut on a UTF-8 character boundary. */
 struct enl_table_ops {
 	int (*claim)(struct enl_table *t, const struct enl_claim_req *req,
 	             enum enl_claim_result *out, struct enl_errmsg *e);
@@ -42,12 +51,11 @@ struct enl_table_ops {
 	                json_t *fields, struct enl_errmsg *e);
 	int (*fail)(struct enl_table *t, const char *photo_id, const char *attempt,
 	            const char *reason, struct enl_errmsg *e);
+	int (*release)(struct enl_table *t, const char *photo_id, const char *attempt,
+	               const char *reason, struct enl_errmsg *e);
 	int (*get)(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
 	int (*ping)(struct enl_table *t, struct enl_errmsg *e);
 	void (*destroy)(struct enl_table *t);
-	/* Last, so positional initializers of older wrappers still compile. */
-	int (*release)(struct enl_table *t, const char *photo_id, const char *attempt,
-	               const char *reason, struct enl_errmsg *e);
 };
 
 struct enl_table {
@@ -57,11 +65,13 @@ struct enl_table {
 
 /* claim: ENL_OK with *out set, ENL_EINVAL for a sequencer that is not hex, or
  * ENL_EIO/ENL_ETIMEOUT. The rules are in docs/photo-item.md; req->sequencer is
- * padded again (enl_seq_pad) and req->etag compared without surrounding quotes.
+ * padded again (enl_seq_pad) and req->etag compared without surrounding quotes (an
+ * empty one is no ETag).
  * complete replaces every result field (absent ones are removed, so a new version
  * of a photo keeps none of the old one's EXIF or GPS), sets processedAt (now, unless
  * fields gives one) and status "completed"; ENL_EINVAL when a field has the wrong
- * JSON type. fail sets status "failed" and processingError (capped at 1000 bytes).
+ * JSON type. fail sets status "failed" and processingError (capped at
+ * ENL_TABLE_REASON_MAX bytes).
  * complete/fail: ENL_OK, ENL_ECONFLICT when attempt no longer owns the photo (a
  * newer event took over: the result is dropped), ENL_EIO/ENL_ETIMEOUT.
  * release gives a claim back after a retryable failure (store or table error, out of

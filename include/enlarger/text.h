@@ -11,6 +11,10 @@ int enl_hexval(int c);
 /* p[0..n) as 2n lower-case hex digits and a NUL into out (2n + 1 bytes). */
 void enl_hex_encode(char *out, const void *p, size_t n);
 
+/* s[0..*n) without one pair of surrounding double quotes, the way ETags travel in
+ * headers and events: returns where the value starts and shortens *n to its length. */
+const char *enl_unquote(const char *s, size_t *n);
+
 /* Flags for enl_pct_decode. */
 #define ENL_PCT_PLUS_SPACE                                                                         \
 	1u /* '+' is a space (form-encoded query strings, S3 notification keys) */

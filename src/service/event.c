@@ -37,10 +37,7 @@ static int set_etag(struct enl_event *ev, const char *etag, struct enl_errmsg *e
 	if (!etag)
 		return 0;
 	size_t n = strlen(etag);
-	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
-		etag++;
-		n -= 2;
-	}
+	etag = enl_unquote(etag, &n);
 	if (n >= sizeof(ev->etag))
 		return enl_fail(e, ENL_EINVAL, "etag is too long");
 	for (size_t i = 0; i < n; i++)

@@ -250,10 +250,8 @@ static void info_from_headers(struct enl_object_info *info, const struct enl_aws
 	const char *etag = enl_aws_response_header(r, "etag");
 	if (etag) {
 		size_t n = strlen(etag);
-		if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"')
-			snprintf(info->etag, sizeof(info->etag), "%.*s", (int)(n - 2), etag + 1);
-		else
-			copy_str(info->etag, sizeof(info->etag), etag);
+		etag = enl_unquote(etag, &n);
+		snprintf(info->etag, sizeof(info->etag), "%.*s", (int)n, etag);
 	}
 	copy_str(info->content_type, sizeof(info->content_type),
 	         enl_aws_response_header(r, "content-type"));
@@ -338,12 +336,9 @@ static int body_consistent(const struct enl_aws_response *r)
 	    enl_aws_response_header(r, "x-amz-server-side-encryption-customer-algorithm"))
 		return 1;
 	size_t n = strlen(etag);
-	if (n == 0 || strcmp(etag, "\"\"") == 0)
+	etag = enl_unquote(etag, &n);
+	if (n == 0)
 		return 0; /* S3 always names a version; an empty ETag is a stand-in mid-write */
-	if (n == 34 && etag[0] == '"' && etag[33] == '"') {
-		etag++;
-		n = 32;
-	}
 	if (n != 32)
 		return 1;
 	for (size_t i = 0; i < 32; i++)

@@ -1,20 +1,7 @@
 /* The claim rules shared by the SQLite and DynamoDB tables (see claim_internal.h). */
 #include "claim_internal.h"
 
-#include <stdio.h>
 #include <string.h>
-
-const char *enl_table_strip_quotes(const char *etag, char *buf, size_t cap)
-{
-	if (!etag)
-		return NULL;
-	size_t n = strlen(etag);
-	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
-		snprintf(buf, cap, "%.*s", (int)(n - 2), etag + 1);
-		return buf;
-	}
-	return etag;
-}
 
 enum enl_claim_result enl_table_claim_decide(int has_row, const char *st_seq, const char *st_etag,
                                              const char *status, int64_t lease_until,

@@ -3,14 +3,9 @@
 #ifndef ENLARGER_TABLE_CLAIM_INTERNAL_H
 #define ENLARGER_TABLE_CLAIM_INTERNAL_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 #include "enlarger/table.h"
-
-/* etag without one pair of surrounding double quotes: buf (cap bytes) when it had them,
- * else etag itself; NULL for NULL. Borrowed. */
-const char *enl_table_strip_quotes(const char *etag, char *buf, size_t cap);
 
 /* The claim rules (docs/photo-item.md), given the stored row (has_row 0: none; st_seq,
  * st_etag, status and lease_until are its fields) and the claim's sequencer, ETag and

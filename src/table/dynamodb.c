@@ -24,7 +24,6 @@
 #include "claim_internal.h"
 #include "dynamodb_internal.h"
 
-#define DDB_REASON_MAX 1000
 #define DDB_RESPONSE_MAX (1u << 20) /* an item is at most 400 KB */
 #define DDB_CLAIM_TRIES 5           /* claim races lost to an item that changed meanwhile */
 #define DDB_PING_KEY "__enlarger_ping__"
@@ -250,9 +249,9 @@ static int64_t item_n(json_t *item, const char *name)
  *   OR (no stored sequencer AND (no stored ETag OR another ETag OR claimable))
  * where claimable = not completed/failed and not processing under a live lease. A
  * request without a sequencer has only the ETag part. */
-static int claim_write(struct ddb_table *t, const struct enl_claim_req *req, const char *seq,
-                       const char *etag, struct enl_errmsg *e)
+static int claim_write(struct ddb_table *t, const struct enl_claim_req *req, struct enl_errmsg *e)
 {
+	const char *seq = req->sequencer, *etag = req->etag;
 	struct expr x = {json_object(), json_object()};
 	struct enl_buf upd = ENL_BUF_INIT, cond = ENL_BUF_INIT;
 	char when[32];
@@ -338,20 +337,8 @@ static int ddb_claim(struct enl_table *tb, const struct enl_claim_req *req,
                      enum enl_claim_result *out, struct enl_errmsg *e)
 {
 	struct ddb_table *t = (struct ddb_table *)tb;
-	char seq[ENL_SEQ_WIDTH + 1], etagbuf[128];
-	const char *seqp = NULL;
-	const char *etag = enl_table_strip_quotes(req->etag, etagbuf, sizeof(etagbuf));
-	if (etag && !etag[0])
-		etag = NULL;
-	if (req->sequencer) {
-		if (enl_seq_pad(req->sequencer, seq) != ENL_OK)
-			return enl_fail(e, ENL_EINVAL,
-			                "sequencer is not a hex string of at most %d",
-			                ENL_SEQ_WIDTH);
-		seqp = seq;
-	}
 	for (int tries = 0; tries < DDB_CLAIM_TRIES; tries++) {
-		int rc = claim_write(t, req, seqp, etag, e);
+		int rc = claim_write(t, req, e);
 		if (rc == ENL_OK) {
 			*out = ENL_CLAIM_OK;
 			return ENL_OK;
@@ -373,9 +360,9 @@ static int ddb_claim(struct enl_table *tb, const struct enl_claim_req *req,
 			*out = ENL_CLAIM_OK;
 			return ENL_OK;
 		}
-		enum enl_claim_result res =
-		    enl_table_claim_decide(1, item_s(item, "sequencer"), item_s(item, "etag"), st,
-		                           item_n(item, "leaseUntil"), seqp, etag, req->now_ms);
+		enum enl_claim_result res = enl_table_claim_decide(
+		    1, item_s(item, "sequencer"), item_s(item, "etag"), st,
+		    item_n(item, "leaseUntil"), req->sequencer, req->etag, req->now_ms);
 		json_decref(item);
 		if (res != ENL_CLAIM_OK) {
 			*out = res;
@@ -399,10 +386,6 @@ static int ddb_complete(struct enl_table *tb, const char *photo_id, const char *
 	enl_buf_init(&set, 16384);
 	enl_buf_init(&rem, 16384);
 	enl_buf_init(&upd, 32768);
-	if (fields && !json_is_object(fields)) {
-		rc = enl_fail(e, ENL_EINVAL, "result fields must be an object");
-		goto done;
-	}
 	if (!x.names || !x.values) {
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
@@ -461,17 +444,9 @@ static int owned_reason_update(struct ddb_table *t, const char *photo_id, const 
                                struct enl_errmsg *e)
 {
 	struct expr x = {json_object(), json_object()};
-	char when[32], *why = NULL;
+	char when[32];
 	int rc;
-	/* Cap the reason, cutting on a UTF-8 character boundary. */
-	size_t n = strnlen(reason, DDB_REASON_MAX + 1);
-	if (n > DDB_REASON_MAX) {
-		n = DDB_REASON_MAX;
-		while (n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80)
-			n--;
-	}
-	why = strndup(reason, n);
-	if (!x.names || !x.values || !why) {
+	if (!x.names || !x.values) {
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -479,7 +454,7 @@ static int owned_reason_update(struct ddb_table *t, const char *photo_id, const 
 	char upd[256];
 	snprintf(upd, sizeof(upd), "SET %s = %s, %s = %s, %s = %s REMOVE %s%s",
 	         N(&x, "#st", "processingStatus"), V(&x, ":status", ddb_av_s(status)),
-	         N(&x, "#err", "processingError"), V(&x, ":err", ddb_av_s(why)),
+	         N(&x, "#err", "processingError"), V(&x, ":err", ddb_av_s(reason)),
 	         N(&x, "#upd", "updatedAt"), V(&x, ":upd", ddb_av_s(when)),
 	         N(&x, "#lease", "leaseUntil"), only_processing ? ", #att" : "");
 	N(&x, "#att", "attempt");
@@ -495,7 +470,6 @@ static int owned_reason_update(struct ddb_table *t, const char *photo_id, const 
 	if (rc == ENL_ECONFLICT)
 		rc = enl_fail(e, ENL_ECONFLICT, "a newer attempt owns this photo");
 done:
-	free(why);
 	json_decref(x.names);
 	json_decref(x.values);
 	return rc;
@@ -555,10 +529,10 @@ static const struct enl_table_ops ddb_ops = {
     .claim = ddb_claim,
     .complete = ddb_complete,
     .fail = ddb_fail,
+    .release = ddb_release,
     .get = ddb_get,
     .ping = ddb_ping,
     .destroy = ddb_destroy,
-    .release = ddb_release,
 };
 
 int enl_table_dynamodb_open(const struct enl_aws_config *cfg, struct enl_aws_client *client,

@@ -17,8 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#define SQLITE_REASON_MAX 1000
-
 /* ---- claim ---- */
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -33,17 +31,7 @@ static int sqlite_claim(struct enl_table *tb, const struct enl_claim_req *req,
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	int in_tx = 0, src;
-	char seq[ENL_SEQ_WIDTH + 1], etagbuf[128], when[32];
-	const char *seqp = NULL;
-	const char *etag = enl_table_strip_quotes(req->etag, etagbuf, sizeof(etagbuf));
-
-	if (req->sequencer) {
-		if (enl_seq_pad(req->sequencer, seq) != ENL_OK)
-			return enl_fail(e, ENL_EINVAL,
-			                "sequencer is not a hex string of at most %d",
-			                ENL_SEQ_WIDTH);
-		seqp = seq;
-	}
+	char when[32];
 	int rc = enl_sqlite_conn_get(t, &db, e);
 	if (rc)
 		return rc;
@@ -69,7 +57,7 @@ static int sqlite_claim(struct enl_table *tb, const struct enl_claim_req *req,
 	enum enl_claim_result res = enl_table_claim_decide(
 	    src == SQLITE_ROW, (const char *)sqlite3_column_text(st, 0),
 	    (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
-	    sqlite3_column_int64(st, 3), seqp, etag, req->now_ms);
+	    sqlite3_column_int64(st, 3), req->sequencer, req->etag, req->now_ms);
 	sqlite3_finalize(st);
 	st = NULL;
 
@@ -80,8 +68,8 @@ static int sqlite_claim(struct enl_table *tb, const struct enl_claim_req *req,
 			sqlite3_bind_text(st, 1, req->photo_id, -1, SQLITE_TRANSIENT);
 			bind_text(st, 2, req->bucket);
 			bind_text(st, 3, req->key);
-			bind_text(st, 4, seqp);
-			bind_text(st, 5, etag);
+			bind_text(st, 4, req->sequencer);
+			bind_text(st, 5, req->etag);
 			bind_text(st, 6, req->attempt);
 			sqlite3_bind_int64(st, 7, req->now_ms + req->lease_ms);
 			bind_text(st, 8, when);
@@ -132,8 +120,6 @@ static int sqlite_complete(struct enl_table *tb, const char *photo_id, const cha
 	sqlite3_stmt *st = NULL;
 	char when[32];
 	int64_t now = enl_wall_ms();
-	if (fieldsobj && !json_is_object(fieldsobj))
-		return enl_fail(e, ENL_EINVAL, "result fields must be an object");
 	int rc = enl_sqlite_conn_get(t, &db, e);
 	if (rc)
 		return rc;
@@ -168,13 +154,6 @@ static int owned_reason_update(struct sqlite_table *t, const char *sql, const ch
 	sqlite3_stmt *st = NULL;
 	char when[32];
 	enl_iso8601_ms(enl_wall_ms(), when);
-	/* Cap the reason, cutting on a UTF-8 character boundary. */
-	size_t n = strnlen(reason, SQLITE_REASON_MAX + 1);
-	if (n > SQLITE_REASON_MAX) {
-		n = SQLITE_REASON_MAX;
-		while (n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80)
-			n--;
-	}
 	int rc = enl_sqlite_conn_get(t, &db, e);
 	if (rc)
 		return rc;
@@ -183,7 +162,7 @@ static int owned_reason_update(struct sqlite_table *t, const char *sql, const ch
 		rc = enl_sqlite_db_fail(db, src, what, e);
 		goto done;
 	}
-	sqlite3_bind_text(st, 1, reason, (int)n, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, when, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, photo_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, attempt, -1, SQLITE_TRANSIENT);
@@ -278,10 +257,10 @@ static const struct enl_table_ops sqlite_ops = {
     .claim = sqlite_claim,
     .complete = sqlite_complete,
     .fail = sqlite_fail,
+    .release = sqlite_release,
     .get = sqlite_get,
     .ping = sqlite_ping,
     .destroy = sqlite_destroy,
-    .release = sqlite_release,
 };
 
 int enl_table_sqlite_open(const char *path, const char *table, const char *key_attr,

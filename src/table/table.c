@@ -1,8 +1,16 @@
-/* Photo table dispatch: the enl_table_* calls forward to the implementation's ops,
- * and sequencer padding shared by every implementation. */
+/* Photo table dispatch: the enl_table_* calls check and normalise the contract (ids,
+ * sequencer padding, ETag quotes, the reason's cap, the result's type) once, then forward
+ * to the implementation's ops, so SQLite and DynamoDB cannot drift apart on it. */
 #include "enlarger/table.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "enlarger/text.h"
+
+/* An ETag is at most 80 bytes with its quotes (struct enl_object_info); a longer one
+ * is cut here, as it would be when stored in the object info. */
+#define TABLE_ETAG_MAX 127
 
 #define ENL_TABLE_CHECK(t, op, e)                                                                  \
 	do {                                                                                       \
@@ -16,7 +24,22 @@ int enl_table_claim(struct enl_table *t, const struct enl_claim_req *req,
 	ENL_TABLE_CHECK(t, claim, e);
 	if (!req || !req->photo_id || !req->photo_id[0] || !req->attempt || !req->attempt[0])
 		return enl_fail(e, ENL_EINVAL, "claim needs a photo id and an attempt id");
-	return t->ops->claim(t, req, out, e);
+	struct enl_claim_req r = *req;
+	char seq[ENL_SEQ_WIDTH + 1], etag[TABLE_ETAG_MAX + 1];
+	if (req->sequencer) {
+		if (enl_seq_pad(req->sequencer, seq) != ENL_OK)
+			return enl_fail(e, ENL_EINVAL,
+			                "sequencer is not a hex string of at most %d",
+			                ENL_SEQ_WIDTH);
+		r.sequencer = seq;
+	}
+	if (req->etag) {
+		size_t n = strlen(req->etag);
+		const char *v = enl_unquote(req->etag, &n);
+		snprintf(etag, sizeof(etag), "%.*s", (int)n, v);
+		r.etag = etag[0] ? etag : NULL; /* empty: this version's ETag is unknown */
+	}
+	return t->ops->claim(t, &r, out, e);
 }
 
 int enl_table_complete(struct enl_table *t, const char *photo_id, const char *attempt,
@@ -25,7 +48,26 @@ int enl_table_complete(struct enl_table *t, const char *photo_id, const char *at
 	ENL_TABLE_CHECK(t, complete, e);
 	if (!photo_id || !attempt)
 		return enl_fail(e, ENL_EINVAL, "complete needs a photo id and an attempt id");
+	if (fields && !json_is_object(fields))
+		return enl_fail(e, ENL_EINVAL, "result fields must be an object");
 	return t->ops->complete(t, photo_id, attempt, fields, e);
+}
+
+/* reason (NULL: "") cut to ENL_TABLE_REASON_MAX bytes on a UTF-8 character boundary, in
+ * out when it had to be cut. Borrowed. */
+static const char *cap_reason(const char *reason, char out[ENL_TABLE_REASON_MAX + 1])
+{
+	if (!reason)
+		return "";
+	size_t n = strnlen(reason, ENL_TABLE_REASON_MAX + 1);
+	if (n <= ENL_TABLE_REASON_MAX)
+		return reason;
+	n = ENL_TABLE_REASON_MAX;
+	while (n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(out, reason, n);
+	out[n] = '\0';
+	return out;
 }
 
 int enl_table_fail(struct enl_table *t, const char *photo_id, const char *attempt,
@@ -34,7 +76,8 @@ int enl_table_fail(struct enl_table *t, const char *photo_id, const char *attemp
 	ENL_TABLE_CHECK(t, fail, e);
 	if (!photo_id || !attempt)
 		return enl_fail(e, ENL_EINVAL, "fail needs a photo id and an attempt id");
-	return t->ops->fail(t, photo_id, attempt, reason ? reason : "", e);
+	char buf[ENL_TABLE_REASON_MAX + 1];
+	return t->ops->fail(t, photo_id, attempt, cap_reason(reason, buf), e);
 }
 
 int enl_table_release(struct enl_table *t, const char *photo_id, const char *attempt,
@@ -43,7 +86,8 @@ int enl_table_release(struct enl_table *t, const char *photo_id, const char *att
 	ENL_TABLE_CHECK(t, release, e);
 	if (!photo_id || !attempt)
 		return enl_fail(e, ENL_EINVAL, "release needs a photo id and an attempt id");
-	return t->ops->release(t, photo_id, attempt, reason ? reason : "", e);
+	char buf[ENL_TABLE_REASON_MAX + 1];
+	return t->ops->release(t, photo_id, attempt, cap_reason(reason, buf), e);
 }
 
 int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e)

@@ -25,6 +25,15 @@ void enl_hex_encode(char *out, const void *p, size_t n)
 	out[2 * n] = '\0';
 }
 
+const char *enl_unquote(const char *s, size_t *n)
+{
+	if (*n >= 2 && s[0] == '"' && s[*n - 1] == '"') {
+		*n -= 2;
+		return s + 1;
+	}
+	return s;
+}
+
 int enl_pct_decode(const char *in, size_t n, unsigned flags, char *out, size_t outsz,
                    size_t *out_len)
 {

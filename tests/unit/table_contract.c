@@ -29,8 +29,14 @@ static void pid(char *out, size_t cap, const char *name)
 static int claim(struct enl_table *t, const char *id, const char *seq, const char *etag,
                  const char *attempt, int64_t now)
 {
-	struct enl_claim_req r = {id,  seq,  etag, attempt, "originals", "photos/a b.jpg",
-	                          now, LEASE};
+	struct enl_claim_req r = {.photo_id = id,
+	                          .sequencer = seq,
+	                          .etag = etag,
+	                          .attempt = attempt,
+	                          .bucket = "originals",
+	                          .key = "photos/a b.jpg",
+	                          .now_ms = now,
+	                          .lease_ms = LEASE};
 	enum enl_claim_result res = (enum enl_claim_result) - 1;
 	struct enl_errmsg e = {""};
 	int rc = enl_table_claim(t, &r, &res, &e);
@@ -219,6 +225,50 @@ static void test_no_sequencer(struct enl_table *t)
 	it = get(t, id);
 	CHECK_STR_EQ(sfield(it, "sequencer"), "00000000000000000000000000000005");
 	CHECK_STR_EQ(sfield(it, "etag"), "e5");
+	json_decref(it);
+}
+
+/* What the dispatch normalises before any table sees it (include/enlarger/table.h): a
+ * sequencer that is not hex, a result that is not an object, an empty ETag, and the cap
+ * of a reason, cut where a UTF-8 character starts. */
+static void test_normalised(struct enl_table *t)
+{
+	char id[128];
+	struct enl_errmsg e = {""};
+	pid(id, sizeof(id), "normalised");
+	CHECK_INT_EQ(claim(t, id, "not-hex", "e1", "n0", 1000), -100 + ENL_EINVAL);
+	CHECK_INT_EQ(claim(t, id, "123456789012345678901234567890123", "e1", "n0", 1000),
+	             -100 + ENL_EINVAL);
+	CHECK(enl_table_get(t, id, &(json_t *){NULL}, &e) == ENL_ENOTFOUND); /* nothing written */
+	/* An empty ETag is no ETag: not stored, and a request that has neither sequencer nor
+	 * ETag always takes the photo, done or not. */
+	CHECK_INT_EQ(claim(t, id, NULL, "", "n1", 1000), ENL_CLAIM_OK);
+	json_t *it = get(t, id);
+	CHECK(json_object_get(it, "etag") == NULL);
+	json_decref(it);
+	json_t *arr = json_array();
+	CHECK_INT_EQ(complete(t, id, "n1", arr), ENL_EINVAL);
+	json_decref(arr);
+	CHECK_INT_EQ(complete(t, id, "n1", NULL), ENL_OK);
+	CHECK_INT_EQ(claim(t, id, NULL, "", "n2", 2000), ENL_CLAIM_OK);
+	CHECK_INT_EQ(claim(t, id, NULL, "\"\"", "n3", 2000 + LEASE), ENL_CLAIM_OK);
+	/* 999 bytes and a 2-byte character across the cap: the character goes whole. */
+	char reason[1500];
+	memset(reason, 'x', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	memcpy(reason + 999, "\xc3\xa9", 2);
+	CHECK_INT_EQ(fail(t, id, "n3", reason), ENL_OK);
+	it = get(t, id);
+	const char *stored = sfield(it, "processingError");
+	CHECK(stored && strlen(stored) == 999 && strncmp(stored, reason, 999) == 0);
+	json_decref(it);
+	/* Exactly at the cap: kept whole; release caps as fail does. */
+	CHECK_INT_EQ(claim(t, id, NULL, "e2", "n4", 3000), ENL_CLAIM_OK);
+	memset(reason, 'y', sizeof(reason) - 1);
+	CHECK_INT_EQ(release(t, id, "n4", reason), ENL_OK);
+	it = get(t, id);
+	stored = sfield(it, "processingError");
+	CHECK(stored && strlen(stored) == ENL_TABLE_REASON_MAX && stored[0] == 'y');
 	json_decref(it);
 }
 
@@ -460,6 +510,7 @@ int table_contract_run(const struct table_contract *c)
 	test_new_and_busy(t);
 	test_takeover_in_flight(t);
 	test_no_sequencer(t);
+	test_normalised(t);
 	test_release(t);
 	test_round_trip(t);
 	test_concurrent_claims(t);

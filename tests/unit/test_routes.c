@@ -162,8 +162,15 @@ static void ws_destroy(struct enl_store *s)
 {
 	(void)s;
 }
-static const struct enl_store_ops wrap_store_ops = {ws_get,  ws_head, ws_put,    ws_del,
-                                                    ws_list, ws_ping, ws_destroy};
+static const struct enl_store_ops wrap_store_ops = {
+    .get = ws_get,
+    .head = ws_head,
+    .put = ws_put,
+    .del = ws_del,
+    .list = ws_list,
+    .ping = ws_ping,
+    .destroy = ws_destroy,
+};
 
 struct wrap_table {
 	struct enl_table base;
@@ -225,8 +232,15 @@ static int wt_release(struct enl_table *t, const char *id, const char *att, cons
 {
 	return enl_table_release(((struct wrap_table *)t)->inner, id, att, why, e);
 }
-static const struct enl_table_ops wrap_table_ops = {wt_claim, wt_complete, wt_fail,   wt_get,
-                                                    wt_ping,  wt_destroy,  wt_release};
+static const struct enl_table_ops wrap_table_ops = {
+    .claim = wt_claim,
+    .complete = wt_complete,
+    .fail = wt_fail,
+    .release = wt_release,
+    .get = wt_get,
+    .ping = wt_ping,
+    .destroy = wt_destroy,
+};
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
