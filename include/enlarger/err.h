@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-/* Functions return 0 on success or one of these (negative). The HTTP layer is the
- * only place that maps them to status codes (src/http/status.c). */
+/* Functions return 0 on success or one of these (negative). Their names, titles and
+ * HTTP statuses are one table (src/util/err.c), the only place that maps them. */
 enum enl_err {
 	ENL_OK = 0,
 	ENL_EINVAL = -1,       /* malformed request, event or parameter */
@@ -22,7 +22,21 @@ enum enl_err {
 	ENL_EINTERNAL = -12,   /* a bug or an unexpected library failure */
 };
 
-/* A short stable name for logs and problem types, e.g. "decode". Borrowed, static. */
+/* What a code means outside: a short stable name for logs and problem types
+ * ("undecodable"), the title of its problem body ("Image cannot be decoded") and the
+ * HTTP status it answers (422). */
+struct enl_err_info {
+	int code;
+	const char *name;
+	const char *title;
+	int http_status;
+};
+
+/* The row of err; the ENL_EINTERNAL row for a value that is not a code. Borrowed,
+ * static. */
+const struct enl_err_info *enl_err_info(int err);
+
+/* enl_err_info(err)->name. Borrowed, static. */
 const char *enl_err_name(int err);
 
 /* Text for the client: specific and safe, never a path or a credential. */

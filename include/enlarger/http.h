@@ -66,7 +66,8 @@ void enl_resp_retry_after(struct enl_resp *resp, int seconds);
 void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
                     struct enl_buf *body);
 
-/* The one mapping from enum enl_err to an HTTP status. */
+/* The HTTP status of an enum enl_err: enl_err_info(err)->http_status (the one table,
+ * src/util/err.c). */
 int enl_http_status(int err);
 
 typedef int (*enl_route_fn)(struct enl_req *req, struct enl_resp *resp);

@@ -53,8 +53,8 @@ struct enl_http_refusal enl_http_route_refusal(int status)
 	if (status == 405)
 		return (struct enl_http_refusal){405, "method-not-allowed", "Method not allowed",
 		                                 "this path does not answer this method"};
-	return (struct enl_http_refusal){404, enl_err_name(ENL_ENOTFOUND), "Not found",
-	                                 "no such route"};
+	const struct enl_err_info *nf = enl_err_info(ENL_ENOTFOUND);
+	return (struct enl_http_refusal){404, nf->name, nf->title, "no such route"};
 }
 
 void enl_http_route_run(const struct enl_route *rt, struct enl_req *req, struct enl_resp *resp)

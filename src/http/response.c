@@ -80,22 +80,9 @@ done:
 	return rc;
 }
 
-static const char *err_title(int err)
+int enl_http_status(int err)
 {
-	switch (err) {
-	case ENL_EINVAL: return "Invalid request";
-	case ENL_ENOMEM: return "Out of memory";
-	case ENL_ENOTFOUND: return "Not found";
-	case ENL_EUNSUPPORTED: return "Unsupported image type";
-	case ENL_EDECODE: return "Image cannot be decoded";
-	case ENL_ETOOBIG: return "Image over limits";
-	case ENL_EIO: return "Storage failure";
-	case ENL_EBUSY: return "Busy";
-	case ENL_ETIMEOUT: return "Upstream timeout";
-	case ENL_ECONFLICT: return "Conflict";
-	case ENL_EAUTH: return "Unauthorized";
-	}
-	return "Internal error";
+	return enl_err_info(err)->http_status;
 }
 
 int enl_resp_problem_typed(struct enl_resp *resp, int status, const char *type_name,
@@ -123,7 +110,8 @@ int enl_resp_problem_typed(struct enl_resp *resp, int status, const char *type_n
 
 int enl_resp_problem_status(struct enl_resp *resp, int status, int err, const char *detail)
 {
-	return enl_resp_problem_typed(resp, status, enl_err_name(err), err_title(err), detail);
+	const struct enl_err_info *i = enl_err_info(err);
+	return enl_resp_problem_typed(resp, status, i->name, i->title, detail);
 }
 
 int enl_resp_problem(struct enl_resp *resp, int err, const char *detail)

@@ -293,14 +293,14 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 	if (rc == ENL_ENOMEM)
 		return MHD_NO;
 	if (rc != 0)
-		return refuse(cr, 400, enl_err_name(ENL_EINVAL), "Invalid request",
+		return refuse(cr, 400, enl_err_name(ENL_EINVAL), enl_err_info(ENL_EINVAL)->title,
 		              "the path has an invalid percent-encoding or a NUL byte");
 	struct args_ctx a = {cr, 0};
 	MHD_get_connection_values(cr->c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
 	if (a.rc == ENL_ENOMEM)
 		return MHD_NO;
 	if (a.rc != 0)
-		return refuse(cr, 400, enl_err_name(ENL_EINVAL), "Invalid request",
+		return refuse(cr, 400, enl_err_name(ENL_EINVAL), enl_err_info(ENL_EINVAL)->title,
 		              "the query has an invalid percent-encoding or a NUL byte");
 
 	int st = enl_http_route_find(s->o.routes, s->o.n_routes, cr->method, cr->path, &cr->route,

@@ -1,27 +1,47 @@
-/* Error names and the client-facing error message. */
+/* The error table (names, problem titles, HTTP statuses) and the client-facing error
+ * message. */
 #include "enlarger/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
+/* Indexed by -code. Two statuses are not here on purpose:
+ * - 413 is the server's own answer for a request body past max_body_bytes
+ *   (src/http/server.c); ENL_ETOOBIG from a route means "the image is over a limit"
+ *   (pixels, source bytes, width), which is 422: the body was fine, its content is not.
+ * - 429 is chosen by a route when one object is already being processed (EventBridge
+ *   retries it with Retry-After); ENL_EBUSY from anywhere else (the job queue is full)
+ *   is 503. A route picks 429 with enl_resp_problem_status().
+ * Every retryable code is a 5xx (EventBridge retries 429 and 5xx), every verdict a 4xx. */
+static const struct enl_err_info table[] = {
+    {ENL_OK, "ok", "OK", 200},
+    {ENL_EINVAL, "invalid", "Invalid request", 400},
+    /* Retryable: memory may be free a moment later. */
+    {ENL_ENOMEM, "no-memory", "Out of memory", 503},
+    {ENL_ENOTFOUND, "not-found", "Not found", 404},
+    {ENL_EUNSUPPORTED, "unsupported-type", "Unsupported image type", 422},
+    {ENL_EDECODE, "undecodable", "Image cannot be decoded", 422},
+    {ENL_ETOOBIG, "too-large", "Image over limits", 422},
+    {ENL_EIO, "backend-failure", "Storage failure", 503},
+    {ENL_EBUSY, "busy", "Busy", 503},
+    {ENL_ETIMEOUT, "timeout", "Upstream timeout", 504},
+    {ENL_ECONFLICT, "conflict", "Conflict", 409},
+    {ENL_EAUTH, "unauthorized", "Unauthorized", 401},
+    {ENL_EINTERNAL, "internal", "Internal error", 500},
+};
+
+_Static_assert(sizeof(table) / sizeof(table[0]) == 1 - ENL_EINTERNAL, "a row per code");
+
+const struct enl_err_info *enl_err_info(int err)
+{
+	if (err > 0 || err < ENL_EINTERNAL)
+		err = ENL_EINTERNAL;
+	return &table[-err];
+}
+
 const char *enl_err_name(int err)
 {
-	switch (err) {
-	case ENL_OK: return "ok";
-	case ENL_EINVAL: return "invalid";
-	case ENL_ENOMEM: return "no-memory";
-	case ENL_ENOTFOUND: return "not-found";
-	case ENL_EUNSUPPORTED: return "unsupported-type";
-	case ENL_EDECODE: return "undecodable";
-	case ENL_ETOOBIG: return "too-large";
-	case ENL_EIO: return "backend-failure";
-	case ENL_EBUSY: return "busy";
-	case ENL_ETIMEOUT: return "timeout";
-	case ENL_ECONFLICT: return "conflict";
-	case ENL_EAUTH: return "unauthorized";
-	case ENL_EINTERNAL: return "internal";
-	}
-	return "internal";
+	return enl_err_info(err)->name;
 }
 
 int enl_fail(struct enl_errmsg *e, int code, const char *fmt, ...)

@@ -12,7 +12,7 @@ static json_t *body_json(const struct enl_resp *r)
 
 int main(void)
 {
-	/* The table, written out independently of src/http/status.c. */
+	/* The table, written out independently of src/util/err.c. */
 	static const struct {
 		int err, status;
 	} table[] = {
@@ -29,6 +29,16 @@ int main(void)
 			        table[i].status);
 		CHECK_INT_EQ(got, table[i].status);
 	}
+	/* Each row of the table is its code's, with a name and a title. */
+	for (int err = ENL_OK; err >= ENL_EINTERNAL; err--) {
+		const struct enl_err_info *i = enl_err_info(err);
+		CHECK_INT_EQ(i->code, err);
+		CHECK(i->name && i->name[0] && i->title && i->title[0]);
+		CHECK_STR_EQ(enl_err_name(err), i->name);
+	}
+	CHECK_INT_EQ(enl_err_info(5)->code, ENL_EINTERNAL);
+	CHECK_INT_EQ(enl_err_info(-13)->code, ENL_EINTERNAL);
+	CHECK_STR_EQ(enl_err_name(-999), "internal");
 	/* Every retryable error (EventBridge retries 429 and 5xx) maps to 5xx, every
 	 * permanent one to 4xx. */
 	int retryable[] = {ENL_EIO, ENL_EBUSY, ENL_ETIMEOUT, ENL_ENOMEM, ENL_EINTERNAL};
