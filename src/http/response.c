@@ -136,21 +136,28 @@ void enl_resp_retry_after(struct enl_resp *resp, int seconds)
 
 /* ---- what the server adds before sending (server_internal.h) ---- */
 
-/* Problem bodies are built by routes that do not know the request id, and a route may
- * override the status (429): both are settled here, from the response itself. */
+/* Problem bodies are built, status and all, by routes that do not know the request id:
+ * it goes in here as the last member, written into the body's text before its closing
+ * brace, so the body is serialised once. */
 static void finish_problem(struct enl_resp *resp, const char *request_id)
 {
-	if (strncmp(resp->content_type, "application/problem+json", 24) != 0 || !resp->body.len)
+	struct enl_buf *b = &resp->body;
+	if (strncmp(resp->content_type, "application/problem+json", 24) != 0 || b->len < 2 ||
+	    b->data[b->len - 1] != '}')
 		return;
-	json_t *p = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
-	if (json_is_object(p)) {
-		json_object_set_new(p, "status", json_integer(resp->status));
-		json_object_set_new(p, "requestId", json_string(request_id));
-		char *text = json_dumps(p, JSON_COMPACT);
-		if (text)
-			enl_buf_adopt(&resp->body, text, strlen(text), free);
+	json_t *id = json_string(request_id);
+	char *quoted = id ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+	json_decref(id);
+	if (!quoted)
+		return;
+	char tail[320];
+	int n = snprintf(tail, sizeof(tail), ",\"requestId\":%s}", quoted);
+	if (n > 0 && (size_t)n < sizeof(tail)) {
+		b->len--; /* over the closing brace, which tail writes again */
+		if (enl_buf_append(b, tail, (size_t)n) != 0)
+			b->len++; /* no memory: the body as the route built it (nothing written) */
 	}
-	json_decref(p);
+	free(quoted);
 }
 
 void enl_http_resp_finish(struct enl_resp *resp, const char *request_id)

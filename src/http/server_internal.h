@@ -63,8 +63,8 @@ void enl_http_route_run(const struct enl_route *rt, struct enl_req *req, struct 
 /* ---- response.c: what the server adds before sending ---- */
 
 /* Settles a response just before it is sent: a missing or invalid status becomes a
- * 500 problem; a problem body gets the final status and the request id. (Retry-After is
- * the route's: enl_resp_retry_after with its bound ENLARGER_RETRY_AFTER.) */
+ * 500 problem; a problem body gets the request id. (Retry-After is the route's:
+ * enl_resp_retry_after with its bound ENLARGER_RETRY_AFTER.) */
 void enl_http_resp_finish(struct enl_resp *resp, const char *request_id);
 
 /* ---- access_log.c: what a finished request leaves behind ---- */

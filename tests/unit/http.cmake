@@ -4,6 +4,7 @@
 # 127.0.0.1 with libcurl, and in-process through enl_http_dispatch.
 enl_unit_test(test_http_status ${CMAKE_CURRENT_LIST_DIR}/test_http_status.c
   LIBS enl_http_server)
+target_include_directories(test_http_status PRIVATE ${CMAKE_SOURCE_DIR}/src/http)
 enl_unit_test(test_http_server ${CMAKE_CURRENT_LIST_DIR}/test_http_server.c
   LIBS enl_http_server PkgConfig::CURL)
 enl_unit_test(test_jobgate ${CMAKE_CURRENT_LIST_DIR}/test_jobgate.c LIBS enl_util)

@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "enlarger/http.h"
+#include "server_internal.h"
 
 static json_t *body_json(const struct enl_resp *r)
 {
@@ -65,6 +66,22 @@ int main(void)
 	CHECK_INT_EQ(json_integer_value(json_object_get(j, "status")), 422);
 	CHECK(json_string_value(json_object_get(j, "title")) != NULL);
 	CHECK(strstr(r.log_error, "truncated JPEG") != NULL);
+	json_decref(j);
+	/* Sending adds the request id as the last member; the rest is the text as built. */
+	enl_http_resp_finish(&r, "rid-1");
+	static const char want[] =
+	    "{\"type\":\"https://enlarger.dev/problems/undecodable\",\"title\":\"Image cannot be "
+	    "decoded\",\"status\":422,\"detail\":\"truncated JPEG\",\"requestId\":\"rid-1\"}";
+	CHECK_INT_EQ(r.body.len, strlen(want));
+	CHECK_STR_EQ((const char *)r.body.data, want);
+	enl_resp_free(&r);
+	/* A route that set no status gets the 500 problem, with the id too. */
+	enl_resp_init(&r);
+	enl_http_resp_finish(&r, "rid-2");
+	CHECK_INT_EQ(r.status, 500);
+	j = body_json(&r);
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "requestId")), "rid-2");
+	CHECK_INT_EQ(json_integer_value(json_object_get(j, "status")), 500);
 	json_decref(j);
 	enl_resp_free(&r);
 
