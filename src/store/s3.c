@@ -7,7 +7,8 @@
  * References (Amazon S3 API Reference): GetObject, HeadObject, PutObject, DeleteObject,
  * ListObjectsV2, HeadBucket; "Error responses" for the <Code> values (SlowDown 503,
  * RequestTimeout 400 are retryable); "Working with object metadata" for user metadata
- * (x-amz-meta-*, names lower-cased, non-ASCII values RFC 2047 encoded). */
+ * (x-amz-meta-*, names lower-cased, non-ASCII values RFC 2047 encoded: s3_meta.c).
+ * The ListObjectsV2 pages are read by s3_list.c. */
 #include "enlarger/store.h"
 
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -25,15 +25,13 @@
 #include "enlarger/log.h"
 #include "enlarger/names.h"
 #include "enlarger/text.h"
-#include "keylist.h"
+#include "s3_internal.h"
 
-#define S3_KEY_MAX 1024
 #define S3_META_PREFIX "x-amz-meta-"
 #define S3_LIST_PAGE_MAX (4u << 20) /* one ListObjectsV2 page: 1000 keys of <= 1 KiB, escaped */
 #define S3_ERROR_BODY_MAX (64u << 10)
 #define S3_PUT_HEADERS (3 + ENL_META_MAX)
-#define S3_LIST_KEYS_MAX 1000000 /* a listing is for one photo's variants: far fewer */
-#define S3_GET_TRIES 3           /* reads that saw the object change while it arrived */
+#define S3_GET_TRIES 3 /* reads that saw the object change while it arrived */
 
 struct s3_store {
 	struct enl_store base; /* first: the dispatch casts */
@@ -180,68 +178,6 @@ static int64_t http_date(const char *v)
 	return (int64_t)timegm(&tm);
 }
 
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Decodes one RFC 2047 encoded word "=?UTF-8?B?...?=" or "=?UTF-8?Q?...?=" (how S3
- * returns non-ASCII metadata values) into out; a value that is not one is copied as is. */
-static void meta_decode(char *out, size_t cap, const char *v)
-{
-	size_t n = strlen(v), o = 0;
-	const char *pre = NULL;
-	if (n > 12 && strncasecmp(v, "=?UTF-8?B?", 10) == 0 && strcmp(v + n - 2, "?=") == 0)
-		pre = "B";
-	else if (n > 12 && strncasecmp(v, "=?UTF-8?Q?", 10) == 0 && strcmp(v + n - 2, "?=") == 0)
-		pre = "Q";
-	if (!pre) {
-		copy_str(out, cap, v);
-		return;
-	}
-	const char *s = v + 10, *end = v + n - 2;
-	if (*pre == 'B') {
-		unsigned acc = 0;
-		int bits = 0;
-		for (; s < end && o + 1 < cap; s++) {
-			int d = b64_value(*s);
-			if (d < 0)
-				continue; /* '=' padding */
-			acc = (acc << 6) | (unsigned)d;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[o++] = (char)((acc >> bits) & 0xff);
-			}
-		}
-	} else {
-		for (; s < end && o + 1 < cap; s++) {
-			if (*s == '_') {
-				out[o++] = ' ';
-			} else if (*s == '=' && s + 2 < end && enl_hexval(s[1]) >= 0 &&
-			           enl_hexval(s[2]) >= 0) {
-				out[o++] = (char)(enl_hexval(s[1]) * 16 + enl_hexval(s[2]));
-				s += 2;
-			} else {
-				out[o++] = *s;
-			}
-		}
-	}
-	out[o] = '\0';
-	if (!enl_utf8_valid(out, o))
-		copy_str(out, cap, v); /* not what it claimed: keep the raw value */
-}
-
 static void info_from_headers(struct enl_object_info *info, const struct enl_aws_response *r)
 {
 	memset(info, 0, sizeof(*info));
@@ -264,7 +200,7 @@ static void info_from_headers(struct enl_object_info *info, const struct enl_aws
 			continue;
 		struct enl_meta_pair *m = &info->meta[info->n_meta++];
 		copy_str(m->name, sizeof(m->name), name + strlen(S3_META_PREFIX));
-		meta_decode(m->value, sizeof(m->value), r->headers[i].value);
+		enl_s3_meta_decode(m->value, sizeof(m->value), r->headers[i].value);
 	}
 }
 
@@ -445,15 +381,6 @@ done:
 	return rc;
 }
 
-/* Header values we send: printable ASCII only (no CR/LF that could split a header). */
-static int header_value_ok(const char *v)
-{
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			return 0;
-	return 1;
-}
-
 /* Metadata names: lower-case tokens (S3 lower-cases them anyway), without the prefix. */
 static int meta_name_ok(const char *n)
 {
@@ -466,30 +393,6 @@ static int meta_name_ok(const char *n)
 			return 0;
 	}
 	return 1;
-}
-
-/* A metadata value as sent: as is when printable ASCII, else (UTF-8) as one RFC 2047
- * "B" encoded word, which S3 stores decoded. out holds ENL_META value * 4/3 + 16. */
-static int meta_encode(char *out, size_t cap, const char *v)
-{
-	if (header_value_ok(v)) {
-		if (strlen(v) >= cap)
-			return ENL_EINVAL;
-		memcpy(out, v, strlen(v) + 1);
-		return ENL_OK;
-	}
-	size_t n = strlen(v);
-	if (!enl_utf8_valid(v, n))
-		return ENL_EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return ENL_EINVAL;
-	if (10 + 4 * ((n + 2) / 3) + 3 > cap)
-		return ENL_EINVAL;
-	memcpy(out, "=?UTF-8?B?", 10);
-	int m = EVP_EncodeBlock((unsigned char *)out + 10, (const unsigned char *)v, (int)n);
-	memcpy(out + 10 + m, "?=", 3);
-	return ENL_OK;
 }
 
 static int s3_put(struct enl_store *st, const char *bucket, const char *key, const void *data,
@@ -508,14 +411,14 @@ static int s3_put(struct enl_store *st, const char *bucket, const char *key, con
 	if (rc)
 		goto done;
 	if (opts && opts->content_type && opts->content_type[0]) {
-		if (!header_value_ok(opts->content_type)) {
+		if (!enl_s3_header_value_ok(opts->content_type)) {
 			rc = enl_fail(e, ENL_EINVAL, "content type must be printable ASCII");
 			goto done;
 		}
 		h[nh++] = (struct enl_sigv4_header){"Content-Type", opts->content_type};
 	}
 	if (opts && opts->cache_control && opts->cache_control[0]) {
-		if (!header_value_ok(opts->cache_control)) {
+		if (!enl_s3_header_value_ok(opts->cache_control)) {
 			rc = enl_fail(e, ENL_EINVAL, "cache control must be printable ASCII");
 			goto done;
 		}
@@ -528,7 +431,7 @@ static int s3_put(struct enl_store *st, const char *bucket, const char *key, con
 	for (int i = 0; opts && i < opts->n_meta; i++) {
 		const struct enl_meta_pair *m = &opts->meta[i];
 		if (!meta_name_ok(m->name) ||
-		    meta_encode(values[i], sizeof(values[i]), m->value) != ENL_OK) {
+		    enl_s3_meta_encode(values[i], sizeof(values[i]), m->value) != ENL_OK) {
 			rc = enl_fail(e, ENL_EINVAL, "metadata %s: bad name or value", m->name);
 			goto done;
 		}
@@ -582,167 +485,6 @@ done:
 
 /* ---- list (ListObjectsV2) ---- */
 
-/* Appends the XML text s[0..n) to out with the five predefined entities and numeric
- * character references decoded. ENL_EINVAL on a malformed reference. */
-static int xml_unescape(struct enl_buf *out, const char *s, size_t n)
-{
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
-	size_t i = 0;
-	while (i < n) {
-		const char *amp = memchr(s + i, '&', n - i);
-		size_t run = amp ? (size_t)(amp - (s + i)) : n - i;
-		int rc = enl_buf_append(out, s + i, run);
-		if (rc)
-			return rc;
-		i += run;
-		if (i >= n)
-			break;
-		i++; /* past '&' */
-		int done = 0;
-		for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]) && !done; k++) {
-			size_t el = strlen(ents[k].ent);
-			if (n - i >= el && memcmp(s + i, ents[k].ent, el) == 0) {
-				if ((rc = enl_buf_append(out, &ents[k].c, 1)))
-					return rc;
-				i += el;
-				done = 1;
-			}
-		}
-		if (done)
-			continue;
-		if (i < n && s[i] == '#') {
-			unsigned long cp = 0;
-			int hex = i + 1 < n && (s[i + 1] == 'x' || s[i + 1] == 'X');
-			size_t j = i + 1 + (size_t)hex, digits = 0;
-			for (; j < n && s[j] != ';' && digits < 8; j++, digits++) {
-				int d = hex ? enl_hexval(s[j])
-				            : (s[j] >= '0' && s[j] <= '9' ? s[j] - '0' : -1);
-				if (d < 0)
-					return ENL_EINVAL;
-				cp = cp * (hex ? 16 : 10) + (unsigned long)d;
-			}
-			if (j >= n || s[j] != ';' || !digits || cp == 0 || cp > 0x10ffff ||
-			    (cp >= 0xd800 && cp <= 0xdfff))
-				return ENL_EINVAL;
-			unsigned char u[4];
-			size_t ul;
-			if (cp < 0x80) {
-				u[0] = (unsigned char)cp, ul = 1;
-			} else if (cp < 0x800) {
-				u[0] = (unsigned char)(0xc0 | (cp >> 6));
-				u[1] = (unsigned char)(0x80 | (cp & 0x3f)), ul = 2;
-			} else if (cp < 0x10000) {
-				u[0] = (unsigned char)(0xe0 | (cp >> 12));
-				u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-				u[2] = (unsigned char)(0x80 | (cp & 0x3f)), ul = 3;
-			} else {
-				u[0] = (unsigned char)(0xf0 | (cp >> 18));
-				u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-				u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-				u[3] = (unsigned char)(0x80 | (cp & 0x3f)), ul = 4;
-			}
-			if ((rc = enl_buf_append(out, u, ul)))
-				return rc;
-			i = j + 1;
-			continue;
-		}
-		return ENL_EINVAL;
-	}
-	return ENL_OK;
-}
-
-/* The text of the first <tag>...</tag> in [p, end), or NULL. *n_out gets its length. */
-static const char *xml_find(const char *p, const char *end, const char *tag, size_t *n_out)
-{
-	char open[64], close[64];
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	size_t ol = strlen(open), cl = strlen(close);
-	for (const char *s = p; s + ol <= end; s++) {
-		if (memcmp(s, open, ol) != 0)
-			continue;
-		const char *v = s + ol;
-		for (const char *t = v; t + cl <= end; t++) {
-			if (*t == '<') {
-				if (memcmp(t, close, cl) != 0)
-					return NULL; /* nested element: not a text node */
-				*n_out = (size_t)(t - v);
-				return v;
-			}
-		}
-		return NULL;
-	}
-	return NULL;
-}
-
-/* Finds the next <Contents> element from *pos, and its end. */
-static const char *next_contents(const char *pos, const char *end, const char **el_end)
-{
-	static const char open[] = "<Contents>", close[] = "</Contents>";
-	const char *s = memmem(pos, (size_t)(end - pos), open, sizeof(open) - 1);
-	if (!s)
-		return NULL;
-	const char *c = memmem(s, (size_t)(end - s), close, sizeof(close) - 1);
-	if (!c)
-		return NULL;
-	*el_end = c + sizeof(close) - 1;
-	return s;
-}
-
-/* One page: adds each key to l; sets *token (malloc'd, or NULL when the listing is
- * complete). Returns 0 or an enl_err. */
-static int list_page(const struct enl_aws_response *r, struct enl_keylist *l, char **token,
-                     struct enl_errmsg *e)
-{
-	const char *b = (const char *)r->body.data, *end = b ? b + r->body.len : NULL;
-	struct enl_buf key = ENL_BUF_INIT;
-	int rc = ENL_OK;
-	*token = NULL;
-	if (!b || !memmem(b, r->body.len, "<ListBucketResult", 17))
-		return enl_fail(e, ENL_EIO, "S3 list answered something that is not a listing");
-	enl_buf_init(&key, S3_KEY_MAX * 6);
-	const char *el_end = NULL;
-	for (const char *c = next_contents(b, end, &el_end); c;
-	     c = next_contents(el_end, end, &el_end)) {
-		size_t n = 0;
-		const char *k = xml_find(c, el_end, "Key", &n);
-		if (!k) {
-			rc = enl_fail(e, ENL_EIO, "S3 listing entry without a key");
-			goto done;
-		}
-		key.len = 0;
-		if (xml_unescape(&key, k, n) || !key.data || memchr(key.data, '\0', key.len)) {
-			rc = enl_fail(e, ENL_EIO, "S3 listing has a malformed key");
-			goto done;
-		}
-		if ((rc = enl_keylist_add(l, (const char *)key.data))) {
-			rc = rc == ENL_ETOOBIG
-			         ? enl_fail(e, rc, "S3 listing has over %d keys", S3_LIST_KEYS_MAX)
-			         : enl_fail(e, rc, "out of memory");
-			goto done;
-		}
-	}
-	size_t n = 0;
-	const char *trunc = xml_find(b, end, "IsTruncated", &n);
-	if (trunc && n == 4 && memcmp(trunc, "true", 4) == 0) {
-		const char *t = xml_find(b, end, "NextContinuationToken", &n);
-		struct enl_buf tb = ENL_BUF_INIT;
-		enl_buf_init(&tb, 4096);
-		if (!t || !n || xml_unescape(&tb, t, n) || !tb.data) {
-			enl_buf_free(&tb);
-			rc = enl_fail(e, ENL_EIO, "S3 listing is truncated without a token");
-			goto done;
-		}
-		*token = enl_buf_steal(&tb, NULL);
-	}
-done:
-	enl_buf_free(&key);
-	return rc;
-}
-
 /* "list-type=2&prefix=..&continuation-token=..", names in sorted order as SigV4's
  * canonical query wants them (the signer sorts anyway). */
 static int list_query(struct enl_buf *q, const char *prefix, const char *token)
@@ -789,7 +531,7 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
 		if (!rc && r.status != 200)
 			rc = status_fail("LIST", bucket, &r, e);
 		else if (!rc)
-			rc = list_page(&r, &l, &next, e);
+			rc = enl_s3_list_page((const char *)r.body.data, r.body.len, &l, &next, e);
 		enl_aws_response_free(&r);
 		free(token);
 		token = next;
