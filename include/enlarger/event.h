@@ -38,9 +38,4 @@ struct enl_event {
  * must hold exactly one record (S3 sends one per notification). */
 int enl_event_parse(const void *body, size_t len, struct enl_event *out, struct enl_errmsg *e);
 
-/* Percent-decodes in into out (outsz bytes incl. NUL). plus_is_space turns '+' into
- * ' ' (S3 notification keys). ENL_EINVAL on a bad escape, an encoded NUL or when out
- * is too small. */
-int enl_url_decode(const char *in, int plus_is_space, char *out, size_t outsz);
-
 #endif

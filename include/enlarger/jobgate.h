@@ -36,14 +36,11 @@ int enl_jobgate_new(const struct enl_jobgate_opts *o, struct enl_jobgate **out);
 /* No caller may be inside or waiting. NULL is fine. */
 void enl_jobgate_free(struct enl_jobgate *g);
 
-/* Waits for a slot, up to timeout_ms (< 0 = no limit, 0 = do not wait). 0 when the
- * job may start (then call enl_jobgate_leave exactly once), or ENL_EBUSY at once when
+/* Waits for a slot for a job of an estimated cost in bytes (e.g. width * height * bands
+ * of the decoded image; 0 when unknown), counted against memory_budget, up to
+ * timeout_ms (< 0 = no limit, 0 = do not wait). 0 when the job may start (then call
+ * enl_jobgate_leave_cost exactly once, with the same cost), or ENL_EBUSY at once when
  * the queue is full, or ENL_EBUSY after timeout_ms in the queue. */
-int enl_jobgate_enter(struct enl_jobgate *g, int timeout_ms);
-void enl_jobgate_leave(struct enl_jobgate *g);
-
-/* The same with an estimated cost in bytes (e.g. width * height * bands of the decoded
- * image) counted against memory_budget; leave with the same cost. */
 int enl_jobgate_enter_cost(struct enl_jobgate *g, size_t cost, int timeout_ms);
 void enl_jobgate_leave_cost(struct enl_jobgate *g, size_t cost);
 

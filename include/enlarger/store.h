@@ -33,8 +33,7 @@ struct enl_put_opts {
 	int n_meta;
 	const struct enl_meta_pair *meta;
 	/* 1: atomic but not durable (no fsync): for caches, whose torn or lost entry is
-	 * only recomputed. The local store honours it; S3 is durable anyway. Last, so
-	 * initialisers of the fields above keep compiling. */
+	 * only recomputed. The local store honours it; S3 is durable anyway. */
 	int no_fsync;
 };
 

@@ -10,10 +10,10 @@
 
 #include "enlarger/text.h"
 
-int enl_url_decode(const char *in, int plus_is_space, char *out, size_t outsz)
+/* A key URL-encoded with '+' for space, as S3 notifications write it, into out. */
+static int key_decode(const char *key, char *out, size_t outsz)
 {
-	return enl_pct_decode(in, strlen(in), plus_is_space ? ENL_PCT_PLUS_SPACE : 0, out, outsz,
-	                      NULL);
+	return enl_pct_decode(key, strlen(key), ENL_PCT_PLUS_SPACE, out, outsz, NULL);
 }
 
 /* A borrowed string member, or NULL when absent or not a string. */
@@ -106,7 +106,7 @@ static int parse_eventbridge(json_t *root, struct enl_event *ev, struct enl_errm
 	ev->kind = ENL_EVENT_EVENTBRIDGE;
 	/* Undocumented whether the key is URL-encoded: decoded first, as sent second. A
 	 * key that does not decode cleanly (a lone '%') can only be literal. */
-	if (enl_url_decode(key, 1, ev->key, sizeof(ev->key)) == 0) {
+	if (key_decode(key, ev->key, sizeof(ev->key)) == 0) {
 		if (strcmp(ev->key, key) != 0 && copy_str(ev->alt_key, sizeof(ev->alt_key), key))
 			ev->alt_key[0] = '\0';
 	} else if (copy_str(ev->key, sizeof(ev->key), key)) {
@@ -145,7 +145,7 @@ static int parse_record(json_t *root, struct enl_event *ev, struct enl_errmsg *e
 	ev->kind = ENL_EVENT_S3_RECORD;
 	/* Classic notifications URL-encode the key with '+' for space (S3 docs,
 	 * "Event message structure"). */
-	if (enl_url_decode(key, 1, ev->key, sizeof(ev->key)))
+	if (key_decode(key, ev->key, sizeof(ev->key)))
 		return enl_fail(e, ENL_EINVAL, "key is not valid URL-encoded text");
 	if ((rc = check_key(ev->key, e)))
 		return rc;

@@ -134,7 +134,7 @@ void enl_local_sidecar_cache(struct local_store *st, const char *bucket, const c
 	char mname[LOCAL_SEGMENT_MAX + 8], tmp[32] = "";
 	char *doc = NULL;
 	int fd = -1, dfd = -1;
-	struct enl_put_opts o = {info->content_type, NULL, 0, NULL, 0};
+	struct enl_put_opts o = {.content_type = info->content_type};
 	json_t *sc = enl_local_sidecar_new(sb, info->etag, &o);
 	int mfd = enl_local_open_key_dir(st, SIDE_META, bucket, key, 1, &last);
 	if (!sc || mfd < 0 || enl_local_sidecar_name(last, mname, sizeof(mname)) != 0)

@@ -186,16 +186,6 @@ done:
 	return rc;
 }
 
-int enl_jobgate_enter(struct enl_jobgate *g, int timeout_ms)
-{
-	return enl_jobgate_enter_cost(g, 0, timeout_ms);
-}
-
-void enl_jobgate_leave(struct enl_jobgate *g)
-{
-	enl_jobgate_leave_cost(g, 0);
-}
-
 void enl_jobgate_stats(struct enl_jobgate *g, struct enl_jobgate_stats *out)
 {
 	pthread_mutex_lock(&g->lock);

@@ -53,7 +53,10 @@ static void test_roundtrip(struct enl_store *s)
 	char key[256];
 	k(key, sizeof(key), "roundtrip/photo.jpg");
 	struct enl_meta_pair meta[2] = {{"photo-id", "p-123"}, {"source", "contract test"}};
-	struct enl_put_opts o = {"image/jpeg", "public, max-age=31536000, immutable", 2, meta, 0};
+	struct enl_put_opts o = {.content_type = "image/jpeg",
+	                         .cache_control = "public, max-age=31536000, immutable",
+	                         .n_meta = 2,
+	                         .meta = meta};
 	struct enl_errmsg e = {""};
 	int64_t t0 = (int64_t)time(NULL);
 	CHECK_INT_EQ(enl_store_put(s, C->bucket, key, FOX, strlen(FOX), &o, &e), ENL_OK);
@@ -105,8 +108,9 @@ static void test_overwrite(struct enl_store *s)
 	k(key, sizeof(key), "overwrite/x.webp");
 	struct enl_meta_pair m1[2] = {{"photo-id", "old"}, {"only-old", "1"}};
 	struct enl_meta_pair m2[1] = {{"photo-id", "new"}};
-	struct enl_put_opts o1 = {"image/jpeg", "no-cache", 2, m1, 0};
-	struct enl_put_opts o2 = {"image/webp", NULL, 1, m2, 0};
+	struct enl_put_opts o1 = {
+	    .content_type = "image/jpeg", .cache_control = "no-cache", .n_meta = 2, .meta = m1};
+	struct enl_put_opts o2 = {.content_type = "image/webp", .n_meta = 1, .meta = m2};
 	struct enl_errmsg e = {""};
 	CHECK_INT_EQ(enl_store_put(s, C->bucket, key, FOX, strlen(FOX), &o1, &e), ENL_OK);
 	CHECK_INT_EQ(enl_store_put(s, C->bucket, key, "abc", 3, &o2, &e), ENL_OK);
@@ -304,7 +308,7 @@ static void test_delete(struct enl_store *s)
 	k(other, sizeof(other), "del/stays.jpg");
 	k(prefix, sizeof(prefix), "del/");
 	struct enl_meta_pair m[1] = {{"photo-id", "d"}};
-	struct enl_put_opts o = {"image/jpeg", NULL, 1, m, 0};
+	struct enl_put_opts o = {.content_type = "image/jpeg", .n_meta = 1, .meta = m};
 	struct enl_errmsg e = {""};
 	CHECK_INT_EQ(enl_store_put(s, C->bucket, key, FOX, strlen(FOX), &o, &e), ENL_OK);
 	CHECK_INT_EQ(enl_store_put(s, C->bucket, other, "abc", 3, NULL, &e), ENL_OK);
@@ -332,7 +336,8 @@ static void test_reopen(void)
 	char key[256];
 	k(key, sizeof(key), "reopen/kept.jpg");
 	struct enl_meta_pair m[1] = {{"photo-id", "kept"}};
-	struct enl_put_opts o = {"image/png", "max-age=60", 1, m, 0};
+	struct enl_put_opts o = {
+	    .content_type = "image/png", .cache_control = "max-age=60", .n_meta = 1, .meta = m};
 	struct enl_errmsg e = {""};
 	struct enl_store *s = open_store();
 	CHECK_INT_EQ(enl_store_put(s, C->bucket, key, FOX, strlen(FOX), &o, &e), ENL_OK);
@@ -373,7 +378,7 @@ static void *cw_writer(void *arg)
 	snprintf(ct, sizeof(ct), "application/x-writer-%d", w->id);
 	struct enl_meta_pair m[1] = {{"writer", ""}};
 	snprintf(m[0].value, sizeof(m[0].value), "%d", w->id);
-	struct enl_put_opts o = {ct, NULL, 1, m, 0};
+	struct enl_put_opts o = {.content_type = ct, .n_meta = 1, .meta = m};
 	for (int r = 0; r < CW_ROUNDS; r++) {
 		struct enl_errmsg e = {""};
 		if (enl_store_put(w->s, C->bucket, w->key, data, CW_SIZE, &o, &e) != ENL_OK)

@@ -40,19 +40,6 @@ int main(void)
 {
 	struct enl_event ev;
 	char body[2048];
-	char dec[64];
-
-	/* URL decoding. */
-	CHECK(enl_url_decode("a+b%20c%2B%25", 1, dec, sizeof(dec)) == 0);
-	CHECK_STR_EQ(dec, "a b c+%");
-	CHECK(enl_url_decode("a+b", 0, dec, sizeof(dec)) == 0);
-	CHECK_STR_EQ(dec, "a+b");
-	CHECK(enl_url_decode("caf%C3%A9", 1, dec, sizeof(dec)) == 0);
-	CHECK_STR_EQ(dec, "caf\xc3\xa9");
-	CHECK_INT_EQ(enl_url_decode("bad%2", 1, dec, sizeof(dec)), ENL_EINVAL);
-	CHECK_INT_EQ(enl_url_decode("bad%zz", 1, dec, sizeof(dec)), ENL_EINVAL);
-	CHECK_INT_EQ(enl_url_decode("nul%00", 1, dec, sizeof(dec)), ENL_EINVAL);
-	CHECK_INT_EQ(enl_url_decode("toolong", 1, dec, 4), ENL_EINVAL);
 
 	/* EventBridge: key decoded first, the literal as the alternative. */
 	eventbridge("photos/My+Trip/caf%C3%A9+100%25.jpg", "617f08299329d189", body, sizeof(body));

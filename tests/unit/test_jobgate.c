@@ -152,8 +152,8 @@ static void *wait_enter(void *arg)
 static void test_queue_full(void)
 {
 	struct enl_jobgate *g = gate(1, 2, 0);
-	REQUIRE(enl_jobgate_enter(g, 0) == 0);
-	CHECK_INT_EQ(enl_jobgate_enter(g, 0), ENL_EBUSY); /* no wait allowed */
+	REQUIRE(enl_jobgate_enter_cost(g, 0, 0) == 0);
+	CHECK_INT_EQ(enl_jobgate_enter_cost(g, 0, 0), ENL_EBUSY); /* no wait allowed */
 	struct waiter_arg a[2] = {{.g = g, .timeout_ms = -1}, {.g = g, .timeout_ms = -1}};
 	pthread_t th[2];
 	pthread_create(&th[0], NULL, wait_enter, &a[0]);
@@ -161,13 +161,13 @@ static void test_queue_full(void)
 	pthread_create(&th[1], NULL, wait_enter, &a[1]);
 	wait_queued(g, 2);
 	double t0 = now_s();
-	CHECK_INT_EQ(enl_jobgate_enter(g, 5000), ENL_EBUSY);
+	CHECK_INT_EQ(enl_jobgate_enter_cost(g, 0, 5000), ENL_EBUSY);
 	CHECK(now_s() - t0 < 0.5); /* at once, not after the timeout */
 	struct enl_jobgate_stats s;
 	enl_jobgate_stats(g, &s);
 	CHECK_INT_EQ(s.rejected_full, 2);
 	CHECK_INT_EQ(s.running, 1);
-	enl_jobgate_leave(g);
+	enl_jobgate_leave_cost(g, 0);
 	pthread_join(th[0], NULL);
 	pthread_join(th[1], NULL);
 	CHECK_INT_EQ(a[0].rc, 0);
@@ -183,7 +183,7 @@ static void test_queue_full(void)
 static void test_fifo(void)
 {
 	struct enl_jobgate *g = gate(1, 10, 0);
-	REQUIRE(enl_jobgate_enter(g, -1) == 0);
+	REQUIRE(enl_jobgate_enter_cost(g, 0, -1) == 0);
 	int order[6] = {0};
 	atomic_int n_order = 0;
 	struct waiter_arg a[6];
@@ -194,7 +194,7 @@ static void test_fifo(void)
 		pthread_create(&th[i], NULL, wait_enter, &a[i]);
 		wait_queued(g, (unsigned)i + 1); /* arrival order is known */
 	}
-	enl_jobgate_leave(g);
+	enl_jobgate_leave_cost(g, 0);
 	for (int i = 0; i < 6; i++)
 		pthread_join(th[i], NULL);
 	CHECK_INT_EQ(atomic_load(&n_order), 6);
@@ -208,18 +208,18 @@ static void test_fifo(void)
 static void test_timeout(void)
 {
 	struct enl_jobgate *g = gate(1, 4, 0);
-	REQUIRE(enl_jobgate_enter(g, -1) == 0);
+	REQUIRE(enl_jobgate_enter_cost(g, 0, -1) == 0);
 	double t0 = now_s();
-	CHECK_INT_EQ(enl_jobgate_enter(g, 150), ENL_EBUSY);
+	CHECK_INT_EQ(enl_jobgate_enter_cost(g, 0, 150), ENL_EBUSY);
 	double took = now_s() - t0;
 	CHECK(took >= 0.14 && took < 1.0);
 	struct enl_jobgate_stats s;
 	enl_jobgate_stats(g, &s);
 	CHECK_INT_EQ(s.rejected_timeout, 1);
 	CHECK_INT_EQ(s.queued, 0);
-	enl_jobgate_leave(g);
-	CHECK_INT_EQ(enl_jobgate_enter(g, 0), 0);
-	enl_jobgate_leave(g);
+	enl_jobgate_leave_cost(g, 0);
+	CHECK_INT_EQ(enl_jobgate_enter_cost(g, 0, 0), 0);
+	enl_jobgate_leave_cost(g, 0);
 	enl_jobgate_free(g);
 }
 

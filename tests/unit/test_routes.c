@@ -350,12 +350,12 @@ static void expect_queue_full(struct enl_app *app, const char *key)
 	struct enl_resp r;
 	put_jpeg(key, 64, 64);
 	snprintf(body, sizeof(body), "{\"bucket\":\"originals\",\"key\":\"%s\"}", key);
-	REQUIRE(enl_jobgate_enter(app->gate, 0) == 0);
+	REQUIRE(enl_jobgate_enter_cost(app->gate, 0, 0) == 0);
 	call("process", "POST", "/process", body, "x-api-key", "k1", &r);
 	CHECK_INT_EQ(r.status, 503);
 	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
 	enl_resp_free(&r);
-	enl_jobgate_leave(app->gate);
+	enl_jobgate_leave_cost(app->gate, 0);
 }
 
 static void test_process(struct enl_app *app)

@@ -170,7 +170,7 @@ static void test_layout(struct enl_store *s)
 {
 	struct enl_errmsg e = {""};
 	struct enl_meta_pair m[1] = {{"Photo-ID", "p1"}};
-	struct enl_put_opts o = {"image/jpeg", NULL, 1, m, 0};
+	struct enl_put_opts o = {.content_type = "image/jpeg", .n_meta = 1, .meta = m};
 	CHECK_INT_EQ(enl_store_put(s, "photos", "2024/a b.jpg", FOX, strlen(FOX), &o, &e), ENL_OK);
 	char p[1024];
 	snprintf(p, sizeof(p), "%s/photos/2024/a b.jpg", root);
@@ -278,7 +278,8 @@ static void test_by_hand(struct enl_store *s)
 	}
 	/* A PUT object later overwritten by hand: the stale sidecar is not used. */
 	struct enl_meta_pair m[1] = {{"photo-id", "old"}};
-	struct enl_put_opts o = {"image/png", "max-age=1", 1, m, 0};
+	struct enl_put_opts o = {
+	    .content_type = "image/png", .cache_control = "max-age=1", .n_meta = 1, .meta = m};
 	CHECK_INT_EQ(enl_store_put(s, "photos", "hand/replaced", "abc", 3, &o, &e), ENL_OK);
 	snprintf(p, sizeof(p), "%s/photos/hand/replaced", root);
 	write_file(p, FOX, strlen(FOX));

@@ -77,7 +77,10 @@ static void test_s3_only(struct enl_store *s)
 	/* Non-ASCII metadata goes out RFC 2047 encoded and comes back as it was. */
 	struct enl_meta_pair m[2] = {{"photo-id", "caf\xc3\xa9/\xc3\xa9t\xc3\xa9 1"},
 	                             {"plain", "a=b; c"}};
-	struct enl_put_opts o = {"image/webp", "public, max-age=31536000, immutable", 2, m, 0};
+	struct enl_put_opts o = {.content_type = "image/webp",
+	                         .cache_control = "public, max-age=31536000, immutable",
+	                         .n_meta = 2,
+	                         .meta = m};
 	snprintf(key, sizeof(key), "%s/meta.webp", run);
 	CHECK_INT_EQ(enl_store_put(s, BUCKET, key, "abc", 3, &o, &e), ENL_OK);
 	CHECK_INT_EQ(enl_store_head(s, BUCKET, key, &info, &e), ENL_OK);
@@ -85,9 +88,9 @@ static void test_s3_only(struct enl_store *s)
 	CHECK_STR_EQ(enl_object_meta(&info, "plain"), "a=b; c");
 	/* Values that could split a header are refused. */
 	struct enl_meta_pair bad[1] = {{"x", "a\r\nx-amz-acl: public-read"}};
-	struct enl_put_opts ob = {NULL, NULL, 1, bad, 0};
+	struct enl_put_opts ob = {.n_meta = 1, .meta = bad};
 	CHECK_INT_EQ(enl_store_put(s, BUCKET, key, "abc", 3, &ob, &e), ENL_EINVAL);
-	struct enl_put_opts oc = {"text/plain\r\nX-Evil: 1", NULL, 0, NULL, 0};
+	struct enl_put_opts oc = {.content_type = "text/plain\r\nX-Evil: 1"};
 	CHECK_INT_EQ(enl_store_put(s, BUCKET, key, "abc", 3, &oc, &e), ENL_EINVAL);
 
 	/* A bucket that does not exist. */

@@ -1,5 +1,6 @@
-/* The small helpers of src/util/ that several layers share: the hex encoder, moving a
- * buffer with its free function, monotonic deadlines, reading a whole file. */
+/* The small helpers of src/util/ that several layers share: the hex encoder,
+ * percent-decoding, moving a buffer with its free function, monotonic deadlines, reading
+ * a whole file. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,30 @@ static void test_hex(void)
 	CHECK_STR_EQ(out, "000fa5ff");
 	enl_hex_encode(out, "", 0);
 	CHECK_STR_EQ(out, "");
+}
+
+static int pct(const char *in, unsigned flags, char *out, size_t outsz)
+{
+	return enl_pct_decode(in, strlen(in), flags, out, outsz, NULL);
+}
+
+static void test_pct_decode(void)
+{
+	char dec[64];
+	size_t n = 0;
+	CHECK(pct("a+b%20c%2B%25", ENL_PCT_PLUS_SPACE, dec, sizeof(dec)) == 0);
+	CHECK_STR_EQ(dec, "a b c+%");
+	CHECK(pct("a+b", 0, dec, sizeof(dec)) == 0);
+	CHECK_STR_EQ(dec, "a+b");
+	CHECK(pct("caf%C3%A9", ENL_PCT_PLUS_SPACE, dec, sizeof(dec)) == 0);
+	CHECK_STR_EQ(dec, "caf\xc3\xa9");
+	CHECK_INT_EQ(pct("bad%2", ENL_PCT_PLUS_SPACE, dec, sizeof(dec)), ENL_EINVAL);
+	CHECK_INT_EQ(pct("bad%zz", ENL_PCT_PLUS_SPACE, dec, sizeof(dec)), ENL_EINVAL);
+	CHECK_INT_EQ(pct("nul%00", ENL_PCT_PLUS_SPACE, dec, sizeof(dec)), ENL_EINVAL);
+	CHECK_INT_EQ(pct("toolong", ENL_PCT_PLUS_SPACE, dec, 4), ENL_EINVAL);
+	/* Lenient (SigV4 paths): a stray '%' stays, %00 is a NUL byte. */
+	CHECK_INT_EQ(enl_pct_decode("a%zz%00b", 8, ENL_PCT_LENIENT, dec, sizeof(dec), &n), 0);
+	CHECK(n == 6 && memcmp(dec, "a%zz\0b", 6) == 0);
 }
 
 static int foreign_frees;
@@ -116,6 +141,7 @@ static void test_file_read(void)
 int main(void)
 {
 	test_hex();
+	test_pct_decode();
 	test_buf_move();
 	test_deadline();
 	test_file_read();
