@@ -1,9 +1,11 @@
-/* Starts tests/unit/aws_fake_server.py on a loopback port for one test binary. The server
- * exits by itself when our end of its stdin pipe closes (also when this test dies), and
- * fake_stop ends exactly the process fake_start started. */
+/* Starts tests/unit/aws_fake_server.py on a loopback port for one test binary, and talks
+ * to its control paths (/_set, /_script, /_stats). The server exits by itself when our end
+ * of its stdin pipe closes (also when this test dies), and fake_stop ends exactly the
+ * process fake_start started. */
 #ifndef ENLARGER_TEST_AWS_FAKE_H
 #define ENLARGER_TEST_AWS_FAKE_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "check.h"
+#include "enlarger/aws.h"
 
 struct fake {
 	pid_t pid;
@@ -20,7 +25,7 @@ struct fake {
 };
 
 /* 0 on success; -1 when python or the script is missing (the caller skips). */
-static int fake_start(struct fake *f)
+static inline int fake_start(struct fake *f)
 {
 	const char *py = getenv("ENL_PYTHON"), *src = getenv("ENL_SOURCE_DIR");
 	char script[4096];
@@ -57,7 +62,43 @@ static int fake_start(struct fake *f)
 	return 0;
 }
 
-static void fake_stop(struct fake *f)
+/* GETs path (with its query) from the fake, unsigned, and REQUIREs a 200: the body as
+ * JSON (new reference), or NULL when it is not JSON ("ok"). */
+static inline json_t *fake_control(const struct fake *f, const char *path)
+{
+	char url[1024];
+	struct enl_aws_client *c = NULL;
+	struct enl_aws_response rs;
+	struct enl_errmsg e = {""};
+	snprintf(url, sizeof(url), "%s%s", f->base, path);
+	struct enl_aws_request rq = {.method = "GET", .url = url};
+	REQUIRE(enl_aws_client_new(&c, NULL, NULL, &e) == 0);
+	REQUIRE(enl_aws_request(c, &rq, &rs, &e) == 0 && rs.status == 200);
+	json_t *j = json_loadb((const char *)rs.body.data, rs.body.len, 0, NULL);
+	enl_aws_response_free(&rs);
+	enl_aws_client_free(c);
+	return j;
+}
+
+/* From now on, requests to paths the fake does not serve otherwise get the scripted
+ * answers (see aws_fake_server.py): flavour "s3" or "dynamodb", one letter a request. */
+static inline void fake_script(const struct fake *f, const char *flavour, const char *answers)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/_script?flavour=%s&answers=%s", flavour, answers);
+	json_decref(fake_control(f, path));
+}
+
+/* How many requests the script has answered (or left hanging) since fake_script. */
+static inline long fake_scripted(const struct fake *f)
+{
+	json_t *st = fake_control(f, "/_stats");
+	long n = (long)json_integer_value(json_object_get(st, "scripted"));
+	json_decref(st);
+	return n;
+}
+
+static inline void fake_stop(struct fake *f)
 {
 	if (f->pid <= 0)
 		return;

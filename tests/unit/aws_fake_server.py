@@ -1,4 +1,6 @@
-"""A loopback HTTP/1.1 server playing the AWS endpoints the aws unit tests need.
+"""A loopback HTTP/1.1 server playing the AWS endpoints the C unit tests need: the request
+helper's and the credentials chain's, and the answers S3 and DynamoDB give only rarely
+(throttling, 5xx, silence) for the store and table tests.
 
 Started by tests/unit/aws_fake.h: prints "PORT <n>" on stdout, and exits when its stdin
 closes (so it never outlives the test). Only the standard library.
@@ -11,7 +13,15 @@ Request-helper paths:
   /status/<code>    that status, a short body
   /big?len=N        N bytes with Content-Length;  /bigchunked?len=N: chunked, no length
   /hang             reads the request, never answers (until the client goes away)
-  /_stats           JSON {"hits": {path: n}, "conns": {path: [connection ids]}}
+  /_stats           JSON {"hits": {path: n}, "conns": {path: [connection ids]},
+                    "scripted": requests answered by the script}
+Scripted answers (any other path, while a script is set):
+  /_script?flavour=s3|dynamodb&answers=LETTERS
+                    request n (from 0, counted from here) gets letter n, 'O' past the end.
+                    s3: O the object "hello", S SlowDown 503, T RequestTimeout 400,
+                        D AccessDenied 403, H never answer (until the client goes away)
+                    dynamodb: O {}, T P R three kinds of throttling (400), U 503, I 500,
+                        C conditional check failed, V validation error
 Credentials paths:
   /creds            container endpoint: checks Authorization against the expected token,
                     rotates keys at every fetch (AKID<n>/SECRET<n>/TOKEN<n>...)
@@ -30,6 +40,27 @@ LOCK = threading.Lock()
 HITS = {}
 CONNS = {}
 STATE = {"mode": "ok", "token": "", "exp": 3600, "n": 0, "imds_token": "imds-tok-123"}
+SCRIPT = {"flavour": None, "answers": "", "n": 0}
+
+HELLO_ETAG = '"5d41402abc4b2a76b9719d911017c592"'  # MD5 of b"hello"
+S3_ERRORS = {
+    "S": (503, "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
+               "<Message>Reduce your request rate.</Message></Error>"),
+    "T": (400, "<Error><Code>RequestTimeout</Code></Error>"),
+    "D": (403, "<Error><Code>AccessDenied</Code></Error>"),
+}
+DDB = "com.amazonaws.dynamodb.v20120810#"
+DDB_ERRORS = {
+    "T": (400, {"__type": DDB + "ThrottlingException", "message": "Rate exceeded"}),
+    "P": (400, {"__type": DDB + "ProvisionedThroughputExceededException",
+                "message": "slow down"}),
+    "R": (400, {"__type": DDB + "RequestLimitExceeded"}),
+    "U": (503, {}),
+    "I": (500, {"__type": DDB + "InternalServerError"}),
+    "C": (400, {"__type": DDB + "ConditionalCheckFailedException",
+                "message": "The conditional request failed"}),
+    "V": (400, {"__type": "com.amazon.coral.validate#ValidationException", "message": "bad"}),
+}
 
 
 def iso(t):
@@ -74,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
             hits = HITS[path]
         if path == "/ok" or path.startswith("/ok/"):
             return self.send(200, b"hello", [
-                ("ETag", '"5d41402abc4b2a76b9719d911017c592"'),
+                ("ETag", HELLO_ETAG),
                 ("Content-Type", "text/plain"),
                 ("Cache-Control", "public, max-age=60"),
                 ("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT"),
@@ -108,8 +139,13 @@ class Handler(BaseHTTPRequestHandler):
             return None
         if path == "/_stats":
             with LOCK:
-                doc = {"hits": HITS, "conns": {k: sorted(v) for k, v in CONNS.items()}}
+                doc = {"hits": HITS, "conns": {k: sorted(v) for k, v in CONNS.items()},
+                       "scripted": SCRIPT["n"]}
                 return self.send(200, json.dumps(doc).encode())
+        if path == "/_script":
+            with LOCK:
+                SCRIPT.update(flavour=q["flavour"][0], answers=q.get("answers", [""])[0], n=0)
+            return self.send(200, b"ok")
         if path == "/_set":
             with LOCK:
                 for k, v in q.items():
@@ -119,7 +155,29 @@ class Handler(BaseHTTPRequestHandler):
             return self.creds(self.headers.get("Authorization", ""))
         if path.startswith("/latest/"):
             return self.imds(path)
+        if SCRIPT["flavour"]:
+            return self.scripted()
         return self.send(404, b"no such path")
+
+    def scripted(self):
+        with LOCK:
+            n = SCRIPT["n"]
+            SCRIPT["n"] += 1
+            flavour, answers = SCRIPT["flavour"], SCRIPT["answers"]
+        what = answers[n] if n < len(answers) else "O"
+        if what == "H":
+            # Never answer; keep the connection until the client gives up on it.
+            self.close_connection = True
+            while self.rfile.read(1):
+                pass
+            return None
+        if flavour == "s3":
+            status, body = S3_ERRORS.get(what, (200, "hello"))
+            return self.send(status, body.encode(), [("ETag", HELLO_ETAG),
+                                                     ("Content-Type", "text/plain")])
+        status, doc = DDB_ERRORS.get(what, (200, {}))
+        return self.send(status, json.dumps(doc).encode(),
+                         [("Content-Type", "application/x-amz-json-1.0")])
 
     def creds_doc(self):
         with LOCK:

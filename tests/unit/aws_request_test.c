@@ -48,13 +48,7 @@ static int get(struct enl_aws_client *c, const char *path, size_t cap, struct en
 
 static json_t *stats(void)
 {
-	struct enl_aws_client *c = client(2000, 1);
-	struct enl_aws_response rs;
-	json_t *j = NULL;
-	if (get(c, "/_stats", 0, &rs) == 0 && rs.status == 200)
-		j = json_loadb((const char *)rs.body.data, rs.body.len, 0, NULL);
-	enl_aws_response_free(&rs);
-	enl_aws_client_free(c);
+	json_t *j = fake_control(&srv, "/_stats");
 	REQUIRE(j);
 	return j; /* new reference */
 }

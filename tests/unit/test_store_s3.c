@@ -1,8 +1,9 @@
 /* The S3 store: the shared contract against s3rver (started by tests/aws/standins.py,
  * which passes AWS_ENDPOINT_URL_S3 and the S3RVER key pair), then what only S3 has:
- * RFC 2047 metadata, a missing bucket, listings longer than one page, and, against a
- * scripted loopback server (fake_http.c), SlowDown / RequestTimeout retries, errors that
- * must not be retried, and an endpoint that accepts connections and never answers. */
+ * RFC 2047 metadata, a missing bucket, listings longer than one page, and, against the
+ * scripted loopback server (tests/unit/aws_fake_server.py), SlowDown / RequestTimeout
+ * retries, errors that must not be retried, and an endpoint that accepts connections and
+ * never answers. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -13,7 +14,7 @@
 #include "check.h"
 #include "enlarger/aws.h"
 #include "aws_standin.h"
-#include "fake_http.h"
+#include "aws_fake.h"
 #include "store_contract.h"
 
 #define BUCKET "enl-test"
@@ -209,36 +210,9 @@ static void test_torn_reads(struct enl_store *s)
 	        w[0].empty_reads, w[0].eio_reads);
 }
 
-/* ---- a scripted S3 on loopback ---- */
+/* ---- a scripted S3 on loopback (tests/unit/aws_fake_server.py) ---- */
 
-/* Answers request n with letter n of the script (ud), 'O' past its end: O the object,
- * S SlowDown, T RequestTimeout, D AccessDenied, H hang (never answer). */
-static void answer(int c, int n, void *ud)
-{
-	static const char slow[] = "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
-	                           "<Message>Reduce your request rate.</Message></Error>";
-	static const char rto[] = "<Error><Code>RequestTimeout</Code></Error>";
-	static const char denied[] = "<Error><Code>AccessDenied</Code></Error>";
-	const char *script = ud;
-	char what = n < (int)strlen(script) ? script[n] : 'O';
-	const char *status = "200 OK", *body = "hello";
-	switch (what) {
-	case 'S': status = "503 Slow Down", body = slow; break;
-	case 'T': status = "400 Bad Request", body = rto; break;
-	case 'D': status = "403 Forbidden", body = denied; break;
-	case 'H': {
-		/* Never answer; keep it open until the client gives up. */
-		char sink[256];
-		while (read(c, sink, sizeof(sink)) > 0)
-			;
-		return;
-	}
-	default: break;
-	}
-	fake_http_reply(
-	    c, status, "ETag: \"5d41402abc4b2a76b9719d911017c592\"\r\nContent-Type: text/plain\r\n",
-	    body);
-}
+static struct fake srv;
 
 static double now_s(void)
 {
@@ -247,13 +221,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Runs one GET against a fake answering with script; returns the store's result. */
-static int fake_get(const char *script, int *hits, double *secs, struct enl_errmsg *e)
+/* Runs one GET against the fake answering with script (letters of aws_fake_server.py's
+ * s3 flavour: O the object, S SlowDown, T RequestTimeout, D AccessDenied, H never
+ * answer); returns the store's result. */
+static int scripted_get(const char *script, int *hits, double *secs, struct enl_errmsg *e)
 {
-	struct fake_http f;
-	REQUIRE(fake_http_start(&f, answer, (void *)script) == 0);
+	fake_script(&srv, "s3", script);
 	struct enl_aws_config fc = cfg;
-	snprintf(fc.endpoint_s3, sizeof(fc.endpoint_s3), "http://127.0.0.1:%d", f.port);
+	snprintf(fc.endpoint_s3, sizeof(fc.endpoint_s3), "%s", srv.base);
 	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
 	                                 .timeout_ms = 600,
 	                                 .max_attempts = 4,
@@ -277,8 +252,7 @@ static int fake_get(const char *script, int *hits, double *secs, struct enl_errm
 	enl_buf_free(&b);
 	enl_store_destroy(s);
 	enl_aws_client_free(fcl);
-	fake_http_stop(&f);
-	*hits = atomic_load(&f.hits);
+	*hits = (int)fake_scripted(&srv);
 	return rc;
 }
 
@@ -288,25 +262,25 @@ static void test_retries(void)
 	int hits;
 	double secs;
 	/* SlowDown (503) twice, then the object. */
-	CHECK_INT_EQ(fake_get("SSO", &hits, &secs, &e), ENL_OK);
+	CHECK_INT_EQ(scripted_get("SSO", &hits, &secs, &e), ENL_OK);
 	CHECK_INT_EQ(hits, 3);
 	/* RequestTimeout comes as a 400 and is retried too. */
-	CHECK_INT_EQ(fake_get("TO", &hits, &secs, &e), ENL_OK);
+	CHECK_INT_EQ(scripted_get("TO", &hits, &secs, &e), ENL_OK);
 	CHECK_INT_EQ(hits, 2);
 	/* SlowDown every time: the attempts run out (4), a retryable error. */
-	CHECK_INT_EQ(fake_get("SSSSSS", &hits, &secs, &e), ENL_EIO);
+	CHECK_INT_EQ(scripted_get("SSSSSS", &hits, &secs, &e), ENL_EIO);
 	CHECK_INT_EQ(hits, 4);
 	CHECK(strstr(e.text, "GET") != NULL);
 	/* AccessDenied is final: one request. */
-	CHECK_INT_EQ(fake_get("DO", &hits, &secs, &e), ENL_EAUTH);
+	CHECK_INT_EQ(scripted_get("DO", &hits, &secs, &e), ENL_EAUTH);
 	CHECK_INT_EQ(hits, 1);
 	CHECK(strstr(e.text, "AccessDenied") != NULL);
 	/* Accepts, never answers: each attempt times out (600 ms), then the next works. */
-	CHECK_INT_EQ(fake_get("HO", &hits, &secs, &e), ENL_OK);
+	CHECK_INT_EQ(scripted_get("HO", &hits, &secs, &e), ENL_OK);
 	CHECK_INT_EQ(hits, 2);
 	CHECK(secs >= 0.55 && secs < 3.0);
 	/* Never answers at all: ENL_ETIMEOUT after the attempts, within the bound. */
-	CHECK_INT_EQ(fake_get("HHHH", &hits, &secs, &e), ENL_ETIMEOUT);
+	CHECK_INT_EQ(scripted_get("HHHH", &hits, &secs, &e), ENL_ETIMEOUT);
 	CHECK_INT_EQ(hits, 4);
 	CHECK(secs >= 4 * 0.55 && secs < 6.0);
 	fprintf(stderr, "  hang x4 gave up after %.2f s: %s\n", secs, e.text);
@@ -329,7 +303,9 @@ int main(void)
 	test_s3_only(s);
 	test_torn_reads(s);
 	enl_store_destroy(s);
+	REQUIRE(fake_start(&srv) == 0);
 	test_retries();
+	fake_stop(&srv);
 
 	enl_aws_client_free(client);
 	enl_aws_credprov_free(creds);

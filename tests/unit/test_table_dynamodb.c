@@ -1,17 +1,16 @@
 /* The DynamoDB photo table: the shared contract against dynalite (started by
  * tests/aws/standins.py with the tables "photos" (photoId) and "gallery-items.v2" (id)),
  * then the stored item read back with botocore (tests/aws/ddb_item.py) as the oracle
- * for the attribute types, and, against a scripted loopback server (fake_http.c), which
- * errors are retried (throttling, 5xx) and which are not (conditional check,
- * validation). */
-#include <stdatomic.h>
+ * for the attribute types, and, against the scripted loopback server
+ * (tests/unit/aws_fake_server.py), which errors are retried (throttling, 5xx) and which
+ * are not (conditional check, validation). */
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "enlarger/aws.h"
 #include "aws_standin.h"
-#include "fake_http.h"
+#include "aws_fake.h"
 #include "table_contract.h"
 
 static struct enl_aws_config cfg;
@@ -165,58 +164,18 @@ static void test_names(void)
 	enl_table_destroy(t);
 }
 
-/* ---- a scripted DynamoDB on loopback ---- */
+/* ---- a scripted DynamoDB on loopback (tests/unit/aws_fake_server.py) ---- */
 
-/* Answers request n with letter n of the script (ud), 'O' past its end: O {}, T P R three
- * kinds of throttling, U 503, I 500, C conditional check failed, V validation. */
-static void answer(int c, int n, void *ud)
+static struct fake srv;
+
+/* One complete (an UpdateItem) against the fake answering with script (letters of
+ * aws_fake_server.py's dynamodb flavour: O {}, T P R three kinds of throttling, U 503,
+ * I 500, C conditional check failed, V validation); returns the table's result. */
+static int scripted_complete(const char *script, int *hits)
 {
-	const char *script = ud;
-	char what = n < (int)strlen(script) ? script[n] : 'O';
-	const char *status = "200 OK", *body = "{}";
-	switch (what) {
-	case 'T':
-		status = "400 Bad Request";
-		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ThrottlingException\","
-		       "\"message\":\"Rate exceeded\"}";
-		break;
-	case 'P':
-		status = "400 Bad Request";
-		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-		       "ProvisionedThroughputExceededException\",\"message\":\"slow down\"}";
-		break;
-	case 'R':
-		status = "400 Bad Request";
-		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#RequestLimitExceeded\"}";
-		break;
-	case 'U': status = "503 Service Unavailable", body = "{}"; break;
-	case 'I':
-		status = "500 Internal Server Error";
-		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#InternalServerError\"}";
-		break;
-	case 'C':
-		status = "400 Bad Request";
-		body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-		       "ConditionalCheckFailedException\",\"message\":\"The conditional request "
-		       "failed\"}";
-		break;
-	case 'V':
-		status = "400 Bad Request";
-		body = "{\"__type\":\"com.amazon.coral.validate#ValidationException\","
-		       "\"message\":\"bad\"}";
-		break;
-	default: break;
-	}
-	fake_http_reply(c, status, "Content-Type: application/x-amz-json-1.0\r\n", body);
-}
-
-static int fake_ping(const char *script, int *hits)
-{
-	struct fake_http f;
-	REQUIRE(fake_http_start(&f, answer, (void *)script) == 0);
-
+	fake_script(&srv, "dynamodb", script);
 	struct enl_aws_config fc = cfg;
-	snprintf(fc.endpoint_dynamodb, sizeof(fc.endpoint_dynamodb), "http://127.0.0.1:%d", f.port);
+	snprintf(fc.endpoint_dynamodb, sizeof(fc.endpoint_dynamodb), "%s", srv.base);
 	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
 	                                 .timeout_ms = 1000,
 	                                 .max_attempts = 4,
@@ -231,23 +190,22 @@ static int fake_ping(const char *script, int *hits)
 	int rc = enl_table_complete(t, "p", "a", NULL, &e);
 	enl_table_destroy(t);
 	enl_aws_client_free(fcl);
-	fake_http_stop(&f);
-	*hits = atomic_load(&f.hits);
+	*hits = (int)fake_scripted(&srv);
 	return rc;
 }
 
 static void test_retries(void)
 {
 	int hits;
-	CHECK_INT_EQ(fake_ping("TPRO", &hits), ENL_OK); /* three kinds of throttling */
+	CHECK_INT_EQ(scripted_complete("TPRO", &hits), ENL_OK); /* three kinds of throttling */
 	CHECK_INT_EQ(hits, 4);
-	CHECK_INT_EQ(fake_ping("UIO", &hits), ENL_OK); /* 503, 500 */
+	CHECK_INT_EQ(scripted_complete("UIO", &hits), ENL_OK); /* 503, 500 */
 	CHECK_INT_EQ(hits, 3);
-	CHECK_INT_EQ(fake_ping("TTTTTT", &hits), ENL_EIO); /* attempts run out */
+	CHECK_INT_EQ(scripted_complete("TTTTTT", &hits), ENL_EIO); /* attempts run out */
 	CHECK_INT_EQ(hits, 4);
-	CHECK_INT_EQ(fake_ping("CO", &hits), ENL_ECONFLICT); /* never retried */
+	CHECK_INT_EQ(scripted_complete("CO", &hits), ENL_ECONFLICT); /* never retried */
 	CHECK_INT_EQ(hits, 1);
-	CHECK_INT_EQ(fake_ping("VO", &hits), ENL_EINVAL); /* never retried */
+	CHECK_INT_EQ(scripted_complete("VO", &hits), ENL_EINVAL); /* never retried */
 	CHECK_INT_EQ(hits, 1);
 }
 
@@ -268,7 +226,9 @@ int main(void)
 	test_types(&w1);
 	test_types(&w2);
 	test_names();
+	REQUIRE(fake_start(&srv) == 0);
 	test_retries();
+	fake_stop(&srv);
 
 	enl_aws_client_free(client);
 	enl_aws_credprov_free(creds);
