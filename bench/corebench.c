@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "enlarger/fs.h"
 #include "enlarger/pipeline.h"
 
 #include "bench_util.h"
@@ -29,8 +30,8 @@ int main(int argc, char **argv)
 {
 	struct enl_pipeline_opts o;
 	struct enl_errmsg e = {{0}};
-	unsigned char *data;
-	size_t len = 0, out_len = 0;
+	struct enl_buf in;
+	size_t out_len = 0;
 	double *t, cpu0, cpu;
 	struct rusage ru;
 	int n, i, rc = 0, process;
@@ -43,8 +44,8 @@ int main(int argc, char **argv)
 	n = argc > 3 ? atoi(argv[3]) : 5;
 	if (n < 1)
 		n = 1;
-	if (!(data = slurp(argv[2], &len))) {
-		fprintf(stderr, "corebench: cannot read %s\n", argv[2]);
+	if (enl_file_read(argv[2], 0, &in, &e)) {
+		fprintf(stderr, "corebench: %s\n", e.text);
 		return 1;
 	}
 	if (enl_pipeline_init(argv[0]))
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 		double t0 = now_ms();
 		if (process) {
 			struct enl_pipeline_result res;
-			rc = enl_pipeline_process(data, len, &o, NULL, &res, &e);
+			rc = enl_pipeline_process(in.data, in.len, &o, NULL, &res, &e);
 			if (rc == 0) {
 				out_len = res.out[0][0].bytes.len + res.out[0][1].bytes.len +
 				          res.out[1][0].bytes.len + res.out[1][1].bytes.len;
@@ -75,7 +76,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "corebench: unknown format %s\n", argv[5]);
 				return 2;
 			}
-			rc = enl_pipeline_render(data, len, &o, NULL, &req, &out, &e);
+			rc = enl_pipeline_render(in.data, in.len, &o, NULL, &req, &out, &e);
 			if (rc == 0) {
 				const char *path = getenv("CB_OUT");
 				FILE *f = path ? fopen(path, "wb") : NULL;
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
 	       "out\n",
 	       argv[1], argv[2], t[n / 2], t[0], t[n - 1], cpu / n, n, out_len);
 	free(t);
-	free(data);
+	enl_buf_free(&in);
 	enl_pipeline_shutdown();
 	return 0;
 }

@@ -25,6 +25,7 @@
 #undef main
 
 #include "bench_util.h"
+#include "enlarger/fs.h"
 
 /* SSIM of the encoded bytes against the reference luma (fit: same size, or one pixel more
  * than the reference after rounding, as in ssim.c's against()). */
@@ -65,8 +66,7 @@ int main(int argc, char **argv)
 	struct enl_errmsg e = {{0}};
 	VipsImage *img = NULL, *raw = NULL, *norm = NULL, *refimg = NULL;
 	struct luma ref = {0};
-	unsigned char *data;
-	size_t len = 0;
+	struct enl_buf in;
 	char line[256];
 	int width, reps;
 
@@ -76,12 +76,16 @@ int main(int argc, char **argv)
 	}
 	width = atoi(argv[2]);
 	reps = atoi(argv[3]) > 0 ? atoi(argv[3]) : 1;
-	if (enl_pipeline_init(argv[0]) || !(data = slurp(argv[1], &len)))
+	if (enl_pipeline_init(argv[0]))
 		return 1;
+	if (enl_file_read(argv[1], 0, &in, &e)) {
+		fprintf(stderr, "webp-sweep: %s\n", e.text);
+		return 1;
+	}
 	enl_pipeline_opts_default(&po);
-	if (enl_decode_probe(data, len, &po, &src, &e) ||
-	    enl_decode_image(data, len, &src, width, VIPS_MAX_COORD, VIPS_INTERESTING_NONE, &img,
-	                     &e)) {
+	if (enl_decode_probe(in.data, in.len, &po, &src, &e) ||
+	    enl_decode_image(in.data, in.len, &src, width, VIPS_MAX_COORD, VIPS_INTERESTING_NONE,
+	                     &img, &e)) {
 		fprintf(stderr, "webp-sweep: %s\n", e.text);
 		return 1;
 	}
@@ -129,6 +133,6 @@ int main(int argc, char **argv)
 	g_object_unref(norm);
 	g_object_unref(raw);
 	g_object_unref(img);
-	free(data);
+	enl_buf_free(&in);
 	return 0;
 }

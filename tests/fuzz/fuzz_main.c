@@ -7,34 +7,36 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+
+#include "enlarger/fs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Reads one file (at most 16 MiB) into a heap block of exactly its size. */
+/* Runs one file (at most 16 MiB) from a heap block of exactly its size, so that the
+ * sanitizer build sees a read one byte past the input (a buffer from the reader is
+ * larger). */
 static int run_file(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	long n;
-	int rc = 1;
-
-	if (!f)
-		goto done;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (16L << 20) || fseek(f, 0, SEEK_SET))
-		goto done;
-	buf = malloc(n ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		goto done;
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	rc = 0;
-done:
-	if (rc)
-		fprintf(stderr, "cannot read %s\n", path);
-	if (f)
-		fclose(f);
+	struct enl_buf in;
+	struct enl_errmsg e = {""};
+	if (enl_file_read(path, 16u << 20, &in, &e)) {
+		fprintf(stderr, "%s\n", e.text);
+		return 1;
+	}
+	unsigned char *buf = malloc(in.len ? in.len : 1);
+	if (!buf) {
+		enl_buf_free(&in);
+		fprintf(stderr, "out of memory for %s\n", path);
+		return 1;
+	}
+	if (in.len)
+		memcpy(buf, in.data, in.len);
+	LLVMFuzzerTestOneInput(buf, in.len);
 	free(buf);
-	return rc;
+	enl_buf_free(&in);
+	return 0;
 }
 
 int main(int argc, char **argv)

@@ -10,42 +10,8 @@
 #include <vips/vips.h>
 
 #include "enlarger/exif.h"
-
-static int read_all(const char *path, unsigned char **out, size_t *len_out)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int rc = -1;
-
-	if (!f)
-		goto done;
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			unsigned char *n = realloc(buf, ncap);
-			if (!n)
-				goto done;
-			buf = n;
-			cap = ncap;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f))
-		goto done;
-	*out = buf;
-	*len_out = len;
-	buf = NULL;
-	rc = 0;
-done:
-	if (f)
-		fclose(f);
-	free(buf);
-	return rc;
-}
+#include "enlarger/text.h"
+#include "files.h"
 
 int main(int argc, char **argv)
 {
@@ -57,7 +23,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	if (argc == 3 && strcmp(argv[1], "--raw") == 0) {
-		if (read_all(argv[2], &raw, &len)) {
+		if (!(raw = read_file(argv[2], &len))) {
 			fprintf(stderr, "cannot read %s\n", argv[2]);
 			goto done;
 		}
@@ -81,10 +47,8 @@ int main(int argc, char **argv)
 	struct enl_exif x;
 	enl_exif_parse(blob, len, &x);
 
-	char head[33] = "";
-	for (size_t i = 0; i < len && i < 16; i++)
-		snprintf(head + 2 * i, sizeof(head) - 2 * i, "%02x",
-		         ((const unsigned char *)blob)[i]);
+	char head[33];
+	enl_hex_encode(head, blob, len < 16 ? len : 16);
 	json_t *gps = enl_exif_gps_json(&x);
 	root = json_pack("{s:o, s:o, s:{s:I, s:s}}", "exif", enl_exif_json(&x), "gps",
 	                 gps ? gps : json_null(), "blob", "len", (json_int_t)len, "head", head);

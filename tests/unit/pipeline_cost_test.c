@@ -10,6 +10,7 @@
 #include <vips/vips.h>
 
 #include "check.h"
+#include "files.h"
 #include "enlarger/pipeline.h"
 
 /* A w x h noise JPEG (q90) made by the vips CLI in another process, so this process's
@@ -17,9 +18,7 @@
 static void *noise_jpeg(int w, int h, size_t *len)
 {
 	char cmd[2048], path[64];
-	FILE *f;
 	void *buf;
-	long n;
 	snprintf(path, sizeof(path), "/tmp/enl-cost-%d.jpg", (int)getpid());
 	snprintf(cmd, sizeof(cmd),
 	         "vips gaussnoise %s.v %d %d --mean 128 --sigma 30 && "
@@ -30,14 +29,9 @@ static void *noise_jpeg(int w, int h, size_t *len)
 		fprintf(stderr, "SKIP: the vips CLI could not make the fixture\n");
 		exit(77);
 	}
-	f = fopen(path, "rb");
-	REQUIRE(f != NULL);
-	REQUIRE(fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0);
-	buf = malloc((size_t)n);
-	REQUIRE(buf && fread(buf, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
+	buf = read_file(path, len);
+	REQUIRE(buf != NULL && *len > 0);
 	unlink(path);
-	*len = (size_t)n;
 	return buf;
 }
 

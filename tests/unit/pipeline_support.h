@@ -17,6 +17,7 @@
 #include <vips/vips.h>
 
 #include "check.h"
+#include "files.h"
 #include "enlarger/pipeline.h"
 
 static char tmpdir[512];
@@ -46,38 +47,6 @@ static inline const char *tpath(const char *name)
 	char *p = slots[next++ & 7];
 	snprintf(p, 600, "%s/%s", tmpdir, name);
 	return p;
-}
-
-static inline int write_file(const char *path, const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -1;
-	if (n && fwrite(p, 1, n, f) != n) {
-		fclose(f);
-		return -1;
-	}
-	return fclose(f);
-}
-
-/* malloc'd contents, or NULL. */
-static inline unsigned char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	long n;
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return buf;
 }
 
 /* Runs a shell command, returns its stdout (malloc'd, NUL-terminated) or NULL on failure. */
@@ -167,6 +136,21 @@ static inline int has_key_like(json_t *obj, const char *needle)
 		}
 	}
 	return 0;
+}
+
+/* The private metadata exiftool still finds in an output (x: exiftool_json of it), each
+ * tag printed: GPS, serial numbers, maker notes and makers' groups, make and model,
+ * software, XMP, IPTC and keywords, orientation (the pixels are upright), ICC. Artist and
+ * Copyright are not private; the caller checks those. */
+static inline int private_tags(json_t *x)
+{
+	static const char *const needles[] = {
+	    "GPS",  "Serial",   "MakerNote",   ":Make", ":Model", "Software", "XMP",
+	    "IPTC", "Keywords", "Orientation", "ICC",   "Canon",  "Apple"};
+	int n = 0;
+	for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
+		n += has_key_like(x, needles[i]);
+	return n;
 }
 
 static inline int vipsheader_int(const char *path, const char *field)

@@ -9,27 +9,11 @@
 #include <time.h>
 
 #include "check.h"
+#include "files.h"
 #include "enlarger/buf.h"
 #include "enlarger/sigv4.h"
 
 static int n_cases;
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *d = NULL;
-	size_t len = 0;
-	if (!f)
-		return NULL;
-	FILE *m = open_memstream(&d, &len);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(m);
-	fclose(f);
-	return d;
-}
 
 /* Parses a suite .req: "METHOD target HTTP/1.1", headers "Name:value" (a line starting
  * with whitespace continues the previous header as a further value, which the suite joins
@@ -108,7 +92,7 @@ static void run_case(const char *dir, const char *name)
 
 #define LOAD(var, ext)                                                                             \
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext);                                  \
-	var = slurp(path)
+	var = (char *)read_file(path, NULL)
 	LOAD(req_text, "req");
 	LOAD(creq, "creq");
 	LOAD(sts, "sts");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "files.h"
 #include "store_contract.h"
 
 #define FOX "The quick brown fox jumps over the lazy dog"
@@ -35,14 +36,6 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 	return remove(p);
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	REQUIRE(f != NULL);
-	REQUIRE(fwrite(data, 1, len, f) == len);
-	fclose(f);
-}
-
 static int path_exists(const char *rel)
 {
 	char p[1024];
@@ -64,15 +57,12 @@ static int tmp_cb(const char *p, const struct stat *sb, int flag, struct FTW *ft
 /* Whether the sidecar file at rel mentions etag. */
 static int sidecar_has(const char *rel, const char *etag)
 {
-	char p[1024], buf[4096] = "";
+	char p[1024];
 	snprintf(p, sizeof(p), "%s/%s", root, rel);
-	FILE *f = fopen(p, "rb");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return strstr(buf, etag) != NULL;
+	char *text = (char *)read_file(p, NULL);
+	int has = text && strstr(text, etag) != NULL;
+	free(text);
+	return has;
 }
 
 static int list_cb(void *ud, const char *key)
@@ -133,7 +123,7 @@ static void test_symlinks(struct enl_store *s)
 	snprintf(outside, sizeof(outside), "%s-outside", root);
 	mkdir(outside, 0755);
 	snprintf(p, sizeof(p), "%s/secret.txt", outside);
-	write_file(p, "secret", 6);
+	REQUIRE(write_file(p, "secret", 6) == 0);
 	/* A folder link and a file link dropped into the bucket folder. */
 	snprintf(p, sizeof(p), "%s/photos/linkdir", root);
 	REQUIRE(symlink(outside, p) == 0);
@@ -157,12 +147,9 @@ static void test_symlinks(struct enl_store *s)
 	/* Replacing a file link with a PUT replaces the link, not its target. */
 	CHECK_INT_EQ(enl_store_put(s, "photos", "link.txt", "new", 3, NULL, &e), ENL_OK);
 	snprintf(p, sizeof(p), "%s/secret.txt", outside);
-	FILE *f = fopen(p, "rb");
-	char buf[16] = "";
-	REQUIRE(f != NULL);
-	CHECK_INT_EQ(fread(buf, 1, sizeof(buf), f), 6);
-	fclose(f);
-	CHECK(memcmp(buf, "secret", 6) == 0);
+	char *text = (char *)read_file(p, NULL);
+	CHECK_STR_EQ(text, "secret");
+	free(text);
 	nftw(outside, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -174,12 +161,9 @@ static void test_layout(struct enl_store *s)
 	CHECK_INT_EQ(enl_store_put(s, "photos", "2024/a b.jpg", FOX, strlen(FOX), &o, &e), ENL_OK);
 	char p[1024];
 	snprintf(p, sizeof(p), "%s/photos/2024/a b.jpg", root);
-	FILE *f = fopen(p, "rb");
-	REQUIRE(f != NULL);
-	char buf[64] = "";
-	CHECK_INT_EQ(fread(buf, 1, sizeof(buf), f), strlen(FOX));
-	fclose(f);
-	CHECK(memcmp(buf, FOX, strlen(FOX)) == 0);
+	char *text = (char *)read_file(p, NULL);
+	CHECK_STR_EQ(text, FOX);
+	free(text);
 	CHECK(path_exists(".meta/photos/2024/a b.jpg.json"));
 	/* Metadata names come back lower-case, as from S3. */
 	struct enl_object_info info;
@@ -240,7 +224,7 @@ static void test_by_hand(struct enl_store *s)
 	mkdir(p, 0755);
 	/* No sidecar: MD5 of the bytes and a type from the magic bytes. */
 	snprintf(p, sizeof(p), "%s/photos/hand/fox.txt", root);
-	write_file(p, FOX, strlen(FOX));
+	REQUIRE(write_file(p, FOX, strlen(FOX)) == 0);
 	CHECK_INT_EQ(enl_store_head(s, "photos", "hand/fox.txt", &info, &e), ENL_OK);
 	CHECK_STR_EQ(info.etag, MD5_FOX);
 	CHECK_STR_EQ(info.content_type, "application/octet-stream");
@@ -272,7 +256,7 @@ static void test_by_hand(struct enl_store *s)
 		char key[64];
 		snprintf(key, sizeof(key), "hand/%s", magic[i].name);
 		snprintf(p, sizeof(p), "%s/photos/%s", root, key);
-		write_file(p, magic[i].bytes, magic[i].len);
+		REQUIRE(write_file(p, magic[i].bytes, magic[i].len) == 0);
 		CHECK_INT_EQ(enl_store_head(s, "photos", key, &info, &e), ENL_OK);
 		CHECK_STR_EQ(info.content_type, magic[i].type);
 	}
@@ -282,7 +266,7 @@ static void test_by_hand(struct enl_store *s)
 	    .content_type = "image/png", .cache_control = "max-age=1", .n_meta = 1, .meta = m};
 	CHECK_INT_EQ(enl_store_put(s, "photos", "hand/replaced", "abc", 3, &o, &e), ENL_OK);
 	snprintf(p, sizeof(p), "%s/photos/hand/replaced", root);
-	write_file(p, FOX, strlen(FOX));
+	REQUIRE(write_file(p, FOX, strlen(FOX)) == 0);
 	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/replaced", 100, &b, &info, &e), ENL_OK);
 	CHECK_STR_EQ(info.etag, MD5_FOX);
 	CHECK_STR_EQ(info.content_type, "application/octet-stream");
@@ -295,7 +279,7 @@ static void test_by_hand(struct enl_store *s)
 	CHECK_STR_EQ(info.etag, MD5_FOX);
 	/* ...which goes stale when the file is replaced by hand (same inode here). */
 	snprintf(p, sizeof(p), "%s/photos/hand/fox.txt", root);
-	write_file(p, "abc", 3);
+	REQUIRE(write_file(p, "abc", 3) == 0);
 	CHECK_INT_EQ(enl_store_head(s, "photos", "hand/fox.txt", &info, &e), ENL_OK);
 	CHECK_STR_EQ(info.etag, MD5_ABC);
 	CHECK_INT_EQ(info.size, 3);
@@ -311,7 +295,7 @@ static void test_by_hand(struct enl_store *s)
 	CHECK_STR_EQ(info.content_type, "application/octet-stream");
 	/* Temporaries are invisible, and a FIFO does not hang a reader. */
 	snprintf(p, sizeof(p), "%s/photos/hand/.tmp-0123456789abcdef", root);
-	write_file(p, "partial", 7);
+	REQUIRE(write_file(p, "partial", 7) == 0);
 	snprintf(p, sizeof(p), "%s/photos/hand/fifo", root);
 	REQUIRE(mkfifo(p, 0644) == 0);
 	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fifo", 100, &b, &info, &e), ENL_ENOTFOUND);
@@ -343,12 +327,12 @@ static void test_info_cache(struct enl_store *s)
 	/* Replaced by hand through a rename (a new inode, no sidecar of its own). */
 	snprintf(p, sizeof(p), "%s/photos/ic/a", root);
 	snprintf(q, sizeof(q), "%s/photos/ic/new", root);
-	write_file(q, "two", 3);
+	REQUIRE(write_file(q, "two", 3) == 0);
 	REQUIRE(rename(q, p) == 0);
 	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_OK);
 	CHECK_STR_EQ(info.etag, "b8a9f715dbb64fd5c56e7783c6820a61"); /* md5 "two" */
 	/* Rewritten in place with another length. */
-	write_file(p, "four!", 5);
+	REQUIRE(write_file(p, "four!", 5) == 0);
 	CHECK_INT_EQ(enl_store_head(s, "photos", "ic/a", &info, &e), ENL_OK);
 	CHECK_INT_EQ(info.size, 5);
 	CHECK_STR_EQ(info.etag, "ba9ae51402b9b11050eae8a455b29e9b"); /* md5 "four!" */
