@@ -408,6 +408,11 @@ def exif_tags(path):
     return json.loads(out)[0]
 
 
+def gps_tags(path):
+    """The GPS tags exiftool finds in the file (none may be left in an output)."""
+    return [k for k in exif_tags(path) if "GPS" in k]
+
+
 # ---- events -------------------------------------------------------------------------
 
 def eventbridge(bucket, key, sequencer="617f08299329d189", encode=True):

@@ -3,6 +3,8 @@
 #ifndef ENLARGER_TEST_STORE_CONTRACT_H
 #define ENLARGER_TEST_STORE_CONTRACT_H
 
+#include <stddef.h>
+
 #include "enlarger/store.h"
 
 struct store_contract {
@@ -21,6 +23,10 @@ struct store_contract {
  * backend's own test checks what the client can still promise. Real backends never
  * call this. */
 void store_contract_skip_concurrent_puts(const char *reason);
+
+/* The MD5 of p[0..n) in hex into out: what S3 gives as the ETag of a single PUT (the
+ * oracle the suite and the backends' own tests compare ETags and bytes against). */
+void store_contract_md5hex(const void *p, size_t n, char out[33]);
 
 /* Runs every contract check and prints a summary. Returns the number of failed
  * checks (0 = the implementation honours the contract). */

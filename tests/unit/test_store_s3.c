@@ -9,8 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "check.h"
 #include "enlarger/aws.h"
 #include "aws_standin.h"
@@ -33,15 +31,6 @@ static struct enl_store *open_s3(void *ud)
 		return NULL;
 	}
 	return s;
-}
-
-static void md5hex(const void *p, size_t n, char out[33])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int dl = 0;
-	EVP_Digest(p ? p : "", n, d, &dl, EVP_md5(), NULL);
-	for (unsigned i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 static int count_cb(void *ud, const char *key)
@@ -165,7 +154,7 @@ static void *rw_reader(void *arg)
 			 * finds then: an empty object, consistently labelled, is what S3
 			 * would call an earlier version; anything else must be whole. */
 			char md5[33];
-			md5hex(b.data, b.len, md5);
+			store_contract_md5hex(b.data, b.len, md5);
 			int ok = (b.len == RW_SIZE || b.len == 0) && info.size == b.len &&
 			         strcmp(info.etag, md5) == 0;
 			for (size_t i = 1; ok && i < b.len; i++)
