@@ -89,6 +89,21 @@ static inline void fake_script(const struct fake *f, const char *flavour, const 
 	json_decref(fake_control(f, path));
 }
 
+/* A client for the scripted answers, signing with creds: 4 attempts of timeout_ms each
+ * (500 ms to connect), 10-50 ms apart. The caller frees it. */
+static inline struct enl_aws_client *fake_client(struct enl_aws_credprov *creds, long timeout_ms)
+{
+	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
+	                                 .timeout_ms = timeout_ms,
+	                                 .max_attempts = 4,
+	                                 .backoff_base_ms = 10,
+	                                 .backoff_max_ms = 50};
+	struct enl_aws_client *c = NULL;
+	struct enl_errmsg e = {""};
+	REQUIRE(enl_aws_client_new(&c, &co, creds, &e) == ENL_OK);
+	return c;
+}
+
 /* How many requests the script has answered (or left hanging) since fake_script. */
 static inline long fake_scripted(const struct fake *f)
 {

@@ -26,8 +26,8 @@ static void pid(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "%s-%s", run, name);
 }
 
-static int claim(struct enl_table *t, const char *id, const char *seq, const char *etag,
-                 const char *attempt, int64_t now)
+struct enl_claim_req table_contract_req(const char *id, const char *seq, const char *etag,
+                                        const char *attempt, int64_t now)
 {
 	struct enl_claim_req r = {.photo_id = id,
 	                          .sequencer = seq,
@@ -37,6 +37,13 @@ static int claim(struct enl_table *t, const char *id, const char *seq, const cha
 	                          .key = "photos/a b.jpg",
 	                          .now_ms = now,
 	                          .lease_ms = LEASE};
+	return r;
+}
+
+static int claim(struct enl_table *t, const char *id, const char *seq, const char *etag,
+                 const char *attempt, int64_t now)
+{
+	struct enl_claim_req r = table_contract_req(id, seq, etag, attempt, now);
 	enum enl_claim_result res = (enum enl_claim_result) - 1;
 	struct enl_errmsg e = {""};
 	int rc = enl_table_claim(t, &r, &res, &e);

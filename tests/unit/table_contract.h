@@ -3,6 +3,8 @@
 #ifndef ENLARGER_TEST_TABLE_CONTRACT_H
 #define ENLARGER_TEST_TABLE_CONTRACT_H
 
+#include <stdint.h>
+
 #include "enlarger/table.h"
 
 struct table_contract {
@@ -13,6 +15,11 @@ struct table_contract {
 	/* The key attribute the table was opened with ("photoId"). */
 	const char *key_attr;
 };
+
+/* The claim request the suite makes: photo id, sequencer (NULL: none), ETag and attempt
+ * at now, for the object originals/"photos/a b.jpg", with a 60 s lease. */
+struct enl_claim_req table_contract_req(const char *id, const char *seq, const char *etag,
+                                        const char *attempt, int64_t now);
 
 /* Runs every contract check and prints a summary. Returns the number of failed
  * checks. Photo ids carry a per-run prefix, so a shared table works. */

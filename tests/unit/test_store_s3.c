@@ -218,13 +218,7 @@ static int scripted_get(const char *script, int *hits, double *secs, struct enl_
 	fake_script(&srv, "s3", script);
 	struct enl_aws_config fc = cfg;
 	snprintf(fc.endpoint_s3, sizeof(fc.endpoint_s3), "%s", srv.base);
-	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
-	                                 .timeout_ms = 600,
-	                                 .max_attempts = 4,
-	                                 .backoff_base_ms = 10,
-	                                 .backoff_max_ms = 50};
-	struct enl_aws_client *fcl = NULL;
-	REQUIRE(enl_aws_client_new(&fcl, &co, creds, e) == ENL_OK);
+	struct enl_aws_client *fcl = fake_client(creds, 600);
 	struct enl_store *s = NULL;
 	REQUIRE(enl_store_s3_open(&fc, fcl, 0, &s, e) == ENL_OK);
 	struct enl_buf b = ENL_BUF_INIT;

@@ -62,14 +62,9 @@ static void test_types(struct where *w)
 	CHECK_STR_EQ(t->name, "dynamodb");
 	char id[96];
 	snprintf(id, sizeof(id), "types-%ld-%ld", (long)getpid(), (long)time(NULL));
-	struct enl_claim_req r = {.photo_id = id,
-	                          .sequencer = "a1",
-	                          .etag = "\"etag\"",
-	                          .attempt = "att",
-	                          .bucket = "originals",
-	                          .key = "caf\xc3\xa9 a+b.jpg",
-	                          .now_ms = 1000,
-	                          .lease_ms = 5000};
+	struct enl_claim_req r = table_contract_req(id, "a1", "\"etag\"", "att", 1000);
+	r.key = "caf\xc3\xa9 a+b.jpg";
+	r.lease_ms = 5000;
 	enum enl_claim_result res;
 	struct enl_errmsg e = {""};
 	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
@@ -128,12 +123,8 @@ static void test_types(struct where *w)
 	json_decref(f);
 
 	/* A claim without a location keeps the stored one. */
-	r = (struct enl_claim_req){.photo_id = id,
-	                           .sequencer = "a2",
-	                           .etag = "e2",
-	                           .attempt = "att2",
-	                           .now_ms = 2000,
-	                           .lease_ms = 5000};
+	r = table_contract_req(id, "a2", "e2", "att2", 2000);
+	r.bucket = r.key = NULL;
 	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
 	CHECK_INT_EQ(enl_table_fail(t, id, "att2", "corrupt", &e), ENL_OK);
 	it = oracle_item(w->table, w->key, id);
@@ -176,14 +167,8 @@ static int scripted_complete(const char *script, int *hits)
 	fake_script(&srv, "dynamodb", script);
 	struct enl_aws_config fc = cfg;
 	snprintf(fc.endpoint_dynamodb, sizeof(fc.endpoint_dynamodb), "%s", srv.base);
-	struct enl_aws_client_opts co = {.connect_timeout_ms = 500,
-	                                 .timeout_ms = 1000,
-	                                 .max_attempts = 4,
-	                                 .backoff_base_ms = 5,
-	                                 .backoff_max_ms = 20};
-	struct enl_aws_client *fcl = NULL;
+	struct enl_aws_client *fcl = fake_client(creds, 1000);
 	struct enl_errmsg e = {""};
-	REQUIRE(enl_aws_client_new(&fcl, &co, creds, &e) == ENL_OK);
 	struct enl_table *t = NULL;
 	REQUIRE(enl_table_dynamodb_open(&fc, fcl, 0, "photos", "photoId", &t, &e) == ENL_OK);
 	/* complete: one UpdateItem, conditional on the attempt. */

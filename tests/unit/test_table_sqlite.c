@@ -53,14 +53,7 @@ static void test_file(struct where *w)
 	struct enl_table *t = open_sqlite(w);
 	REQUIRE(t != NULL);
 	CHECK_STR_EQ(t->name, "sqlite");
-	struct enl_claim_req r = {.photo_id = "file-1",
-	                          .sequencer = "a1",
-	                          .etag = "etag",
-	                          .attempt = "att",
-	                          .bucket = "originals",
-	                          .key = "k.jpg",
-	                          .now_ms = 1000,
-	                          .lease_ms = 5000};
+	struct enl_claim_req r = table_contract_req("file-1", "a1", "etag", "att", 1000);
 	enum enl_claim_result res;
 	struct enl_errmsg e = {""};
 	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
@@ -151,14 +144,7 @@ static void test_migration(const char *dir)
 	CHECK_INT_EQ(enl_table_get(t, "legacy", &it, &e), ENL_OK);
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "width")), 99);
 	json_decref(it);
-	struct enl_claim_req r = {.photo_id = "legacy",
-	                          .sequencer = "1",
-	                          .etag = "e",
-	                          .attempt = "a",
-	                          .bucket = "b",
-	                          .key = "k",
-	                          .now_ms = 1000,
-	                          .lease_ms = 5000};
+	struct enl_claim_req r = table_contract_req("legacy", "1", "e", "a", 1000);
 	enum enl_claim_result res;
 	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
 	CHECK_INT_EQ(res, ENL_CLAIM_OK);
