@@ -360,23 +360,26 @@ done:
 	return rc;
 }
 
+/* HEAD of an object, or of the bucket when key is NULL: 0 with the answer in r (the
+ * caller's, freed by it whatever this returns), or the failure mapped for op. */
+static int head_call(struct s3_store *s, const char *op, const char *bucket, const char *key,
+                     struct enl_aws_response *r, struct enl_errmsg *e)
+{
+	struct enl_aws_request rq = base_request(s, "HEAD");
+	int rc = object_send(s, op, bucket, key, NULL, 0, &rq, r, e);
+	if (!rc && r->status != 200)
+		rc = status_fail(op, bucket, r, e);
+	return rc;
+}
+
 static int s3_head(struct enl_store *st, const char *bucket, const char *key,
                    struct enl_object_info *info, struct enl_errmsg *e)
 {
-	struct s3_store *s = (struct s3_store *)st;
 	struct enl_aws_response r;
 	memset(&r, 0, sizeof(r));
-	struct enl_aws_request rq = base_request(s, "HEAD");
-	int rc = object_send(s, "HEAD", bucket, key, NULL, 0, &rq, &r, e);
-	if (rc)
-		goto done;
-	if (r.status != 200) {
-		rc = status_fail("HEAD", bucket, &r, e);
-		goto done;
-	}
-	if (info)
+	int rc = head_call((struct s3_store *)st, "HEAD", bucket, key, &r, e);
+	if (!rc && info)
 		info_from_headers(info, &r);
-done:
 	enl_aws_response_free(&r);
 	return rc;
 }
@@ -549,19 +552,11 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
 
 static int s3_ping(struct enl_store *st, const char *bucket, struct enl_errmsg *e)
 {
-	struct s3_store *s = (struct s3_store *)st;
 	struct enl_aws_response r;
 	memset(&r, 0, sizeof(r));
-	struct enl_aws_request rq = base_request(s, "HEAD");
-	int rc = object_send(s, "HEAD bucket", bucket, NULL, NULL, 0, &rq, &r, e);
-	if (rc)
-		goto done;
-	if (r.status != 200) {
-		rc = status_fail("HEAD bucket", bucket, &r, e);
-		if (rc == ENL_ENOTFOUND)
-			rc = enl_fail(e, ENL_ENOTFOUND, "no such bucket");
-	}
-done:
+	int rc = head_call((struct s3_store *)st, "HEAD bucket", bucket, NULL, &r, e);
+	if (rc == ENL_ENOTFOUND) /* a HEAD's 404 has no body to name the bucket */
+		rc = enl_fail(e, ENL_ENOTFOUND, "no such bucket");
 	enl_aws_response_free(&r);
 	return rc;
 }

@@ -244,6 +244,7 @@ static void test_retries(void)
 	struct enl_errmsg e = {""};
 	int hits;
 	double secs;
+	REQUIRE(fake_start(&srv) == 0);
 	/* SlowDown (503) twice, then the object. */
 	CHECK_INT_EQ(scripted_get("SSO", &hits, &secs, &e), ENL_OK);
 	CHECK_INT_EQ(hits, 3);
@@ -267,6 +268,7 @@ static void test_retries(void)
 	CHECK_INT_EQ(hits, 4);
 	CHECK(secs >= 4 * 0.55 && secs < 6.0);
 	fprintf(stderr, "  hang x4 gave up after %.2f s: %s\n", secs, e.text);
+	fake_stop(&srv);
 }
 
 int main(void)
@@ -286,9 +288,7 @@ int main(void)
 	test_s3_only(s);
 	test_torn_reads(s);
 	enl_store_destroy(s);
-	REQUIRE(fake_start(&srv) == 0);
 	test_retries();
-	fake_stop(&srv);
 
 	enl_aws_client_free(client);
 	enl_aws_credprov_free(creds);

@@ -182,6 +182,7 @@ static int scripted_complete(const char *script, int *hits)
 static void test_retries(void)
 {
 	int hits;
+	REQUIRE(fake_start(&srv) == 0);
 	CHECK_INT_EQ(scripted_complete("TPRO", &hits), ENL_OK); /* three kinds of throttling */
 	CHECK_INT_EQ(hits, 4);
 	CHECK_INT_EQ(scripted_complete("UIO", &hits), ENL_OK); /* 503, 500 */
@@ -192,6 +193,7 @@ static void test_retries(void)
 	CHECK_INT_EQ(hits, 1);
 	CHECK_INT_EQ(scripted_complete("VO", &hits), ENL_EINVAL); /* never retried */
 	CHECK_INT_EQ(hits, 1);
+	fake_stop(&srv);
 }
 
 int main(void)
@@ -211,9 +213,7 @@ int main(void)
 	test_types(&w1);
 	test_types(&w2);
 	test_names();
-	REQUIRE(fake_start(&srv) == 0);
 	test_retries();
-	fake_stop(&srv);
 
 	enl_aws_client_free(client);
 	enl_aws_credprov_free(creds);
