@@ -46,6 +46,18 @@ static int get(struct enl_aws_client *c, const char *path, size_t cap, struct en
 	return enl_aws_request(c, &rq, rs, &e);
 }
 
+/* GETs path and checks what came back: the result, the final status and the number of
+ * attempts. */
+static void check_get(struct enl_aws_client *c, const char *path, int want_rc, long want_status,
+                      int want_attempts)
+{
+	struct enl_aws_response rs;
+	CHECK_INT_EQ(get(c, path, 0, &rs), want_rc);
+	CHECK_INT_EQ(rs.status, want_status);
+	CHECK_INT_EQ(rs.attempts, want_attempts);
+	enl_aws_response_free(&rs);
+}
+
 static json_t *stats(void)
 {
 	json_t *j = fake_control(&srv, "/_stats");
@@ -107,10 +119,7 @@ static void test_capture(struct enl_aws_client *c)
 	CHECK_INT_EQ(rs.content_length, 5);
 	enl_aws_response_free(&rs);
 
-	CHECK_INT_EQ(get(c, "/status/404", 0, &rs), 0);
-	CHECK_INT_EQ(rs.status, 404);
-	CHECK_INT_EQ(rs.attempts, 1);
-	enl_aws_response_free(&rs);
+	check_get(c, "/status/404", 0, 404, 1);
 }
 
 static void test_signed_put(struct enl_aws_client *c)
@@ -197,19 +206,9 @@ static void test_retries(struct enl_aws_client *c)
 	CHECK(rs.body.data && strcmp((const char *)rs.body.data, "finally") == 0);
 	enl_aws_response_free(&rs);
 
-	CHECK_INT_EQ(get(c, "/flaky/b?n=100", 0, &rs), ENL_EIO);
-	CHECK_INT_EQ(rs.status, 503);
-	CHECK_INT_EQ(rs.attempts, 4);
-	enl_aws_response_free(&rs);
-
-	CHECK_INT_EQ(get(c, "/status/400", 0, &rs), 0);
-	CHECK_INT_EQ(rs.status, 400);
-	CHECK_INT_EQ(rs.attempts, 1);
-	enl_aws_response_free(&rs);
-
-	CHECK_INT_EQ(get(c, "/status/429", 0, &rs), ENL_EIO);
-	CHECK_INT_EQ(rs.attempts, 4);
-	enl_aws_response_free(&rs);
+	check_get(c, "/flaky/b?n=100", ENL_EIO, 503, 4);
+	check_get(c, "/status/400", 0, 400, 1);
+	check_get(c, "/status/429", ENL_EIO, 429, 4);
 
 	struct enl_aws_request rq = {.method = "POST",
 	                             .url = url("/throttle/x"),
