@@ -34,10 +34,9 @@ static void one(const char *dir, const char *name)
 	fprintf(stderr, "%-40s %5dx%-5d %s %7.1f ms  %s %s\n", name, r.width, r.height,
 	        r.source_format, ms, r.blurhash, r.dominant_color);
 	if (strstr(name, "landscape-24mp")) {
+		/* Reported, not checked: speed is bench/'s claim, and a loaded CI machine
+		 * would fail a wall-clock bound that says nothing about correctness. */
 		fprintf(stderr, "24 MP JPEG: %.1f ms\n", ms);
-#if !defined(__SANITIZE_ADDRESS__)
-		CHECK(ms < 1500);
-#endif
 	}
 	/* the oriented size: exiftool's ImageWidth/Height swapped for orientations 5-8 */
 	src = exiftool_json(path);
