@@ -13,6 +13,13 @@ int enl_log_enabled(enum enl_log_level level);
  * Never put a request body, credential or signature in fields. */
 void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields);
 
+/* Adds "name": value to every line any thread writes from now on (a line's own field of
+ * that name wins), until set again or removed (value NULL). For a door that runs one
+ * request at a time: the Lambda door's request and trace ids, which the lines of the
+ * service's helper threads then carry too. value is copied; one that is not UTF-8 is
+ * dropped. */
+void enl_log_context_set(const char *name, const char *value);
+
 void enl_logf_(enum enl_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -16,6 +16,12 @@
 static enum enl_log_level min_level = ENL_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The fields every line carries (enl_log_context_set): read under context_lock, and
+ * only when context_set says there are any, so the server's lines never take it. */
+static json_t *context;
+static pthread_mutex_t context_lock = PTHREAD_MUTEX_INITIALIZER;
+static int context_set;
+
 static const char *level_name[] = {"debug", "info", "warn", "error"};
 
 void enl_log_set_level(enum enl_log_level level)
@@ -44,6 +50,12 @@ void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields)
 	if (fields)
 		json_object_update(line, fields);
 	json_decref(fields);
+	if (__atomic_load_n(&context_set, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&context_lock);
+		if (context)
+			json_object_update_missing(line, context);
+		pthread_mutex_unlock(&context_lock);
+	}
 
 	char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15));
 	json_decref(line);
@@ -78,6 +90,24 @@ void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields)
 	if (locked)
 		pthread_mutex_unlock(&log_lock);
 	free(l);
+}
+
+void enl_log_context_set(const char *name, const char *value)
+{
+	pthread_mutex_lock(&context_lock);
+	if (!context)
+		context = json_object();
+	if (context && value)
+		json_object_set_new(context, name, json_string(value));
+	else if (context)
+		json_object_del(context, name);
+	int n = context ? (int)json_object_size(context) : 0;
+	if (n == 0) {
+		json_decref(context);
+		context = NULL;
+	}
+	__atomic_store_n(&context_set, n > 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&context_lock);
 }
 
 void enl_logf_(enum enl_log_level level, const char *fmt, ...)
