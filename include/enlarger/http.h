@@ -96,6 +96,39 @@ struct enl_route {
 const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t n_routes,
                                           struct enl_req *req, struct enl_resp *resp);
 
+/* A request that arrives whole, as an event from a door without sockets (a Lambda
+ * function URL): the path and query still percent-encoded, as sent. */
+struct enl_http_whole {
+	const char *method;        /* "GET", "HEAD", "POST" */
+	const char *raw_path;      /* "/render/a%20b.jpg" */
+	const char *raw_query;     /* "w=400&fmt=webp" (no '?'); NULL or "" for none */
+	const unsigned char *body; /* complete, NUL-terminated; NULL when body_len is 0 */
+	size_t body_len;
+	size_t max_body_bytes;     /* 413 beyond, as the server's */
+	size_t max_response_bytes; /* a larger body is answered 502 response-too-large; 0:
+	                              no limit */
+	const char *client_ip;     /* NULL: "-" */
+	/* The id when the request has no usable X-Request-Id (a Lambda request id); NULL:
+	 * a new one. */
+	const char *request_id;
+	/* The request's header (name case-insensitive; borrowed) or NULL. */
+	const char *(*header)(void *impl, const char *name);
+	/* The door's own say once a route takes the request, before it runs (may be NULL):
+	 * 0 to run it, or an enum enl_err answered with its problem and e's text. */
+	int (*admit)(void *impl, const struct enl_route *rt, struct enl_errmsg *e);
+	void *impl;
+};
+
+/* Answers in into resp (fresh from enl_resp_init) exactly as the server answers the same
+ * request: the path and the query decoded by the server's rules (400 when they do not
+ * decode), the route picked (404, 405 with Allow), 413 past max_body_bytes, the door's
+ * admit, the route run and its response settled as enl_http_dispatch settles it,
+ * X-Request-Id added; a HEAD answer keeps the headers and the Content-Length of its body,
+ * not the body. Writes the access log line and counts the request in the metrics, as the
+ * server does. */
+void enl_http_answer(const struct enl_route *routes, size_t n_routes,
+                     const struct enl_http_whole *in, struct enl_resp *resp);
+
 struct enl_server_opts {
 	const char *listen;            /* "127.0.0.1:8080" */
 	unsigned connection_timeout_s; /* idle / slow-body timeout */

@@ -71,6 +71,14 @@ void enl_http_route_run(const struct enl_route *rt, struct enl_req *req, struct 
 	}
 }
 
+void enl_http_route_refuse(struct enl_resp *resp, int status, const char *allow)
+{
+	struct enl_http_refusal r = enl_http_route_refusal(status);
+	enl_resp_problem_typed(resp, r.status, r.type_name, r.title, r.detail);
+	if (allow[0])
+		enl_resp_header(resp, "Allow", "%s", allow);
+}
+
 const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t n_routes,
                                           struct enl_req *req, struct enl_resp *resp)
 {
@@ -78,14 +86,10 @@ const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t
 	char allow[128];
 	int st = enl_http_route_find(routes, n_routes, req->method, req->path, &rt, allow,
 	                             sizeof(allow));
-	if (st) {
-		struct enl_http_refusal r = enl_http_route_refusal(st);
-		enl_resp_problem_typed(resp, r.status, r.type_name, r.title, r.detail);
-		if (allow[0])
-			enl_resp_header(resp, "Allow", "%s", allow);
-	} else {
+	if (st)
+		enl_http_route_refuse(resp, st, allow);
+	else
 		enl_http_route_run(rt, req, resp);
-	}
 	enl_http_resp_finish(resp, req->request_id);
 	return rt;
 }

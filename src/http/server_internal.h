@@ -56,6 +56,10 @@ struct enl_http_refusal {
 /* For the 404 or 405 enl_http_route_find returned. */
 struct enl_http_refusal enl_http_route_refusal(int status);
 
+/* Answers the 404 or 405 enl_http_route_find returned into resp, with Allow when allow
+ * (from the same call) names methods. */
+void enl_http_route_refuse(struct enl_resp *resp, int status, const char *allow);
+
 /* Runs rt on req with rt's settings (req->self); a route that set no response leaves
  * the problem for its error in resp. */
 void enl_http_route_run(const struct enl_route *rt, struct enl_req *req, struct enl_resp *resp);
