@@ -84,6 +84,22 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
                         struct enl_process_result *out, struct enl_errmsg *e);
 void enl_process_result_free(struct enl_process_result *r);
 
+/* The /process use case for an event's raw body, the one entry of every door that takes
+ * S3 events (POST /process, the Lambda door), so a new kind of event reaches them all at
+ * once: parses body (enl_event_parse) into *ev and processes the object it names
+ * (enl_service_process). Errors: the parser's ENL_EINVAL (e says what is wrong), else
+ * those of enl_service_process. *out as enl_service_process leaves it (free it either
+ * way). */
+int enl_service_event(struct enl_app *app, const void *body, size_t len, struct enl_event *ev,
+                      struct enl_process_result *out, struct enl_errmsg *e);
+
+/* "processed", "duplicate", ... (static). */
+const char *enl_process_outcome_name(enum enl_process_outcome o);
+/* What a door answers for a successful enl_service_process: r's item (itself, now with
+ * "outcome" set; {} when there is none) with "outcome". New reference, NULL when out of
+ * memory. */
+json_t *enl_process_result_json(struct enl_process_result *r);
+
 /* The flat fields a processed photo gets (pipeline result + derivative keys +
  * processedAt), as stored in the table and printed by `enlarger process`. keys[d][0]
  * is the WebP key and keys[d][1] the JPEG key of derivative d. New reference. */

@@ -20,20 +20,6 @@ struct process_route {
 	int retry_after_s;
 };
 
-static const char *outcome_name(enum enl_process_outcome o)
-{
-	switch (o) {
-	case ENL_OUTCOME_PROCESSED: return "processed";
-	case ENL_OUTCOME_DUPLICATE: return "duplicate";
-	case ENL_OUTCOME_STALE: return "stale";
-	case ENL_OUTCOME_SUPERSEDED: return "superseded";
-	case ENL_OUTCOME_IN_FLIGHT: return "in-flight";
-	case ENL_OUTCOME_FAILED: return "failed";
-	case ENL_OUTCOME_NONE: break;
-	}
-	return "none";
-}
-
 static int route_process(struct enl_req *req, struct enl_resp *resp)
 {
 	const struct process_route *self = req->self;
@@ -49,16 +35,11 @@ static int route_process(struct enl_req *req, struct enl_resp *resp)
 		                self->api_key_header);
 		return rc;
 	}
-	if ((rc = enl_event_parse(req->body, req->body_len, &ev, &e)))
-		return enl_resp_problem(resp, rc, e.text);
+	rc = enl_service_event(self->app, req->body, req->body_len, &ev, &res, &e);
 	snprintf(resp->log_key, sizeof(resp->log_key), "%.*s", (int)sizeof(resp->log_key) - 1,
 	         ev.key);
-
-	rc = enl_service_process(self->app, &ev, &res, &e);
 	if (rc == 0) {
-		json_t *body = res.item ? json_incref(res.item) : json_object();
-		json_object_set_new(body, "outcome", json_string(outcome_name(res.outcome)));
-		rc = enl_resp_json(resp, 200, body); /* steals body */
+		rc = enl_resp_json(resp, 200, enl_process_result_json(&res)); /* steals it */
 	} else {
 		/* 429: this photo is in flight (EventBridge retries it); else the table's. */
 		int status = res.outcome == ENL_OUTCOME_IN_FLIGHT ? 429 : enl_http_status(rc);

@@ -1,0 +1,39 @@
+/* The /process use case as the doors that take S3 events call it (POST /process, the
+ * Lambda door): an event's body in; the photo item and the event's outcome out. */
+#include "enlarger/service.h"
+
+#include <string.h>
+
+int enl_service_event(struct enl_app *app, const void *body, size_t len, struct enl_event *ev,
+                      struct enl_process_result *out, struct enl_errmsg *e)
+{
+	int rc;
+	memset(out, 0, sizeof(*out));
+	out->outcome = ENL_OUTCOME_NONE;
+	if ((rc = enl_event_parse(body, len, ev, e)))
+		return rc;
+	return enl_service_process(app, ev, out, e);
+}
+
+const char *enl_process_outcome_name(enum enl_process_outcome o)
+{
+	switch (o) {
+	case ENL_OUTCOME_PROCESSED: return "processed";
+	case ENL_OUTCOME_DUPLICATE: return "duplicate";
+	case ENL_OUTCOME_STALE: return "stale";
+	case ENL_OUTCOME_SUPERSEDED: return "superseded";
+	case ENL_OUTCOME_IN_FLIGHT: return "in-flight";
+	case ENL_OUTCOME_FAILED: return "failed";
+	case ENL_OUTCOME_NONE: break;
+	}
+	return "none";
+}
+
+json_t *enl_process_result_json(struct enl_process_result *r)
+{
+	json_t *body = r->item ? json_incref(r->item) : json_object();
+	if (body)
+		json_object_set_new(body, "outcome",
+		                    json_string(enl_process_outcome_name(r->outcome)));
+	return body;
+}
