@@ -1,5 +1,7 @@
-/* enlarger: pick the subcommand and run it. `serve` is the default. */
+/* enlarger: pick the subcommand and run it. `serve` is the default, `lambda` when the
+ * Lambda runtime API is there. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
@@ -10,6 +12,10 @@ static void usage(FILE *to)
 	        "usage:\n"
 	        "  enlarger [serve]                   run the HTTP service (settings from "
 	        "ENLARGER_* variables)\n"
+	        "  enlarger lambda                    run as an AWS Lambda function (custom "
+	        "runtime); the\n"
+	        "                                     default when AWS_LAMBDA_RUNTIME_API is "
+	        "set\n"
 	        "  enlarger process FILE [--out DIR]  make the four derivatives of FILE in "
 	        "DIR (default .)\n"
 	        "                                     and print the result JSON\n"
@@ -30,8 +36,12 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc < 2 && getenv("AWS_LAMBDA_RUNTIME_API"))
+		return enl_cmd_lambda(1, (char *[]){"lambda", NULL});
 	if (argc < 2)
 		return enl_cmd_serve(1, (char *[]){"serve", NULL});
+	if (strcmp(argv[1], "lambda") == 0)
+		return enl_cmd_lambda(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return enl_cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "process") == 0)

@@ -77,6 +77,8 @@ struct enl_config {
 	int shutdown_deadline_ms;
 	int64_t lease_ms;
 	int retry_after_s; /* the Retry-After value on 429 / 503 */
+	/* Lambda: the time an image job needs left before the invocation's deadline. */
+	int lambda_reserve_ms;
 };
 
 /* Looks a variable up; returns a borrowed string or NULL when unset. */

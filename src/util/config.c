@@ -158,6 +158,12 @@ static const struct setting settings[] = {
      H("Seconds in `Retry-After` on 429, 503 and 504.")},
     {"ENLARGER_SHUTDOWN_DEADLINE_MS", K_INT, F(shutdown_deadline_ms), 0, 600000, "25000", NULL,
      S_ANY, H("On SIGTERM, how long requests in flight may take to finish.")},
+    {"ENLARGER_LAMBDA_RESERVE_MS", K_INT, F(lambda_reserve_ms), 0, 900000, "10000", NULL, S_ANY,
+     H("Lambda: an invocation that may run an image job (an S3 event; a function URL's "
+       "`/render` or `/process`) starts only with this long left before its deadline; with "
+       "less it is refused at once, retryably (`Enlarger.Deadline`, or 503). The default "
+       "covers the largest original the default limits allow on one vCPU (docs/lambda.md). "
+       "0: never refuse.")},
     {"ENLARGER_LOG_LEVEL", K_ENUM, F(log_level), 0, 0, "info", "debug|info|warn|error", S_ANY,
      H("Least level of the JSON log lines on stderr.")},
 };
