@@ -50,7 +50,8 @@ class _Invocation:
         self.trace_id = trace_id
         self.done = threading.Event()
         self.result = None
-        self.handed_at = None
+        self.handed_at = None  # time.monotonic() of the GET next that took it
+        self.answered_at = None  # ... of the post that answered it
 
 
 class FakeRuntime:
@@ -131,6 +132,7 @@ class FakeRuntime:
                     rt.violations.append(f"{parts[3]} for {parts[2]}, not in flight")
                     return self._status(403, "InvalidStateTransition",
                                         "no such invocation in flight")
+                inv.answered_at = time.monotonic()
                 if parts[3] == "response" and len(body) > rt.max_payload:
                     inv.result = Result("too-large", body, headers,
                                         "Function.ResponseSizeTooLarge")

@@ -44,12 +44,13 @@ def url_event(method, raw_path, query="", headers=None, body=None, b64=False):
 class LambdaFn:
     """One function instance: its fake runtime API, its process, its log."""
 
-    def __init__(self, backend=None, data=None, args=(), wait_ready=True, **env):
+    def __init__(self, backend=None, data=None, args=(), wait_ready=True, rt=None, **env):
+        """rt: a FakeRuntime (with invocations already queued, say); default a new one."""
         self.dir = tempfile.mkdtemp(prefix="enl-lambda-")
         self.data = data or os.path.join(self.dir, "data")
         os.makedirs(os.path.join(self.data, "originals"), exist_ok=True)
         self.backend = backend or LocalBackend(self.data)
-        self.rt = FakeRuntime()
+        self.rt = rt or FakeRuntime()
         self.log_path = os.path.join(self.dir, "function.log")
         e = dict(os.environ)
         e.pop("ENLARGER_LISTEN", None)
