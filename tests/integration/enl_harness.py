@@ -238,7 +238,78 @@ class AwsBackend:
             "leaseUntil": {"N": str(lease_until_ms)}})
 
 
-class Server:
+class TestProcess:
+    """What the harness's processes share (Server, and the Lambda tests' LambdaFn): the
+    process (self.proc), its folder (self.dir), its log (self.log, opened for writing at
+    self.log_path) and its backend (self.backend)."""
+
+    def read_log(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_lines(self):
+        out = []
+        for line in self.read_log().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def wait_exit(self, timeout=30):
+        """The exit code, once the process ends; killed after timeout seconds."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if not self.log.closed:
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def row(self, photo_id):
+        """The photo item as a flat dict (None when there is none), from the backend."""
+        return self.backend.item(photo_id)
+
+    def put_original(self, key, data, meta=None):
+        return self.backend.put_original(key, data, meta)
+
+
+def standins_or_skip():
+    """The S3 and DynamoDB stand-ins (tests/aws/standins.py, not started yet) with the four
+    buckets and the photos table; exits 77 (skip) when they are not installed."""
+    from standins import Skip, StandIns
+    try:
+        return StandIns(buckets=["originals", "thumbnails", "optimized", "renders"],
+                        table="photos")
+    except Skip as why:
+        print(f"skip: {why}")
+        sys.exit(77)
+
+
+def pipeline_runs(proc):
+    """How often each photo id went through the pipeline (its "pipeline run" lines)."""
+    import collections
+    return collections.Counter(l.get("photoId") for l in proc.log_lines()
+                               if l.get("msg") == "pipeline run")
+
+
+def write_file(folder, name, data):
+    """data as folder/name; returns the path."""
+    path = os.path.join(folder, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+class Server(TestProcess):
     """The real binary on a free port, on backend (a fresh LocalBackend in this
     server's own folder when None). Logs go to a file the tests read."""
 
@@ -290,21 +361,6 @@ class Server:
         finally:
             c.close()
 
-    def read_log(self):
-        if not self.log.closed:
-            self.log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def log_lines(self):
-        out = []
-        for line in self.read_log().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
-
     def metric(self, name):
         st, _, body = self.request("GET", "/metrics")
         for line in body.decode().splitlines():
@@ -315,26 +371,9 @@ class Server:
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = self.wait_exit(timeout)
         self.log.close()
         return rc
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def row(self, photo_id):
-        """The photo item as a flat dict (None when there is none), from the backend."""
-        return self.backend.item(photo_id)
-
-    def put_original(self, key, data, meta=None):
-        return self.backend.put_original(key, data, meta)
 
 
 # ---- images -------------------------------------------------------------------------

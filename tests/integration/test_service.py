@@ -33,7 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from enl_harness import (AwsBackend, OpenAPI, Server, add_gps, check, done,  # noqa: E402
                          eventbridge, exif_tags, gps_tags, make_image, need_tools,
-                         pixel_bomb_png, render_path, s3_record, vipsheader)
+                         pipeline_runs, pixel_bomb_png, render_path, s3_record,
+                         standins_or_skip, vipsheader, write_file)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", choices=["local", "aws"], default="local")
@@ -91,15 +92,7 @@ def derivative(srv, row, field):
 
 
 def as_file(data, name):
-    path = os.path.join(tmp, name)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
-
-
-def pipeline_runs(srv):
-    return collections.Counter(l.get("photoId") for l in srv.log_lines()
-                               if l.get("msg") == "pipeline run")
+    return write_file(tmp, name, data)
 
 
 # =====================================================================================
@@ -643,14 +636,7 @@ def main():
         folder_watcher()
         folder_watcher_catch_up()
     else:
-        from standins import Skip, StandIns
-        try:
-            st = StandIns(buckets=["originals", "thumbnails", "optimized", "renders"],
-                          table="photos")
-        except Skip as why:
-            print(f"skip: {why}")
-            sys.exit(77)
-        with st:
+        with standins_or_skip() as st:
             backend = AwsBackend(st)
             main_suite(backend)
             queue_full(backend)

@@ -6,7 +6,6 @@ cold-start benchmark."""
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from enl_harness import BINARY, LocalBackend  # noqa: E402
+from enl_harness import BINARY, LocalBackend, TestProcess  # noqa: E402
 from fake_runtime import FakeRuntime  # noqa: E402
 
 
@@ -41,7 +40,7 @@ def url_event(method, raw_path, query="", headers=None, body=None, b64=False):
     }
 
 
-class LambdaFn:
+class LambdaFn(TestProcess):
     """One function instance: its fake runtime API, its process, its log."""
 
     def __init__(self, backend=None, data=None, args=(), wait_ready=True, rt=None, **env):
@@ -90,50 +89,13 @@ class LambdaFn:
         data = base64.b64decode(body) if j.get("isBase64Encoded") else body.encode()
         return j["statusCode"], {k.lower(): v for k, v in j.get("headers", {}).items()}, data, j
 
-    def read_log(self):
-        if not self.log.closed:
-            self.log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def log_lines(self):
-        out = []
-        for line in self.read_log().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
-
     def stop(self, timeout=30):
         """The runtime API goes away (next answers 500); returns the exit code."""
         self.rt.stop()
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = self.wait_exit(timeout)
         self.log.close()
         return rc
 
-    def wait_exit(self, timeout=30):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
     def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if not self.log.closed:
-            self.log.close()
+        super().cleanup()
         self.rt.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def row(self, photo_id):
-        return self.backend.item(photo_id)
-
-    def put_original(self, key, data, meta=None):
-        return self.backend.put_original(key, data, meta)

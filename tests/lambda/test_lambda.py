@@ -16,7 +16,6 @@ the stand-ins, files + sqlite3 for the local backend), images checked with vipsh
 and exiftool, responses against api/openapi.yaml."""
 
 import argparse
-import collections
 import json
 import os
 import shutil
@@ -31,7 +30,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "aws"))
 sys.path.insert(0, HERE)
 from enl_harness import (AwsBackend, OpenAPI, add_gps, check, done, eventbridge,  # noqa: E402
-                         exif_tags, make_image, need_tools, s3_record, vipsheader)
+                         exif_tags, make_image, need_tools, pipeline_runs, s3_record,
+                         standins_or_skip, vipsheader, write_file)
 import enl_harness  # noqa: E402
 from lambda_fn import LambdaFn, url_event  # noqa: E402
 
@@ -50,18 +50,6 @@ def image(name, w, h, gps=False, ext=".jpg"):
     path = os.path.join(tmp, name + ext)
     data = make_image(path, w, h)
     return add_gps(path) if gps else data
-
-
-def as_file(data, name):
-    path = os.path.join(tmp, name)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
-
-
-def pipeline_runs(fn):
-    return collections.Counter(l.get("photoId") for l in fn.log_lines()
-                               if l.get("msg") == "pipeline run")
 
 
 def quote_path(key):
@@ -122,7 +110,7 @@ def events_processed(fn):
         got = fn.backend.get_object(bucket, row[field]) if row and row[field] else None
         if not check(got is not None, f"{field} stored"):
             continue
-        path = as_file(got[0], "ev-" + field)
+        path = write_file(tmp, "ev-" + field, got[0])
         gw, gh, loader = vipsheader(path)
         check((gw, gh) == (w, h) and fmt in loader, f"{field}: {gw}x{gh} {loader}")
         check(got[1] == "image/" + fmt, f"{field}: Content-Type {got[1]}")
@@ -397,14 +385,7 @@ def main():
         print("skip on local: the backend failure case (S3 stand-in stopped) runs on aws",
               flush=True)
     else:
-        from standins import Skip, StandIns
-        try:
-            st = StandIns(buckets=["originals", "thumbnails", "optimized", "renders"],
-                          table="photos")
-        except Skip as why:
-            print(f"skip: {why}")
-            sys.exit(77)
-        with st:
+        with standins_or_skip() as st:
             backend = AwsBackend(st)
             main_suite(backend, st)
             init_failures(backend)
