@@ -125,7 +125,7 @@ done:
 }
 
 /* The request's body: the event's "body", base64-decoded when isBase64Encoded. */
-static int request_body(json_t *event, unsigned char **out, size_t *len)
+static int request_body(const json_t *event, unsigned char **out, size_t *len)
 {
 	json_t *b = json_object_get(event, "body");
 	const char *s = json_string_value(b);
@@ -175,7 +175,7 @@ void enl_lambda_url_request(const struct enl_lambda_door *d, const json_t *event
 			enl_buf_free(&out->body);
 		return;
 	}
-	if ((rc = request_body((json_t *)event, &body, &in.body_len))) {
+	if ((rc = request_body(event, &body, &in.body_len))) {
 		enl_resp_problem(&resp, rc,
 		                 rc == ENL_EINVAL ? "the body is marked base64 but is not" : NULL);
 	} else {
