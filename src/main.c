@@ -36,7 +36,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc < 2 && getenv("AWS_LAMBDA_RUNTIME_API"))
+	const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
+	if (argc < 2 && runtime_api && runtime_api[0])
 		return enl_cmd_lambda(1, (char *[]){"lambda", NULL});
 	if (argc < 2)
 		return enl_cmd_serve(1, (char *[]){"serve", NULL});
