@@ -49,16 +49,19 @@ def heif_only_vipshome(tmp):
     return tmp
 
 
-def cpu_ms(pid):
-    """CPU time all of pid's threads have run so far (/proc/PID/task/*/schedstat, ns)."""
-    total = 0
+def sched_ms(pid):
+    """(CPU time, time spent waiting for a CPU) of all pid's threads so far, in ms
+    (/proc/PID/task/*/schedstat: ns on a CPU, ns runnable on a run queue)."""
+    run = wait = 0
     for f in glob.glob("/proc/%d/task/*/schedstat" % pid):
         try:
             with open(f) as fh:
-                total += int(fh.read().split()[0])
+                v = fh.read().split()
+            run += int(v[0])
+            wait += int(v[1])
         except (OSError, ValueError, IndexError):
             pass
-    return total / 1e6
+    return run / 1e6, wait / 1e6
 
 
 def one_run(image, backend, env, n):
@@ -79,7 +82,7 @@ def one_run(image, backend, env, n):
         to_next = fn.wait_ready()
         # Read as soon as the first next is seen: the process is blocked in it (its first
         # invocation is being handed over), so this is the CPU its start-up took.
-        cpu_next = cpu_ms(fn.proc.pid)
+        cpu_next, wait_next = sched_ms(fn.proc.pid)
         if not rt_inv.done.wait(60):
             raise RuntimeError("no answer")
         r = rt_inv.result.json()
@@ -89,7 +92,7 @@ def one_run(image, backend, env, n):
         rc = fn.stop()
         if rc != 1:
             raise RuntimeError("exit %d" % rc)
-        return to_next, to_render, cpu_next
+        return to_next, to_render, cpu_next, wait_next
     finally:
         if fn:
             fn.cleanup()
@@ -133,16 +136,17 @@ def main():
                       table="photos").__enter__()
         backend = AwsBackend(st)
     load0 = os.getloadavg()
-    nexts, renders, cpus = [], [], []
+    nexts, renders, cpus, waits = [], [], [], []
     try:
         one_run(image, backend, env, 0)  # warm the page cache; not counted
         for i in range(a.runs):
-            n, r, c = one_run(image, backend, env, i + 1)
+            n, r, c, wt = one_run(image, backend, env, i + 1)
             nexts.append(n)
             renders.append(r)
             cpus.append(c)
-            print("run %d: first next %.0f ms (CPU %.0f ms), first 12 MP render answered %.0f ms"
-                  % (i + 1, n, c, r), flush=True)
+            waits.append(wt)
+            print("run %d: first next %.0f ms (CPU %.0f ms, waiting for a CPU %.0f ms), "
+                  "first 12 MP render answered %.0f ms" % (i + 1, n, c, wt, r), flush=True)
     finally:
         if st:
             st.__exit__(None, None, None)
@@ -152,7 +156,8 @@ def main():
         os.environ["ENL_BINARY"], os.path.basename(path), len(image), a.backend,
         "; libvips with its HEIF module only" if a.only_heif_module else ""))
     print("exec -> first next:            %s over %d runs" % (fmt(nexts), a.runs))
-    print("CPU time to the first next:    %s (all threads)" % fmt(cpus))
+    print("  of which on a CPU:           %s (all threads)" % fmt(cpus))
+    print("  waiting for a CPU:           %s (runnable, others running)" % fmt(waits))
     print("exec -> first render answered: %s" % fmt(renders))
     print("load average before %.2f %.2f %.2f, after %.2f %.2f %.2f (%d CPUs)" % (
         load0 + load1 + (os.cpu_count(),)))
