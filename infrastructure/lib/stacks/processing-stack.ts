@@ -41,7 +41,6 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -49,18 +48,27 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeObjectArnWildcards, acknowledgeResourceStarOnlyActions } from '../nag';
-import { NORMALISE_ACCEPT_SOURCE, STRIP_PREFIX_SOURCE } from '../functions/normalise-accept';
+import {
+  Alarms,
+  deadLetterQueue,
+  enableOriginalsEvents,
+  galleryBuckets,
+  galleryDistribution,
+  originalCreatedRule,
+  queueDepthMetric,
+  retention,
+  ruleMetric,
+  serviceStatements,
+} from '../gallery-parts';
 
 /** Header names shared with the service (src/http) and the tests. */
 export const API_KEY_HEADER = 'x-api-key';
@@ -183,7 +191,7 @@ export class ProcessingStack extends Stack {
   public readonly deadLetterAlarm: cloudwatch.Alarm;
   public readonly alarmTopic: sns.ITopic;
   /** Every alarm here, each notifying alarmTopic. */
-  public readonly alarms: cloudwatch.Alarm[] = [];
+  public readonly alarms: cloudwatch.Alarm[];
   public readonly apiKeySecret: secretsmanager.Secret;
   public readonly originSecret: secretsmanager.Secret;
 
@@ -191,75 +199,17 @@ export class ProcessingStack extends Stack {
     super(scope, id, props);
 
     const prod = props.stage === 'prod';
-    const removalPolicy = prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    // Outside prod a deleted stack takes its buckets' objects with it (CDK's auto-delete
-    // custom resource empties them first); prod keeps buckets and objects.
-    const autoDeleteObjects = !prod;
+    const { removalPolicy } = retention(props.stage);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const tableKey = props.photosTableKey ?? 'photoId';
 
     // ---------------------------------------------------------------- buckets
-    // One bucket receives the access logs of the others, the ALB and CloudFront. CloudFront
-    // standard logging writes with ACLs, hence OBJECT_WRITER ownership on this bucket only.
-    const logsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
-      lifecycleRules: [{ expiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      removalPolicy,
-      autoDeleteObjects,
-    });
-    Validations.of(logsBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This is the access-log bucket; logging it into itself would loop.',
-    });
-
-    const derivativeBucket = (id: string, extra: Partial<s3.BucketProps> = {}) =>
-      new s3.Bucket(this, id, {
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        encryption: s3.BucketEncryption.S3_MANAGED,
-        enforceSSL: true,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        serverAccessLogsBucket: logsBucket,
-        serverAccessLogsPrefix: `s3/${id}/`,
-        removalPolicy,
-        autoDeleteObjects,
-        ...extra,
-      });
-    this.thumbnailsBucket = derivativeBucket('ThumbnailsBucket', {
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-    });
-    this.optimizedBucket = derivativeBucket('OptimizedBucket', {
-      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-    });
-    // Rendered variants are a cache: CloudFront keeps hot ones at the edge, and anything
-    // can be rendered again from the original, so old variants simply expire.
-    this.renderCacheBucket = derivativeBucket('RenderCacheBucket', {
-      lifecycleRules: [
-        {
-          id: 'expire-rendered-variants',
-          expiration: Duration.days(props.renderCacheExpirationDays ?? 30),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-    });
-
-    // S3 -> EventBridge for the originals bucket ("Object Created" events on the default bus).
-    props.originalsBucket.enableEventBridgeNotification();
-    // CDK sets bucket notifications through its own custom resource (one Lambda per stack,
-    // in the bucket's stack). Its role uses the basic execution managed policy (logs only).
-    const notificationsHandler = Stack.of(props.originalsBucket).node.tryFindChild(
-      'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
-    );
-    if (notificationsHandler) {
-      Validations.of(notificationsHandler).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason:
-          "CDK's BucketNotifications handler (deploy time only) writes its logs with the AWS managed " +
-          'basic execution policy; its S3 permission is its own inline policy.',
-      });
-    }
+    const buckets = galleryBuckets(this, props.stage, props.renderCacheExpirationDays);
+    const logsBucket = buckets.logs;
+    this.thumbnailsBucket = buckets.thumbnails;
+    this.optimizedBucket = buckets.optimized;
+    this.renderCacheBucket = buckets.renderCache;
+    enableOriginalsEvents(props.originalsBucket);
 
     // ---------------------------------------------------------------- secrets
     // Two generated secrets, never in the template as plain text: the API key EventBridge's
@@ -387,27 +337,10 @@ export class ProcessingStack extends Stack {
         'listen address); both secrets come from Secrets Manager through `secrets`.',
     });
 
-    // IAM: exactly what the service does, nothing else (no grant* helpers: they add
-    // s3:GetBucket*, s3:List*, s3:Abort*, dynamodb:Query, ... that the service never calls).
-    const taskPolicy = (sid: string, actions: string[], resources: string[]) =>
-      taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({ sid, effect: iam.Effect.ALLOW, actions, resources }));
-    taskPolicy('ReadOriginals', ['s3:GetObject'], [props.originalsBucket.arnForObjects('*')]);
-    // ListBucket (bucket only) makes S3 answer 404 NoSuchKey for a deleted original instead
-    // of 403, so the service can tell "gone, don't retry" from "denied, misconfigured".
-    taskPolicy('ListOriginals', ['s3:ListBucket'], [props.originalsBucket.bucketArn]);
-    taskPolicy(
-      'WriteDerivatives',
-      ['s3:PutObject'],
-      [this.thumbnailsBucket.arnForObjects('*'), this.optimizedBucket.arnForObjects('*')],
-    );
-    taskPolicy(
-      'ReadWriteRenderCache',
-      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-      [this.renderCacheBucket.arnForObjects('*')],
-    );
-    // Listing a photo's prefix finds the stale variants to delete after it is reprocessed.
-    taskPolicy('ListRenderCache', ['s3:ListBucket'], [this.renderCacheBucket.bucketArn]);
-    taskPolicy('UpdatePhotoItems', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [props.photosTable.tableArn]);
+    // IAM: exactly what the service does, nothing else (gallery-parts.ts).
+    for (const statement of serviceStatements(props.originalsBucket, buckets, props.photosTable)) {
+      taskDefinition.addToTaskRolePolicy(statement);
+    }
     acknowledgeObjectArnWildcards(
       taskDefinition.taskRole.node.findChild('DefaultPolicy'),
       'S3 object actions need an object ARN: bucket/* on exactly the four buckets the service ' +
@@ -601,25 +534,13 @@ export class ProcessingStack extends Stack {
       rateLimitPerSecond: props.invocationRateLimitPerSecond ?? 10,
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'ProcessDeadLetterQueue', {
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the EventBridge rule target.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      props.stage,
+      'This queue is itself the dead-letter queue of the EventBridge rule target.',
+    );
 
-    this.rule = new events.Rule(this, 'OriginalCreated', {
-      description: `enlarger ${props.stage}: process each new original`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: { bucket: { name: [props.originalsBucket.bucketName] } },
-      },
-    });
+    this.rule = originalCreatedRule(this, props.stage, props.originalsBucket);
     this.rule.addTarget(
       new targets.ApiDestination(destination, {
         // The whole event is the body (the service parses the S3 "Object Created" shape).
@@ -632,60 +553,27 @@ export class ProcessingStack extends Stack {
     // ---------------------------------------------------------------- alarms
     // Every alarm notifies one topic: the gallery's (alarmTopic), or one created here that
     // alarmEmails subscribe to (docs/deploy.md, "Alarms" says what each one means).
-    if (props.alarmTopic) {
-      this.alarmTopic = props.alarmTopic;
-    } else {
-      const topic = new sns.Topic(this, 'AlarmTopic', { displayName: `enlarger ${props.stage} alarms`, enforceSSL: true });
-      Validations.of(topic).acknowledge({
-        id: 'AwsSolutions-SNS2',
-        reason:
-          'Alarm notifications carry alarm names and metric values, nothing private. CloudWatch can ' +
-          'publish to an encrypted topic only through a customer managed key whose policy admits ' +
-          'cloudwatch.amazonaws.com; the AWS managed SNS key would silently drop every alarm.',
-      });
-      this.alarmTopic = topic;
-    }
-    for (const email of props.alarmEmails ?? []) {
-      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
-    }
-    const alarm = (id: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
-      const a = new cloudwatch.Alarm(this, id, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...alarmProps });
-      a.addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
-      this.alarms.push(a);
-      return a;
-    };
-    const atLeastOne = {
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    };
+    const alarms = new Alarms(this, props.stage, props.alarmTopic, props.alarmEmails);
+    this.alarmTopic = alarms.topic;
+    this.alarms = alarms.all;
+    const alarm = (id: string, alarmProps: cloudwatch.AlarmProps) => alarms.add(id, alarmProps);
+    const atLeastOne = Alarms.AT_LEAST_ONE;
 
     this.deadLetterAlarm = alarm('ProcessDeadLetterAlarm', {
       alarmDescription: `enlarger ${props.stage}: originals EventBridge could not deliver to /process (see the DLQ)`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
+      metric: queueDepthMetric(this.deadLetterQueue),
       ...atLeastOne,
     });
-    const ruleMetric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName,
-        dimensionsMap: { RuleName: this.rule.ruleName },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      });
     alarm('RuleFailedInvocationsAlarm', {
       alarmDescription:
         `enlarger ${props.stage}: EventBridge gave up on an event for /process (a 4xx other than 429, ` +
         'or retries exhausted); it is in the DLQ unless InvocationsFailedToBeSentToDlq fired too',
-      metric: ruleMetric('FailedInvocations'),
+      metric: ruleMetric(this.rule, 'FailedInvocations'),
       ...atLeastOne,
     });
     alarm('RuleDlqSendFailedAlarm', {
       alarmDescription: `enlarger ${props.stage}: EventBridge could not put a failed event in the DLQ: that event is lost`,
-      metric: ruleMetric('InvocationsFailedToBeSentToDlq'),
+      metric: ruleMetric(this.rule, 'InvocationsFailedToBeSentToDlq'),
       ...atLeastOne,
     });
     // A share, not a count: a bulk upload makes many requests, and a few 503s (job queue
@@ -735,99 +623,13 @@ export class ProcessingStack extends Stack {
       customHeaders: { [ORIGIN_SECRET_HEADER]: this.originSecret.secretValue.unsafeUnwrap() },
     });
 
-    const normaliseAccept = new cloudfront.Function(this, 'NormaliseAccept', {
-      comment: 'fmt=auto: fold Accept into avif / webp / other for the cache key',
-      runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline(NORMALISE_ACCEPT_SOURCE),
-    });
-    const stripPrefix = new cloudfront.Function(this, 'StripPrefix', {
-      comment: 'drop /thumbnails or /optimized before the S3 key',
-      runtime: cloudfront.FunctionRuntime.JS_2_0,
-      code: cloudfront.FunctionCode.fromInline(STRIP_PREFIX_SOURCE),
-    });
-
-    const renderCachePolicy = new cloudfront.CachePolicy(this, 'RenderCachePolicy', {
-      comment: 'enlarger /render: key = path + w,h,fit,q,fmt + normalised Accept',
-      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('accept'),
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('w', 'h', 'fit', 'q', 'fmt'),
-      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
-      minTtl: Duration.seconds(0),
-      defaultTtl: Duration.days(1),
-      maxTtl: Duration.days(365),
-      enableAcceptEncodingGzip: false,
-      enableAcceptEncodingBrotli: false,
-    });
-
-    // Added at the edge to every answer, cached or not: HSTS, nosniff, and CORS for the
-    // gallery's origins (a page on another origin that reads the pixels, e.g. a canvas or
-    // fetch(), needs Access-Control-Allow-Origin; CloudFront sends it only to listed origins).
-    const corsOrigins = props.corsAllowedOrigins ?? [];
-    const responseHeaders = new cloudfront.ResponseHeadersPolicy(this, 'ResponseHeaders', {
-      comment: `enlarger ${props.stage}: HSTS, nosniff${corsOrigins.length ? ', CORS for the gallery' : ''}`,
-      securityHeadersBehavior: {
-        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
-        contentTypeOptions: { override: true },
-      },
-      corsBehavior: corsOrigins.length
-        ? {
-            accessControlAllowOrigins: corsOrigins,
-            accessControlAllowMethods: ['GET', 'HEAD'],
-            accessControlAllowHeaders: ['*'],
-            accessControlAllowCredentials: false,
-            accessControlMaxAge: Duration.days(1),
-            originOverride: true,
-          }
-        : undefined,
-    });
-
-    const s3Behaviour = (bucket: s3.IBucket): cloudfront.BehaviorOptions => ({
-      origin: origins.S3BucketOrigin.withOriginAccessControl(bucket),
-      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-      cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-      responseHeadersPolicy: responseHeaders,
-      compress: false,
-      functionAssociations: [{ function: stripPrefix, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
-    });
-
-    this.distribution = new cloudfront.Distribution(this, 'Cdn', {
-      comment: `enlarger ${props.stage}`,
-      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
-      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      enableLogging: true,
-      logBucket: logsBucket,
-      logFilePrefix: 'cloudfront/',
-      defaultBehavior: s3Behaviour(this.optimizedBucket),
-      additionalBehaviors: {
-        '/render/*': {
-          origin: renderOrigin,
-          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-          allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-          cachePolicy: renderCachePolicy,
-          responseHeadersPolicy: responseHeaders,
-          compress: false,
-          functionAssociations: [{ function: normaliseAccept, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
-        },
-        '/thumbnails/*': s3Behaviour(this.thumbnailsBucket),
-        '/optimized/*': s3Behaviour(this.optimizedBucket),
-      },
-    });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR1',
-      reason: 'A photographer gallery is public worldwide; no country is restricted.',
-    });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR2',
-      reason:
-        'No WAF by default (about $6/month before requests): the origin only answers with the ' +
-        'secret header, the service validates widths and formats, and results are cached. ' +
-        'Attach a web ACL through Distribution.webAclId where abuse shows up.',
-    });
-    Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR4',
-      reason:
-        'The default *.cloudfront.net certificate cannot enforce a minimum viewer TLS version. ' +
-        'Give the distribution a custom domain and certificate with TLSv1.2_2021 to lift this.',
+    this.distribution = galleryDistribution(this, {
+      stage: props.stage,
+      buckets,
+      renderOrigin,
+      originProtection: 'the origin only answers with the secret header',
+      corsAllowedOrigins: props.corsAllowedOrigins,
+      priceClass: props.priceClass,
     });
 
     // ---------------------------------------------------------------- outputs
