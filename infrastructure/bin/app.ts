@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * Deploys enlarger's ProcessingStack on its own: `npx cdk deploy --all -c stage=dev -c ...`.
- * The gallery's own app instead passes its storage stack's bucket and database stack's table.
+ * Deploys enlarger on its own: `npx cdk deploy --all -c stage=dev -c ...`, as the
+ * ProcessingStack (Fargate, mode fargate) or the ServerlessStack (one Lambda function, mode
+ * serverless). The gallery's own app instead passes its storage stack's bucket and database
+ * stack's table.
  *
  * Context (cdk.json or -c key=value):
  *   stage               dev | prod (prod retains buckets and logs)            default dev
- *   originDomainName    public DNS name for the ALB (EventBridge needs HTTPS)  required
+ *   mode                fargate | serverless (docs/deploy.md, "Choosing")     default fargate
+ *   originDomainName    public DNS name for the ALB (EventBridge needs HTTPS)  required (fargate)
  *   hostedZoneId,       Route 53 zone for originDomainName: alias record and
  *   hostedZoneName      DNS-validated certificate
  *   certificateArn      an existing ACM certificate instead (then no alias record: add a CNAME
@@ -16,6 +19,9 @@
  *   imageUri            a prebuilt image in ECR of the stack's region
  *                       (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>) instead of
  *                       building docker/Dockerfile; the tasks have no route to other registries
+ *                       (serverless: the function's image, whose command is set to `lambda`)
+ *   memorySize          serverless: the function's memory in MiB              default 1769
+ *   reservedConcurrency serverless: concurrent invocations reserved (a cap)   default none
  *   alarmTopicArn       an existing SNS topic for the alarms                default: one created
  *   alarmEmail          comma-separated e-mail addresses subscribed to the alarm topic
  *   corsAllowedOrigins  comma-separated web origins of the gallery allowed by CORS
@@ -26,9 +32,10 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ecrImageFromUri } from '../lib/image';
+import { ecrImageFromUri, lambdaImageFromUri } from '../lib/image';
 import { GalleryDataStack } from '../lib/stacks/gallery-data-stack';
 import { ProcessingStack } from '../lib/stacks/processing-stack';
+import { LAMBDA_COMMAND, ServerlessStack } from '../lib/stacks/serverless-stack';
 
 const app = new App();
 const ctx = (key: string): string | undefined => {
@@ -37,10 +44,20 @@ const ctx = (key: string): string | undefined => {
 };
 
 const stage = ctx('stage') ?? 'dev';
+const mode = ctx('mode') ?? 'fargate';
+if (mode !== 'fargate' && mode !== 'serverless') {
+  throw new Error(`context mode must be fargate or serverless, not ${mode}`);
+}
 const originDomainName = ctx('originDomainName');
-if (!originDomainName) {
+if (mode === 'fargate' && !originDomainName) {
   throw new Error('context originDomainName is required (e.g. -c originDomainName=enlarger-origin.example.com)');
 }
+const int = (key: string): number | undefined => {
+  const v = ctx(key);
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v)) throw new Error(`context ${key} must be a whole number, not ${v}`);
+  return Number(v);
+};
 const env = {
   account: ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
   region: ctx('region') ?? process.env.CDK_DEFAULT_REGION,
@@ -59,28 +76,39 @@ const data = new GalleryDataStack(app, `enlarger-${stage}-data`, {
   photosTableKey: ctx('photosTableKey'),
 });
 
-const processing = new ProcessingStack(app, `enlarger-${stage}-processing`, {
+const common = {
   env,
   stage,
   originalsBucket: data.originalsBucket,
   photosTable: data.photosTable,
   photosTableKey: ctx('photosTableKey'),
-  originDomainName,
-  hostedZone:
-    ctx('hostedZoneId') && ctx('hostedZoneName')
-      ? route53.HostedZone.fromHostedZoneAttributes(data, 'Zone', {
-          hostedZoneId: ctx('hostedZoneId')!,
-          zoneName: ctx('hostedZoneName')!,
-        })
-      : undefined,
-  originCertificate: ctx('certificateArn')
-    ? acm.Certificate.fromCertificateArn(data, 'OriginCert', ctx('certificateArn')!)
-    : undefined,
-  image: ctx('imageUri') ? ecrImageFromUri(data, 'ImageRepository', ctx('imageUri')!, env.region) : undefined,
   alarmTopic: ctx('alarmTopicArn') ? sns.Topic.fromTopicArn(data, 'AlarmTopic', ctx('alarmTopicArn')!) : undefined,
   alarmEmails: list('alarmEmail'),
   corsAllowedOrigins: list('corsAllowedOrigins'),
-});
+};
+const processing =
+  mode === 'serverless'
+    ? new ServerlessStack(app, `enlarger-${stage}-serverless`, {
+        ...common,
+        image: ctx('imageUri') ? lambdaImageFromUri(data, 'ImageRepository', ctx('imageUri')!, LAMBDA_COMMAND, env.region) : undefined,
+        memorySize: int('memorySize'),
+        reservedConcurrency: int('reservedConcurrency'),
+      })
+    : new ProcessingStack(app, `enlarger-${stage}-processing`, {
+        ...common,
+        originDomainName: originDomainName!,
+        hostedZone:
+          ctx('hostedZoneId') && ctx('hostedZoneName')
+            ? route53.HostedZone.fromHostedZoneAttributes(data, 'Zone', {
+                hostedZoneId: ctx('hostedZoneId')!,
+                zoneName: ctx('hostedZoneName')!,
+              })
+            : undefined,
+        originCertificate: ctx('certificateArn')
+          ? acm.Certificate.fromCertificateArn(data, 'OriginCert', ctx('certificateArn')!)
+          : undefined,
+        image: ctx('imageUri') ? ecrImageFromUri(data, 'ImageRepository', ctx('imageUri')!, env.region) : undefined,
+      });
 processing.addStackDependency(data);
 
 // cdk-nag AwsSolutions on every stack: a finding fails `cdk synth`; each acknowledgement
