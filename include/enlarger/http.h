@@ -114,8 +114,10 @@ struct enl_http_whole {
 	/* The request's header (name case-insensitive; borrowed) or NULL. */
 	const char *(*header)(void *impl, const char *name);
 	/* The door's own say once a route takes the request, before it runs (may be NULL):
-	 * 0 to run it, or an enum enl_err answered with its problem and e's text. */
+	 * 0 to run it, or an enum enl_err answered with its problem and e's text (and
+	 * retry_after_s in Retry-After when that says "later": enl_resp_retry_after). */
 	int (*admit)(void *impl, const struct enl_route *rt, struct enl_errmsg *e);
+	int retry_after_s;
 	void *impl;
 };
 

@@ -80,6 +80,7 @@ struct enl_lambda_door {
 	size_t n_routes;
 	size_t max_body_bytes; /* ENLARGER_MAX_BODY_BYTES, for function URL requests */
 	int64_t reserve_ms;    /* ENLARGER_LAMBDA_RESERVE_MS */
+	int retry_after_s;     /* ENLARGER_RETRY_AFTER, on a function URL's deadline 503 */
 };
 
 /* What an invocation hands back. */

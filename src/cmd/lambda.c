@@ -46,6 +46,7 @@ int enl_cmd_lambda(int argc, char **argv)
 	    .n_routes = n_routes,
 	    .max_body_bytes = s.cfg.max_body_bytes,
 	    .reserve_ms = s.cfg.lambda_reserve_ms,
+	    .retry_after_s = s.cfg.retry_after_s,
 	};
 	json_t *f = json_object();
 	json_object_set_new(f, "version", json_string(ENLARGER_VERSION));

@@ -50,13 +50,6 @@ static int parse_query(const char *q, struct enl_http_args *out)
 	return rc;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static int has_header(const struct enl_resp *resp, const char *name)
 {
 	for (int i = 0; i < resp->n_headers; i++)
@@ -108,6 +101,7 @@ static const struct enl_route *answer(const struct enl_route *routes, size_t n_r
 	}
 	if (in->admit && (rc = in->admit(in->impl, rt, &e))) {
 		enl_resp_problem(resp, rc, e.text);
+		enl_resp_retry_after(resp, in->retry_after_s);
 		goto done;
 	}
 	req->path = path;
@@ -171,7 +165,7 @@ void enl_http_answer(const struct enl_route *routes, size_t n_routes,
 	    .method = in->method,
 	    .route = rt ? rt->name : "unmatched",
 	    .status = resp->status,
-	    .seconds = seconds_since(&t0),
+	    .seconds = enl_http_seconds_since(&t0),
 	    .bytes_in = in->body_len,
 	    .bytes_out = resp->body.len,
 	    .key = resp->log_key,

@@ -159,6 +159,7 @@ void enl_lambda_url_request(const struct enl_lambda_door *d, const json_t *event
 	    .request_id = aws_request_id,
 	    .header = url_header,
 	    .admit = url_admit,
+	    .retry_after_s = d->retry_after_s,
 	    .impl = &u,
 	};
 	unsigned char *body = NULL;

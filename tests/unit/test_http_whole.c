@@ -98,6 +98,7 @@ static json_t *answer(const char *method, const char *path, const char *query, c
 	    .request_id = "lambda-req-1",
 	    .header = get_header,
 	    .admit = admit,
+	    .retry_after_s = 7,
 	    .impl = h,
 	};
 	enl_resp_init(resp);
@@ -195,7 +196,7 @@ int main(void)
 	j = answer("GET", "/r/x", NULL, NULL, &h, &r);
 	check_problem(j, &r, 503, "busy");
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "detail")), "not now: the door says so");
-	CHECK(resp_header(&r, "Retry-After") != NULL);
+	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
 	json_decref(j);
 	enl_resp_free(&r);
 	h = (struct hdrs){{NULL}, 0, 0};
