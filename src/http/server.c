@@ -102,13 +102,6 @@ struct conn_req {
 	char allow[128];
 };
 
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* libmicrohttpd decodes the path and the query itself, which loses %00 and %2F before
  * we can see them; this keeps them raw so enl_http_pct_decode can judge them. */
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
@@ -380,7 +373,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		size_t n = *upload_data_size;
 		cr->bytes_in += n;
 		*upload_data_size = 0;
-		if (seconds_since(&cr->start) > (double)s->timeout_s) {
+		if (enl_http_seconds_since(&cr->start) > (double)s->timeout_s) {
 			cr->status = 408;
 			snprintf(cr->log_error, sizeof(cr->log_error),
 			         "body not received within %us: connection closed", s->timeout_s);
@@ -427,7 +420,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!cr)
 		return;
 	*con_cls = NULL;
-	double secs = seconds_since(&cr->start);
+	double secs = enl_http_seconds_since(&cr->start);
 	int status = cr->status;
 	const char *error = cr->log_error[0] ? cr->log_error : NULL;
 	if (!cr->answered) {

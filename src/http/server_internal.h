@@ -7,8 +7,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "enlarger/http.h"
+
+/* Seconds since t0 on CLOCK_MONOTONIC, to the nanosecond (a request's duration). */
+static inline double enl_http_seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
 
 /* ---- request.c: percent-decoding, query arguments, request ids ---- */
 

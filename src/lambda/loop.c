@@ -3,7 +3,6 @@
 #include "enlarger/lambda.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "enlarger/clock.h"
 #include "enlarger/log.h"
@@ -12,19 +11,12 @@
 static const char no_memory_body[] =
     "{\"errorMessage\":\"out of memory\",\"errorType\":\"" ENL_LAMBDA_BACKEND "\"}";
 
-static double mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static void log_invocation(const struct enl_lambda_result *r, double ms, int post_rc,
+static void log_invocation(const struct enl_lambda_result *r, int64_t ms, int post_rc,
                            const struct enl_errmsg *pe)
 {
 	json_t *f = json_object();
 	json_object_set_new(f, "kind", json_string(r->kind));
-	json_object_set_new(f, "durationMs", json_real((double)(long long)(ms * 1000) / 1000));
+	json_object_set_new(f, "durationMs", json_integer((json_int_t)ms));
 	json_object_set_new(f, "bytesOut", json_integer((json_int_t)r->body.len));
 	if (r->error_type)
 		json_object_set_new(f, "errorType", json_string(r->error_type));
@@ -44,7 +36,7 @@ int enl_lambda_run(struct enl_lambda_runtime *rt, const struct enl_lambda_door *
 
 		if ((rc = enl_lambda_next(rt, &inv, e)))
 			return rc;
-		double t0 = mono_ms();
+		int64_t t0 = enl_mono_ms();
 		enl_log_context_set("awsRequestId", inv.request_id);
 		enl_log_context_set("traceId", inv.trace_id[0] ? inv.trace_id : NULL);
 
@@ -55,7 +47,7 @@ int enl_lambda_run(struct enl_lambda_runtime *rt, const struct enl_lambda_door *
 		else
 			rc = enl_lambda_post(rt, inv.request_id, ENL_LAMBDA_BACKEND, no_memory_body,
 			                     strlen(no_memory_body), &pe);
-		log_invocation(&res, mono_ms() - t0, rc, &pe);
+		log_invocation(&res, enl_mono_ms() - t0, rc, &pe);
 
 		enl_log_context_set("awsRequestId", NULL);
 		enl_log_context_set("traceId", NULL);
