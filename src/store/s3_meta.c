@@ -7,24 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
+#include "enlarger/base64.h"
 #include "enlarger/text.h"
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 void enl_s3_meta_decode(char *out, size_t cap, const char *v)
 {
@@ -40,18 +24,10 @@ void enl_s3_meta_decode(char *out, size_t cap, const char *v)
 	}
 	const char *s = v + 10, *end = v + n - 2;
 	if (*pre == 'B') {
-		unsigned acc = 0;
-		int bits = 0;
-		for (; s < end && o + 1 < cap; s++) {
-			int d = b64_value(*s);
-			if (d < 0)
-				continue; /* '=' padding */
-			acc = (acc << 6) | (unsigned)d;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[o++] = (char)((acc >> bits) & 0xff);
-			}
+		size_t len = (size_t)(end - s);
+		if (len / 4 * 3 + 1 > cap || enl_base64_decode((unsigned char *)out, &o, s, len)) {
+			snprintf(out, cap, "%s", v); /* too long for out, or not base64: as is */
+			return;
 		}
 	} else {
 		for (; s < end && o + 1 < cap; s++) {
@@ -93,10 +69,10 @@ int enl_s3_meta_encode(char *out, size_t cap, const char *v)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
 			return ENL_EINVAL;
-	if (10 + 4 * ((n + 2) / 3) + 3 > cap)
+	if (10 + enl_base64_len(n) + 3 > cap)
 		return ENL_EINVAL;
 	memcpy(out, "=?UTF-8?B?", 10);
-	int m = EVP_EncodeBlock((unsigned char *)out + 10, (const unsigned char *)v, (int)n);
+	size_t m = enl_base64_encode(out + 10, v, n);
 	memcpy(out + 10 + m, "?=", 3);
 	return ENL_OK;
 }
