@@ -9,32 +9,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as vm from 'node:vm';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { NORMALISE_ACCEPT_SOURCE, STRIP_PREFIX_SOURCE } from '../lib/functions/normalise-accept';
 import { ecrImageFromUri } from '../lib/image';
 import { GalleryDataStack } from '../lib/stacks/gallery-data-stack';
 import { findDockerDirectory, jobsForCpu, ProcessingStack, ProcessingStackProps } from '../lib/stacks/processing-stack';
+import {
+  assertNagPasses,
+  Built as BuiltStack,
+  cdkJson,
+  finishBuild,
+  infraDir,
+  logicalIdIn,
+  nagFailureReport,
+  onlyOne,
+  Res,
+} from './support';
 
-const infraDir = path.resolve(__dirname, '..', '..');
-const cdkJson = JSON.parse(fs.readFileSync(path.join(infraDir, 'cdk.json'), 'utf8'));
 const DOMAIN = 'enlarger-origin.example.com';
 
-type Res = { Type: string; Properties: any; [k: string]: any };
-
-interface Built {
-  app: App;
-  data: GalleryDataStack;
-  stack: ProcessingStack;
-  t: Template;
-  res: Record<string, Res>;
-}
+type Built = BuiltStack<ProcessingStack>;
 
 function build(
   opts: {
@@ -71,24 +71,17 @@ function build(
     image,
     ...opts.props,
   });
-  opts.extra?.(stack);
-  if (opts.nag) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  }
-  const t = Template.fromStack(stack);
-  return { app, data, stack, t, res: t.toJSON().Resources };
+  return finishBuild(app, data, stack, opts);
 }
 
 const built = build();
 const { t, res, stack } = built;
 
 function only(type: string): [string, Res] {
-  const all = Object.entries(res).filter(([, r]) => r.Type === type);
-  assert.equal(all.length, 1, `exactly one ${type}, found ${all.length}`);
-  return all[0];
+  return onlyOne(res, type);
 }
 function logicalId(construct: any): string {
-  return stack.getLogicalId(construct.node.defaultChild);
+  return logicalIdIn(stack, construct);
 }
 /** The CloudFormation form of `{{resolve:secretsmanager:<secret>:SecretString:::}}`. */
 function secretRef(secretLogicalId: string) {
@@ -526,27 +519,8 @@ describe('storage and logs', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
-  /** The policy-validation report of a build that must fail cdk-nag. Template.fromStack
-   * synthesises the app, so the finding surfaces inside build(). */
-  const failedNagReport = (opts: Parameters<typeof build>[0]): string => {
-    let message = '';
-    try {
-      build(opts);
-    } catch (e) {
-      message = String((e as Error).message);
-    }
-    assert.match(message, /Validation failed/);
-    return fs.readFileSync(message.replace(/^.*found in: /s, '').trim(), 'utf8');
-  };
-
-  const passes = (b: Built) => {
-    const asm = b.app.synth();
-    const report = path.join(asm.directory, 'policy-validation-report.json');
-    if (fs.existsSync(report)) {
-      const text = fs.readFileSync(report, 'utf8');
-      assert.doesNotMatch(text, /"status":\s*"failure"/, text.slice(0, 4000));
-    }
-  };
+  const failedNagReport = (opts: Parameters<typeof build>[0]): string => nagFailureReport(() => build(opts));
+  const passes = (b: Built) => assertNagPasses(b.app);
 
   it('passes on the whole app (every finding fixed or acknowledged with a reason)', () => {
     passes(build({ nag: true }));

@@ -9,12 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { App, Duration, Validations } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { lambdaImageFromUri } from '../lib/image';
 import { GalleryDataStack } from '../lib/stacks/gallery-data-stack';
 import {
@@ -24,20 +23,20 @@ import {
   ServerlessStack,
   ServerlessStackProps,
 } from '../lib/stacks/serverless-stack';
+import {
+  assertNagPasses,
+  Built as BuiltStack,
+  cdkJson,
+  finishBuild,
+  logicalIdIn,
+  nagFailureReport,
+  onlyOne,
+  Res,
+} from './support';
 
-const infraDir = path.resolve(__dirname, '..', '..');
-const cdkJson = JSON.parse(fs.readFileSync(path.join(infraDir, 'cdk.json'), 'utf8'));
 const IMAGE_URI = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/enlarger:1.0.0';
 
-type Res = { Type: string; Properties: any; [k: string]: any };
-
-interface Built {
-  app: App;
-  data: GalleryDataStack;
-  stack: ServerlessStack;
-  t: Template;
-  res: Record<string, Res>;
-}
+type Built = BuiltStack<ServerlessStack>;
 
 function build(
   opts: {
@@ -61,12 +60,7 @@ function build(
     image: opts.image === 'default' ? undefined : lambdaImageFromUri(data, 'Repo', IMAGE_URI, LAMBDA_COMMAND, env.region),
     ...(typeof opts.props === 'function' ? opts.props(data) : opts.props),
   });
-  opts.extra?.(stack);
-  if (opts.nag) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  }
-  const t = Template.fromStack(stack);
-  return { app, data, stack, t, res: t.toJSON().Resources };
+  return finishBuild(app, data, stack, opts);
 }
 
 const built = build();
@@ -76,12 +70,10 @@ function all(type: string): [string, Res][] {
   return Object.entries(res).filter(([, r]) => r.Type === type);
 }
 function only(type: string, r: Record<string, Res> = res): [string, Res] {
-  const found = Object.entries(r).filter(([, x]) => x.Type === type);
-  assert.equal(found.length, 1, `exactly one ${type}, found ${found.length}`);
-  return found[0];
+  return onlyOne(r, type);
 }
 function logicalId(construct: any): string {
-  return stack.getLogicalId(construct.node.defaultChild);
+  return logicalIdIn(stack, construct);
 }
 /** The enlarger function (not CDK's own helper functions). */
 function fn(r: Record<string, Res> = res): [string, Res] {
@@ -390,24 +382,8 @@ describe('alarms', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
-  const failedNagReport = (opts: Parameters<typeof build>[0]): string => {
-    let message = '';
-    try {
-      build(opts);
-    } catch (e) {
-      message = String((e as Error).message);
-    }
-    assert.match(message, /Validation failed/);
-    return fs.readFileSync(message.replace(/^.*found in: /s, '').trim(), 'utf8');
-  };
-  const passes = (b: Built) => {
-    const asm = b.app.synth();
-    const report = path.join(asm.directory, 'policy-validation-report.json');
-    if (fs.existsSync(report)) {
-      const text = fs.readFileSync(report, 'utf8');
-      assert.doesNotMatch(text, /"status":\s*"failure"/, text.slice(0, 4000));
-    }
-  };
+  const failedNagReport = (opts: Parameters<typeof build>[0]): string => nagFailureReport(() => build(opts));
+  const passes = (b: Built) => assertNagPasses(b.app);
 
   it('passes with an ECR image, with the image built from docker/Dockerfile, and in prod', () => {
     passes(build({ nag: true }));
