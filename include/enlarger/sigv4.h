@@ -1,7 +1,7 @@
 /* AWS Signature Version 4: canonical request, string to sign, signing key and the
  * Authorization header, with OpenSSL libcrypto (HMAC-SHA256, SHA-256). Pure: no I/O, no
  * clock, no globals, so it is thread-safe and proven against AWS's official test suite
- * (tests/data/sigv4/) and botocore's signer (tests/unit/sigv4_oracle.py).
+ * (tests/data/sigv4/) and botocore's signer (tests/aws/sigv4_oracle.py).
  *
  * Reference: AWS General Reference, "Create a signed AWS API request" (Signature Version 4):
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html

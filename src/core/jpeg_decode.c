@@ -1,6 +1,6 @@
 /* JPEG pixels straight from libjpeg-turbo, for the common case: an 8-bit YCbCr (or RGB)
  * JPEG decoded with DCT scaling. libvips' own loader gives the same pixels (checked by
- * jpeg_decode_test) but costs more: it feeds libjpeg a few KiB at a time, which keeps
+ * test_jpeg_decode) but costs more: it feeds libjpeg a few KiB at a time, which keeps
  * libjpeg-turbo off its fast Huffman path near the end of every buffer, and copies rows
  * through its line buffers (bench/profile.md). Everything else (CMYK, greyscale, 12-bit,
  * no scaling) still goes through libvips. */

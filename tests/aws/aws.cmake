@@ -17,11 +17,11 @@ function(enl_aws_test name)
 endfunction()
 
 enl_aws_test(test_store_s3
-  ${CMAKE_SOURCE_DIR}/tests/unit/test_store_s3.c ${CMAKE_SOURCE_DIR}/tests/unit/store_contract.c
+  ${CMAKE_SOURCE_DIR}/tests/aws/test_store_s3.c ${CMAKE_SOURCE_DIR}/tests/unit/store_contract.c
   LIBS enl_store ARGS --bucket enl-test)
 
 enl_aws_test(test_table_dynamodb
-  ${CMAKE_SOURCE_DIR}/tests/unit/test_table_dynamodb.c ${CMAKE_SOURCE_DIR}/tests/unit/table_contract.c
+  ${CMAKE_SOURCE_DIR}/tests/aws/test_table_dynamodb.c ${CMAKE_SOURCE_DIR}/tests/unit/table_contract.c
   LIBS enl_table ARGS --table photos --table gallery-items.v2:id)
 
 enl_aws_test(test_backend ${CMAKE_SOURCE_DIR}/tests/unit/test_backend.c

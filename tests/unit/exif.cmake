@@ -1,7 +1,7 @@
 # EXIF (src/core/exif.c): exiftool is the oracle for values, hand-built blocks for the
 # malformed cases, a deterministic mutation run for robustness (meant for the ASan build).
-enl_unit_test(exif_malformed ${CMAKE_CURRENT_SOURCE_DIR}/unit/exif_malformed.c LIBS enl_core)
-enl_unit_test(exif_mutate ${CMAKE_CURRENT_SOURCE_DIR}/unit/exif_mutate.c LIBS enl_core)
+enl_unit_test(test_exif_malformed ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_exif_malformed.c LIBS enl_core)
+enl_unit_test(test_exif_mutate ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_exif_mutate.c LIBS enl_core)
 
 # Prints enl_exif_json / enl_exif_gps_json for an image, from libvips' "exif-data" blob.
 add_executable(exif_dump ${CMAKE_CURRENT_SOURCE_DIR}/unit/exif_dump.c)

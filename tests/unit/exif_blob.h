@@ -1,6 +1,6 @@
 /* Test helper: builds EXIF blocks (TIFF header, IFD0, EXIF IFD, GPS IFD) byte by byte, in
  * either byte order, with values that may lie about their type, count or offset. Shared by
- * tests/unit/exif_malformed.c and tests/unit/exif_mutate.c. */
+ * tests/unit/test_exif_malformed.c and tests/unit/test_exif_mutate.c. */
 #ifndef ENLARGER_TEST_EXIF_BLOB_H
 #define ENLARGER_TEST_EXIF_BLOB_H
 

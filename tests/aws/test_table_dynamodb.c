@@ -2,7 +2,7 @@
  * tests/aws/standins.py with the tables "photos" (photoId) and "gallery-items.v2" (id)),
  * then the stored item read back with botocore (tests/aws/ddb_item.py) as the oracle
  * for the attribute types, and, against the scripted loopback server
- * (tests/unit/aws_fake_server.py), which errors are retried (throttling, 5xx) and which
+ * (tests/aws/aws_fake_server.py), which errors are retried (throttling, 5xx) and which
  * are not (conditional check, validation). */
 #include <time.h>
 #include <unistd.h>
@@ -155,7 +155,7 @@ static void test_names(void)
 	enl_table_destroy(t);
 }
 
-/* ---- a scripted DynamoDB on loopback (tests/unit/aws_fake_server.py) ---- */
+/* ---- a scripted DynamoDB on loopback (tests/aws/aws_fake_server.py) ---- */
 
 static struct fake srv;
 

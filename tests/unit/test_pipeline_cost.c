@@ -45,7 +45,7 @@ int main(void)
 	struct enl_output out;
 	void *jpg;
 
-	REQUIRE(enl_pipeline_init("pipeline_cost_test") == 0);
+	REQUIRE(enl_pipeline_init("test_pipeline_cost") == 0);
 	enl_pipeline_opts_default(&o);
 	jpg = noise_jpeg(4000, 3000, &len);
 

@@ -1,4 +1,4 @@
-/* enl_aws_request against a loopback fake (tests/unit/aws_fake_server.py): response capture,
+/* enl_aws_request against a loopback fake (tests/aws/aws_fake_server.py): response capture,
  * signing headers on the wire, retries (503, predicate), no retry on 400, 404 as a status,
  * the body cap, a server that never answers, a refused connection, connection reuse and
  * concurrent use of one client. The server's own counters are the oracle for attempts and

@@ -1,7 +1,7 @@
 /* The S3 store: the shared contract against s3rver (started by tests/aws/standins.py,
  * which passes AWS_ENDPOINT_URL_S3 and the S3RVER key pair), then what only S3 has:
  * RFC 2047 metadata, a missing bucket, listings longer than one page, and, against the
- * scripted loopback server (tests/unit/aws_fake_server.py), SlowDown / RequestTimeout
+ * scripted loopback server (tests/aws/aws_fake_server.py), SlowDown / RequestTimeout
  * retries, errors that must not be retried, and an endpoint that accepts connections and
  * never answers. */
 #include <pthread.h>
@@ -199,7 +199,7 @@ static void test_torn_reads(struct enl_store *s)
 	        w[0].empty_reads, w[0].eio_reads);
 }
 
-/* ---- a scripted S3 on loopback (tests/unit/aws_fake_server.py) ---- */
+/* ---- a scripted S3 on loopback (tests/aws/aws_fake_server.py) ---- */
 
 static struct fake srv;
 

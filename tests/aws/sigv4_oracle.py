@@ -1,5 +1,5 @@
 """SigV4 oracle: botocore (Debian's python3-botocore) signs the same requests as enlarger's
-signer (through tests/unit/aws_sign_tool), and every header must match byte for byte.
+signer (through tests/aws/aws_sign_tool), and every header must match byte for byte.
 
 S3 GET/HEAD/PUT on hostile keys (spaces, '+', '%', '=', UTF-8 accents, '//', '..'), with
 x-amz-meta-* headers sharing a prefix, a bucket listing with an unsorted query, and DynamoDB

@@ -1,4 +1,4 @@
-/* The credentials chain against a loopback fake (tests/unit/aws_fake_server.py) playing the
+/* The credentials chain against a loopback fake (tests/aws/aws_fake_server.py) playing the
  * container endpoint (FULL_URI, token and token file) and IMDSv2: rotation while threads
  * read and sign (every snapshot a consistent key/secret/token), refresh driven by
  * Expiration and not by requests, failure and recovery, bad setups refused at start, and

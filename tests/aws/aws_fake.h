@@ -1,4 +1,4 @@
-/* Starts tests/unit/aws_fake_server.py on a loopback port for one test binary, and talks
+/* Starts tests/aws/aws_fake_server.py on a loopback port for one test binary, and talks
  * to its control paths (/_set, /_script, /_stats). The server exits by itself when our end
  * of its stdin pipe closes (also when this test dies), and fake_stop ends exactly the
  * process fake_start started. */
@@ -30,7 +30,7 @@ static inline int fake_start(struct fake *f)
 	const char *py = getenv("ENL_PYTHON"), *src = getenv("ENL_SOURCE_DIR");
 	char script[4096];
 	int to_child[2], from_child[2];
-	snprintf(script, sizeof(script), "%s/tests/unit/aws_fake_server.py", src ? src : "../..");
+	snprintf(script, sizeof(script), "%s/tests/aws/aws_fake_server.py", src ? src : "../..");
 	if (!py)
 		py = "/usr/bin/python3";
 	if (access(script, R_OK) != 0 || access(py, X_OK) != 0)

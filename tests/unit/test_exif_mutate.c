@@ -3,8 +3,8 @@
  * Nikon, Olympus, Fuji, Pentax, Apple), from a fixed PRNG seed so a failure repeats.
  * Meant for the ASan+UBSan build; in a plain build it still checks every result is
  * well-formed (valid JSON, orientation 0..8, finite numbers, terminated strings).
- *   exif_mutate                 run the test
- *   exif_mutate --seeds DIR     write the seed blocks (the fuzz corpus) to DIR
+ *   test_exif_mutate                 run the test
+ *   test_exif_mutate --seeds DIR     write the seed blocks (the fuzz corpus) to DIR
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 helper's and the credentials chain's, and the answers S3 and DynamoDB give only rarely
 (throttling, 5xx, silence) for the store and table tests.
 
-Started by tests/unit/aws_fake.h: prints "PORT <n>" on stdout, and exits when its stdin
+Started by tests/aws/aws_fake.h: prints "PORT <n>" on stdout, and exits when its stdin
 closes (so it never outlives the test). Only the standard library.
 
 Request-helper paths:
