@@ -1,5 +1,6 @@
-/* GET /healthz (the process answers) and GET /readyz (the store and the table answer
- * too, enl_service_ready): for load balancers and ECS health checks. */
+/* GET /healthz (the process answers: the ALB's and ECS's check) and GET /readyz (the store
+ * and the table answer too, enl_service_ready: for people and monitors, never a load
+ * balancer, so an S3 or DynamoDB outage does not replace every task; docs/deploy.md). */
 #include "routes_internal.h"
 
 #include <stdlib.h>
