@@ -29,6 +29,17 @@ void enl_metrics_request(const char *route, int status, double seconds, uint64_t
 /* One render-cache lookup (hit != 0 for a hit). */
 void enl_metrics_render_cache(int hit);
 
+/* One object store call (src/store/store.c counts every call, whatever its outcome; a
+ * retry inside the S3 client is not another call): op is "head", "get", "put", "del",
+ * "list" or "ping" (others are not counted), under enlarger_store_operations_total{op,
+ * bucket}. The bucket label is the role enl_metrics_store_bucket gave the bucket's name,
+ * else "other": the label set stays small and the same across deployments whatever the
+ * buckets are called. */
+void enl_metrics_store_op(const char *op, const char *bucket);
+/* Labels bucket (a name) with role ("originals", "renders", ...) from now on; naming a
+ * bucket again replaces its role. 0, or ENL_ETOOBIG past 8 buckets. */
+int enl_metrics_store_bucket(const char *bucket, const char *role);
+
 /* A gauge whose value is read at scrape time. Registering a name again replaces it;
  * fn == NULL removes it (do so before ctx goes away). fn runs under the metrics lock:
  * it must be quick and must not call enl_metrics_*. 0, or ENL_ETOOBIG when 16 gauges

@@ -39,7 +39,8 @@ void enl_app_pipeline_opts(struct enl_pipeline_opts *out, const struct enl_confi
 int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_store *store,
                  struct enl_table *table, struct enl_errmsg *e);
 /* Registers the app's gauges (jobs running, queued, pipeline runs, libvips memory now
- * and at its peak) with the metrics. */
+ * and at its peak) with the metrics, and names the configured buckets' roles
+ * (originals, thumbnails, optimized, renders) for the store call counter. */
 void enl_app_register_metrics(struct enl_app *app);
 void enl_app_free(struct enl_app *app);
 

@@ -70,6 +70,12 @@ static double vips_memory_peak_gauge(void *ctx)
 
 void enl_app_register_metrics(struct enl_app *app)
 {
+	/* Store calls are counted by role; registered last wins where two roles share a
+	 * bucket. */
+	enl_metrics_store_bucket(app->cfg->originals_bucket, "originals");
+	enl_metrics_store_bucket(app->cfg->thumbnails_bucket, "thumbnails");
+	enl_metrics_store_bucket(app->cfg->optimized_bucket, "optimized");
+	enl_metrics_store_bucket(app->cfg->render_bucket, "renders");
 	enl_metrics_gauge(ENL_METRIC_VIPS_MEMORY,
 	                  "Bytes libvips holds now (pixel buffers of the images being worked on)",
 	                  vips_memory_gauge, NULL);

@@ -3,8 +3,11 @@
  * parameter; on a miss render it once (single-flight), answer, and keep it.
  *
  * The original is HEADed on every request: its ETag is in the cache key, so a replaced
- * original is never answered with variants of the old bytes (those are purged when
- * the new version is first rendered). CloudFront in front keeps this off the hot path. */
+ * original is never answered with variants of the old bytes. CloudFront in front keeps
+ * this off the hot path. No request lists the bucket: a miss costs at most a HEAD of the
+ * original, a GET of the variant, a GET of the original and a PUT of the variant. The
+ * variants of older versions are removed by the replacement's cleanup, and the render
+ * bucket's lifecycle rule expires whatever is left (docs/keys.md). */
 #include "enlarger/service.h"
 
 #include <stdio.h>
@@ -40,38 +43,6 @@ static int etag_matches(const char *inm, const char *etag)
 		p += strcspn(p, ",");
 	}
 	return 0;
-}
-
-struct purge_ctx {
-	struct enl_app *app;
-	const char *keep_prefix; /* "<hash>/<version>/" */
-	int deleted;
-};
-
-static int purge_cb(void *ud, const char *key)
-{
-	struct purge_ctx *pc = ud;
-	struct enl_errmsg pe = {{0}};
-	if (strncmp(key, pc->keep_prefix, strlen(pc->keep_prefix)) == 0)
-		return 0;
-	if (enl_store_del(pc->app->store, pc->app->cfg->render_bucket, key, &pe) == 0)
-		pc->deleted++;
-	return 0;
-}
-
-/* Best effort: variants of older versions of the same original go away. */
-static void purge_old_versions(struct enl_app *app, const char *hash, const char *version)
-{
-	char prefix[80], keep[160];
-	struct enl_errmsg pe = {{0}};
-	snprintf(prefix, sizeof(prefix), "%s/", hash);
-	snprintf(keep, sizeof(keep), "%s/%s/", hash, version);
-	struct purge_ctx pc = {app, keep, 0};
-	if (enl_store_list(app->store, app->cfg->render_bucket, prefix, purge_cb, &pc, &pe))
-		enl_logf(ENL_LOG_WARN, "render cache purge failed: %s", pe.text);
-	else if (pc.deleted)
-		enl_logf(ENL_LOG_INFO, "render cache: purged %d variants of older versions",
-		         pc.deleted);
 }
 
 /* Fetches the original and renders it under the job gate, with the job's memory cost
@@ -182,8 +153,8 @@ static void store_variant(struct enl_app *app, const char *key, const char *cach
 }
 
 /* The render-and-store stage of a miss: identical misses render once (single-flight); the
- * leader keeps the variant in the render cache before the flight ends and purges the
- * variants of older versions. out->bytes gets the variant. */
+ * leader keeps the variant in the render cache before the flight ends. out->bytes gets
+ * the variant. */
 static int render_and_store(struct enl_app *app, const char *key, const struct enl_render_params *p,
                             const struct variant *v, struct enl_render_result *out,
                             struct enl_errmsg *e)
@@ -210,11 +181,6 @@ static int render_and_store(struct enl_app *app, const char *key, const struct e
 	enl_flight_finish(app->flights, f, rc, e, o.bytes.data, o.bytes.len);
 	if (rc)
 		goto done;
-	if (!version_changed) {
-		char khash[65];
-		enl_key_hash(key, khash);
-		purge_old_versions(app, khash, v->version);
-	}
 	enl_buf_move(&out->bytes, &o.bytes);
 
 done:

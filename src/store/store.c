@@ -1,7 +1,10 @@
-/* Object store dispatch: the enl_store_* calls forward to the implementation's ops. */
+/* Object store dispatch: the enl_store_* calls forward to the implementation's ops, and
+ * each is counted here, once for every backend (enlarger_store_operations_total). */
 #include "enlarger/store.h"
 
 #include <strings.h>
+
+#include "enlarger/metrics.h"
 
 /* A store call with a NULL store or a missing op is a bug in the caller; say so
  * instead of crashing, so the request fails with a 500 and a log line. */
@@ -17,6 +20,7 @@ int enl_store_get(struct enl_store *s, const char *bucket, const char *key, size
 	if (out)
 		enl_buf_init(out, max_bytes);
 	ENL_STORE_CHECK(s, get, e);
+	enl_metrics_store_op("get", bucket);
 	if (!out)
 		return enl_fail(e, ENL_EINTERNAL, "get without an output buffer");
 	return s->ops->get(s, bucket, key, max_bytes, out, info, e);
@@ -26,6 +30,7 @@ int enl_store_head(struct enl_store *s, const char *bucket, const char *key,
                    struct enl_object_info *info, struct enl_errmsg *e)
 {
 	ENL_STORE_CHECK(s, head, e);
+	enl_metrics_store_op("head", bucket);
 	return s->ops->head(s, bucket, key, info, e);
 }
 
@@ -33,12 +38,14 @@ int enl_store_put(struct enl_store *s, const char *bucket, const char *key, cons
                   size_t len, const struct enl_put_opts *opts, struct enl_errmsg *e)
 {
 	ENL_STORE_CHECK(s, put, e);
+	enl_metrics_store_op("put", bucket);
 	return s->ops->put(s, bucket, key, data, len, opts, e);
 }
 
 int enl_store_del(struct enl_store *s, const char *bucket, const char *key, struct enl_errmsg *e)
 {
 	ENL_STORE_CHECK(s, del, e);
+	enl_metrics_store_op("del", bucket);
 	return s->ops->del(s, bucket, key, e);
 }
 
@@ -46,6 +53,7 @@ int enl_store_list(struct enl_store *s, const char *bucket, const char *prefix,
                    enl_store_list_cb cb, void *ud, struct enl_errmsg *e)
 {
 	ENL_STORE_CHECK(s, list, e);
+	enl_metrics_store_op("list", bucket);
 	if (!cb)
 		return enl_fail(e, ENL_EINTERNAL, "list without a callback");
 	return s->ops->list(s, bucket, prefix ? prefix : "", cb, ud, e);
@@ -54,6 +62,7 @@ int enl_store_list(struct enl_store *s, const char *bucket, const char *prefix,
 int enl_store_ping(struct enl_store *s, const char *bucket, struct enl_errmsg *e)
 {
 	ENL_STORE_CHECK(s, ping, e);
+	enl_metrics_store_op("ping", bucket);
 	return s->ops->ping(s, bucket, e);
 }
 

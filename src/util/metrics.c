@@ -1,5 +1,6 @@
 /* Prometheus text-format metrics: request counters and latency histograms per route,
- * render-cache counters, byte totals, and gauges read from callbacks at scrape time. */
+ * render-cache counters, object store calls, byte totals, and gauges read from callbacks
+ * at scrape time. */
 #include "enlarger/metrics.h"
 
 #include <math.h>
@@ -13,6 +14,11 @@
 #define MAX_ROUTES 32
 #define MAX_CODES 128
 #define MAX_GAUGES 16
+#define MAX_STORE_BUCKETS 8
+
+/* The operations enlarger_store_operations_total counts, in the order they are shown. */
+static const char *const store_ops[] = {"head", "get", "put", "del", "list", "ping"};
+#define N_STORE_OPS (sizeof(store_ops) / sizeof(store_ops[0]))
 
 static const double bucket_le[] = {ENL_METRICS_LATENCY_BUCKETS};
 #define N_BUCKETS (sizeof(bucket_le) / sizeof(bucket_le[0]))
@@ -46,6 +52,13 @@ static int n_codes;
 static uint64_t bytes_in_total, bytes_out_total, cache_hits, cache_misses;
 static struct gauge gauges[MAX_GAUGES];
 static int n_gauges;
+/* Store calls by bucket label (index n_store_buckets: "other") and operation. */
+static struct {
+	char bucket[64]; /* the bucket's name */
+	char role[32];   /* its label */
+} store_buckets[MAX_STORE_BUCKETS];
+static int n_store_buckets;
+static uint64_t store_calls[MAX_STORE_BUCKETS + 1][N_STORE_OPS];
 
 /* Label values are ours, but escape them anyway as the format asks. */
 static void copy_label(char *dst, size_t cap, const char *src)
@@ -116,6 +129,43 @@ void enl_metrics_render_cache(int hit)
 	else
 		cache_misses++;
 	pthread_mutex_unlock(&lock);
+}
+
+void enl_metrics_store_op(const char *op, const char *bucket)
+{
+	size_t o = 0;
+	while (o < N_STORE_OPS && strcmp(store_ops[o], op ? op : "") != 0)
+		o++;
+	if (o == N_STORE_OPS)
+		return;
+	pthread_mutex_lock(&lock);
+	int b = 0;
+	while (b < n_store_buckets && strcmp(store_buckets[b].bucket, bucket ? bucket : "") != 0)
+		b++;
+	store_calls[b < n_store_buckets ? b : MAX_STORE_BUCKETS][o]++;
+	pthread_mutex_unlock(&lock);
+}
+
+int enl_metrics_store_bucket(const char *bucket, const char *role)
+{
+	int rc = 0;
+	pthread_mutex_lock(&lock);
+	int b = 0;
+	while (b < n_store_buckets && strcmp(store_buckets[b].bucket, bucket) != 0)
+		b++;
+	if (b == MAX_STORE_BUCKETS) {
+		rc = ENL_ETOOBIG;
+		goto done;
+	}
+	if (b == n_store_buckets) {
+		snprintf(store_buckets[b].bucket, sizeof(store_buckets[b].bucket), "%s", bucket);
+		memset(store_calls[b], 0, sizeof(store_calls[b]));
+		n_store_buckets++;
+	}
+	copy_label(store_buckets[b].role, sizeof(store_buckets[b].role), role);
+done:
+	pthread_mutex_unlock(&lock);
+	return rc;
 }
 
 static int valid_name(const char *s)
@@ -242,6 +292,17 @@ int enl_metrics_render(struct enl_buf *out)
 	            "enlarger_render_cache_misses_total %llu\n",
 	            (unsigned long long)cache_hits, (unsigned long long)cache_misses));
 
+	TRY(appendf(out, "# HELP enlarger_store_operations_total Object store calls by operation "
+	                 "and bucket role.\n# TYPE enlarger_store_operations_total counter\n"));
+	for (int b = 0; b <= n_store_buckets; b++) {
+		int row = b < n_store_buckets ? b : MAX_STORE_BUCKETS;
+		const char *role = b < n_store_buckets ? store_buckets[b].role : "other";
+		for (size_t o = 0; o < N_STORE_OPS; o++)
+			TRY(appendf(out,
+			            "enlarger_store_operations_total{op=\"%s\",bucket=\"%s\"} %llu\n",
+			            store_ops[o], role, (unsigned long long)store_calls[row][o]));
+	}
+
 	for (int g = 0; g < n_gauges; g++) {
 		double v = gauges[g].fn(gauges[g].ctx);
 		char text[40];
@@ -267,5 +328,7 @@ void enl_metrics_reset(void)
 	n_codes = 0;
 	bytes_in_total = bytes_out_total = cache_hits = cache_misses = 0;
 	n_gauges = 0;
+	n_store_buckets = 0;
+	memset(store_calls, 0, sizeof(store_calls));
 	pthread_mutex_unlock(&lock);
 }

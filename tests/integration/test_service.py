@@ -398,7 +398,9 @@ def render_coalescing(srv):
 
 
 def render_replaced_original(srv, first_etag):
-    """A replaced original is re-rendered, never served stale; old variants purged."""
+    """A replaced original is re-rendered, never served stale. /render itself never lists
+    or deletes: the old version's variants stay until the replacement's cleanup or the
+    bucket's lifecycle rule (docs/keys.md)."""
     p = RENDER_PATH
     rprefix = hashlib.sha256(RKEY.encode()).hexdigest() + "/"
     old_variants = srv.backend.list_keys("renders", rprefix)
@@ -416,8 +418,9 @@ def render_replaced_original(srv, first_etag):
          what="old ETag no longer 304")
     now_variants = srv.backend.list_keys("renders", rprefix)
     left = sorted(set(old_variants) & set(now_variants))
-    check(not left, f"old variants purged: {left}")
-    check(len(now_variants) >= 1, f"the new variant is stored: {now_variants}")
+    check(left == sorted(old_variants), f"/render deleted old variants: {left}")
+    check(len(now_variants) == len(old_variants) + 1,
+          f"the new variant is stored beside them: {now_variants}")
 
 
 def vips_memory_metrics(srv):

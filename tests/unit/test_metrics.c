@@ -223,6 +223,41 @@ int main(void)
 	CHECK(strstr((char *)b.data, "vips") == NULL);
 	enl_buf_free(&b);
 
+	/* Store calls: by role for the named buckets, "other" for the rest; an unknown
+	 * operation is not counted; every pair is shown from the start (at 0). */
+	CHECK_INT_EQ(enl_metrics_store_bucket("acme-originals", "originals"), 0);
+	CHECK_INT_EQ(enl_metrics_store_bucket("acme-renders", "renders"), 0);
+	enl_metrics_store_op("head", "acme-originals");
+	enl_metrics_store_op("get", "acme-originals");
+	enl_metrics_store_op("get", "acme-renders");
+	enl_metrics_store_op("get", "acme-renders");
+	enl_metrics_store_op("put", "somewhere-else");
+	enl_metrics_store_op("copy", "acme-renders");
+	CHECK_INT_EQ(enl_metrics_store_bucket("acme-renders", "renders"), 0); /* keeps counts */
+	for (int i = 0; i < 6; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "b%d", i);
+		CHECK_INT_EQ(enl_metrics_store_bucket(name, "x"), 0);
+	}
+	CHECK_INT_EQ(enl_metrics_store_bucket("one-too-many", "x"), ENL_ETOOBIG);
+	enl_buf_init(&b, 1 << 20);
+	REQUIRE(enl_metrics_render(&b) == 0);
+	parse((const char *)b.data, &p);
+	CHECK_INT_EQ(p.bad_lines, 0);
+	CHECK_STR_EQ(type_of(&p, "enlarger_store_operations_total"), "counter");
+	const char *so = "enlarger_store_operations_total";
+	CHECK_NEAR(value(&p, so, "op=\"head\",bucket=\"originals\""), 1, 0);
+	CHECK_NEAR(value(&p, so, "op=\"get\",bucket=\"originals\""), 1, 0);
+	CHECK_NEAR(value(&p, so, "op=\"get\",bucket=\"renders\""), 2, 0);
+	CHECK_NEAR(value(&p, so, "op=\"list\",bucket=\"renders\""), 0, 0);
+	CHECK_NEAR(value(&p, so, "op=\"put\",bucket=\"other\""), 1, 0);
+	CHECK_NEAR(value(&p, so, "op=\"ping\",bucket=\"other\""), 0, 0);
+	int store_samples = 0;
+	for (int i = 0; i < p.n; i++)
+		store_samples += strcmp(p.s[i].name, so) == 0;
+	CHECK_INT_EQ(store_samples, 6 * 9); /* 6 operations x (8 buckets + other) */
+	enl_buf_free(&b);
+
 	/* A capped buffer: the render fails cleanly rather than truncating silently. */
 	enl_buf_init(&b, 64);
 	CHECK_INT_EQ(enl_metrics_render(&b), ENL_ETOOBIG);
