@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "enlarger/body.h"
 #include "enlarger/buf.h"
 #include "enlarger/err.h"
 
@@ -38,7 +39,12 @@ struct enl_resp_header {
 struct enl_resp {
 	int status;
 	char content_type[96];
+	/* The body: bytes of its own in body, or (body_ref.kind not ENL_BODY_NONE, body
+	 * empty) a body by reference, a file or bytes shared with other answers, which the
+	 * server sends without a copy. enl_resp_body_len gives its length either way; a door
+	 * that needs the bytes in memory calls enl_resp_body_bytes. */
 	struct enl_buf body;
+	struct enl_body body_ref;
 	int n_headers;
 	struct enl_resp_header headers[ENL_RESP_MAX_HEADERS];
 	/* For the access log line only (never sent): */
@@ -65,6 +71,16 @@ void enl_resp_retry_after(struct enl_resp *resp, int seconds);
 /* Takes the bytes of body (see enl_buf_adopt) with the given type. */
 void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
                     struct enl_buf *body);
+/* Takes body (a file or shared bytes, see enl_body_move) as the body, with the given
+ * type. */
+void enl_resp_body(struct enl_resp *resp, int status, const char *content_type,
+                   struct enl_body *body);
+/* The length of the body, of either kind. */
+uint64_t enl_resp_body_len(const struct enl_resp *resp);
+/* Turns a body by reference into bytes of its own in resp->body (nothing to do for
+ * bytes), for a door that carries bodies in memory; max: the most it carries (0: no
+ * cap). 0, or ENL_ETOOBIG past max, ENL_ENOMEM, ENL_EIO (resp unchanged then). */
+int enl_resp_body_bytes(struct enl_resp *resp, size_t max, struct enl_errmsg *e);
 
 /* The HTTP status of an enum enl_err: enl_err_info(err)->http_status (the one table,
  * src/util/err.c). */
@@ -91,8 +107,9 @@ struct enl_route {
  * req->self set to its settings, and settles the response as it is sent (a route that
  * set none answers the problem for its error; problem bodies get the status and
  * req->request_id). For a door without sockets, and for
- * tests; the door sends the headers only for HEAD. Returns the route that ran
- * (borrowed), or NULL. */
+ * tests; the door sends the headers only for HEAD, and reads a body by reference with
+ * enl_resp_body_bytes if it needs bytes. Returns the route that ran (borrowed), or
+ * NULL. */
 const struct enl_route *enl_http_dispatch(const struct enl_route *routes, size_t n_routes,
                                           struct enl_req *req, struct enl_resp *resp);
 

@@ -15,11 +15,13 @@ void enl_resp_init(struct enl_resp *resp)
 {
 	memset(resp, 0, sizeof(*resp));
 	enl_buf_init(&resp->body, 0);
+	enl_body_init(&resp->body_ref);
 }
 
 void enl_resp_free(struct enl_resp *resp)
 {
 	enl_buf_free(&resp->body);
+	enl_body_free(&resp->body_ref);
 	resp->n_headers = 0;
 }
 
@@ -71,6 +73,7 @@ int enl_resp_json(struct enl_resp *resp, int status, json_t *body)
 	resp->status = status;
 	snprintf(resp->content_type, sizeof(resp->content_type), "application/json");
 	/* json_dumps allocates with jansson's allocator, which is malloc unless set. */
+	enl_body_free(&resp->body_ref);
 	enl_buf_adopt(&resp->body, text, len, free);
 	text = NULL;
 	rc = 0;
@@ -125,7 +128,36 @@ void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
 	resp->status = status;
 	snprintf(resp->content_type, sizeof(resp->content_type), "%s",
 	         content_type ? content_type : "application/octet-stream");
+	enl_body_free(&resp->body_ref);
 	enl_buf_move(&resp->body, body);
+}
+
+void enl_resp_body(struct enl_resp *resp, int status, const char *content_type,
+                   struct enl_body *body)
+{
+	resp->status = status;
+	snprintf(resp->content_type, sizeof(resp->content_type), "%s",
+	         content_type ? content_type : "application/octet-stream");
+	enl_buf_free(&resp->body);
+	enl_body_move(&resp->body_ref, body);
+}
+
+uint64_t enl_resp_body_len(const struct enl_resp *resp)
+{
+	return resp->body_ref.kind != ENL_BODY_NONE ? resp->body_ref.len : resp->body.len;
+}
+
+int enl_resp_body_bytes(struct enl_resp *resp, size_t max, struct enl_errmsg *e)
+{
+	struct enl_buf b;
+	int rc;
+	if (resp->body_ref.kind == ENL_BODY_NONE)
+		return 0;
+	if ((rc = enl_body_read(&resp->body_ref, max, &b, e)))
+		return rc;
+	enl_body_free(&resp->body_ref);
+	enl_buf_move(&resp->body, &b);
+	return 0;
 }
 
 void enl_resp_retry_after(struct enl_resp *resp, int seconds)

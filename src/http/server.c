@@ -188,28 +188,56 @@ static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
+/* libmicrohttpd is done with a shared body: its reference goes. */
+static void unref_shared(void *cls)
+{
+	enl_shared_unref(cls);
+}
+
+/* The libmicrohttpd response for a body by reference, which it takes: a file is sent
+ * from its descriptor (sendfile) and shared bytes from where they are, never copied.
+ * NULL when out of memory (the body is released). */
+static struct MHD_Response *response_by_ref(struct enl_body *b)
+{
+	struct MHD_Response *r = NULL;
+	if (b->kind == ENL_BODY_FILE) {
+		r = MHD_create_response_from_fd_at_offset64(b->len, b->fd, b->offset);
+		if (r)
+			b->fd = -1; /* closed by libmicrohttpd with the response */
+	} else if (b->kind == ENL_BODY_SHARED) {
+		r = MHD_create_response_from_buffer_with_free_callback_cls(
+		    (size_t)b->len, (void *)enl_shared_data(b->shared), unref_shared, b->shared);
+		if (r)
+			b->shared = NULL; /* unref_shared drops it with the response */
+	}
+	enl_body_free(b);
+	return r;
+}
+
 /* Sends resp (whose body it takes) and records what was sent for the access log. */
 static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 {
 	enl_http_resp_finish(resp, cr->request_id);
 
 	struct MHD_Response *r;
-	size_t len = 0;
+	uint64_t len = enl_resp_body_len(resp);
 	int is_head = strcmp(cr->method, "HEAD") == 0;
 	/* The library computes Content-Length from the body, also for HEAD. A route that
 	 * answers HEAD without producing the bytes (the size of a stored object) may set
 	 * Content-Length itself; on any other answer that header is ignored. */
 	unsigned long long own_length = 0;
-	int has_own_length = is_head && resp->body.len == 0 && head_length(resp, &own_length) == 0;
+	int has_own_length = is_head && len == 0 && head_length(resp, &own_length) == 0;
 	void (*free_fn)(void *) = resp->body.free_fn ? resp->body.free_fn : free;
-	void *data = enl_buf_steal(&resp->body, &len);
+	size_t blen = 0;
+	void *data = enl_buf_steal(&resp->body, &blen);
 	if (has_own_length) {
 		if (data)
 			free_fn(data);
-		len = 0;
 		r = MHD_create_response_from_callback(own_length, 4096, never_read, NULL, NULL);
-	} else if (data && len) {
-		r = MHD_create_response_from_buffer_with_free_callback(len, data, free_fn);
+	} else if (len && resp->body_ref.kind != ENL_BODY_NONE) {
+		r = response_by_ref(&resp->body_ref);
+	} else if (data && blen) {
+		r = MHD_create_response_from_buffer_with_free_callback(blen, data, free_fn);
 		if (!r)
 			free_fn(data);
 	} else {
@@ -233,7 +261,7 @@ static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 
 	cr->answered = 1;
 	cr->status = resp->status;
-	cr->bytes_out = is_head ? 0 : len;
+	cr->bytes_out = is_head ? 0 : (size_t)len;
 	snprintf(cr->log_key, sizeof(cr->log_key), "%s", resp->log_key);
 	snprintf(cr->log_error, sizeof(cr->log_error), "%s", resp->log_error);
 	enl_resp_free(resp);

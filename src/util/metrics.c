@@ -298,9 +298,9 @@ int enl_metrics_render(struct enl_buf *out)
 		int row = b < n_store_buckets ? b : MAX_STORE_BUCKETS;
 		const char *role = b < n_store_buckets ? store_buckets[b].role : "other";
 		for (size_t o = 0; o < N_STORE_OPS; o++)
-			TRY(appendf(out,
-			            "enlarger_store_operations_total{op=\"%s\",bucket=\"%s\"} %llu\n",
-			            store_ops[o], role, (unsigned long long)store_calls[row][o]));
+			TRY(appendf(
+			    out, "enlarger_store_operations_total{op=\"%s\",bucket=\"%s\"} %llu\n",
+			    store_ops[o], role, (unsigned long long)store_calls[row][o]));
 	}
 
 	for (int g = 0; g < n_gauges; g++) {

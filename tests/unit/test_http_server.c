@@ -110,6 +110,47 @@ static int route_slow(struct enl_req *req, struct enl_resp *resp)
 	return enl_resp_json(resp, 200, json_pack("{s:b}", "slow", 1));
 }
 
+/* ---- bodies by reference: a file, and bytes shared by every answer ---- */
+
+#define FILE_OFFSET 7
+#define FILE_LEN 300000 /* past the socket buffers: sent in several rounds */
+static char body_path[64];
+static unsigned char file_bytes[FILE_OFFSET + FILE_LEN + 5];
+static struct enl_shared *shared_body;
+static atomic_int shared_freed;
+
+static void on_shared_free(void *ctx, struct enl_shared *s)
+{
+	(void)ctx;
+	(void)s;
+	atomic_fetch_add(&shared_freed, 1);
+}
+
+/* The bytes [FILE_OFFSET, FILE_OFFSET + FILE_LEN) of the body file, by descriptor. */
+static int route_file(struct enl_req *req, struct enl_resp *resp)
+{
+	(void)req;
+	struct enl_body b;
+	int fd = open(body_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ENL_EIO;
+	enl_body_init(&b);
+	enl_body_set_file(&b, fd, FILE_OFFSET, FILE_LEN);
+	enl_resp_body(resp, 200, "application/octet-stream", &b);
+	return 0;
+}
+
+/* One more reference to the shared bytes per answer. */
+static int route_shared(struct enl_req *req, struct enl_resp *resp)
+{
+	(void)req;
+	struct enl_body b;
+	enl_body_init(&b);
+	enl_body_set_shared(&b, enl_shared_ref(shared_body));
+	enl_resp_body(resp, 200, "application/octet-stream", &b);
+	return 0;
+}
+
 /* Each echo route's own settings: the server hands a route its own. */
 static char get_settings[] = "get-settings", post_settings[] = "post-settings",
             render_settings[] = "render-settings";
@@ -124,6 +165,8 @@ static const struct enl_route routes[] = {
     {"GET", "/fail", route_fail, "fail", NULL},
     {"POST", "/busy", route_busy, "busy", NULL},
     {"GET", "/slow", route_slow, "slow", NULL},
+    {"GET", "/file", route_file, "file", NULL},
+    {"GET", "/shared", route_shared, "shared", NULL},
 };
 /* clang-format on */
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -558,6 +601,91 @@ static void test_dispatch(void)
 	enl_resp_free(&r);
 }
 
+/* The body file and the shared bytes the two routes above answer with. */
+static void bodies_setup(void)
+{
+	for (size_t i = 0; i < sizeof(file_bytes); i++)
+		file_bytes[i] = (unsigned char)(i * 7 + i / 251);
+	snprintf(body_path, sizeof(body_path), "body-XXXXXX");
+	int fd = mkstemp(body_path);
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, file_bytes, sizeof(file_bytes)) == (ssize_t)sizeof(file_bytes));
+	close(fd);
+	struct enl_buf b;
+	enl_buf_init(&b, 0);
+	REQUIRE(enl_buf_append(&b, "shared bytes", 12) == 0);
+	REQUIRE(enl_shared_new(&b, on_shared_free, NULL, &shared_body) == 0);
+	CHECK(b.data == NULL && b.len == 0);
+}
+
+/* Files and shared bytes: over the socket from where they are, byte for byte, with
+ * their length for HEAD; in-process, read into bytes under a cap for a door that needs
+ * them. The shared bytes are released with the last answer that held them. */
+static void test_bodies(int port)
+{
+	struct reply r;
+	char v[64];
+	http(port, NULL, "/file", NULL, 0, NULL, 0, &r);
+	CHECK_INT_EQ(r.status, 200);
+	CHECK_INT_EQ(r.body.len, FILE_LEN);
+	CHECK(r.body.len == FILE_LEN &&
+	      memcmp(r.body.data, file_bytes + FILE_OFFSET, FILE_LEN) == 0);
+	reply_free(&r);
+	http(port, "HEAD", "/file", NULL, 0, NULL, 0, &r);
+	CHECK_INT_EQ(r.status, 200);
+	CHECK_INT_EQ(r.body.len, 0);
+	CHECK_STR_EQ(reply_header(&r, "Content-Length", v, sizeof(v)), "300000");
+	reply_free(&r);
+	for (int i = 0; i < 3; i++) {
+		http(port, NULL, "/shared", NULL, 0, NULL, 0, &r);
+		CHECK_INT_EQ(r.status, 200);
+		CHECK(r.body.len == 12 && memcmp(r.body.data, "shared bytes", 12) == 0);
+		reply_free(&r);
+	}
+
+	const struct enl_route *rt;
+	struct enl_resp resp;
+	struct enl_errmsg e = {{0}};
+	json_t *j = dispatch("GET", "/file", NULL, &rt, &resp);
+	CHECK(j == NULL);
+	CHECK_INT_EQ(resp.body_ref.kind, ENL_BODY_FILE);
+	CHECK_INT_EQ(enl_resp_body_len(&resp), FILE_LEN);
+	CHECK_INT_EQ(enl_resp_body_bytes(&resp, FILE_LEN - 1, &e), ENL_ETOOBIG);
+	CHECK_INT_EQ(resp.body_ref.kind, ENL_BODY_FILE); /* unchanged */
+	CHECK_INT_EQ(enl_resp_body_bytes(&resp, FILE_LEN, &e), 0);
+	CHECK_INT_EQ(resp.body_ref.kind, ENL_BODY_NONE);
+	CHECK(resp.body.len == FILE_LEN &&
+	      memcmp(resp.body.data, file_bytes + FILE_OFFSET, FILE_LEN) == 0);
+	enl_resp_free(&resp);
+	j = dispatch("GET", "/shared", NULL, &rt, &resp);
+	json_decref(j);
+	CHECK_INT_EQ(enl_resp_body_len(&resp), 12);
+	CHECK_INT_EQ(enl_resp_body_bytes(&resp, 0, &e), 0);
+	CHECK(resp.body.len == 12 && memcmp(resp.body.data, "shared bytes", 12) == 0);
+	enl_resp_free(&resp);
+
+	/* A file shorter than the body it was said to hold is an error, not a short body. */
+	struct enl_body b;
+	struct enl_buf out;
+	int fd = open(body_path, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	enl_body_init(&b);
+	enl_body_set_file(&b, fd, sizeof(file_bytes) - 10, 20);
+	CHECK_INT_EQ(enl_body_read(&b, 0, &out, &e), ENL_EIO);
+	CHECK(out.data == NULL);
+	enl_body_free(&b);
+	CHECK(fcntl(fd, F_GETFD) == -1); /* closed with the body */
+
+	/* Ours is the last reference, or the last answer's goes right after it was sent:
+	 * the bytes are freed once. */
+	CHECK_INT_EQ(atomic_load(&shared_freed), 0);
+	enl_shared_unref(shared_body);
+	for (int i = 0; i < 100 && atomic_load(&shared_freed) == 0; i++)
+		usleep(10 * 1000);
+	CHECK_INT_EQ(atomic_load(&shared_freed), 1);
+	unlink(body_path);
+}
+
 static void test_head(int port)
 {
 	struct reply g, h;
@@ -959,12 +1087,14 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	enl_log_set_level(ENL_LOG_WARN); /* quiet access lines, except in test_access_log */
 	test_listen_parsing();
+	bodies_setup();
 	test_dispatch();
 	test_per_ip_limit();
 	struct enl_server *s = start(1);
 	int port = enl_server_port(s);
 	test_routing(port);
 	test_head(port);
+	test_bodies(port);
 	test_decoding(port);
 	test_body_limits(port);
 	test_metrics(port);

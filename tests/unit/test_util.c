@@ -1,12 +1,13 @@
 /* The small helpers of src/util/ that several layers share: the hex encoder,
  * percent-decoding, moving a buffer with its free function, monotonic deadlines, reading
- * a whole file. */
+ * a whole file, shared bytes and bodies by reference. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "enlarger/body.h"
 #include "enlarger/buf.h"
 #include "enlarger/clock.h"
 #include "enlarger/err.h"
@@ -138,6 +139,64 @@ static void test_file_read(void)
 	free(want);
 }
 
+static int freed_calls;
+static size_t freed_len;
+
+static void on_free(void *ctx, struct enl_shared *s)
+{
+	CHECK(ctx == &freed_calls);
+	freed_calls++;
+	freed_len = enl_shared_len(s);
+}
+
+static int custom_frees;
+static void custom_free(void *p)
+{
+	custom_frees++;
+	free(p);
+}
+
+/* Shared bytes keep the buffer's own free function, run on_free once with the last
+ * reference, and try_ref takes one while any is held; a body moves, reads and frees. */
+static void test_shared(void)
+{
+	struct enl_buf b;
+	struct enl_shared *s = NULL;
+	enl_buf_init(&b, 0);
+	enl_buf_adopt(&b, strdup("twelve bytes"), 12, custom_free);
+	REQUIRE(enl_shared_new(&b, on_free, &freed_calls, &s) == 0);
+	CHECK(b.data == NULL && b.len == 0 && b.free_fn == NULL);
+	CHECK(enl_shared_len(s) == 12 && memcmp(enl_shared_data(s), "twelve bytes", 12) == 0);
+	CHECK(enl_shared_ref(s) == s);
+	CHECK(enl_shared_try_ref(s) == s);
+	enl_shared_unref(s);
+	enl_shared_unref(s);
+	CHECK_INT_EQ(freed_calls, 0);
+
+	struct enl_body a, c;
+	struct enl_buf out;
+	struct enl_errmsg e = {{0}};
+	enl_body_init(&a);
+	enl_body_init(&c);
+	enl_body_set_shared(&a, s); /* takes our last reference */
+	CHECK_INT_EQ(a.len, 12);
+	enl_body_move(&c, &a);
+	CHECK_INT_EQ(a.kind, ENL_BODY_NONE);
+	CHECK_INT_EQ(c.kind, ENL_BODY_SHARED);
+	CHECK_INT_EQ(enl_body_read(&c, 11, &out, &e), ENL_ETOOBIG);
+	CHECK_INT_EQ(enl_body_read(&c, 12, &out, &e), 0);
+	CHECK(out.len == 12 && memcmp(out.data, "twelve bytes", 13) == 0); /* NUL-ended */
+	enl_buf_free(&out);
+	CHECK_INT_EQ(enl_body_read(&a, 0, &out, &e), 0); /* nothing held: no bytes */
+	CHECK(out.len == 0);
+	enl_body_free(&c);
+	CHECK_INT_EQ(freed_calls, 1);
+	CHECK_INT_EQ(freed_len, 12);
+	CHECK_INT_EQ(custom_frees, 1);
+	enl_body_free(&c); /* twice is fine */
+	CHECK_INT_EQ(freed_calls, 1);
+}
+
 int main(void)
 {
 	test_hex();
@@ -145,5 +204,6 @@ int main(void)
 	test_buf_move();
 	test_deadline();
 	test_file_read();
+	test_shared();
 	return check_done();
 }
