@@ -55,6 +55,9 @@ struct enl_store_ops {
 	            enl_store_list_cb cb, void *ud, struct enl_errmsg *e);
 	int (*ping)(struct enl_store *s, const char *bucket, struct enl_errmsg *e);
 	void (*destroy)(struct enl_store *s);
+	/* NULL in a store whose objects are not files (S3). */
+	int (*open)(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
+	            int *fd_out, struct enl_object_info *info, struct enl_errmsg *e);
 };
 
 /* Implementations embed this as their first member. */
@@ -74,7 +77,12 @@ struct enl_store {
  * out is left empty (freed) on every error. info may be NULL.
  * del: deleting a missing key succeeds (as on S3).
  * list: keys come in byte order; ENL_ENOTFOUND when the bucket does not exist.
- * ping: the local store creates the bucket folder when missing. */
+ * ping: the local store creates the bucket folder when missing.
+ * open: a GET by reference, for a store whose objects are files (the local store):
+ * *fd_out is an open descriptor (the caller's to close) whose bytes [0, info->size) are
+ * the object's, as info describes them, for as long as it stays open; the same checks,
+ * errors and max_bytes as get, and ENL_EUNSUPPORTED (no call made) from a store
+ * without files, whose caller then uses get. */
 int enl_store_get(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
                   struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e);
 int enl_store_head(struct enl_store *s, const char *bucket, const char *key,
@@ -85,6 +93,8 @@ int enl_store_del(struct enl_store *s, const char *bucket, const char *key, stru
 int enl_store_list(struct enl_store *s, const char *bucket, const char *prefix,
                    enl_store_list_cb cb, void *ud, struct enl_errmsg *e);
 int enl_store_ping(struct enl_store *s, const char *bucket, struct enl_errmsg *e);
+int enl_store_open(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
+                   int *fd_out, struct enl_object_info *info, struct enl_errmsg *e);
 void enl_store_destroy(struct enl_store *s);
 
 /* Returns the value of user metadata name, or NULL. Borrowed from info. */

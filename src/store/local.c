@@ -2,7 +2,7 @@
  * and the per-key locks. Objects live at root/<bucket>/<key> with a metadata sidecar at
  * root/.meta/<bucket>/<key>.json. The other files: local_check.c (names and options),
  * local_path.c (the no-link path walk), local_sidecar.c, local_etag.c, local_read.c
- * (GET, HEAD), local_write.c (PUT, DELETE), local_list.c; local_internal.h joins them.
+ * (GET, HEAD, open), local_write.c (PUT, DELETE), local_list.c; local_internal.h joins them.
  *
  * Layout and guarantees (the folder watcher and operators rely on these):
  * - One folder per bucket; a key's '/' makes subfolders. Bucket names follow S3's
@@ -104,6 +104,7 @@ static const struct enl_store_ops local_ops = {
     .list = enl_local_list,
     .ping = local_ping,
     .destroy = local_destroy,
+    .open = enl_local_open,
 };
 
 int enl_store_local_open(const char *dir, struct enl_store **out, struct enl_errmsg *e)

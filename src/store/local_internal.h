@@ -137,6 +137,8 @@ int enl_local_get(struct enl_store *s, const char *bucket, const char *key, size
                   struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e);
 int enl_local_head(struct enl_store *s, const char *bucket, const char *key,
                    struct enl_object_info *info, struct enl_errmsg *e);
+int enl_local_open(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
+                   int *fd_out, struct enl_object_info *info, struct enl_errmsg *e);
 int enl_local_put(struct enl_store *s, const char *bucket, const char *key, const void *data,
                   size_t len, const struct enl_put_opts *opts, struct enl_errmsg *e);
 int enl_local_del(struct enl_store *s, const char *bucket, const char *key, struct enl_errmsg *e);

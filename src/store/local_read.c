@@ -1,7 +1,17 @@
-/* GET and HEAD of the local store, in three steps: look the key up (its data file opened
- * without links and paired with its sidecar under the key's lock), read the bytes, and
- * verify what describes them (the sidecar when it matches the file, else ETag and type
- * derived from the bytes, as S3 would report them for a file dropped in by hand). */
+/* GET, HEAD and open of the local store, in three steps: look the key up (its data file
+ * opened without links and paired with its sidecar under the key's lock), read the bytes,
+ * and verify what describes them (the sidecar when it matches the file, else ETag and type
+ * derived from the bytes, as S3 would report them for a file dropped in by hand).
+ *
+ * open hands over the descriptor lookup opened instead of reading it (the HTTP server
+ * then sends the file with sendfile). It keeps GET's guarantee: the info returned
+ * describes exactly the file behind that descriptor, matched by identity (inode, size,
+ * mtime; and ctime for the info cache) with its sidecar or with what the info cache
+ * remembered when it first verified it, or hashed from that very descriptor when the
+ * file was dropped in by hand. A PUT never writes into an existing file: it renames a
+ * new inode into place, so the open descriptor keeps the bytes its info describes for
+ * as long as it is open, whatever is written to the key meanwhile. Only an edit in place
+ * by hand could change them under a reader, as it could during a GET's read. */
 #include "local_internal.h"
 
 #include <errno.h>
@@ -169,9 +179,22 @@ static int verify(struct local_store *st, const char *bucket, const char *key, s
 	return ENL_OK;
 }
 
-/* GET (out set) or HEAD (out NULL) of bucket/key. */
+/* Hands the data file found to the caller, as a plain blocking descriptor (opened
+ * O_NONBLOCK only so that a FIFO could not hang the open). */
+static int hand_over(struct found *f, int *fd_out, struct enl_errmsg *e)
+{
+	int fl = fcntl(f->fd, F_GETFL);
+	if (fl < 0 || fcntl(f->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		return enl_local_io_fail(e, "fcntl", errno);
+	*fd_out = f->fd;
+	f->fd = -1;
+	return ENL_OK;
+}
+
+/* GET (out set), open (fd_out set) or HEAD (neither) of bucket/key. */
 static int local_read(struct local_store *st, const char *bucket, const char *key, size_t max_bytes,
-                      struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e)
+                      struct enl_buf *out, int *fd_out, struct enl_object_info *info,
+                      struct enl_errmsg *e)
 {
 	struct found f = {.fd = -1};
 	struct enl_object_info tmp;
@@ -179,10 +202,15 @@ static int local_read(struct local_store *st, const char *bucket, const char *ke
 		info = &tmp;
 	memset(info, 0, sizeof(*info));
 	int rc = lookup(st, bucket, key, &f, info, e);
+	/* Before verify: an oversized file dropped in by hand is not hashed for nothing. */
+	if (!rc && fd_out && max_bytes && (uint64_t)f.sb.st_size > max_bytes)
+		rc = enl_fail(e, ENL_ETOOBIG, "object is larger than %zu bytes", max_bytes);
 	if (!rc && out)
 		rc = read_bytes(&f, max_bytes, out, e);
 	if (!rc)
 		rc = verify(st, bucket, key, &f, out, info, e);
+	if (!rc && fd_out)
+		rc = hand_over(&f, fd_out, e);
 	if (rc && out)
 		enl_buf_free(out);
 	json_decref(f.sc);
@@ -195,11 +223,18 @@ int enl_local_get(struct enl_store *s, const char *bucket, const char *key, size
                   struct enl_buf *out, struct enl_object_info *info, struct enl_errmsg *e)
 {
 	enl_buf_init(out, max_bytes);
-	return local_read((struct local_store *)s, bucket, key, max_bytes, out, info, e);
+	return local_read((struct local_store *)s, bucket, key, max_bytes, out, NULL, info, e);
 }
 
 int enl_local_head(struct enl_store *s, const char *bucket, const char *key,
                    struct enl_object_info *info, struct enl_errmsg *e)
 {
-	return local_read((struct local_store *)s, bucket, key, 0, NULL, info, e);
+	return local_read((struct local_store *)s, bucket, key, 0, NULL, NULL, info, e);
+}
+
+int enl_local_open(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
+                   int *fd_out, struct enl_object_info *info, struct enl_errmsg *e)
+{
+	*fd_out = -1;
+	return local_read((struct local_store *)s, bucket, key, max_bytes, NULL, fd_out, info, e);
 }

@@ -66,6 +66,18 @@ int enl_store_ping(struct enl_store *s, const char *bucket, struct enl_errmsg *e
 	return s->ops->ping(s, bucket, e);
 }
 
+int enl_store_open(struct enl_store *s, const char *bucket, const char *key, size_t max_bytes,
+                   int *fd_out, struct enl_object_info *info, struct enl_errmsg *e)
+{
+	*fd_out = -1;
+	if (s && s->ops && !s->ops->open)
+		return enl_fail(e, ENL_EUNSUPPORTED, "the %s store has no files to open",
+		                s->name ? s->name : "object");
+	ENL_STORE_CHECK(s, open, e);
+	enl_metrics_store_op("get", bucket); /* a GET whose bytes are read by the sender */
+	return s->ops->open(s, bucket, key, max_bytes, fd_out, info, e);
+}
+
 void enl_store_destroy(struct enl_store *s)
 {
 	if (s && s->ops && s->ops->destroy)

@@ -2,6 +2,7 @@
  * published MD5 test vectors (RFC 1321 and the well-known "quick brown fox"). */
 #include "store_contract.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -164,6 +165,52 @@ static void test_max_bytes(struct enl_store *s)
 	CHECK_INT_EQ(b.len, 1000);
 	CHECK(b.data && memcmp(b.data, data, 1000) == 0);
 	enl_buf_free(&b);
+}
+
+/* open: by descriptor where the store has files, the bytes and info a GET gives, kept
+ * by the open descriptor when the key is overwritten; elsewhere ENL_EUNSUPPORTED. */
+static void test_open(struct enl_store *s)
+{
+	char key[256], md5[33];
+	k(key, sizeof(key), "open/variant.webp");
+	unsigned char data[5000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 13 + 5);
+	struct enl_put_opts o = {.content_type = "image/webp"};
+	struct enl_errmsg e = {""};
+	struct enl_object_info info;
+	int fd = 123;
+	CHECK_INT_EQ(enl_store_put(s, C->bucket, key, data, sizeof(data), &o, &e), ENL_OK);
+	int rc = enl_store_open(s, C->bucket, key, 0, &fd, &info, &e);
+	if (rc == ENL_EUNSUPPORTED) {
+		CHECK_INT_EQ(fd, -1);
+		return;
+	}
+	CHECK_INT_EQ(rc, ENL_OK);
+	REQUIRE(fd >= 0);
+	CHECK_INT_EQ(info.size, sizeof(data));
+	store_contract_md5hex(data, sizeof(data), md5);
+	CHECK_STR_EQ(info.etag, md5);
+	CHECK_STR_EQ(info.content_type, "image/webp");
+	/* Overwritten while open: the descriptor still holds what info describes. */
+	CHECK_INT_EQ(enl_store_put(s, C->bucket, key, "new", 3, &o, &e), ENL_OK);
+	unsigned char back[sizeof(data) + 1];
+	CHECK_INT_EQ(pread(fd, back, sizeof(back), 0), (ssize_t)sizeof(data));
+	CHECK(memcmp(back, data, sizeof(data)) == 0);
+	CHECK((fcntl(fd, F_GETFL) & O_NONBLOCK) == 0);
+	close(fd);
+	CHECK_INT_EQ(enl_store_open(s, C->bucket, key, 2, &fd, &info, &e), ENL_ETOOBIG);
+	CHECK_INT_EQ(fd, -1);
+	CHECK_INT_EQ(enl_store_open(s, C->bucket, key, 3, &fd, &info, &e), ENL_OK);
+	CHECK_INT_EQ(info.size, 3);
+	CHECK_STR_EQ(info.etag, "22af645d1859cb5ca6da0c484f1f37ea"); /* md5("new") */
+	if (fd >= 0)
+		close(fd);
+	k(key, sizeof(key), "open/missing.webp");
+	CHECK_INT_EQ(enl_store_open(s, C->bucket, key, 0, &fd, &info, &e), ENL_ENOTFOUND);
+	CHECK_INT_EQ(fd, -1);
+	CHECK_INT_EQ(enl_store_open(s, C->bucket, "../escape", 0, &fd, &info, &e), ENL_EINVAL);
+	CHECK_INT_EQ(fd, -1);
 }
 
 static void test_hostile(struct enl_store *s)
@@ -469,6 +516,7 @@ int store_contract_run(const struct store_contract *c)
 	test_overwrite(s);
 	test_missing(s);
 	test_max_bytes(s);
+	test_open(s);
 	test_hostile(s);
 	test_odd_keys(s);
 	test_list(s);

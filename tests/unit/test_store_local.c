@@ -299,6 +299,18 @@ static void test_by_hand(struct enl_store *s)
 	snprintf(p, sizeof(p), "%s/photos/hand/fifo", root);
 	REQUIRE(mkfifo(p, 0644) == 0);
 	CHECK_INT_EQ(enl_store_get(s, "photos", "hand/fifo", 100, &b, &info, &e), ENL_ENOTFOUND);
+	int fd = -1;
+	CHECK_INT_EQ(enl_store_open(s, "photos", "hand/fifo", 100, &fd, &info, &e), ENL_ENOTFOUND);
+	CHECK_INT_EQ(fd, -1);
+	/* Opened by descriptor, a file dropped in by hand is hashed from that descriptor. */
+	snprintf(p, sizeof(p), "%s/photos/hand/opened.txt", root);
+	REQUIRE(write_file(p, FOX, strlen(FOX)) == 0);
+	CHECK_INT_EQ(enl_store_open(s, "photos", "hand/opened.txt", 100, &fd, &info, &e), ENL_OK);
+	CHECK_STR_EQ(info.etag, MD5_FOX);
+	CHECK_INT_EQ(info.size, strlen(FOX));
+	if (fd >= 0)
+		close(fd);
+	unlink(p);
 	int n = 0;
 	CHECK_INT_EQ(enl_store_list(s, "photos", "hand/", list_cb, &n, &e), ENL_OK);
 	CHECK_INT_EQ(n, 9); /* fox.txt, 7 magic files, replaced: no temporary, no FIFO */
