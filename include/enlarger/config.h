@@ -42,6 +42,8 @@ struct enl_config {
 	unsigned memory_budget_mb; /* estimated MiB of running image jobs; 0 = no budget */
 	size_t max_body_bytes;
 	unsigned connection_timeout_s;
+	unsigned send_timeout_s;     /* the most one response may take to be sent */
+	unsigned response_memory_mb; /* MiB of /render answers held while sent; 0 = no cap */
 	unsigned per_ip_connections;
 	unsigned max_connections;
 

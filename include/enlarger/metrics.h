@@ -15,6 +15,7 @@
 #define ENL_METRIC_JOBS_QUEUED "enlarger_jobs_queued"
 #define ENL_METRIC_JOBS_MEMORY "enlarger_jobs_memory_bytes"
 #define ENL_METRIC_VIPS_MEMORY "enlarger_vips_memory_bytes"
+#define ENL_METRIC_RESPONSE_MEMORY "enlarger_response_memory_bytes"
 
 /* Upper bounds (seconds) of the latency histogram buckets, +Inf implied. */
 #define ENL_METRICS_LATENCY_BUCKETS                                                                \

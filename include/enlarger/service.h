@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "enlarger/body.h"
 #include "enlarger/buf.h"
 #include "enlarger/config.h"
 #include "enlarger/err.h"
@@ -131,18 +132,23 @@ int enl_render_params_parse(const struct enl_config *c, const struct enl_render_
 enum enl_format enl_accept_pick(const char *accept);
 
 struct enl_render_result {
-	int not_modified; /* 1: if_none_match matched; bytes is empty */
+	int not_modified; /* 1: if_none_match matched; body is empty */
 	int cache_hit;    /* 1: served from the render bucket */
 	char etag[72];    /* quoted strong ETag */
 	char content_type[32];
-	struct enl_buf bytes; /* owned: enl_render_result_free */
+	/* The variant, never a copy of its own: the cached file (a store with files), or
+	 * bytes shared with every other answer sending them (read from S3, or rendered).
+	 * Owned: enl_render_result_free. */
+	struct enl_body body;
 };
 
 /* Renders key from the originals bucket with p, through the render cache.
  * if_none_match may be NULL. Errors: ENL_ENOTFOUND (no original), ENL_EINVAL,
- * ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422), ENL_EBUSY (queue full),
- * ENL_EIO. A failed cache write is logged, not returned. Identical misses that
- * arrive together are rendered once. */
+ * ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422; an original over
+ * ENLARGER_MAX_INPUT_BYTES by its HEAD before it waits for a job slot), ENL_EBUSY
+ * (queue full, or the answers held in memory at ENLARGER_RESPONSE_MEMORY_MB), ENL_EIO.
+ * A failed cache write is logged, not returned. Identical misses that arrive together
+ * are rendered once, and share one buffer. */
 int enl_service_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
                        const char *if_none_match, struct enl_render_result *out,
                        struct enl_errmsg *e);

@@ -62,7 +62,7 @@ static int route_render(struct enl_req *req, struct enl_resp *resp)
 	if (out.not_modified) {
 		resp->status = 304;
 	} else {
-		enl_resp_bytes(resp, 200, out.content_type, &out.bytes);
+		enl_resp_body(resp, 200, out.content_type, &out.body);
 		enl_resp_header(resp, "X-Cache", "%s", out.cache_hit ? "hit" : "miss");
 	}
 	enl_resp_header(resp, "ETag", "%s", out.etag);

@@ -42,7 +42,7 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 	go.memory_budget = (size_t)cfg->memory_budget_mb << 20;
 	if ((rc = enl_jobgate_new(&go, &app->gate)))
 		goto fail;
-	if ((rc = enl_flights_new(&app->flights)))
+	if ((rc = enl_flights_new((size_t)cfg->response_memory_mb << 20, &app->flights)))
 		goto fail;
 	return 0;
 fail:
@@ -54,6 +54,11 @@ static double runs_gauge(void *ctx)
 {
 	const uint64_t *n = ctx;
 	return (double)__atomic_load_n(n, __ATOMIC_RELAXED);
+}
+
+static double kept_memory_gauge(void *ctx)
+{
+	return (double)enl_flights_memory(ctx);
 }
 
 static double vips_memory_gauge(void *ctx)
@@ -88,6 +93,10 @@ void enl_app_register_metrics(struct enl_app *app)
 	                  runs_gauge, &app->process_runs);
 	enl_metrics_gauge("enlarger_render_pipeline_runs", "Variants rendered on a cache miss",
 	                  runs_gauge, &app->render_runs);
+	enl_metrics_gauge(ENL_METRIC_RESPONSE_MEMORY,
+	                  "Bytes of /render answers held in memory while they are sent (each "
+	                  "variant once, however many requests send it)",
+	                  kept_memory_gauge, app->flights);
 }
 
 void enl_app_free(struct enl_app *app)
@@ -96,6 +105,7 @@ void enl_app_free(struct enl_app *app)
 		return;
 	enl_metrics_gauge("enlarger_process_pipeline_runs", NULL, NULL, NULL);
 	enl_metrics_gauge("enlarger_render_pipeline_runs", NULL, NULL, NULL);
+	enl_metrics_gauge(ENL_METRIC_RESPONSE_MEMORY, NULL, NULL, NULL);
 	enl_jobgate_free(app->gate);
 	enl_flights_free(app->flights);
 	app->gate = NULL;

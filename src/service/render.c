@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enlarger/body.h"
 #include "enlarger/keys.h"
 #include "enlarger/log.h"
 #include "enlarger/metrics.h"
@@ -47,7 +48,8 @@ static int etag_matches(const char *inm, const char *etag)
 
 /* Fetches the original and renders it under the job gate, with the job's memory cost
  * (admit.h: entered with a guess from the HEAD's size, the original read only once
- * admitted, then the cost from its header). */
+ * admitted, then the cost from its header). An original over the byte limit by its HEAD
+ * is refused before the gate: it never takes a slot, nor waits in the queue, to fail. */
 static int render_miss(struct enl_app *app, const char *key, uint64_t size, const char *version,
                        const struct enl_render_params *p, struct enl_output *o,
                        int *version_changed, struct enl_errmsg *e)
@@ -59,6 +61,11 @@ static int render_miss(struct enl_app *app, const char *key, uint64_t size, cons
 	char gversion[ENL_VERSION_TAG_MAX + 1];
 	int rc;
 
+	if (size > app->cfg->max_input_bytes) {
+		rc = enl_fail(e, ENL_ETOOBIG, "the original is %llu bytes, over the limit of %zu",
+		              (unsigned long long)size, app->cfg->max_input_bytes);
+		goto done;
+	}
 	if ((rc = enl_admit_enter(app, size, &adm, e)))
 		goto done;
 	rc = enl_admit_fetch(app, key, &p->req, &adm, &original, &ginfo, &probe, e);
@@ -83,23 +90,28 @@ done:
 	return rc;
 }
 
-/* What the lookup stage found out about a variant, for the render-and-store stage. */
+/* What the lookup stage found out about a variant, for the fetch-or-render stage. */
 struct variant {
 	uint64_t original_size; /* from the original's HEAD */
 	char version[ENL_VERSION_TAG_MAX + 1];
 	char cache_key[256];
+	int read_cache; /* 1: the store has no files, the leader GETs the cached variant */
 };
 
 /* The lookup stage: HEADs the original, names the variant (cache key and ETag), answers a
- * revalidation and reads the render cache. 0 with out->not_modified or out->cache_hit
- * set, or 0 with neither and *v filled: a miss, to render. */
+ * revalidation, and finds the variant where it costs no copy: bytes an answer already
+ * holds (flight.h), or the cached file of a store that has files, sent from its
+ * descriptor. 0 with out->not_modified or out->cache_hit set, or 0 with neither and *v
+ * filled: to fetch (a store without files) or render, in a flight. */
 static int lookup(struct enl_app *app, const char *key, const struct enl_render_params *p,
                   const char *if_none_match, struct variant *v, struct enl_render_result *out,
                   struct enl_errmsg *e)
 {
 	const struct enl_config *cfg = app->cfg;
 	struct enl_object_info info, cinfo;
+	struct enl_shared *kept;
 	char hash[65];
+	int fd = -1;
 	int rc;
 
 	rc = enl_store_head(app->store, cfg->originals_bucket, key, &info, e);
@@ -120,18 +132,48 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 		return 0;
 	}
 
-	rc = enl_store_get(app->store, cfg->render_bucket, v->cache_key, MAX_VARIANT_BYTES,
-	                   &out->bytes, &cinfo, e);
-	if (rc == 0) {
+	if ((kept = enl_flights_find(app->flights, v->cache_key))) {
+		enl_body_set_shared(&out->body, kept);
 		out->cache_hit = 1;
-		enl_metrics_render_cache(1);
 		return 0;
 	}
-	if (rc != ENL_ENOTFOUND)
+	rc = enl_store_open(app->store, cfg->render_bucket, v->cache_key, MAX_VARIANT_BYTES, &fd,
+	                    &cinfo, e);
+	if (rc == 0) {
+		enl_body_set_file(&out->body, fd, 0, cinfo.size);
+		out->cache_hit = 1;
+		return 0;
+	}
+	v->read_cache = rc == ENL_EUNSUPPORTED;
+	if (rc != ENL_ENOTFOUND && rc != ENL_EUNSUPPORTED)
 		enl_logf(ENL_LOG_WARN, "render cache read failed, rendering: %s", e->text);
-	enl_buf_free(&out->bytes);
-	enl_metrics_render_cache(0);
 	return 0;
+}
+
+/* The leader's read of the cached variant from a store without files (S3), kept in
+ * memory while it is sent: 0 with *out, or 0 and *out NULL when it is not cached (or
+ * cannot be read: then it is rendered), or ENL_EBUSY when the kept answers are at their
+ * cap (ENLARGER_RESPONSE_MEMORY_MB). */
+static int read_cached(struct enl_app *app, const struct variant *v, struct enl_shared **out,
+                       struct enl_errmsg *e)
+{
+	struct enl_buf bytes = ENL_BUF_INIT;
+	struct enl_object_info cinfo;
+	int rc;
+	*out = NULL;
+	if (enl_flights_full(app->flights))
+		return enl_fail(e, ENL_EBUSY, "too many answers are being sent; retry later");
+	rc = enl_store_get(app->store, app->cfg->render_bucket, v->cache_key, MAX_VARIANT_BYTES,
+	                   &bytes, &cinfo, e);
+	if (rc) {
+		if (rc != ENL_ENOTFOUND)
+			enl_logf(ENL_LOG_WARN, "render cache read failed, rendering: %s", e->text);
+		return 0;
+	}
+	rc = enl_flights_keep(app->flights, v->cache_key, &bytes, 0, out);
+	if (rc == ENL_EBUSY)
+		return enl_fail(e, rc, "too many answers are being sent; retry later");
+	return rc ? enl_fail(e, rc, "out of memory") : 0;
 }
 
 /* Best effort: a failed cache write is logged, and the variant is rendered again next time. */
@@ -152,40 +194,62 @@ static void store_variant(struct enl_app *app, const char *key, const char *cach
 	}
 }
 
-/* The render-and-store stage of a miss: identical misses render once (single-flight); the
- * leader keeps the variant in the render cache before the flight ends. out->bytes gets
- * the variant. */
-static int render_and_store(struct enl_app *app, const char *key, const struct enl_render_params *p,
-                            const struct variant *v, struct enl_render_result *out,
-                            struct enl_errmsg *e)
+/* The leader's render of a miss: kept in the render cache (before the flight ends, so a
+ * caller arriving after the end finds a hit instead of rendering again) and in memory
+ * while it is sent. Bytes rendered from an original replaced since the HEAD are sent but
+ * neither cached nor found by others under this (older) cache key. */
+static int render_variant(struct enl_app *app, const char *key, const struct enl_render_params *p,
+                          const struct variant *v, struct enl_shared **out, struct enl_errmsg *e)
 {
 	struct enl_output o;
-	struct enl_flight *f = NULL;
-	int leader = 0, version_changed = 0;
+	int version_changed = 0;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
+	rc = render_miss(app, key, v->original_size, v->version, p, &o, &version_changed, e);
+	if (rc == 0 && !version_changed)
+		store_variant(app, key, v->cache_key, &o);
+	/* Counted even past the cap: the bytes exist already; sharing them adds nothing. */
+	if (rc == 0 &&
+	    enl_flights_keep(app->flights, version_changed ? NULL : v->cache_key, &o.bytes, 1, out))
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+	enl_buf_free(&o.bytes);
+	return rc;
+}
+
+/* The fetch-or-render stage: identical requests that get here together are served by one
+ * leader, which reads the cache (a store without files) or renders, and whose bytes every
+ * waiter shares. out->body gets them. */
+static int fetch_or_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
+                           const struct variant *v, struct enl_render_result *out,
+                           struct enl_errmsg *e)
+{
+	struct enl_shared *bytes = NULL;
+	struct enl_flight *f;
+	int leader = 0, hit = 0;
+	int rc;
+
 	f = enl_flight_join(app->flights, v->cache_key, &leader);
 	if (!f)
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
 	if (!leader) {
-		rc = enl_flight_wait(app->flights, f, &out->bytes, e);
-		goto done;
+		rc = enl_flight_wait(app->flights, f, &bytes, &hit, e);
+	} else {
+		/* Kept by an answer whose flight ended since the lookup: no second render. */
+		rc = 0;
+		bytes = enl_flights_find(app->flights, v->cache_key);
+		if (!bytes && v->read_cache)
+			rc = read_cached(app, v, &bytes, e);
+		hit = bytes != NULL;
+		if (!rc && !bytes)
+			rc = render_variant(app, key, p, v, &bytes, e);
+		enl_flight_finish(app->flights, f, rc, e, bytes, hit);
 	}
-
-	rc = render_miss(app, key, v->original_size, v->version, p, &o, &version_changed, e);
-	/* Into the cache before the flight ends: a caller arriving after the end then
-	 * finds a hit instead of rendering the same variant again. */
-	if (rc == 0 && !version_changed)
-		store_variant(app, key, v->cache_key, &o);
-	enl_flight_finish(app->flights, f, rc, e, o.bytes.data, o.bytes.len);
-	if (rc)
-		goto done;
-	enl_buf_move(&out->bytes, &o.bytes);
-
-done:
 	enl_flight_leave(app->flights, f);
-	enl_buf_free(&o.bytes);
+	if (rc == 0) {
+		enl_body_set_shared(&out->body, bytes);
+		out->cache_hit = hit;
+	}
 	return rc;
 }
 
@@ -200,16 +264,19 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 	if (!e)
 		e = &local;
 	memset(out, 0, sizeof(*out));
-	enl_buf_init(&out->bytes, 0);
+	memset(&v, 0, sizeof(v));
+	enl_body_init(&out->body);
 	snprintf(out->content_type, sizeof(out->content_type), "%s",
 	         enl_format_mime(p->req.format));
-	if ((rc = lookup(app, key, p, if_none_match, &v, out, e)) || out->not_modified ||
-	    out->cache_hit)
-		return rc;
-	return render_and_store(app, key, p, &v, out, e);
+	rc = lookup(app, key, p, if_none_match, &v, out, e);
+	if (rc == 0 && !out->not_modified && !out->cache_hit)
+		rc = fetch_or_render(app, key, p, &v, out, e);
+	if (rc == 0 && !out->not_modified)
+		enl_metrics_render_cache(out->cache_hit);
+	return rc;
 }
 
 void enl_render_result_free(struct enl_render_result *r)
 {
-	enl_buf_free(&r->bytes);
+	enl_body_free(&r->body);
 }

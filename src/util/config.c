@@ -99,6 +99,15 @@ static const struct setting settings[] = {
     {"ENLARGER_CONNECTION_TIMEOUT", K_UINT, F(connection_timeout_s), 1, 3600, "10", NULL, S_ANY,
      H("Seconds a connection may stay idle, and the most a request's headers or body may take "
        "to arrive.")},
+    {"ENLARGER_SEND_TIMEOUT", K_UINT, F(send_timeout_s), 1, 3600, "60", NULL, S_ANY,
+     H("Seconds one response may take to be sent, from the route's answer to its last "
+       "byte; a client that reads slower is cut off (the idle timeout alone would let a "
+       "reader that trickles hold its connection and its answer for ever).")},
+    {"ENLARGER_RESPONSE_MEMORY_MB", K_UINT, F(response_memory_mb), 0, 1048576, "256", NULL, S_ANY,
+     H("MiB of `/render` answers held in memory while they are sent: variants read from S3 "
+       "and those just rendered, each held once however many requests send it. An S3 hit "
+       "past it answers 503 with `Retry-After`. Local hits are sent from their file and do "
+       "not count. 0: no cap.")},
     {"ENLARGER_MAX_BODY_BYTES", K_SIZE, F(max_body_bytes), 256, 64 * MiB, "262144", NULL, S_ANY,
      H("Largest request body; past it 413.")},
     {"ENLARGER_MAX_INPUT_PIXELS", K_U64, F(max_input_pixels), 1, 1000000000000LL,

@@ -120,6 +120,7 @@ struct wrap_store {
 	int fail_put;    /* 1: every put fails with ENL_EIO */
 	int fail_ping;   /* 1: ping fails with ENL_EIO */
 	int gets, heads; /* calls so far */
+	int no_open;     /* 1: a store without files, as S3 (reads are gets) */
 };
 
 static int ws_get(struct enl_store *s, const char *b, const char *k, size_t max,
@@ -158,6 +159,16 @@ static int ws_ping(struct enl_store *s, const char *b, struct enl_errmsg *e)
 		return enl_fail(e, ENL_EIO, "injected: the store is down");
 	return enl_store_ping(w->inner, b, e);
 }
+static int ws_open(struct enl_store *s, const char *b, const char *k, size_t max, int *fd,
+                   struct enl_object_info *info, struct enl_errmsg *e)
+{
+	struct wrap_store *w = (struct wrap_store *)s;
+	*fd = -1;
+	if (w->no_open)
+		return enl_fail(e, ENL_EUNSUPPORTED, "no files here");
+	w->gets++;
+	return enl_store_open(w->inner, b, k, max, fd, info, e);
+}
 static void ws_destroy(struct enl_store *s)
 {
 	(void)s;
@@ -170,6 +181,7 @@ static const struct enl_store_ops wrap_store_ops = {
     .list = ws_list,
     .ping = ws_ping,
     .destroy = ws_destroy,
+    .open = ws_open,
 };
 
 struct wrap_table {
@@ -489,10 +501,17 @@ static void test_process(struct enl_app *app)
 	json_decref(item);
 }
 
-/* GET /render/<path>; returns the status and frees everything but what the caller asks. */
+/* How the last render's body came, before render() read it into bytes. */
+static enum enl_body_kind render_body_kind;
+
+/* GET /render/<path>; returns the status and frees everything but what the caller asks.
+ * The body is read into out->body, as a door that carries bytes does. */
 static int render(const char *path, const char *hname, const char *hvalue, struct enl_resp *out)
 {
+	struct enl_errmsg e = {{0}};
 	call("render", "GET", path, NULL, hname, hvalue, out);
+	render_body_kind = out->body_ref.kind;
+	CHECK_INT_EQ(enl_resp_body_bytes(out, 0, &e), 0);
 	return out->status;
 }
 
@@ -562,6 +581,7 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
 	CHECK_STR_EQ(r.content_type, "image/webp");
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "miss");
+	CHECK_INT_EQ(render_body_kind, ENL_BODY_SHARED); /* the render's own bytes */
 	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
 	CHECK(resp_header(&r, "Vary") == NULL);
 	char etag[80];
@@ -580,8 +600,25 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 
 	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+	CHECK_INT_EQ(render_body_kind, ENL_BODY_FILE); /* the cached file, not a copy */
 	CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
+	img = vips_image_new_from_buffer(r.body.data, r.body.len, "", NULL);
+	REQUIRE(img != NULL);
+	CHECK_INT_EQ(vips_image_get_width(img), 200);
+	g_object_unref(img);
 	enl_resp_free(&r);
+	CHECK_INT_EQ(app->render_runs, runs + 1);
+	/* A store without files (S3): the hit is read, and held as shared bytes. */
+	wstore.no_open = 1;
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+	CHECK_INT_EQ(render_body_kind, ENL_BODY_SHARED);
+	img = vips_image_new_from_buffer(r.body.data, r.body.len, "", NULL);
+	REQUIRE(img != NULL);
+	CHECK_INT_EQ(vips_image_get_width(img), 200);
+	g_object_unref(img);
+	enl_resp_free(&r);
+	wstore.no_open = 0;
 	CHECK_INT_EQ(app->render_runs, runs + 1);
 
 	/* If-None-Match: 304 with no body. */
