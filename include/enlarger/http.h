@@ -151,6 +151,7 @@ void enl_http_answer(const struct enl_route *routes, size_t n_routes,
 struct enl_server_opts {
 	const char *listen;            /* "127.0.0.1:8080" */
 	unsigned connection_timeout_s; /* idle / slow-body timeout */
+	unsigned send_timeout_s;       /* the most one response may take to be sent */
 	unsigned per_ip_connections;   /* 0 = no limit */
 	unsigned max_connections;
 	size_t max_body_bytes;          /* 413 beyond */

@@ -42,6 +42,7 @@ int enl_cmd_serve(int argc, char **argv)
 	struct enl_server_opts so = {
 	    .listen = cfg->listen,
 	    .connection_timeout_s = cfg->connection_timeout_s,
+	    .send_timeout_s = cfg->send_timeout_s,
 	    .per_ip_connections = cfg->per_ip_connections,
 	    .max_connections = cfg->max_connections,
 	    .max_body_bytes = cfg->max_body_bytes,

@@ -24,10 +24,14 @@
  *   2. body chunks: appended to a buffer capped at max_body_bytes; the whole body must
  *      arrive within connection_timeout_s of the headers (the idle timeout alone would
  *      let a client trickling one byte a second hold the connection for ever).
- *   3. body complete: call the route, send its response.
+ *   3. body complete: call the route, send its response, which must be sent within
+ *      send_timeout_s of being queued (an absolute deadline: the idle timeout alone
+ *      would let a client that reads a few bytes at a time hold the connection, and
+ *      the answer's bytes, for ever).
  *   on_completed: access log line, metrics, free.
  * A watchdog thread cuts connections whose headers do not arrive within
- * connection_timeout_s (watchdog.c). */
+ * connection_timeout_s, and those whose response misses its send deadline
+ * (watchdog.c). */
 #include "enlarger/http.h"
 
 #include <arpa/inet.h>
@@ -52,6 +56,7 @@
 
 /* Used when an option is left at 0. */
 #define DEFAULT_TIMEOUT_S 30
+#define DEFAULT_SEND_TIMEOUT_S 60
 #define DEFAULT_MAX_CONNECTIONS 256
 #define DEFAULT_MAX_BODY (1024 * 1024)
 /* Per-connection memory for the request line and headers (libmicrohttpd answers 431
@@ -162,6 +167,14 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t cap)
 
 /* ---- responses ----------------------------------------------------------------- */
 
+/* The watchdog's entry for the connection (its socket context), or NULL. */
+static struct enl_http_watch *watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
 static int head_length(const struct enl_resp *resp, unsigned long long *out)
 {
 	for (int i = 0; i < resp->n_headers; i++) {
@@ -258,6 +271,8 @@ static enum MHD_Result send_resp(struct conn_req *cr, struct enl_resp *resp)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ok = MHD_queue_response(cr->c, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
+	if (ok == MHD_YES)
+		enl_http_watchdog_sending(cr->s->watchdog, watch_of(cr->c));
 
 	cr->answered = 1;
 	cr->status = resp->status;
@@ -384,13 +399,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		clock_gettime(CLOCK_MONOTONIC, &cr->start);
 		enl_buf_init(&cr->body, 1);
 		*con_cls = cr;
-		const union MHD_ConnectionInfo *ci =
-		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		pthread_mutex_lock(&s->lock);
 		s->in_flight++;
 		pthread_mutex_unlock(&s->lock);
-		if (ci)
-			enl_http_watchdog_request(s->watchdog, ci->socket_context, 1);
+		enl_http_watchdog_request(s->watchdog, watch_of(c), 1);
 		return begin(cr, url, method);
 	}
 	if (cr->answered) {
@@ -476,7 +488,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			break;
 		}
 	} else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !error) {
-		error = "connection closed before the response was sent";
+		error = enl_http_watchdog_cut_sending(s->watchdog, watch_of(c))
+		            ? "send-timeout: the response was not read in time; connection cut"
+		            : "connection closed before the response was sent";
 	}
 
 	struct enl_http_done done = {
@@ -497,10 +511,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(cr->path);
 	free(cr);
 
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci) /* the next request's headers are timed from now */
-		enl_http_watchdog_request(s->watchdog, ci->socket_context, 0);
+	/* The next request's headers are timed from now. */
+	enl_http_watchdog_request(s->watchdog, watch_of(c), 0);
 	pthread_mutex_lock(&s->lock);
 	if (s->in_flight && --s->in_flight == 0)
 		pthread_cond_broadcast(&s->idle);
@@ -541,7 +553,9 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
 	s->o = *o;
 	s->timeout_s = o->connection_timeout_s ? o->connection_timeout_s : DEFAULT_TIMEOUT_S;
-	if (enl_http_watchdog_new(s->timeout_s, &s->watchdog) != 0) {
+	if (enl_http_watchdog_new(s->timeout_s,
+	                          o->send_timeout_s ? o->send_timeout_s : DEFAULT_SEND_TIMEOUT_S,
+	                          &s->watchdog) != 0) {
 		free(s);
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
 	}

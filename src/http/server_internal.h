@@ -100,15 +100,18 @@ void enl_http_request_done(const struct enl_http_done *d);
 void enl_http_log_library(void *cls, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
-/* ---- watchdog.c: cutting connections whose headers do not arrive ---- */
+/* ---- watchdog.c: cutting connections whose headers do not arrive, or whose response
+ * is not read, in time ---- */
 
 struct enl_http_watchdog;
 struct enl_http_watch; /* one watched connection */
 
 /* A watchdog that cuts connections whose request headers have not arrived within
- * timeout_s. Connections may be added at once; the thread runs after
+ * timeout_s, and those whose response has not been sent within send_timeout_s of being
+ * queued. Connections may be added at once; the thread runs after
  * enl_http_watchdog_run. 0 or ENL_ENOMEM. */
-int enl_http_watchdog_new(unsigned timeout_s, struct enl_http_watchdog **out);
+int enl_http_watchdog_new(unsigned timeout_s, unsigned send_timeout_s,
+                          struct enl_http_watchdog **out);
 /* Starts the thread. 0 or ENL_EINTERNAL. */
 int enl_http_watchdog_run(struct enl_http_watchdog *wd);
 /* Stops the thread (if running) and frees. Every connection must be removed first. */
@@ -122,6 +125,11 @@ void enl_http_watchdog_remove(struct enl_http_watchdog *wd, struct enl_http_watc
  * over), or its request has ended (0: the next headers are timed from now). */
 void enl_http_watchdog_request(struct enl_http_watchdog *wd, struct enl_http_watch *w,
                                int in_request);
+/* The connection's response is queued: it must be sent within send_timeout_s from now
+ * (until enl_http_watchdog_request). w may be NULL. */
+void enl_http_watchdog_sending(struct enl_http_watchdog *wd, struct enl_http_watch *w);
+/* 1 when the watchdog cut the connection for its send deadline (for the access log). */
+int enl_http_watchdog_cut_sending(struct enl_http_watchdog *wd, struct enl_http_watch *w);
 
 /* ---- listen.c: the listen address ---- */
 

@@ -1,8 +1,11 @@
-/* The header watchdog: libmicrohttpd's timeout is an idle timeout, so a client sending
- * its request line and headers one byte a second would hold a connection thread for as
- * long as the header memory lasts. The watchdog cuts a connection whose request has not
- * got past its headers within the timeout (of its opening, or of the end of its
- * previous request). */
+/* The connection watchdog: libmicrohttpd's timeout is an idle timeout, so a client
+ * sending its request line and headers one byte a second would hold a connection thread
+ * for as long as the header memory lasts, and one that reads its answer a few bytes at a
+ * time would hold the thread, and the answer's bytes, for ever. The watchdog cuts a
+ * connection whose request has not got past its headers within the timeout (of its
+ * opening, or of the end of its previous request), and one whose response has not been
+ * sent within the send timeout of being queued: an absolute deadline per response,
+ * however steadily the client reads. */
 #include "server_internal.h"
 
 #include <pthread.h>
@@ -10,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "enlarger/clock.h"
 #include "enlarger/log.h"
 
 /* One open connection. */
@@ -17,12 +21,15 @@ struct enl_http_watch {
 	struct enl_http_watch *prev, *next;
 	int fd;
 	int in_request; /* headers are in; the body deadline and the route take over */
+	int sending;    /* the response is queued: it must be sent by send_by */
 	int cut;
-	struct timespec since;
+	int cut_sending; /* cut for the send deadline */
+	struct timespec since, send_by;
 };
 
 struct enl_http_watchdog {
 	unsigned timeout_s;
+	unsigned send_timeout_s;
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t wake;
 	struct enl_http_watch *list;
@@ -31,13 +38,15 @@ struct enl_http_watchdog {
 	int stop;
 };
 
-int enl_http_watchdog_new(unsigned timeout_s, struct enl_http_watchdog **out)
+int enl_http_watchdog_new(unsigned timeout_s, unsigned send_timeout_s,
+                          struct enl_http_watchdog **out)
 {
 	*out = NULL;
 	struct enl_http_watchdog *wd = calloc(1, sizeof(*wd));
 	if (!wd)
 		return ENL_ENOMEM;
 	wd->timeout_s = timeout_s;
+	wd->send_timeout_s = send_timeout_s;
 	pthread_mutex_init(&wd->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -55,22 +64,41 @@ static void *watchdog_main(void *arg)
 	while (!wd->stop) {
 		struct timespec now, next;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		unsigned cut = 0;
+		unsigned cut = 0, cut_sending = 0;
 		for (struct enl_http_watch *w = wd->list; w; w = w->next) {
 			double waited = (double)(now.tv_sec - w->since.tv_sec) +
 			                (double)(now.tv_nsec - w->since.tv_nsec) / 1e9;
-			if (!w->in_request && !w->cut && waited > (double)wd->timeout_s) {
-				/* The connection thread sees end-of-file and closes it. */
-				shutdown(w->fd, SHUT_RDWR);
-				w->cut = 1;
+			int late =
+			    w->sending &&
+			    (now.tv_sec > w->send_by.tv_sec ||
+			     (now.tv_sec == w->send_by.tv_sec && now.tv_nsec > w->send_by.tv_nsec));
+			if (w->cut || !(late || (!w->in_request && waited > (double)wd->timeout_s)))
+				continue;
+			/* A late response's bytes still queued in the kernel are dropped when the
+			 * connection thread closes the socket (a reset, not a graceful end the
+			 * slow reader would take as long to reach). */
+			if (late)
+				setsockopt(w->fd, SOL_SOCKET, SO_LINGER,
+				           &(struct linger){.l_onoff = 1, .l_linger = 0},
+				           sizeof(struct linger));
+			/* The connection thread sees end-of-file or a failed send and closes. */
+			shutdown(w->fd, SHUT_RDWR);
+			w->cut = 1;
+			w->cut_sending = late;
+			if (late)
+				cut_sending++;
+			else
 				cut++;
-			}
 		}
 		if (cut)
 			enl_logf(ENL_LOG_INFO,
 			         "cut %u connection(s) whose request headers did not arrive "
 			         "within %us",
 			         cut, wd->timeout_s);
+		if (cut_sending)
+			enl_logf(ENL_LOG_INFO,
+			         "cut %u connection(s) whose response was not read within %us",
+			         cut_sending, wd->send_timeout_s);
 		next = now;
 		next.tv_nsec += 200 * 1000000L;
 		if (next.tv_nsec >= 1000000000L) {
@@ -147,7 +175,28 @@ void enl_http_watchdog_request(struct enl_http_watchdog *wd, struct enl_http_wat
 		return;
 	pthread_mutex_lock(&wd->lock);
 	w->in_request = in_request;
+	w->sending = 0;
 	if (!in_request)
 		clock_gettime(CLOCK_MONOTONIC, &w->since);
 	pthread_mutex_unlock(&wd->lock);
+}
+
+void enl_http_watchdog_sending(struct enl_http_watchdog *wd, struct enl_http_watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&wd->lock);
+	w->sending = 1;
+	w->send_by = enl_mono_deadline((int)wd->send_timeout_s * 1000);
+	pthread_mutex_unlock(&wd->lock);
+}
+
+int enl_http_watchdog_cut_sending(struct enl_http_watchdog *wd, struct enl_http_watch *w)
+{
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&wd->lock);
+	int cut = w->cut_sending;
+	pthread_mutex_unlock(&wd->lock);
+	return cut;
 }

@@ -113,8 +113,9 @@ static int route_slow(struct enl_req *req, struct enl_resp *resp)
 /* ---- bodies by reference: a file, and bytes shared by every answer ---- */
 
 #define FILE_OFFSET 7
-#define FILE_LEN 300000 /* past the socket buffers: sent in several rounds */
-static char body_path[64];
+#define FILE_LEN 300000     /* past the socket buffers: sent in several rounds */
+#define BIG_LEN (16u << 20) /* far past the socket buffers: a slow reader holds it long */
+static char body_path[64], big_path[64];
 static unsigned char file_bytes[FILE_OFFSET + FILE_LEN + 5];
 static struct enl_shared *shared_body;
 static atomic_int shared_freed;
@@ -136,6 +137,20 @@ static int route_file(struct enl_req *req, struct enl_resp *resp)
 		return ENL_EIO;
 	enl_body_init(&b);
 	enl_body_set_file(&b, fd, FILE_OFFSET, FILE_LEN);
+	enl_resp_body(resp, 200, "application/octet-stream", &b);
+	return 0;
+}
+
+/* BIG_LEN bytes, by descriptor. */
+static int route_big(struct enl_req *req, struct enl_resp *resp)
+{
+	(void)req;
+	struct enl_body b;
+	int fd = open(big_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ENL_EIO;
+	enl_body_init(&b);
+	enl_body_set_file(&b, fd, 0, BIG_LEN);
 	enl_resp_body(resp, 200, "application/octet-stream", &b);
 	return 0;
 }
@@ -167,15 +182,17 @@ static const struct enl_route routes[] = {
     {"GET", "/slow", route_slow, "slow", NULL},
     {"GET", "/file", route_file, "file", NULL},
     {"GET", "/shared", route_shared, "shared", NULL},
+    {"GET", "/big", route_big, "big", NULL},
 };
 /* clang-format on */
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
-static struct enl_server *start(unsigned timeout_s)
+static struct enl_server *start_sending(unsigned timeout_s, unsigned send_timeout_s)
 {
 	struct enl_server_opts o = {
 	    .listen = "127.0.0.1:0",
 	    .connection_timeout_s = timeout_s,
+	    .send_timeout_s = send_timeout_s,
 	    .per_ip_connections = 0,
 	    .max_connections = 64,
 	    .max_body_bytes = MAX_BODY,
@@ -190,6 +207,11 @@ static struct enl_server *start(unsigned timeout_s)
 	REQUIRE(rc == 0 && s);
 	REQUIRE(enl_server_port(s) > 0);
 	return s;
+}
+
+static struct enl_server *start(unsigned timeout_s)
+{
+	return start_sending(timeout_s, 0);
 }
 
 /* ---- a small libcurl client -------------------------------------------------------- */
@@ -616,6 +638,11 @@ static void bodies_setup(void)
 	REQUIRE(enl_buf_append(&b, "shared bytes", 12) == 0);
 	REQUIRE(enl_shared_new(&b, on_shared_free, NULL, &shared_body) == 0);
 	CHECK(b.data == NULL && b.len == 0);
+	snprintf(big_path, sizeof(big_path), "big-XXXXXX");
+	fd = mkstemp(big_path);
+	REQUIRE(fd >= 0);
+	REQUIRE(ftruncate(fd, BIG_LEN) == 0); /* zeros, without writing them */
+	close(fd);
 }
 
 /* Files and shared bytes: over the socket from where they are, byte for byte, with
@@ -684,6 +711,76 @@ static void test_bodies(int port)
 		usleep(10 * 1000);
 	CHECK_INT_EQ(atomic_load(&shared_freed), 1);
 	unlink(body_path);
+}
+
+struct slow_reader {
+	int port;
+	double cut_after; /* seconds until the server closed it; < 0 if it never did */
+	size_t got;
+};
+
+/* GETs /big with a small receive buffer and reads it steadily, 16 KiB every 100 ms:
+ * never idle for the server, but far too slow to finish within the send deadline. */
+static void *slow_reader(void *arg)
+{
+	struct slow_reader *t = arg;
+	char buf[16384];
+	t->cut_after = -1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return NULL;
+	int rcv = 16384;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t->port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return NULL;
+	}
+	const char *req = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+	send(fd, req, strlen(req), MSG_NOSIGNAL);
+	double t0 = now_s();
+	while (now_s() - t0 < 10) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		ssize_t k = recv(fd, buf, sizeof(buf), 0);
+		if (k <= 0) {
+			t->cut_after = now_s() - t0;
+			break;
+		}
+		t->got += (size_t)k;
+		usleep(100 * 1000);
+	}
+	close(fd);
+	return NULL;
+}
+
+/* The send deadline (2 s; the idle timeout 5 s): a reader that keeps reading, too
+ * slowly, is cut once its response has taken 2 s, with a reset (the bytes still queued
+ * in the kernel dropped, not delivered for as long again), while another client gets
+ * the same 16 MiB at once. */
+static void test_send_deadline(void)
+{
+	struct enl_server *s = start_sending(5, 2);
+	int port = enl_server_port(s);
+	struct slow_reader t = {.port = port};
+	pthread_t th;
+	pthread_create(&th, NULL, slow_reader, &t);
+	usleep(300 * 1000);
+	struct reply r;
+	http(port, NULL, "/big", NULL, 0, NULL, 0, &r);
+	CHECK_INT_EQ(r.status, 200);
+	CHECK_INT_EQ(r.body.len, BIG_LEN);
+	reply_free(&r);
+	pthread_join(th, NULL);
+	fprintf(stderr, "slow reader cut after %.2f s, %zu of %u bytes\n", t.cut_after, t.got,
+	        BIG_LEN);
+	CHECK(t.cut_after > 1.8);
+	CHECK(t.cut_after < 4.0);
+	CHECK(t.got < BIG_LEN / 2);
+	unlink(big_path);
+	enl_server_stop(s, 2000);
 }
 
 static void test_head(int port)
@@ -1100,6 +1197,7 @@ int main(void)
 	test_metrics(port);
 	test_slow_clients(port);
 	enl_server_stop(s, 2000);
+	test_send_deadline();
 	enl_log_set_level(ENL_LOG_INFO);
 	test_access_log();
 	test_graceful_stop();
