@@ -32,5 +32,10 @@ enl_aws_test(test_backend ${CMAKE_SOURCE_DIR}/tests/unit/test_backend.c
 # botocore. The same script runs on the local backend as integration_service.
 enl_script_test(aws_service "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_service.py
                 --backend aws)
+# The same /render I/O checks on S3, whose requests also go through a counting proxy
+# (tests/aws/counting_proxy.py): the store-call counter checked against what the stand-in
+# received.
+enl_script_test(aws_render_io "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_render_io.py
+                --backend aws)
 # The faults (S3 stopped mid-burst, DynamoDB down, S3 that never answers).
 enl_script_test(aws_faults "aws" ${CMAKE_CURRENT_LIST_DIR}/test_aws_faults.py)

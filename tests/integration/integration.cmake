@@ -10,3 +10,7 @@ enl_script_test(readme_config "unit" ${CMAKE_CURRENT_LIST_DIR}/check_readme_conf
 # EventBridge's 5 s: a 50 MP /process answers in time; a request the client hung up on
 # still finishes, and its retry is in flight (429) or a duplicate.
 enl_script_test(integration_deadline "integration" ${CMAKE_CURRENT_LIST_DIR}/test_deadline.py)
+# /render's I/O (issue 11, points 5 and 6): store calls per hit and per miss, memory under
+# stalled readers, the send deadline, the original's byte limit before the job gate.
+enl_script_test(integration_render_io "integration"
+                ${CMAKE_CURRENT_LIST_DIR}/test_render_io.py)
