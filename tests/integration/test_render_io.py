@@ -35,7 +35,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from enl_harness import (AwsBackend, Server, check, done, make_image, need_tools,  # noqa: E402
-                         render_path, run, vipsheader)
+                         render_path, run, standins_or_skip, vipsheader)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", choices=["local", "aws"], default="local")
@@ -347,14 +347,7 @@ def main():
         suite(None)
     else:
         from counting_proxy import CountingProxy
-        from standins import Skip, StandIns
-        try:
-            st = StandIns(buckets=["originals", "thumbnails", "optimized", "renders"],
-                          table="photos")
-        except Skip as why:
-            print(f"skip: {why}")
-            sys.exit(77)
-        with st, CountingProxy(st.s3.port) as proxy:
+        with standins_or_skip() as st, CountingProxy(st.s3.port) as proxy:
             suite(AwsBackend(st), proxy)
     shutil.rmtree(tmp, ignore_errors=True)
     done()

@@ -351,11 +351,15 @@ static void check_problem(const struct reply *r, int status, const char *type_na
 
 /* ---- raw sockets --------------------------------------------------------------------- */
 
-static int connect_to(int port)
+/* A connected socket, or -1; rcvbuf: its receive buffer (0: the system's), set before
+ * connecting so the window is small from the start. */
+static int connect_rcvbuf(int port, int rcvbuf)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0); /* no REQUIRE: runs on other threads too */
 	if (fd < 0)
 		return -1;
+	if (rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
@@ -363,6 +367,11 @@ static int connect_to(int port)
 		return -1;
 	}
 	return fd;
+}
+
+static int connect_to(int port)
+{
+	return connect_rcvbuf(port, 0);
 }
 
 /* Reads until EOF or timeout_s; returns the bytes read (NUL-terminated in buf). */
@@ -726,17 +735,9 @@ static void *slow_reader(void *arg)
 	struct slow_reader *t = arg;
 	char buf[16384];
 	t->cut_after = -1;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = connect_rcvbuf(t->port, 16384);
 	if (fd < 0)
 		return NULL;
-	int rcv = 16384;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)t->port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return NULL;
-	}
 	const char *req = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
 	send(fd, req, strlen(req), MSG_NOSIGNAL);
 	double t0 = now_s();
