@@ -142,9 +142,9 @@ struct enl_http_whole {
  * request: the path and the query decoded by the server's rules (400 when they do not
  * decode), the route picked (404, 405 with Allow), 413 past max_body_bytes, the door's
  * admit, the route run and its response settled as enl_http_dispatch settles it,
- * X-Request-Id added; a HEAD answer keeps the headers and the Content-Length of its body,
- * not the body. Writes the access log line and counts the request in the metrics, as the
- * server does. */
+ * X-Request-Id added; the body is in resp->body (a body by reference read into it); a
+ * HEAD answer keeps the headers and the Content-Length of its body, not the body. Writes
+ * the access log line and counts the request in the metrics, as the server does. */
 void enl_http_answer(const struct enl_route *routes, size_t n_routes,
                      const struct enl_http_whole *in, struct enl_resp *resp);
 

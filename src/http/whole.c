@@ -58,10 +58,21 @@ static int has_header(const struct enl_resp *resp, const char *name)
 	return 0;
 }
 
+/* Drops the route's answer for a problem to follow, keeping its key for the access log. */
+static void drop_answer(struct enl_resp *resp)
+{
+	char key[sizeof(resp->log_key)];
+	memcpy(key, resp->log_key, sizeof(key));
+	enl_resp_free(resp);
+	enl_resp_init(resp);
+	memcpy(resp->log_key, key, sizeof(key));
+}
+
 /* Picks and runs the route, or answers why not, in the server's order (server.c, begin):
  * the path, the query, the route (404 / 405), the body's size; then the door's own
- * admission, and after the route the size the door can carry. Returns the route that took the
- * request, or NULL. */
+ * admission, and after the route the size the door can carry, then the body's bytes (a
+ * body by reference read into memory: this door carries bytes). Returns the route that
+ * took the request, or NULL. */
 static const struct enl_route *answer(const struct enl_route *routes, size_t n_routes,
                                       struct enl_req *req, struct whole_req *w,
                                       struct enl_resp *resp)
@@ -71,6 +82,7 @@ static const struct enl_route *answer(const struct enl_route *routes, size_t n_r
 	struct enl_errmsg e = {{0}};
 	char *path = NULL;
 	char allow[128];
+	uint64_t len;
 	int rc, st;
 
 	if ((rc = enl_http_pct_decode(in->raw_path, 0, &path))) {
@@ -108,19 +120,20 @@ static const struct enl_route *answer(const struct enl_route *routes, size_t n_r
 	req->body = in->body_len ? in->body : NULL;
 	req->body_len = in->body_len;
 	enl_http_route_run(rt, req, resp);
-	if (in->max_response_bytes && resp->body.len > in->max_response_bytes &&
-	    strcmp(in->method, "HEAD") != 0) {
-		char key[sizeof(resp->log_key)];
+	if (strcmp(in->method, "HEAD") == 0)
+		goto done;
+	len = enl_resp_body_len(resp);
+	if (in->max_response_bytes && len > in->max_response_bytes) {
 		snprintf(e.text, sizeof(e.text),
-		         "the answer is %zu bytes, over the %zu this door can carry; ask for a "
+		         "the answer is %llu bytes, over the %zu this door can carry; ask for a "
 		         "smaller w or q, or fmt=avif or webp",
-		         resp->body.len, in->max_response_bytes);
-		memcpy(key, resp->log_key, sizeof(key));
-		enl_resp_free(resp);
-		enl_resp_init(resp);
-		memcpy(resp->log_key, key, sizeof(key));
+		         (unsigned long long)len, in->max_response_bytes);
+		drop_answer(resp);
 		enl_resp_problem_typed(resp, 502, "response-too-large", "Response too large",
 		                       e.text);
+	} else if ((rc = enl_resp_body_bytes(resp, 0, &e))) {
+		drop_answer(resp);
+		enl_resp_problem(resp, rc, e.text);
 	}
 done:
 	enl_http_resp_finish(resp, req->request_id);
@@ -154,10 +167,13 @@ void enl_http_answer(const struct enl_route *routes, size_t n_routes,
 	const struct enl_route *rt = answer(routes, n_routes, &req, &w, resp);
 	enl_resp_header(resp, "X-Request-Id", "%s", req.request_id);
 	if (strcmp(in->method, "HEAD") == 0) {
-		/* Headers only, with the Content-Length of the body, as the server sends. */
-		if (resp->body.len && !has_header(resp, "Content-Length"))
-			enl_resp_header(resp, "Content-Length", "%zu", resp->body.len);
+		/* Headers only, with the Content-Length of the body (of either kind, never
+		 * read), as the server sends. */
+		uint64_t len = enl_resp_body_len(resp);
+		if (len && !has_header(resp, "Content-Length"))
+			enl_resp_header(resp, "Content-Length", "%llu", (unsigned long long)len);
 		enl_buf_free(&resp->body);
+		enl_body_free(&resp->body_ref);
 	}
 
 	struct enl_http_done done = {

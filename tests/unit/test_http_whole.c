@@ -2,10 +2,12 @@
  * server's rules, in-process over a small route table: the path and the query decoded as
  * the server decodes them (what the route sees), 400 for bad encodings, 404, 405 with
  * Allow, 413 only for a path a route takes, the door's admission, the response-size
- * limit (502, never a cut body), HEAD, X-Request-Id, problem bodies with the request id,
+ * limit (502, never a cut body), bodies by reference (a file, shared bytes) carried as
+ * bytes, HEAD, X-Request-Id, problem bodies with the request id,
  * and the access log line. */
 #include "check.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <strings.h>
 #include <unistd.h>
@@ -43,10 +45,50 @@ static int route_big(struct enl_req *req, struct enl_resp *resp)
 	return 0;
 }
 
+/* The byte at i of a body by reference. */
+static unsigned char ref_byte(size_t i)
+{
+	return (unsigned char)(i * 7 + 3);
+}
+
+/* GET /ref?kind=file|shared|gone&n=: n bytes by reference, as /render answers: a stretch
+ * of a file (from offset 5), shared bytes, or a file that ends before its stated length. */
+static int route_ref(struct enl_req *req, struct enl_resp *resp)
+{
+	const char *kind = req->query(req, "kind");
+	size_t n = (size_t)atol(req->query(req, "n"));
+	unsigned char *d = malloc(n + 5);
+	struct enl_body body;
+	enl_body_init(&body);
+	for (size_t i = 0; i < n; i++)
+		d[i + 5] = ref_byte(i);
+	if (strcmp(kind, "shared") == 0) {
+		struct enl_buf b = ENL_BUF_INIT;
+		struct enl_shared *s = NULL;
+		memmove(d, d + 5, n);
+		enl_buf_adopt(&b, d, n, free);
+		REQUIRE(enl_shared_new(&b, NULL, NULL, &s) == 0);
+		enl_body_set_shared(&body, s);
+	} else {
+		char path[] = "/tmp/enl-whole-ref-XXXXXX";
+		int fd = mkstemp(path);
+		REQUIRE(fd >= 0);
+		unlink(path);
+		size_t written = strcmp(kind, "gone") == 0 ? n / 2 : n;
+		REQUIRE(write(fd, d, written + 5) == (ssize_t)(written + 5));
+		free(d);
+		enl_body_set_file(&body, fd, 5, n);
+	}
+	snprintf(resp->log_key, sizeof(resp->log_key), "ref");
+	enl_resp_body(resp, 200, "image/webp", &body);
+	return 0;
+}
+
 static const struct enl_route routes[] = {
     {"GET", "/r/", route_echo, "echo", NULL},
     {"POST", "/p", route_post, "post", NULL},
     {"GET", "/big", route_big, "big", NULL},
+    {"GET", "/ref", route_ref, "ref", NULL},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -218,6 +260,42 @@ int main(void)
 	CHECK_INT_EQ(r.body.len, 0);
 	CHECK_STR_EQ(resp_header(&r, "Content-Length"), "5000");
 	CHECK(j == NULL);
+	enl_resp_free(&r);
+
+	/* Bodies by reference (a file, shared bytes) are carried as their bytes, under the
+	 * same limit; HEAD gives their length unread; a file that ends early is a 503. */
+	const char *kinds[] = {"file", "shared"};
+	for (int k = 0; k < 2; k++) {
+		char q[64];
+		snprintf(q, sizeof(q), "kind=%s&n=1000", kinds[k]);
+		j = answer("GET", "/ref", q, NULL, &h, &r);
+		CHECK_INT_EQ(r.status, 200);
+		CHECK_STR_EQ(r.content_type, "image/webp");
+		CHECK_INT_EQ(r.body_ref.kind, ENL_BODY_NONE);
+		REQUIRE(r.body.len == 1000);
+		int same = 1;
+		for (size_t i = 0; i < 1000; i++)
+			same &= r.body.data[i] == ref_byte(i);
+		CHECK(same);
+		json_decref(j);
+		enl_resp_free(&r);
+		snprintf(q, sizeof(q), "kind=%s&n=1001", kinds[k]);
+		j = answer("GET", "/ref", q, NULL, &h, &r);
+		check_problem(j, &r, 502, "response-too-large");
+		json_decref(j);
+		enl_resp_free(&r);
+		j = answer("HEAD", "/ref", q, NULL, &h, &r);
+		CHECK_INT_EQ(r.status, 200);
+		CHECK_INT_EQ(r.body.len, 0);
+		CHECK_INT_EQ(r.body_ref.kind, ENL_BODY_NONE);
+		CHECK_STR_EQ(resp_header(&r, "Content-Length"), "1001");
+		CHECK(j == NULL);
+		enl_resp_free(&r);
+	}
+	j = answer("GET", "/ref", "kind=gone&n=800", NULL, &h, &r);
+	check_problem(j, &r, 503, "backend-failure");
+	CHECK(strstr(json_string_value(json_object_get(j, "detail")), "ended early") != NULL);
+	json_decref(j);
 	enl_resp_free(&r);
 
 	/* The access log lines, as the server writes them. */
