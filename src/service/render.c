@@ -6,8 +6,8 @@
  * original is never answered with variants of the old bytes. CloudFront in front keeps
  * this off the hot path. No request lists the bucket: a miss costs at most a HEAD of the
  * original, a GET of the variant, a GET of the original and a PUT of the variant. The
- * variants of older versions are removed by the replacement's cleanup, and the render
- * bucket's lifecycle rule expires whatever is left (docs/keys.md). */
+ * variants of older versions are left to the render bucket's lifecycle rule
+ * (docs/keys.md). */
 #include "enlarger/service.h"
 
 #include <stdio.h>

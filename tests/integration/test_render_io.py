@@ -171,7 +171,7 @@ def store_calls(srv, proxy):
     c.expect(before, {("head", "originals"): 1}, "304")
 
     # A replaced original: a miss again at the same cost; the old variant stays (the
-    # replacement's cleanup and the lifecycle rule remove it, never a request).
+    # lifecycle rule expires it, never a request).
     srv.put_original("ops.jpg", make_image(os.path.join(tmp, "ops2.jpg"), 400, 400))
     before = c.snapshot()
     st, h, b4 = srv.request("GET", p)

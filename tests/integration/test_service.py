@@ -399,8 +399,8 @@ def render_coalescing(srv):
 
 def render_replaced_original(srv, first_etag):
     """A replaced original is re-rendered, never served stale. /render itself never lists
-    or deletes: the old version's variants stay until the replacement's cleanup or the
-    bucket's lifecycle rule (docs/keys.md)."""
+    or deletes: the old version's variants stay until the bucket's lifecycle rule expires
+    them (docs/keys.md)."""
     p = RENDER_PATH
     rprefix = hashlib.sha256(RKEY.encode()).hexdigest() + "/"
     old_variants = srv.backend.list_keys("renders", rprefix)
