@@ -33,6 +33,7 @@
  * connection_timeout_s, and those whose response misses its send deadline
  * (watchdog.c). */
 #include "enlarger/http.h"
+#include "enlarger/defaults.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,10 +56,6 @@
 #include "server_internal.h"
 
 /* Used when an option is left at 0. */
-#define DEFAULT_TIMEOUT_S 30
-#define DEFAULT_SEND_TIMEOUT_S 60
-#define DEFAULT_MAX_CONNECTIONS 256
-#define DEFAULT_MAX_BODY (1024 * 1024)
 /* Per-connection memory for the request line and headers (libmicrohttpd answers 431
  * past it) and the read buffer. */
 #define CONNECTION_MEMORY (64 * 1024)
@@ -552,15 +549,16 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 	if (!s)
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
 	s->o = *o;
-	s->timeout_s = o->connection_timeout_s ? o->connection_timeout_s : DEFAULT_TIMEOUT_S;
-	if (enl_http_watchdog_new(s->timeout_s,
-	                          o->send_timeout_s ? o->send_timeout_s : DEFAULT_SEND_TIMEOUT_S,
-	                          &s->watchdog) != 0) {
+	s->timeout_s =
+	    o->connection_timeout_s ? o->connection_timeout_s : ENL_DEFAULT_CONNECTION_TIMEOUT_S;
+	if (enl_http_watchdog_new(
+	        s->timeout_s, o->send_timeout_s ? o->send_timeout_s : ENL_DEFAULT_SEND_TIMEOUT_S,
+	        &s->watchdog) != 0) {
 		free(s);
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
 	}
-	s->max_body = o->max_body_bytes ? o->max_body_bytes : DEFAULT_MAX_BODY;
-	unsigned max_conn = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
+	s->max_body = o->max_body_bytes ? o->max_body_bytes : ENL_DEFAULT_MAX_BODY_BYTES;
+	unsigned max_conn = o->max_connections ? o->max_connections : ENL_DEFAULT_MAX_CONNECTIONS;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

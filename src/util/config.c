@@ -92,14 +92,17 @@ static const struct setting settings[] = {
      H("Estimated MiB the running image jobs may hold at once (the originals read and their "
        "decoded pixels, estimated from the header); jobs past it wait in the queue. A job "
        "larger than the whole budget runs alone. 0: no budget.")},
-    {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000, "512", NULL, S_ANY,
+    {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000,
+     ENL_STR(ENL_DEFAULT_MAX_CONNECTIONS), NULL, S_ANY,
      H("Open HTTP connections at once (one thread each); more are refused.")},
     {"ENLARGER_PER_IP_CONNECTIONS", K_UINT, F(per_ip_connections), 0, 100000, "0", NULL, S_ANY,
      H("Open connections per client address; 0: no limit.")},
-    {"ENLARGER_CONNECTION_TIMEOUT", K_UINT, F(connection_timeout_s), 1, 3600, "10", NULL, S_ANY,
+    {"ENLARGER_CONNECTION_TIMEOUT", K_UINT, F(connection_timeout_s), 1, 3600,
+     ENL_STR(ENL_DEFAULT_CONNECTION_TIMEOUT_S), NULL, S_ANY,
      H("Seconds a connection may stay idle, and the most a request's headers or body may take "
        "to arrive.")},
-    {"ENLARGER_SEND_TIMEOUT", K_UINT, F(send_timeout_s), 1, 3600, "60", NULL, S_ANY,
+    {"ENLARGER_SEND_TIMEOUT", K_UINT, F(send_timeout_s), 1, 3600,
+     ENL_STR(ENL_DEFAULT_SEND_TIMEOUT_S), NULL, S_ANY,
      H("Seconds one response may take to be sent, from the route's answer to its last "
        "byte; a client that reads slower is cut off (the idle timeout alone would let a "
        "reader that trickles hold its connection and its answer for ever).")},
@@ -108,8 +111,8 @@ static const struct setting settings[] = {
        "and those just rendered, each held once however many requests send it. An S3 hit "
        "past it answers 503 with `Retry-After`. Local hits are sent from their file and do "
        "not count. 0: no cap.")},
-    {"ENLARGER_MAX_BODY_BYTES", K_SIZE, F(max_body_bytes), 256, 64 * MiB, "262144", NULL, S_ANY,
-     H("Largest request body; past it 413.")},
+    {"ENLARGER_MAX_BODY_BYTES", K_SIZE, F(max_body_bytes), 256, 64 * MiB,
+     ENL_STR(ENL_DEFAULT_MAX_BODY_BYTES), NULL, S_ANY, H("Largest request body; past it 413.")},
     {"ENLARGER_MAX_INPUT_PIXELS", K_U64, F(max_input_pixels), 1, 1000000000000LL,
      ENL_STR(ENL_DEFAULT_MAX_INPUT_PIXELS), NULL, S_ANY,
      H("Largest original in pixels (width x height), checked before decoding; past "
