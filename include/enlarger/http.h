@@ -17,8 +17,13 @@
 #define ENL_RESP_MAX_HEADERS 16
 
 struct enl_req {
-	const char *method;        /* "GET", "HEAD", "POST" */
-	const char *path;          /* percent-decoded path, e.g. "/render/a b.jpg" */
+	const char *method; /* "GET", "HEAD", "POST" */
+	const char *path;   /* percent-decoded path, e.g. "/render/a b.jpg" */
+	/* The path and the query exactly as sent (still percent-encoded, '+' as sent), for
+	 * what must see the request as the client wrote it (the /render signature, its
+	 * canonical query). Every door fills both; never NULL. */
+	const char *raw_path;      /* "/render/a%20b.jpg" */
+	const char *raw_query;     /* "w=400&fmt=webp", without the '?'; "" for none */
 	const unsigned char *body; /* complete body (NUL-terminated), or NULL */
 	size_t body_len;
 	char request_id[40];

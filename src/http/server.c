@@ -19,6 +19,7 @@
  * for long); so there is no thread-count option.
  *
  * Lifecycle of a request (libmicrohttpd calls on_request several times):
+ *   0. request line in: on_uri keeps the URI as sent (the raw path and query).
  *   1. headers in: decode the path and the query, pick the route, check Content-Length.
  *      A 400 / 404 / 405 / 413 is answered right here, so the body is never read.
  *   2. body chunks: appended to a buffer capped at max_body_bytes; the whole body must
@@ -78,17 +79,22 @@ struct enl_server {
 	struct enl_http_watchdog *watchdog; /* each connection's socket context is its watch */
 };
 
-/* One request: created at its first on_request call, freed in on_completed. */
+/* One request: created by on_uri when its request line is in, freed in on_completed. */
 struct conn_req {
 	struct enl_server *s;
 	struct MHD_Connection *c;
 	struct timespec start;
 	const struct enl_route *route;
+	int begun; /* on_request has seen the request (its first call ran) */
 	int answered;
 	int too_big;
 	int status; /* what was sent; 0 = nothing yet */
 	size_t bytes_in, bytes_out;
 	char method[16];
+	/* The request line's URI as sent, split at the first '?': raw_uri holds the path,
+	 * raw_query points past the '?' (or to "" ). */
+	char *raw_uri;
+	const char *raw_query;
 	char *path;
 	struct enl_http_args args;
 	struct enl_buf body;
@@ -105,7 +111,9 @@ struct conn_req {
 };
 
 /* libmicrohttpd decodes the path and the query itself, which loses %00 and %2F before
- * we can see them; this keeps them raw so enl_http_pct_decode can judge them. */
+ * we can see them; this keeps them raw so enl_http_pct_decode can judge them. (It still
+ * turns '+' into a space in query arguments before this runs, so what must see the query
+ * as sent reads it from on_uri's copy.) */
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	(void)cls;
@@ -322,7 +330,8 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 		enl_http_request_id_new(cr->request_id, sizeof(cr->request_id));
 	client_ip(cr->c, cr->ip, sizeof(cr->ip));
 
-	int rc = enl_http_pct_decode(url, 0, &cr->path);
+	(void)url; /* the same bytes as cr->raw_uri: the unescape callback leaves them raw */
+	int rc = enl_http_pct_decode(cr->raw_uri, 0, &cr->path);
 	if (rc == ENL_ENOMEM)
 		return MHD_NO;
 	if (rc != 0)
@@ -360,12 +369,36 @@ static enum MHD_Result begin(struct conn_req *cr, const char *url, const char *m
 	return MHD_YES;
 }
 
+/* MHD_OPTION_URI_LOG_CALLBACK: the one place libmicrohttpd shows the URI as sent, before
+ * it splits off the query and unescapes the arguments ('+' included). What it returns is
+ * the request's *con_cls. NULL when out of memory: on_request then refuses the request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn_req *cr = calloc(1, sizeof(*cr));
+	if (!cr)
+		return NULL;
+	cr->s = cls;
+	cr->c = c;
+	cr->raw_uri = strdup(uri ? uri : "");
+	if (!cr->raw_uri) {
+		free(cr);
+		return NULL;
+	}
+	char *q = strchr(cr->raw_uri, '?');
+	if (q)
+		*q++ = '\0';
+	cr->raw_query = q ? q : "";
+	return cr;
+}
+
 static enum MHD_Result run_route(struct conn_req *cr)
 {
 	struct enl_req req;
 	memset(&req, 0, sizeof(req));
 	req.method = cr->method;
 	req.path = cr->path;
+	req.raw_path = cr->raw_uri;
+	req.raw_query = cr->raw_query;
 	req.body = cr->body.len ? cr->body.data : NULL; /* enl_buf keeps a NUL after len */
 	req.body_len = cr->body.len;
 	snprintf(req.request_id, sizeof(req.request_id), "%s", cr->request_id);
@@ -387,12 +420,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	struct enl_server *s = cls;
 	struct conn_req *cr = *con_cls;
-	if (!cr) {
-		cr = calloc(1, sizeof(*cr));
-		if (!cr)
-			return MHD_NO;
-		cr->s = s;
-		cr->c = c;
+	if (!cr)
+		return MHD_NO; /* on_uri had no memory */
+	if (!cr->begun) {
+		cr->begun = 1;
 		clock_gettime(CLOCK_MONOTONIC, &cr->start);
 		enl_buf_init(&cr->body, 1);
 		*con_cls = cr;
@@ -457,6 +488,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!cr)
 		return;
 	*con_cls = NULL;
+	if (!cr->begun) {
+		/* The request line came, the headers never did (or were refused): nothing was
+		 * counted or started for it. */
+		free(cr->raw_uri);
+		free(cr);
+		return;
+	}
 	double secs = enl_http_seconds_since(&cr->start);
 	int status = cr->status;
 	const char *error = cr->log_error[0] ? cr->log_error : NULL;
@@ -506,6 +544,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	enl_buf_free(&cr->body);
 	enl_http_args_free(&cr->args);
 	free(cr->path);
+	free(cr->raw_uri);
 	free(cr);
 
 	/* The next request's headers are timed from now. */
@@ -583,6 +622,7 @@ int enl_server_start(const struct enl_server_opts *o, struct enl_server **out, s
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 		MHD_OPTION_END);
 	/* clang-format on */
 	if (!s->d) {

@@ -46,6 +46,8 @@ static int route_echo(struct enl_req *req, struct enl_resp *resp)
 	json_t *j = json_object();
 	json_object_set_new(j, "method", json_string(req->method));
 	json_object_set_new(j, "path", opt_str(req->path));
+	json_object_set_new(j, "rawPath", opt_str(req->raw_path));
+	json_object_set_new(j, "rawQuery", opt_str(req->raw_query));
 	json_object_set_new(j, "a", opt_str(req->query(req, "a")));
 	json_object_set_new(j, "b", opt_str(req->query(req, "b")));
 	json_object_set_new(j, "k y", opt_str(req->query(req, "k y")));
@@ -556,6 +558,8 @@ static json_t *dispatch(const char *method, const char *path, const char *body,
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = path;
+	req.raw_path = path;
+	req.raw_query = "a=1";
 	req.body = (const unsigned char *)body;
 	req.body_len = body ? strlen(body) : 0;
 	snprintf(req.request_id, sizeof(req.request_id), "in-process");
@@ -590,6 +594,7 @@ static void test_dispatch(void)
 	CHECK_INT_EQ(r.status, 200);
 	CHECK_STR_EQ(jstr(j, "self"), "get-settings");
 	CHECK_STR_EQ(jstr(j, "a"), "1");
+	CHECK_STR_EQ(jstr(j, "rawQuery"), "a=1");
 	CHECK_STR_EQ(jstr(j, "requestId"), "in-process");
 	json_decref(j);
 	enl_resp_free(&r);
@@ -875,8 +880,36 @@ static void test_decoding(int port)
 	CHECK_STR_EQ(jstr(j, "a"), "x+y z");
 	CHECK_STR_EQ(jstr(j, "b"), "\xc3\xa9");
 	CHECK_STR_EQ(jstr(j, "k y"), "&");
+	/* The path and query as sent, for the /render signature: nothing decoded, '+' kept. */
+	CHECK_STR_EQ(jstr(j, "rawPath"), "/render/a%20b%2Fc%C3%A9+d.jpg");
+	CHECK_STR_EQ(jstr(j, "rawQuery"), "a=x%2By+z&b=%C3%A9&k+y=%26");
 	json_decref(j);
 	reply_free(&r);
+
+	/* Keys with spaces, '+', '%' and accents, each kept byte for byte; an empty query, a
+	 * bare '?', and a second '?' that belongs to the query. */
+	const struct {
+		const char *sent, *raw_path, *raw_query, *path;
+	} raw[] = {
+	    {"/render/My%20Trip/caf%C3%A9%20100%25%20+1.jpg?w=400&v=abc",
+	     "/render/My%20Trip/caf%C3%A9%20100%25%20+1.jpg", "w=400&v=abc",
+	     "/render/My Trip/caf\xc3\xa9 100% +1.jpg"},
+	    {"/render/plus+sign.jpg", "/render/plus+sign.jpg", "", "/render/plus+sign.jpg"},
+	    {"/render/x.jpg?", "/render/x.jpg", "", "/render/x.jpg"},
+	    {"/render/x.jpg?a=1?b&c=%2b+", "/render/x.jpg", "a=1?b&c=%2b+", "/render/x.jpg"},
+	    {"/render/%C3%A9t%C3%A9/%25.jpg?sig=AZ_-09", "/render/%C3%A9t%C3%A9/%25.jpg",
+	     "sig=AZ_-09", "/render/\xc3\xa9t\xc3\xa9/%.jpg"},
+	};
+	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+		http(port, NULL, raw[i].sent, NULL, 0, NULL, 0, &r);
+		CHECK_INT_EQ(r.status, 200);
+		j = reply_json(&r);
+		CHECK_STR_EQ(jstr(j, "rawPath"), raw[i].raw_path);
+		CHECK_STR_EQ(jstr(j, "rawQuery"), raw[i].raw_query);
+		CHECK_STR_EQ(jstr(j, "path"), raw[i].path);
+		json_decref(j);
+		reply_free(&r);
+	}
 
 	const char *bad[] = {"/render/a%zz.jpg", "/render/a%00b.jpg", "/render/a%2", "/render/%",
 	                     "/echo?a=%00",      "/echo?a=%g1",       NULL};
