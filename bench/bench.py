@@ -490,7 +490,9 @@ def main():
     pe, ps, pn = free_port(), free_port(), free_port()
     # No folder watcher: the originals folder holds thousands of hard links made for the
     # miss cases, which the watcher would otherwise process in the background.
-    enl_env = {"ENLARGER_LISTEN": "127.0.0.1:%d" % pe, "ENLARGER_DATA_DIR": data, "ENLARGER_WATCH": "0"}
+    # w=400 is sharp's contract here; enlarger's default width list has no 400.
+    enl_env = {"ENLARGER_LISTEN": "127.0.0.1:%d" % pe, "ENLARGER_DATA_DIR": data, "ENLARGER_WATCH": "0",
+               "ENLARGER_RENDER_WIDTHS": "400"}
     for k, v in os.environ.items():  # pass through any ENLARGER_* the caller set (e.g. ENLARGER_JOBS)
         if k.startswith("ENLARGER_") and k not in enl_env:
             enl_env[k] = v

@@ -12,7 +12,14 @@
 
 #include "enlarger/err.h"
 
-#define ENL_CONFIG_MAX_WIDTHS 32
+#define ENL_CONFIG_MAX_LIST 32
+
+/* A comma-separated list of integers from a setting, sorted, without repeats. */
+struct enl_int_list {
+	int v[ENL_CONFIG_MAX_LIST];
+	int n;
+	int any; /* 1: the setting said "any" (only where the setting allows it) */
+};
 
 /* How the photo id is derived from an object key when the original carries no
  * `photo-id` user metadata. */
@@ -50,9 +57,14 @@ struct enl_config {
 	uint64_t max_input_pixels;
 	size_t max_input_bytes;
 	int max_render_width;
-	int render_widths[ENL_CONFIG_MAX_WIDTHS]; /* allow-list; n_render_widths 0 = any */
-	int n_render_widths;
-	int render_quality_default; /* 0: the format's own default */
+	struct enl_int_list render_widths;    /* w and h of /render; .any only when signed */
+	struct enl_int_list render_qualities; /* q of /render; empty: no q accepted */
+	int render_quality_default;           /* 0: the format's own default */
+	int render_unversioned_max_age;       /* seconds: Cache-Control of answers without v */
+	/* HMAC keys of signed /render URLs (empty: unsigned); the previous one is still
+	 * accepted while the gallery's URLs move to the new one. Secrets: never logged. */
+	char render_signing_key[256];
+	char render_signing_key_previous[256];
 
 	char process_api_key[256]; /* empty: no key required */
 	char process_api_key_header[64];

@@ -9,6 +9,15 @@
  * is refused (400) before the original is read. */
 #define ENL_RENDER_MAX_SIDE 8192
 
+/* GET /render's widths when ENLARGER_RENDER_WIDTHS is not set: 64 to 3840 px in 14 steps,
+ * measured against gallery layouts and device widths (docs/keys.md, bench/render_widths.py). */
+#define ENL_DEFAULT_RENDER_WIDTHS "64,128,200,300,430,600,828,1080,1290,1680,2160,2560,3072,3840"
+/* How long an unversioned /render answer (no v) may be cached before it is revalidated. */
+#define ENL_DEFAULT_RENDER_UNVERSIONED_MAX_AGE 300
+/* The shortest ENLARGER_RENDER_SIGNING_KEY: 32 bytes, as `openssl rand -base64 32` gives
+ * (44 characters), is the HMAC-SHA256 block's worth of guessing. */
+#define ENL_RENDER_SIGNING_KEY_MIN 32
+
 /* The derivatives of a processed photo (ENLARGER_THUMB_SIZE, ENLARGER_OPTIMIZED_*). */
 #define ENL_THUMB_SIZE_MIN 16
 #define ENL_THUMB_SIZE_MAX 2048

@@ -112,8 +112,8 @@ static void list_widths(const struct enl_config *c, char *out, size_t outsz)
 {
 	size_t o = 0;
 	out[0] = '\0';
-	for (int i = 0; i < c->n_render_widths && o < outsz; i++) {
-		int n = snprintf(out + o, outsz - o, "%s%d", i ? ", " : "", c->render_widths[i]);
+	for (int i = 0; i < c->render_widths.n && o < outsz; i++) {
+		int n = snprintf(out + o, outsz - o, "%s%d", i ? ", " : "", c->render_widths.v[i]);
 		if (n < 0)
 			break;
 		o += (size_t)n;
@@ -133,10 +133,10 @@ int enl_render_params_parse(const struct enl_config *c, const struct enl_render_
 	if (parse_int(q->w, 1, c->max_render_width, &out->req.width))
 		return enl_fail(e, ENL_EINVAL, "parameter w must be an integer from 1 to %d",
 		                c->max_render_width);
-	if (c->n_render_widths) {
+	if (!c->render_widths.any) {
 		int ok = 0;
-		for (int i = 0; i < c->n_render_widths; i++)
-			ok |= c->render_widths[i] == out->req.width;
+		for (int i = 0; i < c->render_widths.n; i++)
+			ok |= c->render_widths.v[i] == out->req.width;
 		if (!ok) {
 			char list[256];
 			list_widths(c, list, sizeof(list));

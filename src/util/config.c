@@ -15,14 +15,15 @@
 #include "enlarger/names.h"
 
 enum kind {
-	K_STR,    /* char[] field; check() validates the characters */
-	K_INT,    /* int field */
-	K_UINT,   /* unsigned field */
-	K_SIZE,   /* size_t field */
-	K_U64,    /* uint64_t field */
-	K_I64,    /* int64_t field */
-	K_ENUM,   /* int-sized enum field; names "a|b|c" map to 0, 1, 2 */
-	K_WIDTHS, /* comma-separated list into render_widths */
+	K_STR,  /* char[] field; check() validates the characters */
+	K_INT,  /* int field */
+	K_UINT, /* unsigned field */
+	K_SIZE, /* size_t field */
+	K_U64,  /* uint64_t field */
+	K_I64,  /* int64_t field */
+	K_ENUM, /* int-sized enum field; names "a|b|c" map to 0, 1, 2 */
+	K_LIST, /* struct enl_int_list: comma-separated integers in [min, max]; names
+	           "any" allows that word */
 };
 
 enum strcheck { S_ANY, S_NONEMPTY, S_NAME, S_BUCKET, S_TABLE, S_HEADER, S_LISTEN, S_SECRET };
@@ -122,11 +123,30 @@ static const struct setting settings[] = {
      H("Largest original in bytes; past it 422.")},
     {"ENLARGER_MAX_RENDER_WIDTH", K_INT, F(max_render_width), 1, ENL_RENDER_MAX_SIDE, "4096", NULL,
      S_ANY, H("Largest `w` of `GET /render`.")},
-    {"ENLARGER_RENDER_WIDTHS", K_WIDTHS, F(render_widths), 0, 0, "", NULL, S_ANY,
-     H("Comma-separated allow-list of render widths (empty: any width up to the maximum); "
-       "other widths get 400 listing these.")},
+    {"ENLARGER_RENDER_WIDTHS", K_LIST, F(render_widths), 1, ENL_RENDER_MAX_SIDE,
+     ENL_DEFAULT_RENDER_WIDTHS, "any", S_ANY,
+     H("The widths `GET /render` accepts for `w` (and `h`), comma-separated, each at most "
+       "`ENLARGER_MAX_RENDER_WIDTH`; others get 400 listing these. The default is measured "
+       "against gallery layouts and screens (docs/keys.md). `any`: every width up to the "
+       "maximum, allowed only with `ENLARGER_RENDER_SIGNING_KEY` (the signer bounds the "
+       "variants then).")},
+    {"ENLARGER_RENDER_QUALITIES", K_LIST, F(render_qualities), 1, 100, "", NULL, S_ANY,
+     H("The values `GET /render` accepts for `q`, comma-separated (empty: none, `q` is "
+       "refused and every render has the default quality).")},
     {"ENLARGER_RENDER_QUALITY", K_INT, F(render_quality_default), 0, 100, "0", NULL, S_ANY,
      H("Quality of renders without `q`; 0: the format's own default.")},
+    {"ENLARGER_RENDER_UNVERSIONED_MAX_AGE", K_INT, F(render_unversioned_max_age), 0, 31536000,
+     ENL_STR(ENL_DEFAULT_RENDER_UNVERSIONED_MAX_AGE), NULL, S_ANY,
+     H("`max-age` of a `GET /render` answer without `v` (it carries an ETag, so caches "
+       "revalidate after it): how long a replaced photo may still be shown.")},
+    {"ENLARGER_RENDER_SIGNING_KEY", K_STR, F(render_signing_key), 0, 0, "", NULL, S_SECRET,
+     H("When set, every `GET /render` needs `sig`, the HMAC-SHA256 of its URL keyed with "
+       "these bytes (docs/signing.md; 403 otherwise). At least " ENL_STR(
+           ENL_RENDER_SIGNING_KEY_MIN) " characters.")},
+    {"ENLARGER_RENDER_SIGNING_KEY_PREVIOUS", K_STR, F(render_signing_key_previous), 0, 0, "", NULL,
+     S_SECRET,
+     H("A second signing key that is still accepted (never used to sign), while URLs signed "
+       "with the key being replaced are still out.")},
     {"ENLARGER_THUMB_SIZE", K_INT, F(thumb_size), ENL_THUMB_SIZE_MIN, ENL_THUMB_SIZE_MAX,
      ENL_STR(ENL_DEFAULT_THUMB_SIZE), NULL, S_ANY, H("Side of the square thumbnails.")},
     {"ENLARGER_OPTIMIZED_WIDTH", K_INT, F(optimized_width), ENL_OPTIMIZED_SIDE_MIN,
@@ -242,9 +262,13 @@ static const char *check_string(const struct setting *st, const char *v)
 	return "is not allowed";
 }
 
-static int set_widths(struct enl_config *c, const char *v)
+static int set_list(struct enl_int_list *l, const struct setting *st, const char *v)
 {
-	c->n_render_widths = 0;
+	memset(l, 0, sizeof(*l));
+	if (st->names && strcmp(v, st->names) == 0) {
+		l->any = 1;
+		return 0;
+	}
 	const char *p = v;
 	while (*p) {
 		char item[16];
@@ -253,25 +277,25 @@ static int set_widths(struct enl_config *c, const char *v)
 			p++;
 			n--;
 		}
-		if (n == 0 || n >= sizeof(item) || c->n_render_widths >= ENL_CONFIG_MAX_WIDTHS)
+		if (n == 0 || n >= sizeof(item) || l->n >= ENL_CONFIG_MAX_LIST)
 			return ENL_EINVAL;
 		memcpy(item, p, n);
 		item[n] = '\0';
-		int64_t w;
-		if (parse_i64(item, &w) || w < 1 || w > ENL_RENDER_MAX_SIDE)
+		int64_t x;
+		if (parse_i64(item, &x) || x < st->min || x > st->max)
 			return ENL_EINVAL;
 		/* Keep the list sorted and free of repeats: it is printed in 400 answers. */
 		int dup = 0;
-		for (int k = 0; k < c->n_render_widths; k++)
-			dup |= c->render_widths[k] == w;
+		for (int k = 0; k < l->n; k++)
+			dup |= l->v[k] == x;
 		if (!dup) {
-			int i = c->n_render_widths;
-			while (i > 0 && c->render_widths[i - 1] > w) {
-				c->render_widths[i] = c->render_widths[i - 1];
+			int i = l->n;
+			while (i > 0 && l->v[i - 1] > x) {
+				l->v[i] = l->v[i - 1];
 				i--;
 			}
-			c->render_widths[i] = (int)w;
-			c->n_render_widths++;
+			l->v[i] = (int)x;
+			l->n++;
 		}
 		p += n;
 		if (*p == ',')
@@ -317,12 +341,14 @@ static int set_one(struct enl_config *c, const struct setting *st, const char *v
 		return enl_fail(e, ENL_EINVAL, "%s must be one of %s, not \"%.64s\"", st->env,
 		                st->names, v);
 	}
-	case K_WIDTHS:
-		if (set_widths(c, v))
+	case K_LIST:
+		if (set_list((struct enl_int_list *)(void *)field, st, v))
 			return enl_fail(e, ENL_EINVAL,
-			                "%s must be a comma-separated list of at most %d widths "
-			                "between 1 and %d",
-			                st->env, ENL_CONFIG_MAX_WIDTHS, ENL_RENDER_MAX_SIDE);
+			                "%s must be a comma-separated list of at most %d integers "
+			                "from %" PRId64 " to %" PRId64 "%s%s%s",
+			                st->env, ENL_CONFIG_MAX_LIST, st->min, st->max,
+			                st->names ? ", or \"" : "", st->names ? st->names : "",
+			                st->names ? "\"" : "");
 		return 0;
 	default: break;
 	}
@@ -419,15 +445,47 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 			goto done;
 		}
 	}
-	for (int i = 0; i < out->n_render_widths; i++) {
-		if (out->render_widths[i] > out->max_render_width) {
+	for (int i = 0; i < out->render_widths.n; i++) {
+		if (out->render_widths.v[i] > out->max_render_width) {
 			rc = enl_fail(
 			    e, ENL_EINVAL,
 			    "ENLARGER_RENDER_WIDTHS has %d, over ENLARGER_MAX_RENDER_WIDTH "
 			    "(%d)",
-			    out->render_widths[i], out->max_render_width);
+			    out->render_widths.v[i], out->max_render_width);
 			goto done;
 		}
+	}
+	if (!out->render_widths.any && out->render_widths.n == 0) {
+		rc = enl_fail(e, ENL_EINVAL,
+		              "ENLARGER_RENDER_WIDTHS must list at least one width (unset: the "
+		              "default list)");
+		goto done;
+	}
+	/* The list is what bounds the variants an anonymous client can make; only a
+	 * signer may lift it. */
+	if (out->render_widths.any && !out->render_signing_key[0]) {
+		rc = enl_fail(e, ENL_EINVAL,
+		              "ENLARGER_RENDER_WIDTHS=any needs ENLARGER_RENDER_SIGNING_KEY");
+		goto done;
+	}
+	const struct {
+		const char *env;
+		const char *value;
+	} keys[] = {{"ENLARGER_RENDER_SIGNING_KEY", out->render_signing_key},
+	            {"ENLARGER_RENDER_SIGNING_KEY_PREVIOUS", out->render_signing_key_previous}};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t n = strlen(keys[i].value);
+		if (n && n < ENL_RENDER_SIGNING_KEY_MIN) {
+			rc = enl_fail(e, ENL_EINVAL, "%s must be at least %d characters",
+			              keys[i].env, ENL_RENDER_SIGNING_KEY_MIN);
+			goto done;
+		}
+	}
+	if (out->render_signing_key_previous[0] && !out->render_signing_key[0]) {
+		rc = enl_fail(
+		    e, ENL_EINVAL,
+		    "ENLARGER_RENDER_SIGNING_KEY_PREVIOUS needs ENLARGER_RENDER_SIGNING_KEY");
+		goto done;
 	}
 done:
 	return rc;
@@ -463,10 +521,15 @@ json_t *enl_config_values(const struct enl_config *c)
 			v = json_stringn(p, strcspn(p, "|"));
 			break;
 		}
-		case K_WIDTHS: {
+		case K_LIST: {
+			const struct enl_int_list *l = (const void *)field;
+			if (l->any) {
+				v = json_string(st->names);
+				break;
+			}
 			v = json_array();
-			for (int k = 0; k < c->n_render_widths; k++)
-				json_array_append_new(v, json_integer(c->render_widths[k]));
+			for (int k = 0; k < l->n; k++)
+				json_array_append_new(v, json_integer(l->v[k]));
 			break;
 		}
 		}
@@ -534,6 +597,9 @@ void enl_config_print_markdown(FILE *to)
 		case K_U64:
 		case K_I64:
 			fprintf(to, " Range %" PRId64 " to %" PRId64 ".", st->min, st->max);
+			break;
+		case K_LIST:
+			fprintf(to, " Each from %" PRId64 " to %" PRId64 ".", st->min, st->max);
 			break;
 		case K_ENUM: {
 			const char *p = st->names;

@@ -31,11 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct enl_config c;
 	memset(&c, 0, sizeof(c));
 	c.max_render_width = 4096;
+	c.render_widths.any = 1;
 	char *p = s;
 	if (*p == '#') {
 		static const int widths[] = {200, 400, 800, 1600};
-		memcpy(c.render_widths, widths, sizeof(widths));
-		c.n_render_widths = 4;
+		memcpy(c.render_widths.v, widths, sizeof(widths));
+		c.render_widths.n = 4;
+		c.render_widths.any = 0;
 		p++;
 	}
 	const char *v[6] = {NULL};
@@ -59,9 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		FUZZ_CHECK(q.w && digits(q.w) == out.req.width);
 		FUZZ_CHECK(out.req.width >= 1 && out.req.width <= c.max_render_width);
-		int listed = !c.n_render_widths;
-		for (int i = 0; i < c.n_render_widths; i++)
-			listed |= c.render_widths[i] == out.req.width;
+		int listed = c.render_widths.any;
+		for (int i = 0; i < c.render_widths.n; i++)
+			listed |= c.render_widths.v[i] == out.req.width;
 		FUZZ_CHECK(listed);
 		FUZZ_CHECK(q.h ? digits(q.h) == out.req.height : out.req.height == 0);
 		FUZZ_CHECK(out.req.height >= 0 && out.req.height <= ENL_RENDER_MAX_SIDE);

@@ -514,7 +514,8 @@ def main_suite(backend):
 # ---- queue full: 503 with Retry-After (one job, no queue) -------------------------------
 def queue_full(backend):
     """Queue full: 503 with Retry-After (one job, no queue)."""
-    srv = Server(backend, ENLARGER_JOBS=1, ENLARGER_QUEUE_DEPTH=0)
+    srv = Server(backend, ENLARGER_JOBS=1, ENLARGER_QUEUE_DEPTH=0,
+                 ENLARGER_RENDER_WIDTHS="101,102,103,104,105,106")
     try:
         srv.put_original("big.png", make_image(os.path.join(tmp, "big.png"), 4000, 3000))
         with concurrent.futures.ThreadPoolExecutor(6) as pool:

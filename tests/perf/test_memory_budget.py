@@ -30,7 +30,8 @@ def vm_hwm(pid):
 
 def run_case(big, budget_mb, widths):
     srv = H.Server(ENLARGER_JOBS=8, ENLARGER_QUEUE_DEPTH=16,
-                   ENLARGER_MEMORY_BUDGET_MB=budget_mb, ENLARGER_LOG_LEVEL="warn")
+                   ENLARGER_MEMORY_BUDGET_MB=budget_mb, ENLARGER_LOG_LEVEL="warn",
+                   ENLARGER_RENDER_WIDTHS=",".join(str(w) for w in [64] + widths))
     try:
         with open(os.path.join(TMP, "small.jpg"), "rb") as f:
             srv.put_original("small.jpg", f.read())

@@ -56,7 +56,14 @@ int main(void)
 	CHECK_INT_EQ(c.jpeg_quality, 82);
 	CHECK_INT_EQ(c.watch, 1);
 	CHECK_INT_EQ(c.photo_id_rule, ENL_PHOTO_ID_KEY);
-	CHECK_INT_EQ(c.n_render_widths, 0);
+	/* The measured default widths (docs/keys.md), no q, unsigned. */
+	CHECK_INT_EQ(c.render_widths.n, 14);
+	CHECK_INT_EQ(c.render_widths.any, 0);
+	CHECK_INT_EQ(c.render_widths.v[0], 64);
+	CHECK_INT_EQ(c.render_widths.v[13], 3840);
+	CHECK_INT_EQ(c.render_qualities.n, 0);
+	CHECK_INT_EQ(c.render_unversioned_max_age, 300);
+	CHECK_INT_EQ(c.render_signing_key[0], 0);
 	CHECK_INT_EQ(c.process_api_key[0], 0);
 	/* The SQLite file lives outside every bucket folder. */
 	CHECK_STR_EQ(c.sqlite_path, "./data/.table/photos.db");
@@ -97,10 +104,10 @@ int main(void)
 
 	/* The allow-list is sorted and deduplicated. */
 	CHECK(load1("ENLARGER_RENDER_WIDTHS", "800, 320,640,320", &c, &e) == 0);
-	CHECK_INT_EQ(c.n_render_widths, 3);
-	CHECK_INT_EQ(c.render_widths[0], 320);
-	CHECK_INT_EQ(c.render_widths[1], 640);
-	CHECK_INT_EQ(c.render_widths[2], 800);
+	CHECK_INT_EQ(c.render_widths.n, 3);
+	CHECK_INT_EQ(c.render_widths.v[0], 320);
+	CHECK_INT_EQ(c.render_widths.v[1], 640);
+	CHECK_INT_EQ(c.render_widths.v[2], 800);
 
 	/* Bad values: ENL_EINVAL and the variable's name in the message. */
 	struct {
@@ -142,6 +149,14 @@ int main(void)
 	    {"ENLARGER_RENDER_WIDTHS", "100,abc"},
 	    {"ENLARGER_RENDER_WIDTHS", "100,,200"},
 	    {"ENLARGER_RENDER_WIDTHS", "5000"}, /* over the default max render width 4096 */
+	    {"ENLARGER_RENDER_WIDTHS", ""},     /* nothing would be allowed */
+	    {"ENLARGER_RENDER_WIDTHS", "any"},  /* unsigned: the list bounds the variants */
+	    {"ENLARGER_RENDER_QUALITIES", "0"},
+	    {"ENLARGER_RENDER_QUALITIES", "80,101"},
+	    {"ENLARGER_RENDER_QUALITIES", "any"},
+	    {"ENLARGER_RENDER_UNVERSIONED_MAX_AGE", "-1"},
+	    {"ENLARGER_RENDER_SIGNING_KEY", "short"},
+	    {"ENLARGER_RENDER_SIGNING_KEY_PREVIOUS", "0123456789abcdef0123456789abcdef"},
 	    /* Past the largest side the core renders (ENL_RENDER_MAX_SIDE). */
 	    {"ENLARGER_MAX_RENDER_WIDTH", "8193"},
 	    {"ENLARGER_PHOTO_ID_RULE", "uuid"},
@@ -161,5 +176,30 @@ int main(void)
 
 	CHECK(load1("ENLARGER_PROCESS_API_KEY", "s3cret", &c, &e) == 0);
 	CHECK_STR_EQ(c.process_api_key, "s3cret");
+
+	/* q values, sorted; widths "any" once URLs are signed; a short key's message never
+	 * shows the key. */
+	CHECK(load1("ENLARGER_RENDER_QUALITIES", "90,50", &c, &e) == 0);
+	CHECK_INT_EQ(c.render_qualities.n, 2);
+	CHECK_INT_EQ(c.render_qualities.v[0], 50);
+	CHECK_INT_EQ(c.render_qualities.v[1], 90);
+	{
+		const char *k = "an HMAC key of 32 characters....";
+		struct env v = {
+		    {"ENLARGER_RENDER_SIGNING_KEY", "ENLARGER_RENDER_WIDTHS"}, {k, "any"}, 2};
+		REQUIRE(enl_config_load(&c, get, &v, &e) == 0);
+		CHECK_INT_EQ(c.render_widths.any, 1);
+		CHECK_STR_EQ(c.render_signing_key, k);
+		json_t *vals = enl_config_values(&c);
+		CHECK_STR_EQ(
+		    json_string_value(json_object_get(vals, "ENLARGER_RENDER_SIGNING_KEY")),
+		    "(set)");
+		CHECK_STR_EQ(json_string_value(json_object_get(vals, "ENLARGER_RENDER_WIDTHS")),
+		             "any");
+		json_decref(vals);
+		CHECK(load1("ENLARGER_RENDER_SIGNING_KEY", "short-secret-key", &c, &e) ==
+		      ENL_EINVAL);
+		CHECK(strstr(e.text, "short-secret-key") == NULL);
+	}
 	return check_done();
 }

@@ -155,6 +155,7 @@ int main(void)
 
 	memset(&c, 0, sizeof(c));
 	c.max_render_width = 4096;
+	c.render_widths.any = 1;
 
 	for (size_t i = 0; i < sizeof(accepts) / sizeof(accepts[0]); i++) {
 		enum enl_format got = enl_accept_pick(accepts[i].accept);
@@ -203,10 +204,11 @@ int main(void)
 	CHECK_INT_EQ(p.req.quality, 75);
 	c.render_quality_default = 0;
 
-	c.n_render_widths = 3;
-	c.render_widths[0] = 320;
-	c.render_widths[1] = 640;
-	c.render_widths[2] = 1280;
+	c.render_widths.any = 0;
+	c.render_widths.n = 3;
+	c.render_widths.v[0] = 320;
+	c.render_widths.v[1] = 640;
+	c.render_widths.v[2] = 1280;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
 		CHECK_INT_EQ(parse_one(&c, "w", allowed[i].w, &p, &e), allowed[i].rc);
 		if (allowed[i].rc)
