@@ -114,6 +114,8 @@ const char *enl_format_name(enum enl_format f);               /* "webp" */
 const char *enl_format_mime(enum enl_format f);               /* "image/webp" */
 const char *enl_format_ext(enum enl_format f);                /* "webp" */
 int enl_format_parse(const char *name, enum enl_format *out); /* 0 or ENL_EINVAL */
+/* The quality a render in f gets when none is asked for: 0 for lossless PNG. */
+int enl_format_quality(enum enl_format f);
 
 /* The result JSON that `enlarger process`, POST /process and the photo table share.
  * Returns a new reference. */

@@ -13,6 +13,7 @@
 #include "enlarger/config.h"
 #include "enlarger/err.h"
 #include "enlarger/event.h"
+#include "enlarger/keys.h"
 #include "enlarger/pipeline.h"
 #include "enlarger/store.h"
 #include "enlarger/table.h"
@@ -110,23 +111,37 @@ json_t *enl_service_fields(const struct enl_pipeline_result *res,
 
 /* ---- render a variant --------------------------------------------------------- */
 
-/* Raw query values (borrowed, NULL when absent) and the Accept header. */
-struct enl_render_query {
-	const char *w, *h, *fit, *fmt, *q;
-	const char *accept;
-};
+/* Characters of a /render signature: base64url of HMAC-SHA256, without padding. */
+#define ENL_RENDER_SIG_LEN 43
 
+/* What a /render URL asks for, read from its query as sent (enl_render_params_parse),
+ * before the original's size is known. */
 struct enl_render_params {
-	struct enl_render_req req; /* format resolved (auto -> avif, webp or jpeg) */
-	int fmt_auto;              /* 1: the answer varies with Accept */
+	/* As asked: width; height (0: no h); fit (inside unless fit=cover); format (auto
+	 * resolved from Accept); quality (0: no q). */
+	struct enl_render_req req;
+	int fmt_auto;                          /* 1: the answer varies with Accept */
+	char version[ENL_VERSION_TAG_MAX + 1]; /* v as sent; "" when absent */
+	char sig[ENL_RENDER_SIG_LEN + 1];      /* sig as sent; "" when absent */
 };
 
-/* Validates the query against the configuration: w required, 1..max, in the
- * allow-list when there is one (the 400 text lists it); h 0..; fit inside|cover;
- * fmt webp|jpeg|png|avif|auto (default auto); q 1..100. ENL_EINVAL naming the
- * parameter. */
-int enl_render_params_parse(const struct enl_config *c, const struct enl_render_query *q,
+/* Reads raw_query (as sent, without '?'; NULL is "") in canonical form only, against
+ * the settings: each of w, h, fit, fmt, q, v, sig at most once, no other name, no
+ * empty pair; numbers in canonical decimal (no leading zero, sign, space or escape);
+ * w required and from ENLARGER_RENDER_WIDTHS, h the same and only with fit; fit
+ * inside|cover; fmt webp|jpeg|png|avif|auto (default auto, resolved from accept); q
+ * from ENLARGER_RENDER_QUALITIES (none when it is empty); v a version tag; sig
+ * ENL_RENDER_SIG_LEN base64url characters. ENL_EINVAL with e naming the parameters. */
+int enl_render_params_parse(const struct enl_config *c, const char *raw_query, const char *accept,
                             struct enl_render_params *out, struct enl_errmsg *e);
+
+/* The request that answers p for a source of src_w x src_h (after orientation), with
+ * everything that cannot change the bytes folded away (docs/keys.md): w and h never
+ * past the source's, h dropped where it cannot bind, cover without h is inside, the
+ * quality named by the number the encoder uses (0 for PNG). Requests with the same
+ * bytes get the same *out, and so the same cache key. */
+void enl_render_canonical(const struct enl_config *c, const struct enl_render_params *p, int src_w,
+                          int src_h, struct enl_render_req *out);
 
 /* AVIF, then WebP, then JPEG: the first that accept lists explicitly with q > 0. */
 enum enl_format enl_accept_pick(const char *accept);

@@ -51,6 +51,11 @@ int enl_format_parse(const char *name, enum enl_format *out)
 	return ENL_EINVAL;
 }
 
+int enl_format_quality(enum enl_format f)
+{
+	return (unsigned)f < ENL_FMT_COUNT ? formats[f].quality : 0;
+}
+
 static int clamp_quality(enum enl_format fmt, int q)
 {
 	if (q <= 0)

@@ -27,7 +27,6 @@ static int route_render(struct enl_req *req, struct enl_resp *resp)
 {
 	const struct render_route *self = req->self;
 	const char *key = req->path + strlen(PREFIX);
-	struct enl_render_query q;
 	struct enl_render_params p;
 	struct enl_render_result out;
 	struct enl_errmsg e = {{0}};
@@ -43,13 +42,8 @@ static int route_render(struct enl_req *req, struct enl_resp *resp)
 		return enl_resp_problem(resp, ENL_EINVAL,
 		                        "the path must name a key: /render/<key>");
 
-	q.w = req->query(req, "w");
-	q.h = req->query(req, "h");
-	q.fit = req->query(req, "fit");
-	q.fmt = req->query(req, "fmt");
-	q.q = req->query(req, "q");
-	q.accept = req->header(req, "Accept");
-	if ((rc = enl_render_params_parse(self->params, &q, &p, &e)))
+	if ((rc = enl_render_params_parse(self->params, req->raw_query, req->header(req, "Accept"),
+	                                  &p, &e)))
 		return enl_resp_problem(resp, rc, e.text);
 
 	rc = enl_service_render(self->app, key, &p, req->header(req, "If-None-Match"), &out, &e);

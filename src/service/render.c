@@ -10,6 +10,7 @@
  * (docs/keys.md). */
 #include "enlarger/service.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +52,8 @@ static int etag_matches(const char *inm, const char *etag)
  * admitted, then the cost from its header). An original over the byte limit by its HEAD
  * is refused before the gate: it never takes a slot, nor waits in the queue, to fail. */
 static int render_miss(struct enl_app *app, const char *key, uint64_t size, const char *version,
-                       const struct enl_render_params *p, struct enl_output *o,
-                       int *version_changed, struct enl_errmsg *e)
+                       const struct enl_render_req *req, struct enl_output *o, int *version_changed,
+                       struct enl_errmsg *e)
 {
 	struct enl_buf original = ENL_BUF_INIT;
 	struct enl_object_info ginfo;
@@ -68,7 +69,7 @@ static int render_miss(struct enl_app *app, const char *key, uint64_t size, cons
 	}
 	if ((rc = enl_admit_enter(app, size, &adm, e)))
 		goto done;
-	rc = enl_admit_fetch(app, key, &p->req, &adm, &original, &ginfo, &probe, e);
+	rc = enl_admit_fetch(app, key, req, &adm, &original, &ginfo, &probe, e);
 	if (rc == ENL_ENOTFOUND) {
 		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
 		goto done;
@@ -83,7 +84,7 @@ static int render_miss(struct enl_app *app, const char *key, uint64_t size, cons
 	enl_version_tag(&ginfo, gversion);
 	*version_changed = strcmp(gversion, version) != 0;
 	__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
-	rc = enl_pipeline_render(original.data, original.len, &adm.opts, &probe, &p->req, o, e);
+	rc = enl_pipeline_render(original.data, original.len, &adm.opts, &probe, req, o, e);
 done:
 	enl_admit_leave(app, &adm);
 	enl_buf_free(&original);
@@ -92,7 +93,8 @@ done:
 
 /* What the lookup stage found out about a variant, for the fetch-or-render stage. */
 struct variant {
-	uint64_t original_size; /* from the original's HEAD */
+	struct enl_render_req req; /* canonical: what is rendered and named */
+	uint64_t original_size;    /* from the original's HEAD */
 	char version[ENL_VERSION_TAG_MAX + 1];
 	char cache_key[256];
 	int read_cache; /* 1: the store has no files, the leader GETs the cached variant */
@@ -121,7 +123,8 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 		return rc;
 	v->original_size = info.size;
 	enl_version_tag(&info, v->version);
-	if (enl_render_cache_key(key, v->version, &p->req, v->cache_key, sizeof(v->cache_key)))
+	enl_render_canonical(cfg, p, INT_MAX, INT_MAX, &v->req);
+	if (enl_render_cache_key(key, v->version, &v->req, v->cache_key, sizeof(v->cache_key)))
 		return enl_fail(e, ENL_EINTERNAL, "cache key too long");
 	/* The ETag names the cache key, which names the bytes: it is known before any
 	 * read, so a revalidation costs one HEAD of the original. */
@@ -198,15 +201,15 @@ static void store_variant(struct enl_app *app, const char *key, const char *cach
  * caller arriving after the end finds a hit instead of rendering again) and in memory
  * while it is sent. Bytes rendered from an original replaced since the HEAD are sent but
  * neither cached nor found by others under this (older) cache key. */
-static int render_variant(struct enl_app *app, const char *key, const struct enl_render_params *p,
-                          const struct variant *v, struct enl_shared **out, struct enl_errmsg *e)
+static int render_variant(struct enl_app *app, const char *key, const struct variant *v,
+                          struct enl_shared **out, struct enl_errmsg *e)
 {
 	struct enl_output o;
 	int version_changed = 0;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	rc = render_miss(app, key, v->original_size, v->version, p, &o, &version_changed, e);
+	rc = render_miss(app, key, v->original_size, v->version, &v->req, &o, &version_changed, e);
 	if (rc == 0 && !version_changed)
 		store_variant(app, key, v->cache_key, &o);
 	/* Counted even past the cap: the bytes exist already; sharing them adds nothing. */
@@ -220,9 +223,8 @@ static int render_variant(struct enl_app *app, const char *key, const struct enl
 /* The fetch-or-render stage: identical requests that get here together are served by one
  * leader, which reads the cache (a store without files) or renders, and whose bytes every
  * waiter shares. out->body gets them. */
-static int fetch_or_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
-                           const struct variant *v, struct enl_render_result *out,
-                           struct enl_errmsg *e)
+static int fetch_or_render(struct enl_app *app, const char *key, const struct variant *v,
+                           struct enl_render_result *out, struct enl_errmsg *e)
 {
 	struct enl_shared *bytes = NULL;
 	struct enl_flight *f;
@@ -242,7 +244,7 @@ static int fetch_or_render(struct enl_app *app, const char *key, const struct en
 			rc = read_cached(app, v, &bytes, e);
 		hit = bytes != NULL;
 		if (!rc && !bytes)
-			rc = render_variant(app, key, p, v, &bytes, e);
+			rc = render_variant(app, key, v, &bytes, e);
 		enl_flight_finish(app->flights, f, rc, e, bytes, hit);
 	}
 	enl_flight_leave(app->flights, f);
@@ -270,7 +272,7 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 	         enl_format_mime(p->req.format));
 	rc = lookup(app, key, p, if_none_match, &v, out, e);
 	if (rc == 0 && !out->not_modified && !out->cache_hit)
-		rc = fetch_or_render(app, key, p, &v, out, e);
+		rc = fetch_or_render(app, key, &v, out, e);
 	if (rc == 0 && !out->not_modified)
 		enl_metrics_render_cache(out->cache_hit);
 	return rc;

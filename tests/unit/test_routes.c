@@ -39,6 +39,7 @@ struct fake {
 	char qname[8][16], qvalue[8][64];
 	int nq;
 	char path[512];
+	char raw_query[512];
 };
 
 static const char *fake_header(const struct enl_req *r, const char *name)
@@ -59,7 +60,8 @@ static const char *fake_query(const struct enl_req *r, const char *name)
 	return NULL;
 }
 
-/* path may carry "?a=1&b=2" (no percent-encoding in these tests). */
+/* path may carry "?a=1&b=2" (no percent-encoding in these tests: the raw path is the
+ * path). */
 static void fake_init(struct fake *f, const char *method, const char *path, const char *body)
 {
 	memset(f, 0, sizeof(*f));
@@ -67,6 +69,7 @@ static void fake_init(struct fake *f, const char *method, const char *path, cons
 	char *q = strchr(f->path, '?');
 	if (q) {
 		*q++ = '\0';
+		snprintf(f->raw_query, sizeof(f->raw_query), "%s", q);
 		while (*q && f->nq < 8) {
 			char *amp = strchr(q, '&');
 			if (amp)
@@ -83,6 +86,8 @@ static void fake_init(struct fake *f, const char *method, const char *path, cons
 	}
 	f->req.method = method;
 	f->req.path = f->path;
+	f->req.raw_path = f->path;
+	f->req.raw_query = f->raw_query;
 	f->req.body = (const unsigned char *)body;
 	f->req.body_len = body ? strlen(body) : 0;
 	snprintf(f->req.request_id, sizeof(f->req.request_id), "test");
