@@ -22,6 +22,9 @@ static void usage(FILE *to)
 	        "  enlarger config [--values]         list every ENLARGER_* setting (Markdown), "
 	        "or the\n"
 	        "                                     values the environment gives (JSON)\n"
+	        "  enlarger sign URL                  print the /render URL with its signature "
+	        "(sig,\n"
+	        "                                     ENLARGER_RENDER_SIGNING_KEY)\n"
 	        "  enlarger --version\n");
 }
 
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
 		return enl_cmd_process(argc - 1, argv + 1);
 	if (strcmp(argv[1], "config") == 0)
 		return enl_cmd_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sign") == 0)
+		return enl_cmd_sign(argc - 1, argv + 1);
 	fprintf(stderr, "enlarger: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

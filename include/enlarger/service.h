@@ -143,6 +143,20 @@ int enl_render_params_parse(const struct enl_config *c, const char *raw_query, c
 void enl_render_canonical(const struct enl_config *c, const struct enl_render_params *p, int src_w,
                           int src_h, struct enl_render_req *out);
 
+/* Signed URLs (src/service/render_sign.c, docs/signing.md). The query's pairs other
+ * than sig, sorted by name (equal names keep their order) and '&'-joined, as sent, into
+ * *out (free()). ENL_ENOMEM. */
+int enl_render_sign_query(const char *raw_query, char **out);
+/* The sig of raw_path and raw_query (its own sig pair left out) under key: base64url
+ * without padding of HMAC-SHA256 keyed with key's bytes, over raw_path "?" sorted query.
+ * 0, ENL_ENOMEM or ENL_EINTERNAL. */
+int enl_render_sign(const char *key, const char *raw_path, const char *raw_query,
+                    char out[ENL_RENDER_SIG_LEN + 1]);
+/* 1 when sig is the signature under key or under previous (either may be NULL or ""),
+ * compared in constant time; else 0. */
+int enl_render_sig_ok(const char *key, const char *previous, const char *raw_path,
+                      const char *raw_query, const char *sig);
+
 /* AVIF, then WebP, then JPEG: the first that accept lists explicitly with q > 0. */
 enum enl_format enl_accept_pick(const char *accept);
 

@@ -14,6 +14,7 @@ int enl_cmd_serve(int argc, char **argv);
 int enl_cmd_process(int argc, char **argv);
 int enl_cmd_config(int argc, char **argv);
 int enl_cmd_lambda(int argc, char **argv);
+int enl_cmd_sign(int argc, char **argv);
 
 /* What `serve` and `lambda` run on (setup.c). */
 struct enl_cmd_setup {

@@ -5,4 +5,6 @@ enl_unit_test(test_event ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_event.c LIBS enl_
 enl_unit_test(test_keys ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_keys.c LIBS enl_service)
 enl_unit_test(test_render_params ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render_params.c
               LIBS enl_service)
+enl_unit_test(test_render_sign ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render_sign.c
+              LIBS enl_service)
 enl_unit_test(test_flight ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_flight.c LIBS enl_service)
