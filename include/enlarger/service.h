@@ -103,11 +103,13 @@ const char *enl_process_outcome_name(enum enl_process_outcome o);
  * memory. */
 json_t *enl_process_result_json(struct enl_process_result *r);
 
-/* The flat fields a processed photo gets (pipeline result + derivative keys +
+/* The flat fields a processed photo gets (pipeline result + derivative keys + version +
  * processedAt), as stored in the table and printed by `enlarger process`. keys[d][0]
- * is the WebP key and keys[d][1] the JPEG key of derivative d. New reference. */
+ * is the WebP key and keys[d][1] the JPEG key of derivative d; version is the version tag
+ * of the original read (docs/keys.md), NULL for a file that is no stored object. New
+ * reference. */
 json_t *enl_service_fields(const struct enl_pipeline_result *res,
-                           const char *keys[ENL_DERIV_COUNT][2]);
+                           const char *keys[ENL_DERIV_COUNT][2], const char *version);
 
 /* ---- render a variant --------------------------------------------------------- */
 

@@ -120,7 +120,7 @@ int enl_cmd_process(int argc, char **argv)
 			kp[d][k] = paths[d][k];
 		}
 	}
-	fields = enl_service_fields(&res, kp);
+	fields = enl_service_fields(&res, kp, NULL);
 	if (!fields) {
 		rc = enl_fail(&e, ENL_ENOMEM, "out of memory");
 		goto fail;

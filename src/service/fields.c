@@ -26,7 +26,7 @@ static json_t *now_iso8601(void)
 }
 
 json_t *enl_service_fields(const struct enl_pipeline_result *res,
-                           const char *keys[ENL_DERIV_COUNT][2])
+                           const char *keys[ENL_DERIV_COUNT][2], const char *version)
 {
 	/* The core's result nests "derivatives" and "exif"; the photo item is flat (one
 	 * attribute per field, as DynamoDB and the gallery's Go API want it). */
@@ -54,6 +54,8 @@ json_t *enl_service_fields(const struct enl_pipeline_result *res,
 			                    json_integer((json_int_t)res->out[d][k].bytes.len));
 		}
 	}
+	if (version)
+		json_object_set_new(f, "version", json_string(version));
 	json_object_set_new(f, "processedAt", now_iso8601());
 	json_decref(r);
 	return f;

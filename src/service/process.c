@@ -295,7 +295,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	for (int d = 0; d < ENL_DERIV_COUNT; d++)
 		for (int k = 0; k < 2; k++)
 			kp[d][k] = keys[d][k];
-	fields = enl_service_fields(&res, kp);
+	fields = enl_service_fields(&res, kp, version);
 	if (!fields) {
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;

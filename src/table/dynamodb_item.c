@@ -25,6 +25,7 @@ const struct ddb_field ddb_fields[] = {
     {"optimizedKey", DDB_S, DDB_RESULT},
     {"thumbnailJpegKey", DDB_S, DDB_RESULT},
     {"optimizedJpegKey", DDB_S, DDB_RESULT},
+    {"version", DDB_S, DDB_RESULT},
     {"width", DDB_INT, DDB_RESULT},
     {"height", DDB_INT, DDB_RESULT},
     {"fileSize", DDB_INT, DDB_RESULT},

@@ -41,6 +41,7 @@ static const struct field fields[] = {
     {"optimizedKey", F_TEXT, K_RESULT, NULL},
     {"thumbnailJpegKey", F_TEXT, K_RESULT, NULL},
     {"optimizedJpegKey", F_TEXT, K_RESULT, NULL},
+    {"version", F_TEXT, K_RESULT, NULL},
     {"width", F_INT, K_RESULT, NULL},
     {"height", F_INT, K_RESULT, NULL},
     {"fileSize", F_INT, K_RESULT, NULL},

@@ -332,15 +332,15 @@ static void test_round_trip(struct enl_table *t)
 	pid(id, sizeof(id), "fields");
 	CHECK_INT_EQ(claim(t, id, "abc", "etag-f", "f1", 1000), ENL_CLAIM_OK);
 	json_t *f = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:i, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:i, "
 	    "s:f, s:f, s:s, s:f, s:i, s:s, s:s, s:s, s:{s:f, s:f, s:f}, s:s, s:s, s:s, s:s, "
 	    "s:s, s:s, s:s}",
 	    "thumbnailKey", "thumbnails/a b-abc.webp", "optimizedKey", "optimized/a b-abc.webp",
 	    "thumbnailJpegKey", "thumbnails/a b-abc.jpg", "optimizedJpegKey",
-	    "optimized/a b-abc.jpg", "width", 6000, "height", 4000, "fileSize",
-	    (json_int_t)25123456789LL, "thumbnailSize", 5123, "optimizedSize", 201234,
-	    "thumbnailJpegSize", 7000, "optimizedJpegSize", 300000, "make", "Canon", "model",
-	    "Canon EOS R5", "lensModel", "RF24-105mm F4 L IS USM", "dateTaken",
+	    "optimized/a b-abc.jpg", "version", "97fdc6ae077d8165f3cb4aa494ddb7d4", "width", 6000,
+	    "height", 4000, "fileSize", (json_int_t)25123456789LL, "thumbnailSize", 5123,
+	    "optimizedSize", 201234, "thumbnailJpegSize", 7000, "optimizedJpegSize", 300000, "make",
+	    "Canon", "model", "Canon EOS R5", "lensModel", "RF24-105mm F4 L IS USM", "dateTaken",
 	    "2021-03-04T10:11:12+02:00", "iso", 400, "focalLength", 50.0, "fNumber", 2.8,
 	    "exposureTime", "1/250", "exposureSeconds", 0.004, "orientation", 6, "software",
 	    "Caf\xc3\xa9 1.0", "artist", "Jane \"JD\" Doe", "copyright", "(c) 2021 Jane", "gps",
@@ -358,6 +358,7 @@ static void test_round_trip(struct enl_table *t)
 	CHECK_STR_EQ(sfield(it, "optimizedKey"), "optimized/a b-abc.webp");
 	CHECK_STR_EQ(sfield(it, "thumbnailJpegKey"), "thumbnails/a b-abc.jpg");
 	CHECK_STR_EQ(sfield(it, "optimizedJpegKey"), "optimized/a b-abc.jpg");
+	CHECK_STR_EQ(sfield(it, "version"), "97fdc6ae077d8165f3cb4aa494ddb7d4");
 	CHECK(json_is_integer(json_object_get(it, "width")));
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "width")), 6000);
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "height")), 4000);
