@@ -19,7 +19,8 @@ enum enl_err {
 	ENL_ETIMEOUT = -9,     /* a remote call timed out: retryable */
 	ENL_ECONFLICT = -10,   /* a condition failed (stale or duplicate) */
 	ENL_EAUTH = -11,       /* missing or wrong credentials / API key */
-	ENL_EINTERNAL = -12,   /* a bug or an unexpected library failure */
+	ENL_EFORBIDDEN = -12,  /* understood, and refused: a missing or wrong URL signature */
+	ENL_EINTERNAL = -13,   /* a bug or an unexpected library failure (the last code) */
 };
 
 /* What a code means outside: a short stable name for logs and problem types

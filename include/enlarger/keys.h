@@ -2,7 +2,7 @@
  *   photo id        user metadata `photo-id`, else ENLARGER_PHOTO_ID_RULE over the key
  *   derivatives     <photoId>/<etag>/thumb.webp, thumb.jpg (thumbnails bucket)
  *                   <photoId>/<etag>/optimized.webp, optimized.jpg (optimized bucket)
- *   render cache    <sha256(key)>/<etag>/w<W>-h<H>-<fit>-q<Q>.<ext> (render bucket)
+ *   render cache    <sha256(key)>/<version>/w<W>-h<H>-<fit>-q<Q>.<ext> (render bucket)
  * The original's ETag is part of every key, so a replaced original never collides with
  * what was made from the old bytes and no reader is pointed at a half-written set. */
 #ifndef ENLARGER_KEYS_H
@@ -20,6 +20,9 @@
 /* Cache-Control of the derivatives and render variants, stored and served: their keys
  * name the original's version, so the bytes under a key never change. */
 #define ENL_CACHE_FOREVER "public, max-age=31536000, immutable"
+/* Cache-Control of /render's 302 from an older version's URL to the current one: short,
+ * since the photo may be replaced again. */
+#define ENL_CACHE_REDIRECT "public, max-age=60"
 
 /* The photo id for key: the `photo-id` user metadata in info (may be NULL) when
  * present, else rule over key. ENL_EINVAL (e says why) when the result is empty, has
@@ -39,9 +42,10 @@ int enl_derivative_key(const char *photo_id, const char *version, enum enl_deriv
 /* Lowercase hex SHA-256 of key into out[65]. */
 void enl_key_hash(const char *key, char out[65]);
 
-/* Render cache key for the original key at version with the given parameters;
- * quality 0 is written "qd" (the format's default). The prefix "<sha256(key)>/" is
- * shared by every variant of key (purged when the version changes). */
+/* Render cache key for the original key at version with r, the canonical request
+ * (enl_render_canonical: quality is the encoder's, 0 only for PNG). The prefix
+ * "<sha256(key)>/" is shared by every variant of key, "<sha256(key)>/<version>/" by
+ * those of one version. */
 int enl_render_cache_key(const char *key, const char *version, const struct enl_render_req *r,
                          char *out, size_t outsz);
 

@@ -20,6 +20,7 @@
 
 struct enl_jobgate;
 struct enl_flights; /* render single-flight map (src/service/flight.c) */
+struct enl_sources; /* the sizes of originals' versions (src/service/source.c) */
 
 struct enl_app {
 	const struct enl_config *cfg; /* borrowed: outlives the app */
@@ -28,6 +29,7 @@ struct enl_app {
 	struct enl_jobgate *gate;     /* owned: bounds concurrent image work */
 	struct enl_pipeline_opts popts;
 	struct enl_flights *flights; /* owned */
+	struct enl_sources *sources; /* owned */
 	int cores;                   /* online CPUs, shared by the running jobs */
 	/* Pipeline runs since start (processed photos + renders), for tests and metrics. */
 	uint64_t process_runs;
@@ -158,14 +160,21 @@ int enl_render_sign(const char *key, const char *raw_path, const char *raw_query
  * compared in constant time; else 0. */
 int enl_render_sig_ok(const char *key, const char *previous, const char *raw_path,
                       const char *raw_query, const char *sig);
+/* The same URL at another version, for the 302 from an older one: raw_path "?" the
+ * query's pairs with v=version (sig dropped) sorted by name, then "&sig=" its signature
+ * under key when key is set (NULL or "": unsigned). *out: free(). 0 or ENL_ENOMEM. */
+int enl_render_url_at(const char *raw_path, const char *raw_query, const char *version,
+                      const char *key, char **out);
 
 /* AVIF, then WebP, then JPEG: the first that accept lists explicitly with q > 0. */
 enum enl_format enl_accept_pick(const char *accept);
 
 struct enl_render_result {
+	int redirect;     /* 1: the URL names another version than version; nothing read */
 	int not_modified; /* 1: if_none_match matched; body is empty */
 	int cache_hit;    /* 1: served from the render bucket */
-	char etag[72];    /* quoted strong ETag */
+	char version[ENL_VERSION_TAG_MAX + 1]; /* the original's current version */
+	char etag[72];                         /* quoted strong ETag */
 	char content_type[32];
 	/* The variant, never a copy of its own: the cached file (a store with files), or
 	 * bytes shared with every other answer sending them (read from S3, or rendered).
@@ -173,13 +182,16 @@ struct enl_render_result {
 	struct enl_body body;
 };
 
-/* Renders key from the originals bucket with p, through the render cache.
- * if_none_match may be NULL. Errors: ENL_ENOTFOUND (no original), ENL_EINVAL,
- * ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422; an original over
- * ENLARGER_MAX_INPUT_BYTES by its HEAD before it waits for a job slot), ENL_EBUSY
- * (queue full, or the answers held in memory at ENLARGER_RESPONSE_MEMORY_MB), ENL_EIO.
- * A failed cache write is logged, not returned. Identical misses that arrive together
- * are rendered once, and share one buffer. */
+/* Renders key from the originals bucket with p, through the render cache, under the
+ * canonical cache key of the original's current version (out->version). When p names
+ * another version: out->redirect, and nothing but the original's HEAD was read.
+ * if_none_match may be NULL. At most four store operations: HEAD the original, GET the
+ * variant, GET the original, PUT the variant. Errors: ENL_ENOTFOUND (no original),
+ * ENL_EINVAL, ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422; an original over
+ * ENLARGER_MAX_INPUT_BYTES by its HEAD before it waits for a job slot), ENL_EBUSY (queue
+ * full, the answers held in memory at ENLARGER_RESPONSE_MEMORY_MB, or the original
+ * replaced while it was read), ENL_EIO. A failed cache write is logged, not returned.
+ * Identical misses that arrive together are rendered once, and share one buffer. */
 int enl_service_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
                        const char *if_none_match, struct enl_render_result *out,
                        struct enl_errmsg *e);

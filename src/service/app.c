@@ -7,6 +7,7 @@
 #include "enlarger/jobgate.h"
 #include "enlarger/metrics.h"
 #include "flight.h"
+#include "source.h"
 
 void enl_app_pipeline_opts(struct enl_pipeline_opts *out, const struct enl_config *cfg)
 {
@@ -43,6 +44,8 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 	if ((rc = enl_jobgate_new(&go, &app->gate)))
 		goto fail;
 	if ((rc = enl_flights_new((size_t)cfg->response_memory_mb << 20, &app->flights)))
+		goto fail;
+	if ((rc = enl_sources_new(&app->sources)))
 		goto fail;
 	return 0;
 fail:
@@ -108,6 +111,8 @@ void enl_app_free(struct enl_app *app)
 	enl_metrics_gauge(ENL_METRIC_RESPONSE_MEMORY, NULL, NULL, NULL);
 	enl_jobgate_free(app->gate);
 	enl_flights_free(app->flights);
+	enl_sources_free(app->sources);
 	app->gate = NULL;
 	app->flights = NULL;
+	app->sources = NULL;
 }

@@ -97,14 +97,9 @@ int enl_render_cache_key(const char *key, const char *version, const struct enl_
                          char *out, size_t outsz)
 {
 	char hash[65];
-	char q[16];
 	enl_key_hash(key, hash);
-	if (r->quality > 0)
-		snprintf(q, sizeof(q), "%d", r->quality);
-	else
-		snprintf(q, sizeof(q), "d");
-	int n =
-	    snprintf(out, outsz, "%s/%s/w%d-h%d-%s-q%s.%s", hash, version, r->width, r->height,
-	             r->fit == ENL_FIT_COVER ? "cover" : "inside", q, enl_format_ext(r->format));
+	int n = snprintf(out, outsz, "%s/%s/w%d-h%d-%s-q%d.%s", hash, version, r->width, r->height,
+	                 r->fit == ENL_FIT_COVER ? "cover" : "inside", r->quality,
+	                 enl_format_ext(r->format));
 	return n < 0 || (size_t)n >= outsz ? ENL_ETOOBIG : 0;
 }

@@ -1,13 +1,17 @@
 /* The render use case behind GET /render/<key>: look the variant up in the render
  * bucket under a key that names the original's version and every byte-changing
- * parameter; on a miss render it once (single-flight), answer, and keep it.
+ * parameter in canonical form; on a miss render it once (single-flight), answer, and
+ * keep it.
  *
- * The original is HEADed on every request: its ETag is in the cache key, so a replaced
- * original is never answered with variants of the old bytes. CloudFront in front keeps
- * this off the hot path. No request lists the bucket: a miss costs at most a HEAD of the
- * original, a GET of the variant, a GET of the original and a PUT of the variant. The
- * variants of older versions are left to the render bucket's lifecycle rule
- * (docs/keys.md). */
+ * The original is HEADed on every request: its version is in the cache key, so a replaced
+ * original is never answered with variants of the old bytes, and a URL naming an older
+ * version (v) is sent to the current one. The canonical key needs the source's size
+ * (enl_render_canonical), which source.h knows before any read for every version seen
+ * before. No request lists the bucket: a request costs at most a HEAD of the original, a
+ * GET of the variant, and on a miss a GET of the original and a PUT of the variant. A
+ * version nobody has read yet reads the original first and the variant second: the same
+ * four. The variants of older versions are left to the render bucket's lifecycle rule.
+ * docs/keys.md says why. CloudFront in front keeps all of this off the hot path. */
 #include "enlarger/service.h"
 
 #include <limits.h>
@@ -21,6 +25,7 @@
 #include "enlarger/metrics.h"
 #include "admit.h"
 #include "flight.h"
+#include "source.h"
 
 /* A cached variant is never larger than this; anything bigger is not ours. */
 #define MAX_VARIANT_BYTES ((size_t)256 * 1024 * 1024)
@@ -47,48 +52,56 @@ static int etag_matches(const char *inm, const char *etag)
 	return 0;
 }
 
-/* Fetches the original and renders it under the job gate, with the job's memory cost
- * (admit.h: entered with a guess from the HEAD's size, the original read only once
- * admitted, then the cost from its header). An original over the byte limit by its HEAD
- * is refused before the gate: it never takes a slot, nor waits in the queue, to fail. */
-static int render_miss(struct enl_app *app, const char *key, uint64_t size, const char *version,
-                       const struct enl_render_req *req, struct enl_output *o, int *version_changed,
-                       struct enl_errmsg *e)
-{
-	struct enl_buf original = ENL_BUF_INIT;
-	struct enl_object_info ginfo;
-	struct enl_admit adm = {0};
+/* The original read under the job gate, with its header: what a miss renders from. */
+struct fetched {
+	struct enl_admit adm;
+	struct enl_buf original;
+	struct enl_object_info info;
 	struct enl_probe probe;
-	char gversion[ENL_VERSION_TAG_MAX + 1];
+	int have;
+};
+
+static void fetched_drop(struct enl_app *app, struct fetched *f)
+{
+	enl_admit_leave(app, &f->adm);
+	enl_buf_free(&f->original);
+	f->have = 0;
+}
+
+/* Enters the gate with the job's memory cost and reads the original (admit.h: entered
+ * with a guess from the HEAD's size, the original read only once admitted, then the cost
+ * from its header). An original over the byte limit by its HEAD is refused before the
+ * gate: it never takes a slot, nor waits in the queue, to fail. The bytes read must be
+ * the version the HEAD named: a key's variants are named by that version. */
+static int fetch(struct enl_app *app, const char *key, uint64_t size, const char *version,
+                 const struct enl_render_req *req, struct fetched *f, struct enl_errmsg *e)
+{
+	char got[ENL_VERSION_TAG_MAX + 1];
 	int rc;
 
-	if (size > app->cfg->max_input_bytes) {
-		rc = enl_fail(e, ENL_ETOOBIG, "the original is %llu bytes, over the limit of %zu",
-		              (unsigned long long)size, app->cfg->max_input_bytes);
-		goto done;
-	}
-	if ((rc = enl_admit_enter(app, size, &adm, e)))
-		goto done;
-	rc = enl_admit_fetch(app, key, req, &adm, &original, &ginfo, &probe, e);
-	if (rc == ENL_ENOTFOUND) {
+	if (size > app->cfg->max_input_bytes)
+		return enl_fail(e, ENL_ETOOBIG, "the original is %llu bytes, over the limit of %zu",
+		                (unsigned long long)size, app->cfg->max_input_bytes);
+	if ((rc = enl_admit_enter(app, size, &f->adm, e)))
+		return rc;
+	rc = enl_admit_fetch(app, key, req, &f->adm, &f->original, &f->info, &f->probe, e);
+	if (rc == ENL_ENOTFOUND)
 		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
-		goto done;
-	}
-	if (rc == ENL_ETOOBIG) {
+	else if (rc == ENL_ETOOBIG)
 		rc = enl_fail(e, ENL_ETOOBIG, "the original is over the limit of %zu bytes",
 		              app->cfg->max_input_bytes);
-		goto done;
+	if (rc == 0) {
+		enl_version_tag(&f->info, got);
+		if (strcmp(got, version) != 0)
+			rc = enl_fail(e, ENL_EBUSY,
+			              "the original was replaced while it was read; retry");
 	}
-	if (rc)
-		goto done;
-	enl_version_tag(&ginfo, gversion);
-	*version_changed = strcmp(gversion, version) != 0;
-	__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
-	rc = enl_pipeline_render(original.data, original.len, &adm.opts, &probe, req, o, e);
-done:
-	enl_admit_leave(app, &adm);
-	enl_buf_free(&original);
-	return rc;
+	if (rc) {
+		fetched_drop(app, f);
+		return rc;
+	}
+	f->have = 1;
+	return 0;
 }
 
 /* What the lookup stage found out about a variant, for the fetch-or-render stage. */
@@ -100,30 +113,23 @@ struct variant {
 	int read_cache; /* 1: the store has no files, the leader GETs the cached variant */
 };
 
-/* The lookup stage: HEADs the original, names the variant (cache key and ETag), answers a
- * revalidation, and finds the variant where it costs no copy: bytes an answer already
- * holds (flight.h), or the cached file of a store that has files, sent from its
- * descriptor. 0 with out->not_modified or out->cache_hit set, or 0 with neither and *v
- * filled: to fetch (a store without files) or render, in a flight. */
+/* The lookup stage, once the source's size is known: names the variant (its canonical
+ * request, cache key and ETag), answers a revalidation, and finds the variant where it
+ * costs no copy: bytes an answer already holds (flight.h), or the cached file of a store
+ * that has files, sent from its descriptor. 0 with out->not_modified or out->cache_hit
+ * set, or 0 with neither: to fetch (a store without files) or render, in a flight. */
 static int lookup(struct enl_app *app, const char *key, const struct enl_render_params *p,
-                  const char *if_none_match, struct variant *v, struct enl_render_result *out,
-                  struct enl_errmsg *e)
+                  const struct enl_source *src, const char *if_none_match, struct variant *v,
+                  struct enl_render_result *out, struct enl_errmsg *e)
 {
 	const struct enl_config *cfg = app->cfg;
-	struct enl_object_info info, cinfo;
+	struct enl_object_info cinfo;
 	struct enl_shared *kept;
 	char hash[65];
 	int fd = -1;
 	int rc;
 
-	rc = enl_store_head(app->store, cfg->originals_bucket, key, &info, e);
-	if (rc == ENL_ENOTFOUND || rc == ENL_EINVAL)
-		return enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
-	if (rc)
-		return rc;
-	v->original_size = info.size;
-	enl_version_tag(&info, v->version);
-	enl_render_canonical(cfg, p, INT_MAX, INT_MAX, &v->req);
+	enl_render_canonical(cfg, p, src->width, src->height, &v->req);
 	if (enl_render_cache_key(key, v->version, &v->req, v->cache_key, sizeof(v->cache_key)))
 		return enl_fail(e, ENL_EINTERNAL, "cache key too long");
 	/* The ETag names the cache key, which names the bytes: it is known before any
@@ -197,24 +203,27 @@ static void store_variant(struct enl_app *app, const char *key, const char *cach
 	}
 }
 
-/* The leader's render of a miss: kept in the render cache (before the flight ends, so a
- * caller arriving after the end finds a hit instead of rendering again) and in memory
- * while it is sent. Bytes rendered from an original replaced since the HEAD are sent but
- * neither cached nor found by others under this (older) cache key. */
+/* The leader's render of a miss, from f (read here when it is not yet): kept in the render
+ * cache (before the flight ends, so a caller arriving after the end finds a hit instead
+ * of rendering again) and in memory while it is sent. f is dropped either way. */
 static int render_variant(struct enl_app *app, const char *key, const struct variant *v,
-                          struct enl_shared **out, struct enl_errmsg *e)
+                          struct fetched *f, struct enl_shared **out, struct enl_errmsg *e)
 {
 	struct enl_output o;
-	int version_changed = 0;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	rc = render_miss(app, key, v->original_size, v->version, &v->req, &o, &version_changed, e);
-	if (rc == 0 && !version_changed)
+	rc = f->have ? 0 : fetch(app, key, v->original_size, v->version, &v->req, f, e);
+	if (rc == 0) {
+		__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
+		rc = enl_pipeline_render(f->original.data, f->original.len, &f->adm.opts, &f->probe,
+		                         &v->req, &o, e);
+	}
+	fetched_drop(app, f);
+	if (rc == 0)
 		store_variant(app, key, v->cache_key, &o);
 	/* Counted even past the cap: the bytes exist already; sharing them adds nothing. */
-	if (rc == 0 &&
-	    enl_flights_keep(app->flights, version_changed ? NULL : v->cache_key, &o.bytes, 1, out))
+	if (rc == 0 && enl_flights_keep(app->flights, v->cache_key, &o.bytes, 1, out))
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 	enl_buf_free(&o.bytes);
 	return rc;
@@ -222,20 +231,24 @@ static int render_variant(struct enl_app *app, const char *key, const struct var
 
 /* The fetch-or-render stage: identical requests that get here together are served by one
  * leader, which reads the cache (a store without files) or renders, and whose bytes every
- * waiter shares. out->body gets them. */
+ * waiter shares. f: the original when already read (dropped here either way: nobody
+ * waits holding one). out->body gets the bytes. */
 static int fetch_or_render(struct enl_app *app, const char *key, const struct variant *v,
-                           struct enl_render_result *out, struct enl_errmsg *e)
+                           struct fetched *f, struct enl_render_result *out, struct enl_errmsg *e)
 {
 	struct enl_shared *bytes = NULL;
-	struct enl_flight *f;
+	struct enl_flight *fl;
 	int leader = 0, hit = 0;
 	int rc;
 
-	f = enl_flight_join(app->flights, v->cache_key, &leader);
-	if (!f)
+	fl = enl_flight_join(app->flights, v->cache_key, &leader);
+	if (!fl) {
+		fetched_drop(app, f);
 		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	}
 	if (!leader) {
-		rc = enl_flight_wait(app->flights, f, &bytes, &hit, e);
+		fetched_drop(app, f);
+		rc = enl_flight_wait(app->flights, fl, &bytes, &hit, e);
 	} else {
 		/* Kept by an answer whose flight ended since the lookup: no second render. */
 		rc = 0;
@@ -244,10 +257,11 @@ static int fetch_or_render(struct enl_app *app, const char *key, const struct va
 			rc = read_cached(app, v, &bytes, e);
 		hit = bytes != NULL;
 		if (!rc && !bytes)
-			rc = render_variant(app, key, v, &bytes, e);
-		enl_flight_finish(app->flights, f, rc, e, bytes, hit);
+			rc = render_variant(app, key, v, f, &bytes, e);
+		fetched_drop(app, f);
+		enl_flight_finish(app->flights, fl, rc, e, bytes, hit);
 	}
-	enl_flight_leave(app->flights, f);
+	enl_flight_leave(app->flights, fl);
 	if (rc == 0) {
 		enl_body_set_shared(&out->body, bytes);
 		out->cache_hit = hit;
@@ -255,10 +269,84 @@ static int fetch_or_render(struct enl_app *app, const char *key, const struct va
 	return rc;
 }
 
+/* The source size a leader found, as the bytes of its flight: "<width> <height>". */
+static int size_share(const struct enl_source *src, struct enl_shared **out)
+{
+	struct enl_buf b = ENL_BUF_INIT;
+	char dims[32];
+	int n = snprintf(dims, sizeof(dims), "%d %d", src->width, src->height);
+	if (enl_buf_append(&b, dims, (size_t)n + 1)) {
+		enl_buf_free(&b);
+		return ENL_ENOMEM;
+	}
+	return enl_shared_new(&b, NULL, NULL, out);
+}
+
+/* A version whose size nobody knows yet: read the original (under the gate) and its
+ * header, remember the size, then look the variant up and render it from the bytes in
+ * hand. Requests for the same version meanwhile wait for the size instead of reading the
+ * original too. */
+static int render_unknown(struct enl_app *app, const char *key, const struct enl_render_params *p,
+                          const char *if_none_match, struct variant *v,
+                          struct enl_render_result *out, struct enl_errmsg *e)
+{
+	char fkey[ENL_VERSION_TAG_MAX + 80], khash[65];
+	struct fetched f;
+	struct enl_source src = {0, 0};
+	struct enl_render_req guess;
+	struct enl_shared *dims = NULL;
+	int leader = 0, hit = 0, rc;
+
+	memset(&f, 0, sizeof(f));
+	enl_buf_init(&f.original, 0);
+	enl_key_hash(key, khash);
+	snprintf(fkey, sizeof(fkey), "source %s/%s", khash, v->version);
+	struct enl_flight *fl = enl_flight_join(app->flights, fkey, &leader);
+	if (!fl)
+		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	if (!leader) {
+		rc = enl_flight_wait(app->flights, fl, &dims, &hit, e);
+		enl_flight_leave(app->flights, fl);
+		if (rc == 0 && sscanf((const char *)enl_shared_data(dims), "%d %d", &src.width,
+		                      &src.height) != 2)
+			rc = enl_fail(e, ENL_EINTERNAL,
+			              "no source size from the render that read it");
+		enl_shared_unref(dims);
+	} else {
+		/* The cost estimate only needs the request's scale: no clamping yet. */
+		enl_render_canonical(app->cfg, p, INT_MAX, INT_MAX, &guess);
+		rc = fetch(app, key, v->original_size, v->version, &guess, &f, e);
+		if (rc == 0 && f.probe.rc) {
+			rc = f.probe.rc;
+			*e = f.probe.err;
+		}
+		if (rc == 0) {
+			src.width = f.probe.width;
+			src.height = f.probe.height;
+			enl_source_remember(app, key, v->version, &src);
+			if (size_share(&src, &dims))
+				rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		}
+		enl_flight_finish(app->flights, fl, rc, e, dims, 0);
+		enl_flight_leave(app->flights, fl);
+		enl_shared_unref(dims);
+	}
+	if (rc == 0)
+		rc = lookup(app, key, p, &src, if_none_match, v, out, e);
+	if (rc == 0 && !out->not_modified && !out->cache_hit)
+		return fetch_or_render(app, key, v, &f, out, e);
+	fetched_drop(app, &f);
+	return rc;
+}
+
 int enl_service_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
                        const char *if_none_match, struct enl_render_result *out,
                        struct enl_errmsg *e)
 {
+	const struct enl_config *cfg = app->cfg;
+	struct enl_object_info info;
+	struct enl_source src;
+	struct fetched f;
 	struct variant v;
 	struct enl_errmsg local;
 	int rc;
@@ -270,9 +358,30 @@ int enl_service_render(struct enl_app *app, const char *key, const struct enl_re
 	enl_body_init(&out->body);
 	snprintf(out->content_type, sizeof(out->content_type), "%s",
 	         enl_format_mime(p->req.format));
-	rc = lookup(app, key, p, if_none_match, &v, out, e);
-	if (rc == 0 && !out->not_modified && !out->cache_hit)
-		rc = fetch_or_render(app, key, &v, out, e);
+
+	rc = enl_store_head(app->store, cfg->originals_bucket, key, &info, e);
+	if (rc == ENL_ENOTFOUND || rc == ENL_EINVAL)
+		return enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
+	if (rc)
+		return rc;
+	v.original_size = info.size;
+	enl_version_tag(&info, v.version);
+	snprintf(out->version, sizeof(out->version), "%s", v.version);
+	/* An older (or made-up) version: never its bytes, a pointer to the current ones. */
+	if (p->version[0] && strcmp(p->version, v.version) != 0) {
+		out->redirect = 1;
+		return 0;
+	}
+
+	if (enl_source_find(app, key, v.version, &info, &src)) {
+		rc = render_unknown(app, key, p, if_none_match, &v, out, e);
+	} else {
+		memset(&f, 0, sizeof(f));
+		enl_buf_init(&f.original, 0);
+		rc = lookup(app, key, p, &src, if_none_match, &v, out, e);
+		if (rc == 0 && !out->not_modified && !out->cache_hit)
+			rc = fetch_or_render(app, key, &v, &f, out, e);
+	}
 	if (rc == 0 && !out->not_modified)
 		enl_metrics_render_cache(out->cache_hit);
 	return rc;

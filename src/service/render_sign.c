@@ -136,3 +136,48 @@ int enl_render_sig_ok(const char *key, const char *previous, const char *raw_pat
 	}
 	return ok;
 }
+
+int enl_render_url_at(const char *raw_path, const char *raw_query, const char *version,
+                      const char *key, char **out)
+{
+	const char *q = raw_query ? raw_query : "";
+	size_t cap = strlen(q) + strlen(version) + 4;
+	char *query = malloc(cap), *sorted = NULL, *url = NULL;
+	char sig[ENL_RENDER_SIG_LEN + 1];
+	size_t o = 0;
+	int rc;
+
+	*out = NULL;
+	if (!query)
+		return ENL_ENOMEM;
+	for (const char *p = q; *p;) {
+		size_t n = strcspn(p, "&");
+		if (n && !is_sig(p, n) && !(n >= 2 && memcmp(p, "v=", 2) == 0)) {
+			memcpy(query + o, p, n);
+			o += n;
+			query[o++] = '&';
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	snprintf(query + o, cap - o, "v=%s", version);
+	if ((rc = enl_render_sign_query(query, &sorted)))
+		goto done;
+	if (key && key[0] && (rc = enl_render_sign(key, raw_path, sorted, sig)))
+		goto done;
+	size_t n = strlen(raw_path) + strlen(sorted) + ENL_RENDER_SIG_LEN + 8;
+	if (!(url = malloc(n))) {
+		rc = ENL_ENOMEM;
+		goto done;
+	}
+	if (key && key[0])
+		snprintf(url, n, "%s?%s&sig=%s", raw_path, sorted, sig);
+	else
+		snprintf(url, n, "%s?%s", raw_path, sorted);
+	*out = url;
+done:
+	free(query);
+	free(sorted);
+	return rc;
+}

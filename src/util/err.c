@@ -27,6 +27,7 @@ static const struct enl_err_info table[] = {
     {ENL_ETIMEOUT, "timeout", "Upstream timeout", 504},
     {ENL_ECONFLICT, "conflict", "Conflict", 409},
     {ENL_EAUTH, "unauthorized", "Unauthorized", 401},
+    {ENL_EFORBIDDEN, "forbidden", "Forbidden", 403},
     {ENL_EINTERNAL, "internal", "Internal error", 500},
 };
 

@@ -17,11 +17,11 @@ int main(void)
 	static const struct {
 		int err, status;
 	} table[] = {
-	    {ENL_OK, 200},        {ENL_EINVAL, 400},    {ENL_EAUTH, 401},
-	    {ENL_ENOTFOUND, 404}, {ENL_ECONFLICT, 409}, {ENL_EUNSUPPORTED, 422},
-	    {ENL_EDECODE, 422},   {ENL_ETOOBIG, 422},   {ENL_EINTERNAL, 500},
-	    {ENL_ENOMEM, 503},    {ENL_EIO, 503},       {ENL_EBUSY, 503},
-	    {ENL_ETIMEOUT, 504},  {-999, 500},
+	    {ENL_OK, 200},           {ENL_EINVAL, 400},    {ENL_EAUTH, 401},
+	    {ENL_EFORBIDDEN, 403},   {ENL_ENOTFOUND, 404}, {ENL_ECONFLICT, 409},
+	    {ENL_EUNSUPPORTED, 422}, {ENL_EDECODE, 422},   {ENL_ETOOBIG, 422},
+	    {ENL_EINTERNAL, 500},    {ENL_ENOMEM, 503},    {ENL_EIO, 503},
+	    {ENL_EBUSY, 503},        {ENL_ETIMEOUT, 504},  {-999, 500},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		int got = enl_http_status(table[i].err);
@@ -38,16 +38,16 @@ int main(void)
 		CHECK_STR_EQ(enl_err_name(err), i->name);
 	}
 	CHECK_INT_EQ(enl_err_info(5)->code, ENL_EINTERNAL);
-	CHECK_INT_EQ(enl_err_info(-13)->code, ENL_EINTERNAL);
+	CHECK_INT_EQ(enl_err_info(-14)->code, ENL_EINTERNAL);
 	CHECK_STR_EQ(enl_err_name(-999), "internal");
 	/* Every retryable error (EventBridge retries 429 and 5xx) maps to 5xx, every
 	 * permanent one to 4xx. */
 	int retryable[] = {ENL_EIO, ENL_EBUSY, ENL_ETIMEOUT, ENL_ENOMEM, ENL_EINTERNAL};
 	for (size_t i = 0; i < 5; i++)
 		CHECK(enl_http_status(retryable[i]) >= 500);
-	int permanent[] = {ENL_EINVAL,  ENL_EAUTH,   ENL_ENOTFOUND,
+	int permanent[] = {ENL_EINVAL,  ENL_EAUTH,   ENL_EFORBIDDEN,  ENL_ENOTFOUND,
 	                   ENL_EDECODE, ENL_ETOOBIG, ENL_EUNSUPPORTED};
-	for (size_t i = 0; i < 6; i++) {
+	for (size_t i = 0; i < 7; i++) {
 		int st = enl_http_status(permanent[i]);
 		CHECK(st >= 400 && st < 500 && st != 429);
 	}

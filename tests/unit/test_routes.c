@@ -29,6 +29,7 @@
 #include "enlarger/service.h"
 #include "enlarger/store.h"
 #include "enlarger/table.h"
+#include "source.h" /* src/service: a restarted server's empty map of sizes */
 
 /* ---- a fake request --------------------------------------------------------------- */
 
@@ -122,10 +123,10 @@ static json_t *resp_json(const struct enl_resp *r)
 struct wrap_store {
 	struct enl_store base;
 	struct enl_store *inner;
-	int fail_put;    /* 1: every put fails with ENL_EIO */
-	int fail_ping;   /* 1: ping fails with ENL_EIO */
-	int gets, heads; /* calls so far */
-	int no_open;     /* 1: a store without files, as S3 (reads are gets) */
+	int fail_put;          /* 1: every put fails with ENL_EIO */
+	int fail_ping;         /* 1: ping fails with ENL_EIO */
+	int gets, heads, puts; /* calls so far */
+	int no_open;           /* 1: a store without files, as S3 (reads are gets) */
 };
 
 static int ws_get(struct enl_store *s, const char *b, const char *k, size_t max,
@@ -144,6 +145,7 @@ static int ws_put(struct enl_store *s, const char *b, const char *k, const void 
                   const struct enl_put_opts *o, struct enl_errmsg *e)
 {
 	struct wrap_store *w = (struct wrap_store *)s;
+	w->puts++;
 	if (w->fail_put)
 		return enl_fail(e, ENL_EIO, "injected: the store is down");
 	return enl_store_put(w->inner, b, k, d, n, o, e);
@@ -509,15 +511,21 @@ static void test_process(struct enl_app *app)
 /* How the last render's body came, before render() read it into bytes. */
 static enum enl_body_kind render_body_kind;
 
-/* GET /render/<path>; returns the status and frees everything but what the caller asks.
- * The body is read into out->body, as a door that carries bytes does. */
-static int render(const char *path, const char *hname, const char *hvalue, struct enl_resp *out)
+/* A /render answer's body read into out->body, as a door that carries bytes does; returns
+ * the status. */
+static int render_read(struct enl_resp *out)
 {
 	struct enl_errmsg e = {{0}};
-	call("render", "GET", path, NULL, hname, hvalue, out);
 	render_body_kind = out->body_ref.kind;
 	CHECK_INT_EQ(enl_resp_body_bytes(out, 0, &e), 0);
 	return out->status;
+}
+
+/* GET /render/<path>; returns the status and frees everything but what the caller asks. */
+static int render(const char *path, const char *hname, const char *hvalue, struct enl_resp *out)
+{
+	call("render", "GET", path, NULL, hname, hvalue, out);
+	return render_read(out);
 }
 
 static void expect_param_error(const char *query, const char *names)
@@ -587,7 +595,7 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	CHECK_STR_EQ(r.content_type, "image/webp");
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "miss");
 	CHECK_INT_EQ(render_body_kind, ENL_BODY_SHARED); /* the render's own bytes */
-	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=300"); /* no v */
 	CHECK(resp_header(&r, "Vary") == NULL);
 	char etag[80];
 	snprintf(etag, sizeof(etag), "%s", resp_header(&r, "ETag") ? resp_header(&r, "ETag") : "");
@@ -673,6 +681,219 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	enl_resp_free(&r);
 	use_routes(routes);
 	enl_routes_free(open_routes);
+}
+
+/* The store operations since the last call: HEADs, GETs, PUTs. */
+static void expect_ops(int heads, int gets, int puts, const char *what)
+{
+	static int h0, g0, p0;
+	int dh = wstore.heads - h0, dg = wstore.gets - g0, dp = wstore.puts - p0;
+	h0 = wstore.heads;
+	g0 = wstore.gets;
+	p0 = wstore.puts;
+	check_count++;
+	if (heads >= 0 && (dh != heads || dg != gets || dp != puts)) {
+		check_failures++;
+		fprintf(stderr, "%s: %d HEAD, %d GET, %d PUT; want %d, %d, %d\n", what, dh, dg, dp,
+		        heads, gets, puts);
+	}
+}
+
+static void version_of(const char *key, char out[ENL_VERSION_TAG_MAX + 1])
+{
+	struct enl_object_info info;
+	struct enl_errmsg e = {{0}};
+	REQUIRE(enl_store_head(local_store, "originals", key, &info, &e) == 0);
+	enl_version_tag(&info, out);
+}
+
+/* GET path with the origin secret; out's status, headers and ETag (into etag when given). */
+static int get_render(const char *path, const char *inm, struct enl_resp *out)
+{
+	struct fake f;
+	fake_init(&f, "GET", path, NULL);
+	fake_header_add(&f, "x-origin-secret", "cdn");
+	if (inm)
+		fake_header_add(&f, "If-None-Match", inm);
+	run(&f, "render", out);
+	return render_read(out);
+}
+
+/* Versions, canonical keys and what each answer costs in store operations (the bound
+ * docs/keys.md states: HEAD, GET variant, GET original, PUT variant at most). */
+static void test_render_versions(struct enl_app *app)
+{
+	struct enl_resp r;
+	char v1[ENL_VERSION_TAG_MAX + 1], v2[ENL_VERSION_TAG_MAX + 1], path[512], etag[80];
+
+	put_jpeg("v.jpg", 800, 600);
+	version_of("v.jpg", v1);
+	expect_ops(-1, 0, 0, "");
+
+	/* A version nobody has read yet: its size comes from its header. */
+	CHECK_INT_EQ(get_render("/render/v.jpg?w=400&fmt=webp", NULL, &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "miss");
+	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=300");
+	snprintf(etag, sizeof(etag), "%s", resp_header(&r, "ETag"));
+	enl_resp_free(&r);
+	expect_ops(1, 2, 1, "first miss of an unread version");
+	CHECK_INT_EQ(get_render("/render/v.jpg?w=400&fmt=webp", NULL, &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+	enl_resp_free(&r);
+	expect_ops(1, 1, 0, "hit");
+	CHECK_INT_EQ(get_render("/render/v.jpg?w=400&fmt=webp", etag, &r), 304);
+	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=300");
+	enl_resp_free(&r);
+	expect_ops(1, 0, 0, "revalidation");
+	CHECK_INT_EQ(get_render("/render/v.jpg?w=200&fmt=webp", NULL, &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "miss");
+	enl_resp_free(&r);
+	expect_ops(1, 2, 1, "miss of a known version");
+
+	/* v: the current version is for ever; any other is a 302 to it, after one HEAD. */
+	snprintf(path, sizeof(path), "/render/v.jpg?w=400&fmt=webp&v=%s", v1);
+	CHECK_INT_EQ(get_render(path, NULL, &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+	CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+	enl_resp_free(&r);
+	expect_ops(1, 1, 0, "versioned hit");
+	char want[512];
+	snprintf(want, sizeof(want), "/render/v.jpg?fmt=webp&v=%s&w=400", v1);
+	CHECK_INT_EQ(get_render("/render/v.jpg?w=400&v=0123abc&fmt=webp", NULL, &r), 302);
+	CHECK_STR_EQ(resp_header(&r, "Location"), want);
+	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=60");
+	CHECK_INT_EQ(r.body.len, 0);
+	enl_resp_free(&r);
+	expect_ops(1, 0, 0, "302");
+
+	/* Replaced: the old version's URL moves on; the URL without v has new bytes. */
+	put_jpeg("v.jpg", 600, 800);
+	version_of("v.jpg", v2);
+	CHECK(strcmp(v1, v2) != 0);
+	expect_ops(-1, 0, 0, "");
+	snprintf(path, sizeof(path), "/render/v.jpg?w=400&fmt=webp&v=%s", v1);
+	CHECK_INT_EQ(get_render(path, NULL, &r), 302);
+	snprintf(want, sizeof(want), "/render/v.jpg?fmt=webp&v=%s&w=400", v2);
+	CHECK_STR_EQ(resp_header(&r, "Location"), want);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(get_render("/render/v.jpg?w=400&fmt=webp", etag, &r), 200);
+	CHECK(strcmp(resp_header(&r, "ETag"), etag) != 0);
+	VipsImage *img = vips_image_new_from_buffer(r.body.data, r.body.len, "", NULL);
+	REQUIRE(img != NULL);
+	CHECK_INT_EQ(vips_image_get_width(img), 400); /* the new, portrait bytes */
+	CHECK_INT_EQ(vips_image_get_height(img), 533);
+	g_object_unref(img);
+	enl_resp_free(&r);
+
+	/* Canonical: a width past the source's is the source's, the same variant. */
+	put_jpeg("small.jpg", 150, 100);
+	expect_ops(-1, 0, 0, "");
+	CHECK_INT_EQ(get_render("/render/small.jpg?w=200&fmt=png", NULL, &r), 200);
+	snprintf(etag, sizeof(etag), "%s", resp_header(&r, "ETag"));
+	enl_resp_free(&r);
+	expect_ops(1, 2, 1, "small: miss");
+	const char *same[] = {"/render/small.jpg?w=400&fmt=png",
+	                      "/render/small.jpg?fmt=png&w=200&h=400&fit=inside",
+	                      "/render/small.jpg?fmt=png&w=400&fit=cover"};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		CHECK_INT_EQ(get_render(same[i], NULL, &r), 200);
+		CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
+		CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+		enl_resp_free(&r);
+		expect_ops(1, 1, 0, same[i]);
+	}
+
+	/* A processed photo: after a restart (an empty map) its size comes from the item, so
+	 * a hit is still one HEAD and one GET; an unprocessed one reads its original once. */
+	char what[64];
+	put_jpeg("done.jpg", 640, 480);
+	CHECK_INT_EQ(process("{\"bucket\":\"originals\",\"key\":\"done.jpg\"}", what, sizeof(what)),
+	             200);
+	json_t *item = item_of("done.jpg");
+	char vd[ENL_VERSION_TAG_MAX + 1];
+	version_of("done.jpg", vd);
+	CHECK_STR_EQ(json_string_value(json_object_get(item, "version")), vd);
+	json_decref(item);
+	CHECK_INT_EQ(get_render("/render/done.jpg?w=400&fmt=webp", NULL, &r), 200);
+	enl_resp_free(&r);
+	expect_ops(-1, 0, 0, "");
+	enl_sources_free(app->sources);
+	REQUIRE(enl_sources_new(&app->sources) == 0);
+	CHECK_INT_EQ(get_render("/render/done.jpg?w=400&fmt=webp", NULL, &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+	enl_resp_free(&r);
+	expect_ops(1, 1, 0, "hit of a processed photo after a restart");
+	CHECK_INT_EQ(get_render("/render/small.jpg?w=200&fmt=png", NULL, &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
+	enl_resp_free(&r);
+	expect_ops(1, 2, 0, "hit of an unprocessed photo after a restart");
+	CHECK_INT_EQ(get_render("/render/small.jpg?w=200&fmt=png", NULL, &r), 200);
+	enl_resp_free(&r);
+	expect_ops(1, 1, 0, "and the next one");
+}
+
+/* Signed URLs: a table built with a signing key (and a previous one). */
+static void test_render_signed(struct enl_app *app, const struct enl_config *cfg,
+                               const struct enl_routes *routes)
+{
+	const char *k1 = "the current key, 32 bytes or more",
+	           *k0 = "the previous key, 32 bytes or more";
+	struct enl_config scfg = *cfg;
+	struct enl_routes *sroutes = NULL;
+	struct enl_errmsg e = {{0}};
+	struct enl_resp r;
+	char sig[ENL_RENDER_SIG_LEN + 1], path[512], v[ENL_VERSION_TAG_MAX + 1];
+
+	snprintf(scfg.render_signing_key, sizeof(scfg.render_signing_key), "%s", k1);
+	snprintf(scfg.render_signing_key_previous, sizeof(scfg.render_signing_key_previous), "%s",
+	         k0);
+	REQUIRE(enl_routes_new(&scfg, app, &sroutes, &e) == 0);
+	use_routes(sroutes);
+	version_of("v.jpg", v);
+	expect_ops(-1, 0, 0, "");
+
+	/* Missing or wrong: 403 before any store operation. */
+	CHECK_INT_EQ(get_render("/render/v.jpg?w=400&fmt=webp", NULL, &r), 403);
+	CHECK_STR_EQ(r.content_type, "application/problem+json");
+	enl_resp_free(&r);
+	REQUIRE(enl_render_sign(k1, "/render/v.jpg", "w=400&fmt=webp", sig) == 0);
+	snprintf(path, sizeof(path), "/render/v.jpg?w=200&fmt=webp&sig=%s", sig); /* other w */
+	CHECK_INT_EQ(get_render(path, NULL, &r), 403);
+	enl_resp_free(&r);
+	snprintf(path, sizeof(path), "/render/V.jpg?w=400&fmt=webp&sig=%s", sig); /* other key */
+	CHECK_INT_EQ(get_render(path, NULL, &r), 403);
+	enl_resp_free(&r);
+	expect_ops(0, 0, 0, "refused signatures");
+
+	/* Right, in any order of the pairs; under the previous key too. */
+	snprintf(path, sizeof(path), "/render/v.jpg?sig=%s&fmt=webp&w=400", sig);
+	CHECK_INT_EQ(get_render(path, NULL, &r), 200);
+	enl_resp_free(&r);
+	REQUIRE(enl_render_sign(k0, "/render/v.jpg", "w=400&fmt=webp", sig) == 0);
+	snprintf(path, sizeof(path), "/render/v.jpg?w=400&fmt=webp&sig=%s", sig);
+	CHECK_INT_EQ(get_render(path, NULL, &r), 200);
+	enl_resp_free(&r);
+
+	/* An older version's URL: the 302 is signed with the current key. */
+	REQUIRE(enl_render_sign(k0, "/render/v.jpg", "w=400&fmt=webp&v=0ld", sig) == 0);
+	snprintf(path, sizeof(path), "/render/v.jpg?w=400&fmt=webp&v=0ld&sig=%s", sig);
+	CHECK_INT_EQ(get_render(path, NULL, &r), 302);
+	const char *loc = resp_header(&r, "Location");
+	REQUIRE(loc != NULL);
+	char want_sig[ENL_RENDER_SIG_LEN + 1], query[256];
+	snprintf(query, sizeof(query), "fmt=webp&v=%s&w=400", v);
+	REQUIRE(enl_render_sign(k1, "/render/v.jpg", query, want_sig) == 0);
+	char want[512];
+	snprintf(want, sizeof(want), "/render/v.jpg?%s&sig=%s", query, want_sig);
+	CHECK_STR_EQ(loc, want);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(get_render(want, NULL, &r), 200);
+	CHECK_STR_EQ(resp_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
+	enl_resp_free(&r);
+
+	use_routes(routes);
+	enl_routes_free(sroutes);
 }
 
 /* Settings are bound when the table is built: a route reads its own copy, never the
@@ -813,6 +1034,8 @@ int main(int argc, char **argv)
 	test_json_precision();
 	test_process(&app);
 	test_render(&app, &cfg, routes);
+	test_render_versions(&app);
+	test_render_signed(&app, &cfg, routes);
 	test_bound_settings(&app, &cfg);
 	test_ops();
 
