@@ -8,3 +8,6 @@ enl_unit_test(test_render_params ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render_pa
 enl_unit_test(test_render_sign ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render_sign.c
               LIBS enl_service)
 enl_unit_test(test_flight ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_flight.c LIBS enl_service)
+# enl_render_canonical keeps the bytes: each request rendered as asked and canonical.
+enl_unit_test(test_render_canonical ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render_canonical.c
+              LIBS enlarger_lib PkgConfig::VIPS LABELS core)
