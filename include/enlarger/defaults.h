@@ -11,7 +11,7 @@
 
 /* GET /render's widths when ENLARGER_RENDER_WIDTHS is not set: 64 to 3840 px in 14 steps,
  * measured against gallery layouts and device widths (docs/keys.md, bench/render_widths.py). */
-#define ENL_DEFAULT_RENDER_WIDTHS "64,128,200,300,430,600,828,1080,1290,1680,2160,2560,3072,3840"
+#define ENL_DEFAULT_RENDER_WIDTHS "64,128,200,300,430,600,800,1080,1290,1680,2160,2560,3072,3840"
 /* How long an unversioned /render answer (no v) may be cached before it is revalidated. */
 #define ENL_DEFAULT_RENDER_UNVERSIONED_MAX_AGE 300
 /* The shortest ENLARGER_RENDER_SIGNING_KEY: 32 bytes, as `openssl rand -base64 32` gives
