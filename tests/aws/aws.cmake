@@ -39,3 +39,6 @@ enl_script_test(aws_render_io "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_r
                 --backend aws)
 # The faults (S3 stopped mid-burst, DynamoDB down, S3 that never answers).
 enl_script_test(aws_faults "aws" ${CMAKE_CURRENT_LIST_DIR}/test_aws_faults.py)
+# The same hostile /render requests on S3 + DynamoDB (tests/integration/test_render_urls.py).
+enl_script_test(aws_render_urls "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_render_urls.py
+                --backend aws)

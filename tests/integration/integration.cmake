@@ -14,3 +14,7 @@ enl_script_test(integration_deadline "integration" ${CMAKE_CURRENT_LIST_DIR}/tes
 # stalled readers, the send deadline, the original's byte limit before the job gate.
 enl_script_test(integration_render_io "integration"
                 ${CMAKE_CURRENT_LIST_DIR}/test_render_io.py)
+# /render in public (issue 11): canonical requests, the variant bound, versions,
+# signatures and a caching proxy in front; tests/aws/aws.cmake runs it with --backend aws.
+enl_script_test(integration_render_urls "integration"
+                ${CMAKE_CURRENT_LIST_DIR}/test_render_urls.py)
