@@ -260,9 +260,11 @@ export function galleryDistribution(stack: Stack, props: GalleryCdnProps): cloud
   });
 
   const renderCachePolicy = new cloudfront.CachePolicy(stack, 'RenderCachePolicy', {
-    comment: 'enlarger /render: key = path + w,h,fit,q,fmt + normalised Accept',
+    comment: 'enlarger /render: key = path + w,h,fit,q,fmt,v,sig + normalised Accept',
     headerBehavior: cloudfront.CacheHeaderBehavior.allowList('accept'),
-    queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('w', 'h', 'fit', 'q', 'fmt'),
+    // Exactly the service's parameters: v (the version) and sig (the signature) are part of
+    // the URL's identity, and any other query string is neither cached on nor forwarded.
+    queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('w', 'h', 'fit', 'q', 'fmt', 'v', 'sig'),
     cookieBehavior: cloudfront.CacheCookieBehavior.none(),
     minTtl: Duration.seconds(0),
     defaultTtl: Duration.days(1),

@@ -19,7 +19,13 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { NORMALISE_ACCEPT_SOURCE, STRIP_PREFIX_SOURCE } from '../lib/functions/normalise-accept';
 import { ecrImageFromUri } from '../lib/image';
 import { GalleryDataStack } from '../lib/stacks/gallery-data-stack';
-import { findDockerDirectory, jobsForCpu, ProcessingStack, ProcessingStackProps } from '../lib/stacks/processing-stack';
+import {
+  defaultRenderWidths,
+  findDockerDirectory,
+  jobsForCpu,
+  ProcessingStack,
+  ProcessingStackProps,
+} from '../lib/stacks/processing-stack';
 import {
   assertNagPasses,
   Built as BuiltStack,
@@ -257,7 +263,7 @@ describe('CloudFront and the origin', () => {
     const k = policy.Properties.CachePolicyConfig.ParametersInCacheKeyAndForwardedToOrigin;
     assert.deepEqual(k.HeadersConfig, { HeaderBehavior: 'whitelist', Headers: ['accept'] });
     assert.deepEqual(k.QueryStringsConfig.QueryStringBehavior, 'whitelist');
-    assert.deepEqual([...k.QueryStringsConfig.QueryStrings].sort(), ['fit', 'fmt', 'h', 'q', 'w']);
+    assert.deepEqual([...k.QueryStringsConfig.QueryStrings].sort(), ['fit', 'fmt', 'h', 'q', 'sig', 'v', 'w']);
     assert.equal(k.CookiesConfig.CookieBehavior, 'none');
     const fnId = logicalId(stack.node.findChild('NormaliseAccept'));
     assert.deepEqual(renderBehaviour.FunctionAssociations, [
@@ -449,6 +455,32 @@ describe('ALB, health checks and the service', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 10 });
   });
 
+  it('sets the width list: the service\'s default from include/enlarger/defaults.h, or renderWidths', () => {
+    const widths = (b: Built) => {
+      const td = Object.values(b.res).find((r) => r.Type === 'AWS::ECS::TaskDefinition')!;
+      const env = td.Properties.ContainerDefinitions[0].Environment;
+      return env.find((e: any) => e.Name === 'ENLARGER_RENDER_WIDTHS')?.Value;
+    };
+    const header = fs.readFileSync(path.join(infraDir, '..', 'include', 'enlarger', 'defaults.h'), 'utf8');
+    const m = /#define ENL_DEFAULT_RENDER_WIDTHS "([0-9,]+)"/.exec(header);
+    assert.ok(m);
+    assert.equal(widths(built), m![1]);
+    assert.deepEqual(defaultRenderWidths(path.join(infraDir, '..')).slice(0, 2), [64, 128]);
+    assert.equal(widths(build({ props: { renderWidths: [320, 640, 1280] } })), '320,640,1280');
+  });
+
+  it('signs /render URLs only when asked: a generated key, for the service and the gallery', () => {
+    assert.equal(stack.renderSigningKey, undefined);
+    const signed = build({ props: { signRenderUrls: true } });
+    const td = Object.values(signed.res).find((r) => r.Type === 'AWS::ECS::TaskDefinition')!;
+    const c = td.Properties.ContainerDefinitions[0];
+    const keyId = signed.stack.getLogicalId(signed.stack.renderSigningKey!.node.defaultChild as any);
+    assert.deepEqual(c.Secrets.find((x: any) => x.Name === 'ENLARGER_RENDER_SIGNING_KEY').ValueFrom, { Ref: keyId });
+    assert.equal(signed.res[keyId].Properties.GenerateSecretString.PasswordLength, 48);
+    assert.ok(!JSON.stringify(c.Environment).includes('SIGNING'), 'never in the plain environment');
+    assert.deepEqual(signed.t.toJSON().Outputs.RenderSigningKeySecretArn.Value, { Ref: keyId });
+  });
+
   it('sets ENLARGER_JOBS from the task\'s vCPUs (cores + 1, the service\'s own rule)', () => {
     const envOf = (b: Built) => {
       const [, td] = Object.entries(b.res).find(([, r]) => r.Type === 'AWS::ECS::TaskDefinition')!;
@@ -531,6 +563,7 @@ describe('cdk-nag AwsSolutions', () => {
     // IAM5 finding acknowledged there, and only for that action.
     passes(build({ nag: true, image: 'default' }));
     passes(build({ nag: true, image: 'default', stage: 'prod', props: { corsAllowedOrigins: ['https://gallery.example.com'] } }));
+    passes(build({ nag: true, props: { signRenderUrls: true } }));
   });
 
   it('still fails when the execution role gets any other action on "*"', () => {

@@ -301,7 +301,7 @@ describe('CloudFront and the function URL', () => {
       CachePolicyConfig: {
         ParametersInCacheKeyAndForwardedToOrigin: {
           HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['accept'] },
-          QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['w', 'h', 'fit', 'q', 'fmt'] },
+          QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['w', 'h', 'fit', 'q', 'fmt', 'v', 'sig'] },
         },
       },
     });

@@ -152,6 +152,19 @@ export interface ProcessingStackProps extends StackProps {
   readonly corsAllowedOrigins?: string[];
   /** CloudFront price class. @default PRICE_CLASS_100 */
   readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * The widths GET /render accepts (ENLARGER_RENDER_WIDTHS): they bound the variants one
+   * photo can have (docs/keys.md, "How many variants").
+   * @default - the service's own default, read from include/enlarger/defaults.h
+   */
+  readonly renderWidths?: number[];
+  /**
+   * Require signed /render URLs: a generated Secrets Manager secret becomes
+   * ENLARGER_RENDER_SIGNING_KEY (RenderSigningKeySecretArn output), which the gallery's
+   * backend reads to sign its URLs (docs/signing.md). Turn it on once the gallery signs.
+   * @default false
+   */
+  readonly signRenderUrls?: boolean;
 }
 
 /** The directory holding docker/Dockerfile: `dir` itself, checked, or the nearest above `from`. */
@@ -167,6 +180,18 @@ export function findDockerDirectory(dir: string | undefined, from: string = __di
       throw new Error(`ProcessingStack: no docker/Dockerfile above ${from}; pass dockerDirectory or image`);
     }
   }
+}
+
+/**
+ * The service's default ENLARGER_RENDER_WIDTHS, from the one place it is written
+ * (ENL_DEFAULT_RENDER_WIDTHS in include/enlarger/defaults.h under `root`: the repository this
+ * CDK app is part of).
+ */
+export function defaultRenderWidths(root: string): number[] {
+  const header = path.join(root, 'include', 'enlarger', 'defaults.h');
+  const m = /#define ENL_DEFAULT_RENDER_WIDTHS "([0-9,]+)"/.exec(fs.readFileSync(header, 'utf8'));
+  if (!m) throw new Error(`ProcessingStack: no ENL_DEFAULT_RENDER_WIDTHS in ${header}; pass renderWidths`);
+  return m[1].split(',').map(Number);
 }
 
 /**
@@ -194,6 +219,8 @@ export class ProcessingStack extends Stack {
   public readonly alarms: cloudwatch.Alarm[];
   public readonly apiKeySecret: secretsmanager.Secret;
   public readonly originSecret: secretsmanager.Secret;
+  /** ENLARGER_RENDER_SIGNING_KEY, when signRenderUrls is on. */
+  public readonly renderSigningKey?: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: ProcessingStackProps) {
     super(scope, id, props);
@@ -226,12 +253,22 @@ export class ProcessingStack extends Stack {
       generateSecretString: secretString,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    for (const secret of [this.apiKeySecret, this.originSecret]) {
+    // With signRenderUrls, a third: the HMAC key of /render URLs, which the gallery's
+    // backend reads too (48 letters and digits: over the service's 32-character minimum).
+    if (props.signRenderUrls) {
+      this.renderSigningKey = new secretsmanager.Secret(this, 'RenderSigningKey', {
+        description: `enlarger ${props.stage}: ENLARGER_RENDER_SIGNING_KEY, signs /render URLs (the gallery's backend signs with it)`,
+        generateSecretString: secretString,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    }
+    for (const secret of [this.apiKeySecret, this.originSecret, ...(this.renderSigningKey ? [this.renderSigningKey] : [])]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'Rotating needs the consumers updated in step (EventBridge connection or CloudFront origin, ' +
-          'then the ECS service redeployed); docs/deploy.md gives the manual procedure. ' +
+          'Rotating needs the consumers updated in step (EventBridge connection, CloudFront origin or ' +
+          'the gallery backend, then the ECS service redeployed); docs/deploy.md and docs/signing.md ' +
+          'give the manual procedure. ' +
           'A rotation Lambda for a shared header secret would add more surface than it removes.',
       });
     }
@@ -302,10 +339,15 @@ export class ProcessingStack extends Stack {
         ENLARGER_TABLE: props.photosTable.tableName,
         ENLARGER_TABLE_KEY: tableKey,
         ENLARGER_JOBS: String(jobsForCpu(cpu)),
+        // The bound on variants per photo, explicit in the template.
+        ENLARGER_RENDER_WIDTHS: (props.renderWidths ?? defaultRenderWidths(findDockerDirectory(undefined))).join(','),
       },
       secrets: {
         ENLARGER_PROCESS_API_KEY: ecs.Secret.fromSecretsManager(this.apiKeySecret),
         ENLARGER_ORIGIN_SECRET: ecs.Secret.fromSecretsManager(this.originSecret),
+        ...(this.renderSigningKey
+          ? { ENLARGER_RENDER_SIGNING_KEY: ecs.Secret.fromSecretsManager(this.renderSigningKey) }
+          : {}),
       },
       // Liveness, the same probe as the Dockerfile's HEALTHCHECK (ECS ignores that one).
       healthCheck: {
@@ -643,6 +685,9 @@ export class ProcessingStack extends Stack {
     new CfnOutput(this, 'ServiceLogGroupName', { value: serviceLogGroup.logGroupName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ProcessApiKeySecretArn', { value: this.apiKeySecret.secretArn });
+    if (this.renderSigningKey) {
+      new CfnOutput(this, 'RenderSigningKeySecretArn', { value: this.renderSigningKey.secretArn });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
   }
 }
