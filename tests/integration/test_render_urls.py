@@ -39,8 +39,8 @@ import urllib.parse
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
-from enl_harness import (SOURCE, AwsBackend, OpenAPI, Server, check, done,  # noqa: E402
-                         make_image, need_tools, vipsheader)
+from enl_harness import (SOURCE, AwsBackend, OpenAPI, Server, standins_or_skip,  # noqa: E402
+                         check, done, make_image, need_tools, vipsheader)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", choices=["local", "aws"], default="local")
@@ -537,14 +537,7 @@ def main():
         signed(None)
         through_a_cache(None)
     else:
-        from standins import Skip, StandIns
-        try:
-            st = StandIns(buckets=["originals", "thumbnails", "optimized", "renders"],
-                          table="photos")
-        except Skip as why:
-            print(f"skip: {why}")
-            sys.exit(77)
-        with st:
+        with standins_or_skip() as st:
             backend = AwsBackend(st)
             main_suite(backend)
             bound(backend)
