@@ -124,21 +124,23 @@ static int is_token(const char *s, size_t n, const char *token)
 	return s && strlen(token) == n && memcmp(s, token, n) == 0;
 }
 
-/* "64, 128, ..." into out, or "any width from 1 to <max>". */
-static void list_text(const struct enl_int_list *l, int max, char *out, size_t cap)
+/* The refusal of a value of name that is not in l: "parameter w must be one of: 64, 128,
+ * ...", or for "any", an integer up to max. */
+static int not_listed(const struct enl_int_list *l, int max, const char *name, struct enl_errmsg *e)
 {
+	char list[256];
 	size_t o = 0;
-	out[0] = '\0';
-	if (l->any) {
-		snprintf(out, cap, "any from 1 to %d", max);
-		return;
-	}
-	for (int i = 0; i < l->n && o < cap; i++) {
-		int n = snprintf(out + o, cap - o, "%s%d", i ? ", " : "", l->v[i]);
+	if (l->any)
+		return enl_fail(e, ENL_EINVAL, "parameter %s must be an integer from 1 to %d", name,
+		                max);
+	list[0] = '\0';
+	for (int i = 0; i < l->n && o < sizeof(list); i++) {
+		int n = snprintf(list + o, sizeof(list) - o, "%s%d", i ? ", " : "", l->v[i]);
 		if (n < 0)
 			break;
 		o += (size_t)n;
 	}
+	return enl_fail(e, ENL_EINVAL, "parameter %s must be one of: %s", name, list);
 }
 
 static int listed(const struct enl_int_list *l, int v)
@@ -155,10 +157,8 @@ static int listed(const struct enl_int_list *l, int v)
 static int side(const struct enl_config *c, const char *name, const char *s, size_t n, int *out,
                 struct enl_errmsg *e)
 {
-	char list[256];
-	list_text(&c->render_widths, c->max_render_width, list, sizeof(list));
 	if (canonical_int(s, n, c->max_render_width, out) || !listed(&c->render_widths, *out))
-		return enl_fail(e, ENL_EINVAL, "parameter %s must be one of: %s", name, list);
+		return not_listed(&c->render_widths, c->max_render_width, name, e);
 	return 0;
 }
 
@@ -236,16 +236,14 @@ int enl_render_params_parse(const struct enl_config *c, const char *raw_query, c
 			return enl_fail(e, ENL_EINVAL, "parameter fit must be inside or cover");
 	}
 	if (seen[P_Q]) {
-		char list[256];
 		if (c->render_qualities.n == 0)
 			return enl_fail(
 			    e, ENL_EINVAL,
 			    "parameter q is not accepted here: renders have the format's "
 			    "default quality");
-		list_text(&c->render_qualities, 100, list, sizeof(list));
 		if (canonical_int(val[P_Q], len[P_Q], 100, &out->req.quality) ||
 		    !listed(&c->render_qualities, out->req.quality))
-			return enl_fail(e, ENL_EINVAL, "parameter q must be one of: %s", list);
+			return not_listed(&c->render_qualities, 100, "q", e);
 	}
 
 	static const char *const fmts[] = {"webp", "jpeg", "png", "avif"};

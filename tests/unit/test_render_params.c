@@ -240,6 +240,6 @@ int main(void)
 	c.render_widths.any = 1;
 	CHECK_INT_EQ(parse(&c, "w=401&h=4096&fit=cover", NULL, &p, &e), 0);
 	CHECK_INT_EQ(parse(&c, "w=4097", NULL, &p, &e), ENL_EINVAL);
-	CHECK(strstr(e.text, "any from 1 to 4096") != NULL);
+	CHECK(strstr(e.text, "parameter w must be an integer from 1 to 4096") != NULL);
 	return check_done();
 }
