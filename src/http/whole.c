@@ -152,6 +152,10 @@ void enl_http_answer(const struct enl_route *routes, size_t n_routes,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&req, 0, sizeof(req));
 	req.method = in->method;
+	/* As sent, for what must see the request as the client wrote it (the /render
+	 * signature and canonical query): never NULL, as the server gives them. */
+	req.raw_path = in->raw_path;
+	req.raw_query = in->raw_query ? in->raw_query : "";
 	req.client_ip = in->client_ip ? in->client_ip : "-";
 	req.impl = &w;
 	req.header = whole_header;

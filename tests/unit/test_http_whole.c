@@ -22,8 +22,9 @@ static int route_echo(struct enl_req *req, struct enl_resp *resp)
 	const char *h = req->header(req, "x-thing");
 	snprintf(resp->log_key, sizeof(resp->log_key), "%s", req->path + 3);
 	return enl_resp_json(resp, 200,
-	                     json_pack("{s:s, s:s?, s:s?, s:s?, s:s}", "path", req->path, "a", a,
-	                               "b", b, "h", h, "method", req->method));
+	                     json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s?}", "path",
+	                               req->path, "a", a, "b", b, "h", h, "method", req->method,
+	                               "rawPath", req->raw_path, "rawQuery", req->raw_query));
 }
 
 /* POST /p: the body's length. */
@@ -182,6 +183,9 @@ int main(void)
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "a")), "1 2+");
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "b")), "");
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "h")), "yes");
+	/* And as sent, for the /render signature: byte for byte. */
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "rawPath")), "/r/a%20b+c%C3%A9");
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "rawQuery")), "a=1+2%2B&b&c=");
 	CHECK_STR_EQ(resp_header(&r, "X-Request-Id"), "lambda-req-1");
 	CHECK_INT_EQ(h.admitted, 1);
 	json_decref(j);
@@ -191,6 +195,7 @@ int main(void)
 	h = (struct hdrs){{"x-request-id", "caller-7", NULL}, 0, 0};
 	j = answer("GET", "/r/x", NULL, NULL, &h, &r);
 	CHECK_STR_EQ(resp_header(&r, "X-Request-Id"), "caller-7");
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "rawQuery")), ""); /* never NULL */
 	json_decref(j);
 	enl_resp_free(&r);
 
