@@ -28,6 +28,7 @@ import {
   Built as BuiltStack,
   cdkJson,
   finishBuild,
+  infraDir,
   logicalIdIn,
   nagFailureReport,
   onlyOne,
@@ -103,6 +104,7 @@ describe('the function', () => {
       'ENLARGER_OPTIMIZED_BUCKET',
       'ENLARGER_ORIGINALS_BUCKET',
       'ENLARGER_RENDER_BUCKET',
+      'ENLARGER_RENDER_WIDTHS',
       'ENLARGER_TABLE',
       'ENLARGER_TABLE_KEY',
       'ENLARGER_THUMBNAILS_BUCKET',
@@ -111,6 +113,16 @@ describe('the function', () => {
     assert.equal(v.ENLARGER_LAMBDA_RESERVE_MS, '10000');
     assert.deepEqual(v.ENLARGER_RENDER_BUCKET, { Ref: logicalId(stack.renderCacheBucket) });
     assert.equal(all('AWS::SecretsManager::Secret').length, 0);
+  });
+
+  it('sets the width list: the service\'s default, or renderWidths', () => {
+    const [, f] = fn();
+    const header = fs.readFileSync(path.join(infraDir, '..', 'include', 'enlarger', 'defaults.h'), 'utf8');
+    const m = /#define ENL_DEFAULT_RENDER_WIDTHS "([0-9,]+)"/.exec(header);
+    assert.ok(m);
+    assert.equal(f.Properties.Environment.Variables.ENLARGER_RENDER_WIDTHS, m![1]);
+    const [, g] = fn(build({ props: { renderWidths: [320, 640, 1280] } }).res);
+    assert.equal(g.Properties.Environment.Variables.ENLARGER_RENDER_WIDTHS, '320,640,1280');
   });
 
   it('takes memory and reserved concurrency as props; the reserve follows the CPU share', () => {

@@ -53,7 +53,7 @@ import {
   serviceStatements,
 } from '../gallery-parts';
 import { acknowledgeObjectArnWildcards, acknowledgeResourceStarOnlyActions } from '../nag';
-import { findDockerDirectory } from './processing-stack';
+import { defaultRenderWidths, findDockerDirectory } from './processing-stack';
 
 /** The image's command for the function (src/cmd/lambda.c). */
 export const LAMBDA_COMMAND = ['lambda'];
@@ -124,6 +124,12 @@ export interface ServerlessStackProps extends StackProps {
   readonly corsAllowedOrigins?: string[];
   /** CloudFront price class. @default PRICE_CLASS_100 */
   readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * The widths GET /render accepts (ENLARGER_RENDER_WIDTHS): they bound the variants one
+   * photo can have (docs/keys.md, "How many variants").
+   * @default - the service's own default, read from include/enlarger/defaults.h
+   */
+  readonly renderWidths?: number[];
 }
 
 export class ServerlessStack extends Stack {
@@ -216,6 +222,8 @@ export class ServerlessStack extends Stack {
         ENLARGER_TABLE: props.photosTable.tableName,
         ENLARGER_TABLE_KEY: props.photosTableKey ?? 'photoId',
         ENLARGER_LAMBDA_RESERVE_MS: String(reserveMs),
+        // The bound on variants per photo, explicit in the template.
+        ENLARGER_RENDER_WIDTHS: (props.renderWidths ?? defaultRenderWidths(findDockerDirectory(undefined))).join(','),
       },
     });
     // The image pull: the asset's (or given) repository only, plus ecr:GetAuthorizationToken.
