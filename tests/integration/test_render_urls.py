@@ -8,8 +8,9 @@ binary over real HTTP, on either backend:
   render nothing; requests with the same bytes share one variant;
 - bound: every combination a client could send, against the number of variants
   docs/keys.md's formula allows, counted in the render bucket for that version;
-- versions: the photo item's version in the URL, a replaced original, old and forged
-  versions (302, never the old bytes);
+- versions: the photo item's version in the URL (and the TypeScript of docs/photo-item.md
+  run with node on a processed item), a replaced original, old and forged versions (302,
+  never the old bytes);
 - signatures: missing, forged, rotated keys, the signed 302, `enlarger sign`, the
   TypeScript of docs/signing.md run with node;
 - a caching proxy in front that honours Cache-Control: a replaced photo is gone within the
@@ -320,26 +321,22 @@ def signed(backend):
         srv.cleanup()
 
 
-def typescript_snippet(srv):
-    """docs/signing.md's TypeScript, type-checked and run with node: its URLs are answered."""
+def ts_program(doc, tail):
+    """The one ts block of docs/<doc> followed by tail, type-checked with TypeScript and
+    compiled for node: the path of its .js, or None (skipped, or a failed check)."""
     node = shutil.which("node")
     ts = os.path.join(SOURCE, "tests", "node_modules", "typescript")
     if not node or not os.path.isdir(ts):
-        print("skip: the TypeScript snippet (needs node and tests/node_modules/typescript: "
-              "scripts/install-deps.sh)", flush=True)
-        return
-    with open(os.path.join(SOURCE, "docs", "signing.md")) as f:
-        doc = f.read()
-    blocks = re.findall(r"```ts\n(.*?)```", doc, re.S)
-    if not check(len(blocks) == 1, "docs/signing.md has one ts block"):
-        return
+        print(f"skip: the TypeScript of docs/{doc} (needs node and "
+              "tests/node_modules/typescript: scripts/install-deps.sh)", flush=True)
+        return None
+    with open(os.path.join(SOURCE, "docs", doc)) as f:
+        blocks = re.findall(r"```ts\n(.*?)```", f.read(), re.S)
+    if not check(len(blocks) == 1, f"docs/{doc} has one ts block"):
+        return None
     d = tempfile.mkdtemp(prefix="enl-ts-", dir=tmp)
-    with open(os.path.join(d, "sign.ts"), "w") as f:
-        f.write(blocks[0])
     with open(os.path.join(d, "main.ts"), "w") as f:
-        f.write('import { renderUrl } from "./sign";\n'
-                'const [cdn, key, version, width, secret] = process.argv.slice(2);\n'
-                'console.log(renderUrl(cdn, key, version, Number(width), secret));\n')
+        f.write(blocks[0] + tail)
     compile_js = f"""
 const ts = require({json.dumps(ts)});
 const opts = {{ strict: true, noEmitOnError: true, module: ts.ModuleKind.CommonJS,
@@ -352,15 +349,50 @@ for (const x of diags) console.error(ts.flattenDiagnosticMessageText(x.messageTe
 process.exit(diags.length ? 1 : 0);
 """
     r = subprocess.run([node, "-e", compile_js], capture_output=True, text=True)
-    if not check(r.returncode == 0, f"the TypeScript snippet type-checks: {r.stderr}"):
+    if not check(r.returncode == 0, f"the TypeScript of docs/{doc} type-checks: {r.stderr}"):
+        return None
+    return os.path.join(d, "main.js")
+
+
+def run_js(js, *args):
+    r = subprocess.run([shutil.which("node"), js, *args], capture_output=True, text=True)
+    out = r.stdout.strip()
+    check(r.returncode == 0 and out.startswith("https://cdn.example/render/"),
+          f"the snippet ran: {r.stderr or out}")
+    return out
+
+
+def photo_item_snippet(srv):
+    """docs/photo-item.md's TypeScript, run with node on a processed photo item: its URLs
+    name the current version (a year of caching), for keys with spaces, '+', '%', accents."""
+    js = ts_program("photo-item.md", "\nconst [cdn, objectKey, version, w] = "
+                    "process.argv.slice(2);\n"
+                    "console.log(renderUrl(cdn, { objectKey, version }, Number(w)));\n")
+    if not js:
+        return
+    for key in ["urls/item/My Trip/café 100% +1.jpg", "urls/item/plain.jpg"]:
+        srv.put_original(key, image("item", 320, 240))
+        item = process(srv, key) or {}
+        url = run_js(js, "https://cdn.example", item.get("objectKey", ""),
+                     item.get("version", ""), "200")
+        st, h, body = get(srv, url[len("https://cdn.example"):], expect=200,
+                          headers={"Accept": "image/webp,*/*"},
+                          what=f"docs/photo-item.md's URL for {key!r}")
+        check(h.get("cache-control") == "public, max-age=31536000, immutable",
+              f"photo-item.md: v is the current version: {url}")
+        check(vipsheader(body)[:2] == (200, 150), f"photo-item.md: w: {vipsheader(body)}")
+
+
+def typescript_snippet(srv):
+    """docs/signing.md's TypeScript, type-checked and run with node: its URLs are answered."""
+    js = ts_program("signing.md", "\nconst [cdn, key, version, width, secret] = "
+                    "process.argv.slice(2);\n"
+                    "console.log(renderUrl(cdn, key, version, Number(width), secret));\n")
+    if not js:
         return
     for key in ["urls/ts/My Trip/café 100% +1.jpg", "urls/ts/plain.jpg", "urls/ts/ñandú (2).jpg"]:
         v = srv.put_original(key, image("ts", 320, 240))
-        r = subprocess.run([node, os.path.join(d, "main.js"), "https://cdn.example", key, v,
-                            "200", SIGN_KEY], capture_output=True, text=True)
-        url = r.stdout.strip()
-        check(r.returncode == 0 and url.startswith("https://cdn.example/render/"),
-              f"snippet ran: {r.stderr or url}")
+        url = run_js(js, "https://cdn.example", key, v, "200", SIGN_KEY)
         path = url[len("https://cdn.example"):]
         st, h, body = get(srv, path, expect=200, what=f"the snippet's URL for {key!r}")
         check(h.get("cache-control") == "public, max-age=31536000, immutable", "snippet: v")
@@ -525,6 +557,7 @@ def main_suite(backend):
     try:
         canonical(srv)
         versions(srv)
+        photo_item_snippet(srv)
         check(srv.stop() == 0, "server exits 0")
     finally:
         srv.cleanup()
