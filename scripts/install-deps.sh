@@ -25,6 +25,7 @@ test_pkgs=(
   python3-prometheus-client  # the metrics format oracle (tests/unit/metrics_oracle.py)
   python3-jsonschema  # responses checked against api/openapi.yaml (tests/integration/enl_harness.py)
   debootstrap
+  clang libclang-rt-14-dev llvm  # scripts/fuzz.sh (libFuzzer) and scripts/test-extra-tsan.sh
 )
 
 SUDO=

@@ -1,11 +1,8 @@
 # Fuzz targets (label fuzz). Each is a libFuzzer target with -DENLARGER_FUZZ=ON (clang), and
-# otherwise a plain executable (fuzz_main.c) that ctest runs once over its seed corpus in
-# tests/fuzz/corpus/<name>/ (in the sanitizer build that is a crash check of every seed).
-# To fuzz, with clang:
-#   CC=clang cmake -S . -B build/fuzz -DENLARGER_FUZZ=ON -DENLARGER_SANITIZE=ON
-#   cmake --build build/fuzz --target fuzz_event
-#   build/fuzz/tests/fuzz_event -max_total_time=60 /tmp/event-corpus tests/fuzz/corpus/event
-# (a scratch directory first: libFuzzer writes what it finds into the first one).
+# otherwise a plain executable (fuzz_main.c) that ctest runs once over its corpus in
+# tests/fuzz/corpus/<name>/ and the reproducers in tests/fuzz/regress/<name>/ (in the
+# sanitizer build that is a crash check of every input). Dictionaries: tests/fuzz/dict/.
+# Campaigns: scripts/fuzz.sh [seconds-per-target] [target...] (docs/testing.md).
 option(ENLARGER_FUZZ "Build tests/fuzz targets with libFuzzer (needs clang)" OFF)
 
 if(ENLARGER_FUZZ)
@@ -37,9 +34,13 @@ function(enl_fuzz_target name)
   endif()
   target_include_directories(${target} PRIVATE ${dir} ${F_INCLUDES})
   target_link_libraries(${target} PRIVATE ${F_LIBS})
+  # The seeds and what campaigns merged in, then the reproducers of fixed findings.
   set(corpus ${dir}/corpus/${name})
+  if(EXISTS ${dir}/regress/${name})
+    list(APPEND corpus ${dir}/regress/${name})
+  endif()
   if(ENLARGER_FUZZ)
-    # -runs=0: execute the corpus once, do not fuzz (that is for a person with time).
+    # -runs=0: execute the corpus once, do not fuzz (scripts/fuzz.sh does that).
     add_test(NAME ${target} COMMAND ${target} -runs=0 ${corpus})
   else()
     add_test(NAME ${target} COMMAND ${target} ${corpus})

@@ -1,5 +1,6 @@
-/* Shared by the fuzz targets: the entry point, a NUL-terminated copy of the input, and
- * a check that aborts (so libFuzzer and ctest see a crash) naming what failed. */
+/* Shared by the fuzz targets: the entry points, a NUL-terminated copy of the input, a
+ * line splitter, and a check that aborts (so libFuzzer and ctest see a crash) naming
+ * what failed. */
 #ifndef ENLARGER_FUZZ_H
 #define ENLARGER_FUZZ_H
 
@@ -9,6 +10,8 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, once before the first input (libFuzzer's, and fuzz_main.c's when defined). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define FUZZ_CHECK(cond)                                                                           \
 	do {                                                                                       \
@@ -28,6 +31,22 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 		memcpy(s, data, size);
 	s[size] = 0;
 	return s;
+}
+
+/* Splits s in place at each '\n' into at most max lines (the last keeps any further
+ * '\n'); returns how many. */
+static inline int fuzz_lines(char *s, char **lines, int max)
+{
+	int n = 0;
+	while (s && n < max) {
+		lines[n++] = s;
+		if (n == max)
+			break;
+		s = strchr(s, '\n');
+		if (s)
+			*s++ = 0;
+	}
+	return n;
 }
 
 #endif

@@ -1,6 +1,7 @@
 /* The plain runner of every fuzz target, used when they are not built with libFuzzer
  * (-DENLARGER_FUZZ=OFF): runs LLVMFuzzerTestOneInput once over every file named on the
- * command line, or every file in the directories named. ctest runs it over the seed
+ * command line, or every file in the directories named (after LLVMFuzzerInitialize,
+ * when the target has one). ctest runs it over the seed
  * corpus; in the sanitizer build that is a crash check of every seed. Exits 1 when a
  * file cannot be read or there is none. */
 #include <dirent.h>
@@ -13,6 +14,8 @@
 #include "enlarger/fs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Weak: only the targets that need set-up define it. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* Runs one file (at most 16 MiB) from a heap block of exactly its size, so that the
  * sanitizer build sees a read one byte past the input (a buffer from the reader is
@@ -42,6 +45,8 @@ static int run_file(const char *path)
 int main(int argc, char **argv)
 {
 	int files = 0, failed = 0;
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st) != 0) {
