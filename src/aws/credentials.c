@@ -102,8 +102,8 @@ static int copy_field(char *dst, size_t cap, json_t *doc, const char *key, int r
 	return 0;
 }
 
-static int parse_creds_doc(const struct enl_buf *body, struct enl_aws_creds *out,
-                           struct enl_errmsg *e, const char *what)
+int enl_aws_creds_parse(const struct enl_buf *body, struct enl_aws_creds *out, struct enl_errmsg *e,
+                        const char *what)
 {
 	json_error_t jerr;
 	json_t *doc =
@@ -197,7 +197,7 @@ static int fetch_ecs(struct enl_aws_credprov *p, struct enl_aws_creds *out, stru
 	}
 	rc = fetch(p, "GET", p->url, h, nh, &rs, e, "the container credentials endpoint");
 	if (!rc)
-		rc = parse_creds_doc(&rs.body, out, e, "the container credentials endpoint");
+		rc = enl_aws_creds_parse(&rs.body, out, e, "the container credentials endpoint");
 	OPENSSL_cleanse(token, sizeof(token));
 	if (rs.body.data)
 		OPENSSL_cleanse(rs.body.data, rs.body.len);
@@ -250,7 +250,7 @@ static int fetch_imds(struct enl_aws_credprov *p, struct enl_aws_creds *out, str
 	enl_buf_free(&enc);
 	if ((rc = fetch(p, "GET", url, gh, 1, &rs, e, what)))
 		goto done;
-	rc = parse_creds_doc(&rs.body, out, e, what);
+	rc = enl_aws_creds_parse(&rs.body, out, e, what);
 done:
 	OPENSSL_cleanse(token, sizeof(token));
 	if (rs.body.data)

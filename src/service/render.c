@@ -24,33 +24,12 @@
 #include "enlarger/log.h"
 #include "enlarger/metrics.h"
 #include "admit.h"
+#include "etag.h"
 #include "flight.h"
 #include "source.h"
 
 /* A cached variant is never larger than this; anything bigger is not ours. */
 #define MAX_VARIANT_BYTES ((size_t)256 * 1024 * 1024)
-
-/* Does an If-None-Match list hold etag (strong or weak form) or "*"? */
-static int etag_matches(const char *inm, const char *etag)
-{
-	size_t el = strlen(etag);
-	const char *p = inm;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return 1;
-		if (p[0] == 'W' && p[1] == '/')
-			p += 2;
-		size_t n = strcspn(p, ",");
-		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n == el && strncmp(p, etag, el) == 0)
-			return 1;
-		p += strcspn(p, ",");
-	}
-	return 0;
-}
 
 /* The original read under the job gate, with its header: what a miss renders from. */
 struct fetched {
@@ -136,7 +115,7 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 	 * read, so a revalidation costs one HEAD of the original. */
 	enl_key_hash(v->cache_key, hash);
 	snprintf(out->etag, sizeof(out->etag), "\"%.32s\"", hash);
-	if (if_none_match && etag_matches(if_none_match, out->etag)) {
+	if (if_none_match && enl_etag_matches(if_none_match, out->etag)) {
 		out->not_modified = 1;
 		return 0;
 	}

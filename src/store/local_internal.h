@@ -117,6 +117,8 @@ int enl_local_sidecar_name(const char *last, char *out, size_t cap);
  * or it cannot be read or parsed (then the object is treated as dropped in by hand). */
 void enl_local_sidecar_load(struct local_store *st, const char *bucket, const char *key,
                             json_t **out);
+/* A sidecar's bytes as its JSON object: new reference, or NULL when they are not one. */
+json_t *enl_local_sidecar_parse(const void *data, size_t len);
 /* Whether sidecar sc (borrowed) describes the file sb. */
 int enl_local_sidecar_matches(json_t *sc, const struct stat *sb);
 /* ETag, content type, cache control and user metadata from sc (borrowed) into info. */

@@ -44,15 +44,21 @@ void enl_local_sidecar_load(struct local_store *st, const char *bucket, const ch
 			break;
 		len += (size_t)r;
 	}
-	json_error_t jerr;
-	*out = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (*out && !json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-	}
+	*out = enl_local_sidecar_parse(buf, len);
 done:
 	free(buf);
 	close(fd);
+}
+
+json_t *enl_local_sidecar_parse(const void *data, size_t len)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc && !json_is_object(doc)) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	return doc;
 }
 
 int enl_local_sidecar_matches(json_t *sc, const struct stat *sb)

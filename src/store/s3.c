@@ -72,8 +72,7 @@ static int names_check(const char *bucket, const char *key, struct enl_errmsg *e
 
 /* ---- errors ---- */
 
-/* The <Code> of an S3 XML error body into out ("" when none). */
-static void error_code(const struct enl_aws_response *r, char *out, size_t cap)
+void enl_s3_error_code(const struct enl_aws_response *r, char *out, size_t cap)
 {
 	out[0] = '\0';
 	if (!r->body.data || !r->body.len)
@@ -110,7 +109,7 @@ static int s3_retry_if(void *arg, const struct enl_aws_response *r)
 	if (r->status < 400 || r->status >= 500)
 		return 0;
 	char code[64];
-	error_code(r, code, sizeof(code));
+	enl_s3_error_code(r, code, sizeof(code));
 	return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
 	       strcmp(code, "RequestTimeTooSkewed") == 0;
 }
@@ -121,7 +120,7 @@ static int status_fail(const char *op, const char *bucket, const struct enl_aws_
                        struct enl_errmsg *e)
 {
 	char code[64];
-	error_code(r, code, sizeof(code));
+	enl_s3_error_code(r, code, sizeof(code));
 	int rc;
 	if (r->status == 404)
 		rc = ENL_ENOTFOUND;
@@ -165,7 +164,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
-static int64_t http_date(const char *v)
+int64_t enl_s3_http_date(const char *v)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
@@ -178,7 +177,7 @@ static int64_t http_date(const char *v)
 	return (int64_t)timegm(&tm);
 }
 
-static void info_from_headers(struct enl_object_info *info, const struct enl_aws_response *r)
+void enl_s3_info_from_headers(struct enl_object_info *info, const struct enl_aws_response *r)
 {
 	memset(info, 0, sizeof(*info));
 	if (r->content_length >= 0)
@@ -193,7 +192,7 @@ static void info_from_headers(struct enl_object_info *info, const struct enl_aws
 	         enl_aws_response_header(r, "content-type"));
 	copy_str(info->cache_control, sizeof(info->cache_control),
 	         enl_aws_response_header(r, "cache-control"));
-	info->last_modified = http_date(enl_aws_response_header(r, "last-modified"));
+	info->last_modified = enl_s3_http_date(enl_aws_response_header(r, "last-modified"));
 	for (size_t i = 0; i < r->n_headers && info->n_meta < ENL_META_MAX; i++) {
 		const char *name = r->headers[i].name; /* lower-cased by the helper */
 		if (strncmp(name, S3_META_PREFIX, strlen(S3_META_PREFIX)) != 0)
@@ -338,7 +337,7 @@ static int s3_get(struct enl_store *st, const char *bucket, const char *key, siz
 		nanosleep(&ts, NULL);
 	}
 	if (info) {
-		info_from_headers(info, &r);
+		enl_s3_info_from_headers(info, &r);
 		info->size = r.body.len;
 	}
 	if (!r.body.data) {
@@ -379,7 +378,7 @@ static int s3_head(struct enl_store *st, const char *bucket, const char *key,
 	memset(&r, 0, sizeof(r));
 	int rc = head_call((struct s3_store *)st, "HEAD", bucket, key, &r, e);
 	if (!rc && info)
-		info_from_headers(info, &r);
+		enl_s3_info_from_headers(info, &r);
 	enl_aws_response_free(&r);
 	return rc;
 }
@@ -475,7 +474,7 @@ static int s3_del(struct enl_store *st, const char *bucket, const char *key, str
 		rc = ENL_OK;
 	} else if (r.status == 404) {
 		char code[64];
-		error_code(&r, code, sizeof(code));
+		enl_s3_error_code(&r, code, sizeof(code));
 		rc = strcmp(code, "NoSuchBucket") == 0 ? status_fail("DELETE", bucket, &r, e)
 		                                       : ENL_OK;
 	} else {

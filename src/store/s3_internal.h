@@ -1,10 +1,13 @@
-/* Private to src/store/s3*.c: the limits the S3 store's files share, the metadata codec
- * (s3_meta.c) and the listing reader (s3_list.c); the calls are in s3.c. */
+/* Private to src/store/s3*.c (and tests/fuzz/fuzz_s3_response.c): the limits the S3
+ * store's files share, the metadata codec (s3_meta.c), the listing reader (s3_list.c),
+ * and the readers of answers that live with the calls in s3.c. */
 #ifndef ENLARGER_STORE_S3_INTERNAL_H
 #define ENLARGER_STORE_S3_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "enlarger/aws.h"
 #include "enlarger/store.h"
 #include "keylist.h"
 
@@ -32,5 +35,17 @@ void enl_s3_meta_decode(char *out, size_t cap, const char *v);
  * is malformed, ENL_ETOOBIG past l->max, ENL_ENOMEM; e says which. */
 int enl_s3_list_page(const char *b, size_t len, struct enl_keylist *l, char **token,
                      struct enl_errmsg *e);
+
+/* ---- s3.c: the answers to the calls ---- */
+
+/* The <Code> of an S3 XML error body into out ("" when none); identifier characters
+ * only. */
+void enl_s3_error_code(const struct enl_aws_response *r, char *out, size_t cap);
+/* An RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") as unix seconds; 0 when v
+ * is NULL or not one. */
+int64_t enl_s3_http_date(const char *v);
+/* Size, ETag, type, cache control, Last-Modified and x-amz-meta-* (decoded) from a HEAD
+ * or GET answer's headers. */
+void enl_s3_info_from_headers(struct enl_object_info *info, const struct enl_aws_response *r);
 
 #endif

@@ -40,9 +40,7 @@ struct ddb_table {
 
 /* ---- one call ---- */
 
-/* The short error name of a DynamoDB error body ("ConditionalCheckFailedException"
- * from "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"), "" if none. */
-static void error_type(const struct enl_aws_response *r, char *out, size_t cap)
+void ddb_error_type(const struct enl_aws_response *r, char *out, size_t cap)
 {
 	out[0] = '\0';
 	if (!r->body.data || !r->body.len)
@@ -70,7 +68,7 @@ static int ddb_retry_if(void *arg, const struct enl_aws_response *r)
 	if (r->status != 400)
 		return 0;
 	char t[96];
-	error_type(r, t, sizeof(t));
+	ddb_error_type(r, t, sizeof(t));
 	return strcmp(t, "ProvisionedThroughputExceededException") == 0 ||
 	       strcmp(t, "ThrottlingException") == 0 || strcmp(t, "RequestLimitExceeded") == 0;
 }
@@ -120,7 +118,7 @@ static int ddb_call(struct ddb_table *t, const char *op, json_t *body, json_t **
 		rc = *out ? ENL_OK : enl_fail(e, ENL_EIO, "photo table: DynamoDB %s: bad JSON", op);
 		goto done;
 	}
-	error_type(&r, type, sizeof(type));
+	ddb_error_type(&r, type, sizeof(type));
 	if (strcmp(type, "ConditionalCheckFailedException") == 0) {
 		rc = ENL_ECONFLICT;
 		goto done;

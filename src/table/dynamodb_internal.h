@@ -9,6 +9,8 @@
 
 #include "enlarger/err.h"
 
+struct enl_aws_response;
+
 enum ddb_type {
 	DDB_S,    /* S */
 	DDB_INT,  /* N, read back as a JSON integer */
@@ -42,6 +44,12 @@ int ddb_result_value(json_t **out, const struct ddb_field *f, json_t *fields, st
 /* A GetItem "Item" (borrowed) as the flat JSON of enl_table_get: the key and the known
  * attributes only, numbers typed by the field table. New reference, NULL on ENOMEM. */
 json_t *ddb_item_to_json(json_t *item, const char *key_attr);
+
+/* dynamodb.c: the short error name of a DynamoDB error body
+ * ("ConditionalCheckFailedException" from
+ * "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"), identifier
+ * characters only; "" if none. */
+void ddb_error_type(const struct enl_aws_response *r, char *out, size_t cap);
 
 /* Whether key_attr is one of the item's attribute names (any case). */
 int ddb_key_clashes(const char *key_attr);
