@@ -62,12 +62,17 @@ static void on_error(j_common_ptr c)
 	longjmp(((struct err_mgr *)c->err)->jb, 1);
 }
 
+/* libvips' jpegload fails on its 100th warning unless fail_on is none. */
+#define MAX_WARNINGS 100
+
 /* As libvips with fail_on=error: a truncated file fails (libjpeg reports it as the warning
- * JWRN_JPEG_EOF and would go on with grey rows); other warnings, about corrupt bytes the
- * decoder resynchronised past, do not. */
+ * JWRN_JPEG_EOF and would go on with grey rows), and so does a file with MAX_WARNINGS
+ * warnings (fuzz_jpeg_decode found one that libvips refused and this decoded); fewer
+ * warnings, about corrupt bytes the decoder resynchronised past, do not. */
 static void on_message(j_common_ptr c, int level)
 {
-	if (level < 0 && c->err->msg_code == JWRN_JPEG_EOF)
+	if (level < 0 &&
+	    (c->err->msg_code == JWRN_JPEG_EOF || ++c->err->num_warnings >= MAX_WARNINGS))
 		longjmp(((struct err_mgr *)c->err)->jb, 1);
 }
 
