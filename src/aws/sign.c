@@ -34,6 +34,11 @@ int enl_aws_url_parse(struct enl_aws_url *u, const char *url)
 	size_t alen = strcspn(p, "/?#");
 	if (alen == 0 || alen >= sizeof(u->host) || memchr(p, '@', alen))
 		return ENL_EINVAL;
+	/* Printable ASCII only: the host goes into the Host header, which the signer refuses
+	 * with a control character in it, and curl takes no raw IDN. */
+	for (size_t i = 0; i < alen; i++)
+		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 0x7f)
+			return ENL_EINVAL;
 	/* host[:port], or [v6]:port; the Host header drops a default port, as botocore and
 	 * curl do, and is lower-cased (DNS names are case-insensitive). */
 	const char *colon = NULL;
