@@ -137,8 +137,11 @@ int enl_s3_list_page(const char *b, size_t len, struct enl_keylist *l, char **to
 			rc = enl_fail(e, ENL_EIO, "S3 listing entry without a key");
 			goto done;
 		}
+		/* An empty <Key/> is refused before the buffer is reused: it would read as
+		 * the previous key still in it. */
 		key.len = 0;
-		if (xml_unescape(&key, k, n) || !key.data || memchr(key.data, '\0', key.len)) {
+		if (!n || xml_unescape(&key, k, n) || !key.data ||
+		    memchr(key.data, '\0', key.len)) {
 			rc = enl_fail(e, ENL_EIO, "S3 listing has a malformed key");
 			goto done;
 		}
