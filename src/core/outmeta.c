@@ -169,7 +169,8 @@ static int rewrite_webp(const struct enl_buf *in, const struct enl_buf *tiff, in
 			continue;
 		}
 		if (memcmp(c, "VP8X", 4) == 0) {
-			if (clen != 10 || have_vp8x)
+			/* Only as the first chunk (a second one would follow ours). */
+			if (clen != 10 || have_vp8x || at != 12)
 				return ENL_EINTERNAL;
 			have_vp8x = 1;
 			memcpy(vp8x, c, sizeof(vp8x));
