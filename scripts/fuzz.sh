@@ -8,6 +8,9 @@
 #   ENLARGER_FUZZ_MERGE=0   leave the committed corpus alone
 #   ENLARGER_FUZZ_JOBS=N    build jobs (default: nproc)
 #   ENLARGER_FUZZ_BUILD_DIR build tree (default build/fuzz)
+#   ENLARGER_FUZZ_TIMEOUT   seconds one input may take before it counts as a hang
+#                           (default 30; wall-clock, so raise it for a campaign at nice 19
+#                           on a loaded machine)
 # A summary table (executions per second, coverage, corpus, result) is printed at the end
 # and kept in build/fuzz/summary.md; docs/testing.md records the long campaigns.
 set -euo pipefail
@@ -19,6 +22,7 @@ shift || true
 case "$secs" in '' | *[!0-9]*) echo "usage: $0 [seconds-per-target] [target...]" >&2; exit 2 ;; esac
 
 bdir=${ENLARGER_FUZZ_BUILD_DIR:-$root/build/fuzz}
+timeout=${ENLARGER_FUZZ_TIMEOUT:-30}
 CC=clang cmake -S . -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENLARGER_WERROR=ON \
   -DENLARGER_FUZZ=ON -DENLARGER_SANITIZE=ON >/dev/null
 if [ $# -gt 0 ]; then
@@ -52,7 +56,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz_$t: ${secs} s"
   # The scratch corpus first: libFuzzer writes what it finds into the first folder.
   set +e
-  "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -max_len=65536 \
+  "$exe" -max_total_time="$secs" -timeout="$timeout" -rss_limit_mb=2560 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" "$work" "$corpus" \
     >"$bdir/campaign/$t.log" 2>&1
   rc=$?
@@ -63,7 +67,7 @@ for t in "${targets[@]}"; do
     grep -E 'ERROR: |SUMMARY: |check failed' "$bdir/campaign/$t.log" | head -5 || true
     failed+=("$t")
   elif [ "${ENLARGER_FUZZ_MERGE:-1}" != 0 ]; then
-    "$exe" -merge=1 -timeout=10 -rss_limit_mb=2560 "$corpus" "$work" >>"$bdir/campaign/$t.log" 2>&1 ||
+    "$exe" -merge=1 -timeout="$timeout" -rss_limit_mb=2560 "$corpus" "$work" >>"$bdir/campaign/$t.log" 2>&1 ||
       { result="FAILED (merge)"; failed+=("$t"); }
   fi
   after=$(find "$corpus" -type f | wc -l)
