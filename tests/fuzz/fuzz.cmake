@@ -71,4 +71,5 @@ enl_fuzz_target(ddb_response LIBS enl_table INCLUDES ${CMAKE_SOURCE_DIR}/src/tab
 enl_fuzz_target(if_none_match LIBS enl_service INCLUDES ${CMAKE_SOURCE_DIR}/src/service)
 enl_fuzz_target(sidecar LIBS enl_store INCLUDES ${CMAKE_SOURCE_DIR}/src/store)
 enl_fuzz_target(http_request LIBS enlarger_lib
-                INCLUDES ${CMAKE_SOURCE_DIR}/src/http ${CMAKE_SOURCE_DIR}/src/core)
+                INCLUDES ${CMAKE_SOURCE_DIR}/src/http ${CMAKE_SOURCE_DIR}/src/core
+                         ${CMAKE_SOURCE_DIR}/tests/unit)

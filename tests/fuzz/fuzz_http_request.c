@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_fixture.h"
 #include "core_internal.h"
 #include "enlarger/config.h"
 #include "enlarger/log.h"
@@ -64,12 +65,7 @@ static const char *const env[] = {"ENLARGER_PROCESS_API_KEY",
 static const char *cfg_env(void *ud, const char *name)
 {
 	(void)ud;
-	if (strcmp(name, "ENLARGER_DATA_DIR") == 0)
-		return dir;
-	for (const char *const *kv = env; kv[0]; kv += 2)
-		if (strcmp(kv[0], name) == 0)
-			return kv[1];
-	return NULL;
+	return strcmp(name, "ENLARGER_DATA_DIR") == 0 ? dir : fixture_env((void *)env, name);
 }
 
 static void cleanup(void)
@@ -82,25 +78,6 @@ static void cleanup(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
-}
-
-/* An original made by libvips: w x h noise as fmt ("jpg" or "png"), with orientation 6
- * on the JPEG so the routes see a rotated original. */
-static void put_original(const char *key, int w, int h, const char *suffix)
-{
-	VipsImage *noise = NULL, *img = NULL;
-	void *buf = NULL;
-	size_t len = 0;
-	struct enl_errmsg e = {""};
-	FUZZ_CHECK(vips_gaussnoise(&noise, w, h, "mean", 128.0, "sigma", 40.0, NULL) == 0);
-	FUZZ_CHECK(vips_cast_uchar(noise, &img, NULL) == 0);
-	if (suffix[0] == 'j')
-		vips_image_set_int(img, VIPS_META_ORIENTATION, 6);
-	FUZZ_CHECK(vips_image_write_to_buffer(img, suffix, &buf, &len, NULL) == 0);
-	FUZZ_CHECK(enl_store_put(store, cfg.originals_bucket, key, buf, len, NULL, &e) == 0);
-	g_free(buf);
-	g_object_unref(img);
-	g_object_unref(noise);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -120,8 +97,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_CHECK(enl_app_init(&app, &cfg, store, table, &e) == 0);
 	enl_app_register_metrics(&app);
 	FUZZ_CHECK(enl_routes_new(&cfg, &app, &table_routes, &e) == 0);
-	put_original("a.jpg", 40, 30, ".jpg");
-	put_original("dir/b c.png", 20, 20, ".png");
+	/* Two small originals, the JPEG rotated (orientation 6). */
+	FUZZ_CHECK(fixture_put_noise(store, cfg.originals_bucket, "a.jpg", 40, 30, ".jpg", 6) == 0);
+	FUZZ_CHECK(
+	    fixture_put_noise(store, cfg.originals_bucket, "dir/b c.png", 20, 20, ".png", 0) == 0);
 	atexit(cleanup);
 	return 0;
 }
@@ -138,10 +117,7 @@ struct fuzz_req {
 static const char *req_header(const struct enl_req *r, const char *name)
 {
 	const struct fuzz_req *f = (const struct fuzz_req *)r;
-	for (int i = 0; i < f->nh; i++)
-		if (strcasecmp(f->hname[i], name) == 0)
-			return f->hvalue[i];
-	return NULL;
+	return fixture_header(f->hname, f->hvalue, f->nh, name);
 }
 
 static const char *req_query(const struct enl_req *r, const char *name)

@@ -18,6 +18,7 @@
 
 #include <vips/vips.h>
 
+#include "app_fixture.h"
 #include "check.h"
 #include "enlarger/config.h"
 #include "enlarger/http.h"
@@ -46,10 +47,7 @@ struct fake {
 static const char *fake_header(const struct enl_req *r, const char *name)
 {
 	const struct fake *f = (const struct fake *)r;
-	for (int i = 0; i < f->nh; i++)
-		if (strcasecmp(f->hname[i], name) == 0)
-			return f->hvalue[i];
-	return NULL;
+	return fixture_header(f->hname, f->hvalue, f->nh, name);
 }
 
 static const char *fake_query(const struct enl_req *r, const char *name)
@@ -271,17 +269,7 @@ static struct wrap_table wtable;
 /* A noisy w x h JPEG made by libvips. */
 static void put_jpeg(const char *key, int w, int h)
 {
-	VipsImage *noise = NULL, *cast = NULL;
-	void *buf = NULL;
-	size_t len = 0;
-	struct enl_errmsg e = {{0}};
-	REQUIRE(vips_gaussnoise(&noise, w, h, "mean", 128.0, "sigma", 40.0, NULL) == 0);
-	REQUIRE(vips_cast_uchar(noise, &cast, NULL) == 0);
-	REQUIRE(vips_jpegsave_buffer(cast, &buf, &len, NULL) == 0);
-	REQUIRE(enl_store_put(local_store, "originals", key, buf, len, NULL, &e) == 0);
-	g_free(buf);
-	g_object_unref(cast);
-	g_object_unref(noise);
+	REQUIRE(fixture_put_noise(local_store, "originals", key, w, h, ".jpg", 0) == 0);
 }
 
 static void put_bytes(const char *key, const char *bytes)
@@ -340,15 +328,6 @@ static int process(const char *body, char *what, size_t whatsz)
 	json_decref(j);
 	enl_resp_free(&r);
 	return st;
-}
-
-static const char *cfg_env(void *ud, const char *name)
-{
-	const char *const *kv = ud;
-	for (; kv[0]; kv += 2)
-		if (strcmp(kv[0], name) == 0)
-			return kv[1];
-	return NULL;
 }
 
 static json_t *item_of(const char *id)
@@ -1011,7 +990,7 @@ int main(int argc, char **argv)
 	                     "ENLARGER_LOG_LEVEL",
 	                     "error",
 	                     NULL};
-	REQUIRE(enl_config_load(&cfg, cfg_env, (void *)env, &e) == 0);
+	REQUIRE(enl_config_load(&cfg, fixture_env, (void *)env, &e) == 0);
 	enl_log_set_level((enum enl_log_level)cfg.log_level);
 	REQUIRE(enl_pipeline_init(argv[0]) == 0);
 	vips_threads_at_start = vips_concurrency_get();

@@ -16,6 +16,7 @@
 
 #include <vips/vips.h>
 
+#include "app_fixture.h"
 #include "check.h"
 #include "enlarger/config.h"
 #include "enlarger/http.h"
@@ -142,30 +143,6 @@ static void *client(void *arg)
 	return NULL;
 }
 
-static void put_jpeg(const char *key, int w, int h)
-{
-	VipsImage *noise = NULL, *cast = NULL;
-	void *buf = NULL;
-	size_t len = 0;
-	struct enl_errmsg e = {{0}};
-	REQUIRE(vips_gaussnoise(&noise, w, h, "mean", 128.0, "sigma", 40.0, NULL) == 0);
-	REQUIRE(vips_cast_uchar(noise, &cast, NULL) == 0);
-	REQUIRE(vips_jpegsave_buffer(cast, &buf, &len, NULL) == 0);
-	REQUIRE(enl_store_put(store, "originals", key, buf, len, NULL, &e) == 0);
-	g_free(buf);
-	g_object_unref(cast);
-	g_object_unref(noise);
-}
-
-static const char *cfg_env(void *ud, const char *name)
-{
-	const char *const *kv = ud;
-	for (; kv[0]; kv += 2)
-		if (strcmp(kv[0], name) == 0)
-			return kv[1];
-	return NULL;
-}
-
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/enl-concurrent-XXXXXX";
@@ -196,7 +173,7 @@ int main(int argc, char **argv)
 	                     "ENLARGER_LOG_LEVEL",
 	                     "error",
 	                     NULL};
-	REQUIRE(enl_config_load(&cfg, cfg_env, (void *)env, &e) == 0);
+	REQUIRE(enl_config_load(&cfg, fixture_env, (void *)env, &e) == 0);
 	enl_log_set_level((enum enl_log_level)cfg.log_level);
 	REQUIRE(enl_pipeline_init(argv[0]) == 0);
 	REQUIRE(curl_global_init(CURL_GLOBAL_DEFAULT) == 0);
@@ -204,8 +181,8 @@ int main(int argc, char **argv)
 	REQUIRE(enl_table_sqlite_open(db, cfg.table, cfg.table_key, &table, &e) == 0);
 	REQUIRE(enl_app_init(&app, &cfg, store, table, &e) == 0);
 	enl_app_register_metrics(&app);
-	put_jpeg("a.jpg", 640, 480);
-	put_jpeg("b.jpg", 300, 500);
+	REQUIRE(fixture_put_noise(store, "originals", "a.jpg", 640, 480, ".jpg", 0) == 0);
+	REQUIRE(fixture_put_noise(store, "originals", "b.jpg", 300, 500, ".jpg", 0) == 0);
 
 	size_t n_routes;
 	struct enl_routes *routes = NULL;
