@@ -55,6 +55,8 @@ int enl_aws_url_parse(struct enl_aws_url *u, const char *url)
 		colon = memchr(p, ':', alen);
 	}
 	size_t hlen = colon ? (size_t)(colon - p) : alen;
+	if (hlen == 0 || (p[0] == '[' && hlen <= 2)) /* "http://:80", "http://[]" */
+		return ENL_EINVAL;
 	long port = u->https ? 443 : 80;
 	if (colon) {
 		char *end;

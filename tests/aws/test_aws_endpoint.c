@@ -76,6 +76,13 @@ int main(void)
 	CHECK(strstr(e.text, "AWS_ENDPOINT_URL_DYNAMODB") != NULL);
 	setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://h:8000/path", 1);
 	CHECK_INT_EQ(enl_aws_config_from_env(&cfg, &e), ENL_EINVAL);
+	/* No host, or a host no request could carry (fuzz_sigv4's findings). */
+	const char *bad_hosts[] = {"http://:8000", "http://[]:8000", "http://lo\rcal:8000",
+	                           "http://h\xc3\xa9:8000"};
+	for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
+		setenv("AWS_ENDPOINT_URL_DYNAMODB", bad_hosts[i], 1);
+		CHECK_INT_EQ(enl_aws_config_from_env(&cfg, &e), ENL_EINVAL);
+	}
 	unsetenv("AWS_ENDPOINT_URL_DYNAMODB");
 	setenv("AWS_REGION", "EU WEST", 1);
 	CHECK_INT_EQ(enl_aws_config_from_env(&cfg, &e), ENL_EINVAL);
