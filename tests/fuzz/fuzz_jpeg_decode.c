@@ -2,9 +2,10 @@
  * replaces libvips' loader for the common JPEG. The input is the file; it is probed first
  * (1 MP limit), as every decode is, and decoded at a DCT scale of 1/2, 1/4 or 1/8 picked
  * from its length. The oracle is libvips' own JPEG loader at the same shrink with
- * fail_on=error: when ours decodes, libvips must too, to the same size and the same
- * pixels (what jpeg_decode_test shows for valid files, here for any bytes); a refusal is
- * ENL_EUNSUPPORTED (not a case it takes) or ENL_EDECODE. */
+ * fail_on=error: when ours decodes, libvips must too, to the same size, and to the same
+ * pixels when libvips saw no corrupt data (what jpeg_decode_test shows for valid files,
+ * here for any bytes); a refusal is ENL_EUNSUPPORTED (not a case it takes) or
+ * ENL_EDECODE. */
 #include "fuzz.h"
 #include "fuzz_vips.h"
 #include "vips_internal.h"
@@ -41,10 +42,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(vips_image_get_width(ours) == src.stored_w / shrink &&
 	           vips_image_get_height(ours) == src.stored_h / shrink);
 
+	vips_error_clear();
 	ref = vips_image_new_from_buffer(data, size, "", "shrink", shrink, "fail_on",
 	                                 VIPS_FAIL_ON_ERROR, "autorotate", FALSE, NULL);
 	if (ref)
 		refmem = vips_image_copy_memory(ref);
+	/* libvips' loader puts libjpeg's first warning in the error buffer. */
+	int warned = strstr(vips_error_buffer(), "VipsJpeg") != NULL;
 	if (!refmem)
 		fprintf(stderr, "libvips refuses a JPEG the direct decoder took: %s\n",
 		        vips_error_buffer());
@@ -54,8 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(vips_image_get_bands(refmem) == 3);
 	VipsImage *a = vips_image_copy_memory(ours);
 	FUZZ_CHECK(a != NULL);
+	/* Corrupt data that both read past (libjpeg warned) may come out differently: libvips
+	 * feeds libjpeg-turbo 4 KiB at a time and the whole-buffer decode takes its fast
+	 * Huffman path, which resynchronises elsewhere. Clean data decodes the same. */
 	size_t n = (size_t)vips_image_get_width(a) * vips_image_get_height(a) * 3;
-	FUZZ_CHECK(memcmp(VIPS_IMAGE_ADDR(a, 0, 0), VIPS_IMAGE_ADDR(refmem, 0, 0), n) == 0);
+	if (!warned)
+		FUZZ_CHECK(memcmp(VIPS_IMAGE_ADDR(a, 0, 0), VIPS_IMAGE_ADDR(refmem, 0, 0), n) == 0);
 	g_object_unref(a);
 	g_object_unref(refmem);
 	g_object_unref(ref);
