@@ -9,8 +9,10 @@ if(ENLARGER_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "ENLARGER_FUZZ needs clang (libFuzzer)")
   endif()
-  # Coverage feedback from our own code, not only from the target's file.
-  foreach(lib enl_util enl_aws enl_core enl_store enl_table enl_service enl_http)
+  # Coverage feedback from all our own code, not only from the target's file: every
+  # layer enl_layer (CMakeLists.txt) made, so a new one cannot be left blind.
+  get_property(layers GLOBAL PROPERTY ENL_LAYERS)
+  foreach(lib ${layers})
     get_target_property(kind ${lib} TYPE)
     if(NOT kind STREQUAL "INTERFACE_LIBRARY")
       target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link)
