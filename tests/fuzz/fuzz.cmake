@@ -75,3 +75,7 @@ enl_fuzz_target(sidecar LIBS enl_store INCLUDES ${CMAKE_SOURCE_DIR}/src/store)
 enl_fuzz_target(http_request LIBS enlarger_lib
                 INCLUDES ${CMAKE_SOURCE_DIR}/src/http ${CMAKE_SOURCE_DIR}/src/core
                          ${CMAKE_SOURCE_DIR}/tests/unit)
+# The Lambda door: an invocation's event, a function URL request or an S3 event.
+enl_fuzz_target(lambda LIBS enlarger_lib
+                INCLUDES ${CMAKE_SOURCE_DIR}/src/http ${CMAKE_SOURCE_DIR}/src/core
+                         ${CMAKE_SOURCE_DIR}/tests/unit)

@@ -9,99 +9,16 @@
  * header name and value is free of control characters; a problem answer is
  * application/problem+json whose "status" is the response's; a 200 from /render is an
  * image of the type it says, with a quoted ETag and a cache verdict; a 200 from /process
- * is JSON with an outcome. Small limits (1 MP, widths 8/16/32, one job) keep it fast. */
-#include <stdatomic.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "app_fixture.h"
-#include "core_internal.h"
-#include "enlarger/config.h"
-#include "enlarger/log.h"
-#include "enlarger/metrics.h"
-#include "enlarger/routes.h"
-#include "enlarger/service.h"
-#include "enlarger/store.h"
-#include "enlarger/table.h"
-#include "fuzz.h"
-#include "fuzz_vips.h"
+ * is JSON with an outcome (fuzz_app.h, shared with the Lambda door's target). */
+#include "fuzz_app.h"
 #include "server_internal.h"
 
 #define MAX_HEADERS 32
 #define MAX_BODY 4096
 
-static char dir[64];
-static struct enl_config cfg;
-static struct enl_store *store;
-static struct enl_table *table;
-static struct enl_app app;
-static struct enl_routes *table_routes;
-
-static const char *const env[] = {"ENLARGER_PROCESS_API_KEY",
-                                  "k1",
-                                  "ENLARGER_ORIGIN_SECRET",
-                                  "cdn",
-                                  "ENLARGER_RENDER_WIDTHS",
-                                  "8,16,32",
-                                  "ENLARGER_JOBS",
-                                  "1",
-                                  "ENLARGER_QUEUE_DEPTH",
-                                  "0",
-                                  "ENLARGER_QUEUE_TIMEOUT_MS",
-                                  "0",
-                                  "ENLARGER_MAX_INPUT_PIXELS",
-                                  "1000000",
-                                  "ENLARGER_THUMB_SIZE",
-                                  "16",
-                                  "ENLARGER_OPTIMIZED_WIDTH",
-                                  "48",
-                                  "ENLARGER_OPTIMIZED_HEIGHT",
-                                  "48",
-                                  "ENLARGER_LOG_LEVEL",
-                                  "error",
-                                  NULL};
-
-static const char *cfg_env(void *ud, const char *name)
-{
-	(void)ud;
-	return strcmp(name, "ENLARGER_DATA_DIR") == 0 ? dir : fixture_env((void *)env, name);
-}
-
-static void cleanup(void)
-{
-	enl_routes_free(table_routes);
-	enl_app_free(&app);
-	enl_table_destroy(table);
-	enl_store_destroy(store);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct enl_errmsg e = {""};
-	char path[128];
-	fuzz_vips_init(argc && *argc ? (*argv)[0] : NULL);
-	/* /dev/shm when there is one: the stores fsync. */
-	snprintf(dir, sizeof(dir), "%s/enl-fuzz-http-XXXXXX",
-	         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	FUZZ_CHECK(mkdtemp(dir) != NULL);
-	FUZZ_CHECK(enl_config_load(&cfg, cfg_env, NULL, &e) == 0);
-	enl_log_set_level(ENL_LOG_ERROR);
-	FUZZ_CHECK(enl_store_local_open(cfg.data_dir, &store, &e) == 0);
-	snprintf(path, sizeof(path), "%s/photos.db", dir);
-	FUZZ_CHECK(enl_table_sqlite_open(path, cfg.table, cfg.table_key, &table, &e) == 0);
-	FUZZ_CHECK(enl_app_init(&app, &cfg, store, table, &e) == 0);
-	enl_app_register_metrics(&app);
-	FUZZ_CHECK(enl_routes_new(&cfg, &app, &table_routes, &e) == 0);
-	/* Two small originals, the JPEG rotated (orientation 6). */
-	FUZZ_CHECK(fixture_put_noise(store, cfg.originals_bucket, "a.jpg", 40, 30, ".jpg", 6) == 0);
-	FUZZ_CHECK(
-	    fixture_put_noise(store, cfg.originals_bucket, "dir/b c.png", 20, 20, ".png", 0) == 0);
-	atexit(cleanup);
+	fuzz_app_init(argc && *argc ? (*argv)[0] : NULL, "http");
 	return 0;
 }
 
@@ -144,67 +61,6 @@ static int split_query(char *q, struct enl_http_args *args)
 		q = amp;
 	}
 	return 0;
-}
-
-static int ctl_free(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 && *s != '\t')
-			return 0;
-	return 1;
-}
-
-static const char *resp_header(const struct enl_resp *r, const char *name)
-{
-	for (int i = 0; i < r->n_headers; i++)
-		if (strcasecmp(r->headers[i].name, name) == 0)
-			return r->headers[i].value;
-	return NULL;
-}
-
-static void check_response(const struct enl_route *rt, const char *method, struct enl_resp *resp)
-{
-	static const int documented[] = {200, 304, 400, 401, 404, 405, 413, 422, 429, 503, 504};
-	int ok = 0;
-	for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
-		ok |= resp->status == documented[i];
-	if (!ok)
-		fprintf(stderr, "status %d: %.*s\n", resp->status, (int)resp->body.len,
-		        resp->body.data ? (const char *)resp->body.data : "");
-	FUZZ_CHECK(ok);
-	FUZZ_CHECK(ctl_free(resp->content_type));
-	for (int i = 0; i < resp->n_headers; i++)
-		FUZZ_CHECK(resp->headers[i].name[0] && ctl_free(resp->headers[i].name) &&
-		           ctl_free(resp->headers[i].value));
-	if (resp->status >= 400) {
-		FUZZ_CHECK(strcmp(resp->content_type, "application/problem+json") == 0);
-		json_t *j = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
-		FUZZ_CHECK(json_integer_value(json_object_get(j, "status")) == resp->status);
-		FUZZ_CHECK(json_is_string(json_object_get(j, "detail")) ||
-		           json_is_string(json_object_get(j, "title")));
-		json_decref(j);
-		return;
-	}
-	if (!rt || resp->status != 200)
-		return;
-	if (strcmp(rt->name, "render") == 0) {
-		const char *etag = resp_header(resp, "ETag"), *cache = resp_header(resp, "X-Cache");
-		size_t el = etag ? strlen(etag) : 0;
-		FUZZ_CHECK(el >= 2 && etag[0] == '"' && etag[el - 1] == '"');
-		FUZZ_CHECK(cache && (!strcmp(cache, "hit") || !strcmp(cache, "miss")));
-		if (strcmp(method, "HEAD") != 0) {
-			int accepted;
-			const char *name =
-			    enl_decode_sniff(resp->body.data, resp->body.len, &accepted);
-			char want[64];
-			snprintf(want, sizeof(want), "image/%s", name);
-			FUZZ_CHECK(accepted && strcmp(resp->content_type, want) == 0);
-		}
-	} else if (strcmp(rt->name, "process") == 0) {
-		json_t *j = json_loadb((const char *)resp->body.data, resp->body.len, 0, NULL);
-		FUZZ_CHECK(json_is_string(json_object_get(j, "outcome")));
-		json_decref(j);
-	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -281,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.req.header = req_header;
 	f.req.query = req_query;
 	size_t n_routes;
-	const struct enl_route *routes = enl_routes_table(table_routes, &n_routes);
+	const struct enl_route *routes = enl_routes_table(fuzz_app.routes, &n_routes);
 	rt = enl_http_dispatch(routes, n_routes, &f.req, &resp);
 	free(b);
 	if (rt)
@@ -289,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		FUZZ_CHECK(resp.status == 404 || resp.status == 405);
 	if (resp.status == 405)
-		FUZZ_CHECK(resp_header(&resp, "Allow") != NULL);
+		FUZZ_CHECK(fuzz_resp_header(&resp, "Allow") != NULL);
 	goto checked;
 answer:
 	enl_http_resp_finish(&resp, f.req.request_id);
@@ -298,7 +154,7 @@ checked:
 		fprintf(stderr, "%s %s -> %d %s %.*s\n", method, target, resp.status,
 		        resp.content_type, resp.status >= 400 ? (int)resp.body.len : 0,
 		        (const char *)resp.body.data);
-	check_response(rt, method, &resp);
+	fuzz_check_answer(rt ? rt->name : NULL, method, &resp, 0);
 done:
 	enl_resp_free(&resp);
 	enl_http_args_free(&f.args);

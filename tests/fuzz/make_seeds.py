@@ -266,17 +266,62 @@ def http_seeds():
         write("http_request", f"{i:02d}", r)
 
 
+def lambda_seeds():
+    def url(method, path, query="", headers=None, body=None, b64=False):
+        ev = {"version": "2.0", "routeKey": "$default", "rawPath": path,
+              "rawQueryString": query, "headers": headers or {},
+              "requestContext": {"http": {"method": method, "path": path,
+                                          "sourceIp": "203.0.113.7"}},
+              "isBase64Encoded": b64}
+        if body is not None:
+            ev["body"] = body
+        return json.dumps(ev)
+    secret = {"x-origin-secret": "cdn", "accept": "image/webp,*/*"}
+    key = {"x-api-key": "k1", "content-type": "application/json"}
+    process = '{"bucket":"originals","key":"a.jpg"}'
+    events = [
+        url("GET", "/healthz"),
+        url("GET", "/metrics", headers={"x-request-id": "abc-123"}),
+        url("GET", "/render/a.jpg", "w=16&fmt=webp", secret),
+        url("HEAD", "/render/dir/b%20c.png", "w=8&h=8&fit=cover", secret),
+        url("GET", "/render/a.jpg", "w=16", {"x-origin-secret": "cdn",
+                                             "if-none-match": 'W/"x", "y"'}),
+        url("GET", "/render/a.jpg", "w=%zz", secret),
+        url("POST", "/process", headers=key, body=process),
+        url("POST", "/process", headers=key, body="eyJidWNrZXQiOiJvcmlnaW5hbHMiLCJrZXkiOiJhLmpwZyJ9",
+            b64=True),
+        url("POST", "/process", headers=key, body="not base64!", b64=True),
+        url("DELETE", "/process"),
+        json.dumps({"rawPath": "/healthz", "requestContext": {"http": {}}}),
+        process,
+        json.dumps({"detail-type": "Object Created", "source": "aws.s3",
+                    "detail": {"bucket": {"name": "originals"},
+                               "object": {"key": "dir/b c.png", "etag": "e",
+                                          "sequencer": "0A"}}}),
+        json.dumps({"Records": [{"eventName": "ObjectCreated:Put",
+                                 "s3": {"bucket": {"name": "originals"},
+                                        "object": {"key": "dir/b+c.png", "eTag": "x",
+                                                   "sequencer": "0055AED6DCD90281"}}}]}),
+        '{"bucket":"originals","key":"none.jpg"}',
+        "[]",
+    ]
+    for i, ev in enumerate(events):
+        write("lambda", f"{i:02d}", ev)
+
+
 def main():
     if not shutil.which("vips") or not shutil.which("exiftool"):
         sys.exit("make_seeds.py needs vips and exiftool (scripts/install-deps.sh dev)")
     for target in ("image_probe", "render", "jpeg_decode", "outmeta", "sigv4", "aws_creds",
-                   "s3_response", "ddb_response", "if_none_match", "sidecar", "http_request"):
+                   "s3_response", "ddb_response", "if_none_match", "sidecar", "http_request",
+                   "lambda"):
         for old in glob.glob(os.path.join(CORPUS, target, "seed-*")):
             os.remove(old)
     image_seeds()
     sigv4_seeds()
     aws_seeds()
     http_seeds()
+    lambda_seeds()
 
 
 if __name__ == "__main__":
