@@ -34,6 +34,7 @@ struct url_req {
 	const struct enl_lambda_door *d;
 	json_t *headers; /* borrowed: the event's "headers" object, names in lower case */
 	int64_t left_ms;
+	int body_err; /* why the body could not be read (0: it was) */
 };
 
 static const char *url_header(void *impl, const char *name)
@@ -55,6 +56,12 @@ static const char *url_header(void *impl, const char *name)
 static int url_admit(void *impl, const struct enl_route *rt, struct enl_errmsg *e)
 {
 	const struct url_req *u = impl;
+	/* Refused here, once routed, so that the answer is settled, logged and counted as
+	 * every other one is (X-Request-Id, the problem's requestId). */
+	if (u->body_err)
+		return enl_fail(e, u->body_err, "%s",
+		                u->body_err == ENL_EINVAL ? "the body is marked base64 but is not"
+		                                          : "no memory for the body");
 	int image_work = strcmp(rt->name, "render") == 0 || strcmp(rt->name, "process") == 0;
 	if (image_work && u->left_ms < u->d->reserve_ms)
 		return enl_fail(e, ENL_EBUSY,
@@ -148,7 +155,7 @@ void enl_lambda_url_request(const struct enl_lambda_door *d, const json_t *event
                             struct enl_lambda_result *out)
 {
 	json_t *http = json_object_get(json_object_get(event, "requestContext"), "http");
-	struct url_req u = {d, json_object_get(event, "headers"), left_ms};
+	struct url_req u = {d, json_object_get(event, "headers"), left_ms, 0};
 	struct enl_http_whole in = {
 	    .method = json_string_value(json_object_get(http, "method")),
 	    .raw_path = json_string_value(json_object_get(event, "rawPath")),
@@ -176,13 +183,10 @@ void enl_lambda_url_request(const struct enl_lambda_door *d, const json_t *event
 			enl_buf_free(&out->body);
 		return;
 	}
-	if ((rc = request_body(event, &body, &in.body_len))) {
-		enl_resp_problem(&resp, rc,
-		                 rc == ENL_EINVAL ? "the body is marked base64 but is not" : NULL);
-	} else {
-		in.body = body;
-		enl_http_answer(d->routes, d->n_routes, &in, &resp);
-	}
+	if ((u.body_err = request_body(event, &body, &in.body_len)))
+		in.body_len = 0;
+	in.body = body;
+	enl_http_answer(d->routes, d->n_routes, &in, &resp);
 	rc = encode(&resp, &out->body);
 	if (rc == 0 && out->body.len > ENL_LAMBDA_MAX_PAYLOAD) {
 		/* Only a text body escaped past its size gets here (binary ones are bounded by

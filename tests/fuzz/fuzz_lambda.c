@@ -6,7 +6,8 @@
  * Checks: the result is JSON; an error is {"errorMessage","errorType"} of one of the
  * documented types, and a function URL request is refused so only when it lacks rawPath
  * or its method; a function URL answer is {"statusCode","headers","body",
- * "isBase64Encoded"} whose body decodes and which, read back as a response, passes the
+ * "isBase64Encoded"} whose body decodes, that carries X-Request-Id as the server's
+ * answers do, and which, read back as a response, passes the
  * checks any answer does (fuzz_check_answer, with the door's own 502); an event that
  * succeeds answers JSON with an outcome. */
 #include "enlarger/base64.h"
@@ -78,6 +79,9 @@ static void check_url_answer(const json_t *event, const json_t *env)
 	} else {
 		FUZZ_CHECK(!json_is_true(b64));
 	}
+	/* Every answer is settled as the server settles it (but the door's own 502 for a
+	 * text body the payload cannot carry, which never went through a route). */
+	FUZZ_CHECK(resp.status == 502 || fuzz_resp_header(&resp, "X-Request-Id"));
 	fuzz_check_answer(url_route(event, method), method, &resp, 502);
 	enl_resp_free(&resp);
 }

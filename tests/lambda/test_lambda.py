@@ -291,6 +291,13 @@ def url_process(fn):
     st, h, data, _ = url(fn, "POST", "/process", body=json.dumps(ev).encode(), b64=True,
                          headers={"x-api-key": API_KEY}, expect=200, what="base64 body")
     check(json.loads(data).get("outcome") == "duplicate", "the base64 body was decoded")
+    # One marked base64 that is not: a 400 settled as every answer is (fuzz_lambda).
+    st, h, data, _ = url(fn, "POST", "/process", body="not base64!", b64=True,
+                         headers={"x-api-key": API_KEY}, expect=400, what="bad base64 body")
+    prob = json.loads(data) if data else {}
+    check("base64" in prob.get("detail", "") and prob.get("requestId") and
+          h.get("x-request-id") == prob["requestId"],
+          f"the problem says why, with the request id: {h} {prob}")
     url(fn, "POST", "/process", body=b"{" + b" " * 5000 + b"}",
         headers={"x-api-key": API_KEY}, expect=413, what="body over the limit")
 
