@@ -3,7 +3,7 @@
  * (1 MP limit), as every decode is, and decoded at a DCT scale of 1/2, 1/4 or 1/8 picked
  * from its length. The oracle is libvips' own JPEG loader at the same shrink with
  * fail_on=error: when ours decodes, libvips must too, to the same size, and to the same
- * pixels when libvips saw no corrupt data (what jpeg_decode_test shows for valid files,
+ * pixels when libvips saw no corrupt data (what test_jpeg_decode shows for valid files,
  * here for any bytes); a refusal is ENL_EUNSUPPORTED (not a case it takes) or
  * ENL_EDECODE. */
 #include "fuzz.h"
