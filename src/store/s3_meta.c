@@ -25,7 +25,8 @@ void enl_s3_meta_decode(char *out, size_t cap, const char *v)
 	const char *s = v + 10, *end = v + n - 2;
 	if (*pre == 'B') {
 		size_t len = (size_t)(end - s);
-		if (len / 4 * 3 + 1 > cap || enl_base64_decode((unsigned char *)out, &o, s, len)) {
+		if (enl_base64_decoded_len(s, len) + 1 > cap ||
+		    enl_base64_decode((unsigned char *)out, &o, s, len)) {
 			snprintf(out, cap, "%s", v); /* too long for out, or not base64: as is */
 			return;
 		}

@@ -47,6 +47,13 @@ static int sextet(char c)
 	return -1;
 }
 
+size_t enl_base64_decoded_len(const char *in, size_t n)
+{
+	if (n == 0 || n % 4)
+		return 0;
+	return n / 4 * 3 - (in[n - 1] == '=') - (in[n - 1] == '=' && in[n - 2] == '=');
+}
+
 int enl_base64_decode(unsigned char *out, size_t *out_len, const char *in, size_t n)
 {
 	size_t o = 0;

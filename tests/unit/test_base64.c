@@ -60,6 +60,7 @@ int main(void)
 		CHECK(el % 4 == 0 && strlen(enc) == el);
 		CHECK_INT_EQ(enl_base64_decode(back, &n, enc, el), 0);
 		CHECK(n == len && memcmp(back, plain, len) == 0);
+		CHECK_INT_EQ(enl_base64_decoded_len(enc, el), len);
 	}
 
 	refused("Zg=");      /* not a multiple of 4 */
