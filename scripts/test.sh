@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: the README's test command, and what CI runs.
-#   scripts/test.sh            install deps, format check, build (-Werror), ctest,
-#                              then the whole suite again under ASan + UBSan
-#   ENLARGER_TEST_QUICK=1      skip the sanitizer pass (local iteration)
+#   scripts/test.sh            install deps, format check, build (-Werror), ctest, the
+#                              scripts/test-extra-*.sh passes (deployment checks, a brief
+#                              fuzzing pass, ThreadSanitizer), then the whole suite again
+#                              under ASan + UBSan (docs/testing.md)
+#   ENLARGER_TEST_QUICK=1      skip the sanitizer passes (local iteration)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
