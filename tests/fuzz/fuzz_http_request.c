@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_req f;
 	struct enl_resp resp;
 	const struct enl_route *rt = NULL;
-	char *path = NULL;
+	char *path = NULL, *raw_query = NULL;
 	memset(&f, 0, sizeof(f));
 	enl_resp_init(&resp);
 
@@ -115,6 +115,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(f.req.request_id, sizeof(f.req.request_id), "%s", rid);
 	else
 		enl_http_request_id_new(f.req.request_id, sizeof(f.req.request_id));
+	/* As sent, before split_query cuts it up: routes read the canonical query from it. */
+	raw_query = strdup(query ? query : "");
+	FUZZ_CHECK(raw_query != NULL);
+	f.req.raw_path = target;
+	f.req.raw_query = raw_query;
 	int rc = enl_http_pct_decode(target, 0, &path);
 	if (rc == 0)
 		rc = split_query(query, &f.args);
@@ -159,6 +164,7 @@ done:
 	enl_resp_free(&resp);
 	enl_http_args_free(&f.args);
 	free(path);
+	free(raw_query);
 	free(head);
 	vips_error_clear();
 	return 0;
