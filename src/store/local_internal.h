@@ -95,9 +95,22 @@ int enl_local_create_errno(int err, const char *what, struct enl_errmsg *e);
 
 /* 0 or -errno. */
 int enl_local_write_all(int fd, const void *p, size_t n);
-/* Creates dirfd/.tmp-<random> exclusively; name receives the file name. An fd or
- * -errno. */
-int enl_local_create_temp(int dirfd, char name[32]);
+/* A file being written in a folder before it takes its key's name. Unnamed (O_TMPFILE)
+ * where the file system allows: a process killed while writing leaves nothing behind,
+ * and a new key never has a temporary name at all. Elsewhere it is .tmp-<random>
+ * (reserved, never listed), which a crash leaves behind. */
+struct local_temp {
+	int fd;        /* write here */
+	int dirfd;     /* borrowed */
+	char name[32]; /* its name in dirfd while it has one, else "" */
+};
+/* Opens t in dirfd. 0 or -errno. */
+int enl_local_temp_open(struct local_temp *t, int dirfd);
+/* Makes t the file `target` in its folder, atomically (readers see the old file or
+ * the new one whole). Called under the key's lock. 0 or -errno. */
+int enl_local_temp_commit(struct local_temp *t, const char *target);
+/* Closes t and removes what is left of it (nothing once committed). */
+void enl_local_temp_discard(struct local_temp *t);
 
 /* ---- local_etag.c: what S3 would report from the bytes ---- */
 

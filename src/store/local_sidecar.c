@@ -137,9 +137,10 @@ void enl_local_sidecar_cache(struct local_store *st, const char *bucket, const c
                              const struct stat *sb, const struct enl_object_info *info)
 {
 	const char *last;
-	char mname[LOCAL_SEGMENT_MAX + 8], tmp[32] = "";
+	char mname[LOCAL_SEGMENT_MAX + 8];
 	char *doc = NULL;
-	int fd = -1, dfd = -1;
+	int dfd = -1;
+	struct local_temp t = {.fd = -1};
 	struct enl_put_opts o = {.content_type = info->content_type};
 	json_t *sc = enl_local_sidecar_new(sb, info->etag, &o);
 	int mfd = enl_local_open_key_dir(st, SIDE_META, bucket, key, 1, &last);
@@ -147,27 +148,18 @@ void enl_local_sidecar_cache(struct local_store *st, const char *bucket, const c
 		goto done;
 	doc = json_dumps(sc, JSON_COMPACT);
 	dfd = enl_local_open_key_dir(st, SIDE_DATA, bucket, key, 0, &last);
-	if (!doc || dfd < 0)
+	if (!doc || dfd < 0 || enl_local_temp_open(&t, mfd) != 0)
 		goto done;
-	fd = enl_local_create_temp(mfd, tmp);
-	if (fd < 0) {
-		tmp[0] = '\0';
-		goto done;
-	}
-	if (enl_local_write_all(fd, doc, strlen(doc)) != 0)
+	if (enl_local_write_all(t.fd, doc, strlen(doc)) != 0)
 		goto done;
 	pthread_mutex_t *lk = enl_local_key_lock(st, bucket, key);
 	pthread_mutex_lock(lk);
 	struct stat cur;
-	if (fstatat(dfd, last, &cur, AT_SYMLINK_NOFOLLOW) == 0 && enl_local_same_file(sb, &cur) &&
-	    renameat(mfd, tmp, mfd, mname) == 0)
-		tmp[0] = '\0';
+	if (fstatat(dfd, last, &cur, AT_SYMLINK_NOFOLLOW) == 0 && enl_local_same_file(sb, &cur))
+		enl_local_temp_commit(&t, mname);
 	pthread_mutex_unlock(lk);
 done:
-	if (tmp[0])
-		unlinkat(mfd, tmp, 0);
-	if (fd >= 0)
-		close(fd);
+	enl_local_temp_discard(&t);
 	if (dfd >= 0)
 		close(dfd);
 	if (mfd >= 0)

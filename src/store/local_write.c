@@ -32,7 +32,7 @@ int enl_local_write_all(int fd, const void *p, size_t n)
 }
 
 /* Creates dirfd/.tmp-<random> exclusively; name receives the file name. */
-int enl_local_create_temp(int dirfd, char name[32])
+static int create_named(int dirfd, char name[32])
 {
 	for (int tries = 0; tries < 8; tries++) {
 		unsigned char rnd[8];
@@ -50,12 +50,83 @@ int enl_local_create_temp(int dirfd, char name[32])
 	return -EEXIST;
 }
 
+int enl_local_temp_open(struct local_temp *t, int dirfd)
+{
+	t->dirfd = dirfd;
+	t->name[0] = '\0';
+	t->fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (t->fd >= 0)
+		return 0;
+	/* The file system has no unnamed files: a name, which a crash leaves behind. */
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	t->fd = create_named(dirfd, t->name);
+	if (t->fd < 0) {
+		int err = t->fd;
+		t->name[0] = '\0';
+		return err;
+	}
+	return 0;
+}
+
+/* Gives the unnamed file t->fd the name `name` in t->dirfd. 0 or -errno (EEXIST: taken). */
+static int link_unnamed(struct local_temp *t, const char *name)
+{
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
+	if (linkat(AT_FDCWD, proc, t->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	/* No /proc: the direct way (needs CAP_DAC_READ_SEARCH on older kernels). */
+	return linkat(t->fd, "", t->dirfd, name, AT_EMPTY_PATH) == 0 ? 0 : -errno;
+}
+
+int enl_local_temp_commit(struct local_temp *t, const char *target)
+{
+	if (!t->name[0]) {
+		/* A new key: the file appears whole under its name, never under another. */
+		int err = link_unnamed(t, target);
+		if (err != -EEXIST)
+			return err;
+		/* Replacing: rename is the atomic swap, and it needs a name to move. The
+		 * name lives only between these two calls (the key's lock is held). */
+		for (int tries = 0;; tries++) {
+			unsigned char rnd[8];
+			if (tries == 8 || getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+				return -EIO;
+			memcpy(t->name, LOCAL_TMP_PREFIX, sizeof(LOCAL_TMP_PREFIX) - 1);
+			enl_hex_encode(t->name + sizeof(LOCAL_TMP_PREFIX) - 1, rnd, sizeof(rnd));
+			if ((err = link_unnamed(t, t->name)) == 0)
+				break;
+			t->name[0] = '\0';
+			if (err != -EEXIST)
+				return err;
+		}
+	}
+	if (renameat(t->dirfd, t->name, t->dirfd, target) != 0)
+		return -errno;
+	t->name[0] = '\0';
+	return 0;
+}
+
+void enl_local_temp_discard(struct local_temp *t)
+{
+	if (t->name[0])
+		unlinkat(t->dirfd, t->name, 0);
+	t->name[0] = '\0';
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
 int enl_local_put(struct enl_store *s, const char *bucket, const char *key, const void *data,
                   size_t len, const struct enl_put_opts *opts, struct enl_errmsg *e)
 {
 	struct local_store *st = (struct local_store *)s;
-	int dfd = -1, mfd = -1, fd = -1, mf = -1;
-	char dtmp[32] = "", mtmp[32] = "", mname[LOCAL_SEGMENT_MAX + 8];
+	int dfd = -1, mfd = -1;
+	struct local_temp dt = {.fd = -1}, mt = {.fd = -1};
+	char mname[LOCAL_SEGMENT_MAX + 8];
 	char *doc = NULL;
 	json_t *sc = NULL;
 	const char *last;
@@ -94,14 +165,13 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 		goto done;
 	}
 
-	fd = enl_local_create_temp(dfd, dtmp);
-	if (fd < 0) {
-		dtmp[0] = '\0';
-		rc = enl_local_io_fail(e, "create", -fd);
+	int err = enl_local_temp_open(&dt, dfd);
+	if (err) {
+		rc = enl_local_io_fail(e, "create", -err);
 		goto done;
 	}
-	int err = enl_local_write_all(fd, data, len);
-	if (err || (sync && fsync(fd) != 0) || fstat(fd, &sb) != 0) {
+	err = enl_local_write_all(dt.fd, data, len);
+	if (err || (sync && fsync(dt.fd) != 0) || fstat(dt.fd, &sb) != 0) {
 		rc = enl_local_io_fail(e, "write", err ? -err : errno);
 		goto done;
 	}
@@ -111,14 +181,12 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	mf = enl_local_create_temp(mfd, mtmp);
-	if (mf < 0) {
-		mtmp[0] = '\0';
-		rc = enl_local_io_fail(e, "create", -mf);
+	if ((err = enl_local_temp_open(&mt, mfd))) {
+		rc = enl_local_io_fail(e, "create", -err);
 		goto done;
 	}
-	err = enl_local_write_all(mf, doc, strlen(doc));
-	if (err || (sync && fsync(mf) != 0)) {
+	err = enl_local_write_all(mt.fd, doc, strlen(doc));
+	if (err || (sync && fsync(mt.fd) != 0)) {
 		rc = enl_local_io_fail(e, "write", err ? -err : errno);
 		goto done;
 	}
@@ -127,21 +195,13 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 	 * lock so concurrent PUTs here pair each sidecar with its own data file. */
 	pthread_mutex_t *lk = enl_local_key_lock(st, bucket, key);
 	pthread_mutex_lock(lk);
-	if (renameat(mfd, mtmp, mfd, mname) != 0) {
-		err = errno;
-		pthread_mutex_unlock(lk);
-		rc = enl_local_create_errno(err, "rename", e);
-		goto done;
-	}
-	mtmp[0] = '\0';
-	if (renameat(dfd, dtmp, dfd, last) != 0) {
-		err = errno;
-		pthread_mutex_unlock(lk);
-		rc = enl_local_create_errno(err, "rename", e);
-		goto done;
-	}
-	dtmp[0] = '\0';
+	if ((err = enl_local_temp_commit(&mt, mname)) == 0)
+		err = enl_local_temp_commit(&dt, last);
 	pthread_mutex_unlock(lk);
+	if (err) {
+		rc = enl_local_create_errno(-err, "rename", e);
+		goto done;
+	}
 	/* Make the renames durable before we report success. */
 	if (sync && (fsync(mfd) != 0 || fsync(dfd) != 0)) {
 		rc = enl_local_io_fail(e, "sync", errno);
@@ -149,16 +209,10 @@ int enl_local_put(struct enl_store *s, const char *bucket, const char *key, cons
 	}
 	rc = ENL_OK;
 done:
-	if (dtmp[0])
-		unlinkat(dfd, dtmp, 0);
-	if (mtmp[0])
-		unlinkat(mfd, mtmp, 0);
+	enl_local_temp_discard(&dt);
+	enl_local_temp_discard(&mt);
 	free(doc);
 	json_decref(sc);
-	if (fd >= 0)
-		close(fd);
-	if (mf >= 0)
-		close(mf);
 	if (dfd >= 0)
 		close(dfd);
 	if (mfd >= 0)
