@@ -43,10 +43,11 @@ struct enl_config {
 	char table_key[64];
 	enum enl_backend backend;
 
-	unsigned jobs;             /* concurrent image jobs (default: cores) */
-	unsigned queue_depth;      /* requests waiting for a job slot before 503 */
-	int queue_timeout_ms;      /* longest wait in that queue before 503 */
-	unsigned memory_budget_mb; /* estimated MiB of running image jobs; 0 = no budget */
+	unsigned jobs;                /* concurrent image jobs (default: cores) */
+	unsigned queue_depth;         /* requests waiting for a job slot before 503 */
+	int queue_timeout_ms;         /* a render's longest wait in that queue before 503 */
+	int process_queue_timeout_ms; /* an event's, before 429 (inside EventBridge's 5 s) */
+	unsigned memory_budget_mb;    /* estimated MiB of running image jobs; 0 = no budget */
 	size_t max_body_bytes;
 	unsigned connection_timeout_s;
 	unsigned send_timeout_s;     /* the most one response may take to be sent */
@@ -89,7 +90,7 @@ struct enl_config {
 	int aws_retry_deadline_ms;
 
 	int shutdown_deadline_ms;
-	int64_t lease_ms;
+	int64_t lease_ms;  /* a claim's lease, renewed every third of it while the job runs */
 	int retry_after_s; /* the Retry-After value on 429 / 503 */
 	/* Lambda: the time an image job needs left before the invocation's deadline. */
 	int lambda_reserve_ms;

@@ -41,6 +41,11 @@
 #define ENL_DEFAULT_MAX_CONNECTIONS 512
 #define ENL_DEFAULT_MAX_BODY_BYTES 262144 /* 256 KiB */
 
+/* The longest Retry-After: the bound of ENLARGER_RETRY_AFTER and of the job gate's
+ * estimate (enl_resp_retry_after), so a queue that looks hopeless still gets a retry
+ * within the hour. */
+#define ENL_RETRY_AFTER_MAX_S 3600
+
 /* "80" from ENL_DEFAULT_WEBP_QUALITY. */
 #define ENL_STR(x) ENL_STR_(x)
 #define ENL_STR_(x) #x

@@ -70,9 +70,12 @@ int enl_resp_problem(struct enl_resp *resp, int err, const char *detail);
 /* The same with an explicit status, for the few answers the table in
  * enl_http_status does not pick: 429 for an object already in flight. */
 int enl_resp_problem_status(struct enl_resp *resp, int status, int err, const char *detail);
-/* Adds Retry-After: seconds when resp's status says "try again later" (429, 503, 504),
- * else nothing: the one place that decides which answers carry it. */
-void enl_resp_retry_after(struct enl_resp *resp, int seconds);
+/* Adds Retry-After when resp's status says "try again later" (429, 503, 504), else
+ * nothing: the one place that decides which answers carry it and what it says. The
+ * value is wait_ms (an estimate of when a retry finds room, e.g. the job gate's; 0:
+ * none) in whole seconds rounded up, at least floor_s (ENLARGER_RETRY_AFTER) and at
+ * most ENL_RETRY_AFTER_MAX_S. */
+void enl_resp_retry_after(struct enl_resp *resp, int floor_s, int64_t wait_ms);
 /* Takes the bytes of body (see enl_buf_adopt) with the given type. */
 void enl_resp_bytes(struct enl_resp *resp, int status, const char *content_type,
                     struct enl_buf *body);

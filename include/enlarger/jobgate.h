@@ -27,6 +27,7 @@ struct enl_jobgate_stats {
 	uint64_t admitted;
 	uint64_t rejected_full;    /* queue was full */
 	uint64_t rejected_timeout; /* waited timeout_ms in the queue */
+	double mean_job_ms;        /* running mean of the slot hold time; 0 before any */
 };
 
 struct enl_jobgate;
@@ -51,6 +52,15 @@ void enl_jobgate_leave_cost(struct enl_jobgate *g, size_t cost);
 int enl_jobgate_resize(struct enl_jobgate *g, size_t from, size_t to);
 
 void enl_jobgate_stats(struct enl_jobgate *g, struct enl_jobgate_stats *out);
+
+/* Tells the gate how long a job held its slot (ms, from admission to leaving), for the
+ * running mean the wait estimate uses. */
+void enl_jobgate_job_time(struct enl_jobgate *g, int64_t held_ms);
+
+/* How long a job asking now would likely wait for a slot (ms): the jobs queued ahead and
+ * itself, served by the jobs running now, each lasting the running mean of job time. 0
+ * while no job has finished (no mean yet). What Retry-After says on a busy answer. */
+int64_t enl_jobgate_wait_ms(struct enl_jobgate *g);
 
 /* Registers the gauges ENL_METRIC_JOBS_RUNNING, ENL_METRIC_JOBS_QUEUED and
  * ENL_METRIC_JOBS_MEMORY (include/enlarger/metrics.h) for this gate; enl_jobgate_free

@@ -76,14 +76,18 @@ struct enl_process_result {
 	enum enl_process_outcome outcome;
 	char photo_id[ENL_KEY_MAX + 1];
 	json_t *item; /* new reference (the photo item) or NULL; enl_process_result_free */
+	/* With ENL_EBUSY: how long until a retry is likely to find a slot (the job gate's
+	 * estimate from its queue, ms; 0: none), for Retry-After. */
+	int64_t retry_after_ms;
 };
 
 /* Processes the object ev names. Returns 0 with out->item for PROCESSED, DUPLICATE,
  * STALE and SUPERSEDED. Errors: ENL_EINVAL (wrong bucket, bad photo id), ENL_ENOTFOUND
  * (no original), ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (item marked failed),
- * ENL_EBUSY (out->outcome IN_FLIGHT: the photo is being processed; otherwise the job
- * queue is full), ENL_EIO / ENL_ETIMEOUT / ENL_ENOMEM (retryable; the item is left
- * "processing" until its lease ends, never "completed"). Runs to the end even if the
+ * ENL_EBUSY (out->outcome IN_FLIGHT: the photo is being processed; otherwise no job
+ * slot came within ENLARGER_PROCESS_QUEUE_TIMEOUT_MS; out->retry_after_ms either way),
+ * ENL_EIO / ENL_ETIMEOUT / ENL_ENOMEM (retryable; the claim is released, or when that
+ * fails too its lease ends; never "completed"). Runs to the end even if the
  * client that asked has gone. */
 int enl_service_process(struct enl_app *app, const struct enl_event *ev,
                         struct enl_process_result *out, struct enl_errmsg *e);

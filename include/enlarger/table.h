@@ -53,6 +53,8 @@ struct enl_table_ops {
 	            const char *reason, struct enl_errmsg *e);
 	int (*release)(struct enl_table *t, const char *photo_id, const char *attempt,
 	               const char *reason, struct enl_errmsg *e);
+	int (*renew)(struct enl_table *t, const char *photo_id, const char *attempt,
+	             int64_t lease_until_ms, struct enl_errmsg *e);
 	int (*get)(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
 	int (*ping)(struct enl_table *t, struct enl_errmsg *e);
 	void (*destroy)(struct enl_table *t);
@@ -81,6 +83,11 @@ struct enl_table {
  * and ETag stay, so the retry of the same event claims OK and an older one is stale.
  * ENL_OK, ENL_ECONFLICT (not owned or no longer processing: nothing changes),
  * ENL_EIO/ENL_ETIMEOUT (best effort: the lease still ends).
+ * renew is the claim's heartbeat: while attempt still owns the item and it is
+ * "processing", leaseUntil becomes lease_until_ms (nothing else changes), so a lease
+ * can be short (a dead process's claim is soon free) and still never run out under
+ * work that goes on. ENL_OK, ENL_ECONFLICT (not owned or no longer processing:
+ * nothing changes; the attempt's result will be dropped), ENL_EIO/ENL_ETIMEOUT.
  * get: ENL_OK with a new reference in *out, or ENL_ENOTFOUND. */
 int enl_table_claim(struct enl_table *t, const struct enl_claim_req *req,
                     enum enl_claim_result *out, struct enl_errmsg *e);
@@ -90,6 +97,8 @@ int enl_table_fail(struct enl_table *t, const char *photo_id, const char *attemp
                    const char *reason, struct enl_errmsg *e);
 int enl_table_release(struct enl_table *t, const char *photo_id, const char *attempt,
                       const char *reason, struct enl_errmsg *e);
+int enl_table_renew(struct enl_table *t, const char *photo_id, const char *attempt,
+                    int64_t lease_until_ms, struct enl_errmsg *e);
 int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
 int enl_table_ping(struct enl_table *t, struct enl_errmsg *e);
 void enl_table_destroy(struct enl_table *t);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "enlarger/defaults.h"
 #include "problem.h"
 #include "server_internal.h"
 
@@ -160,10 +161,17 @@ int enl_resp_body_bytes(struct enl_resp *resp, size_t max, struct enl_errmsg *e)
 	return 0;
 }
 
-void enl_resp_retry_after(struct enl_resp *resp, int seconds)
+void enl_resp_retry_after(struct enl_resp *resp, int floor_s, int64_t wait_ms)
 {
-	if (seconds > 0 && (resp->status == 429 || resp->status == 503 || resp->status == 504))
-		enl_resp_header(resp, "Retry-After", "%d", seconds);
+	if (!(resp->status == 429 || resp->status == 503 || resp->status == 504))
+		return;
+	int64_t s = wait_ms > 0 ? (wait_ms + 999) / 1000 : 0;
+	if (s < floor_s)
+		s = floor_s;
+	if (s > ENL_RETRY_AFTER_MAX_S)
+		s = ENL_RETRY_AFTER_MAX_S;
+	if (s > 0)
+		enl_resp_header(resp, "Retry-After", "%lld", (long long)s);
 }
 
 /* ---- what the server adds before sending (server_internal.h) ---- */

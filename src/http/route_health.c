@@ -33,7 +33,7 @@ static int route_readyz(struct enl_req *req, struct enl_resp *resp)
 		                             r.down == ENL_DOWN_STORE
 		                                 ? "the object store is not reachable"
 		                                 : "the photo table is not reachable");
-		enl_resp_retry_after(resp, self->retry_after_s);
+		enl_resp_retry_after(resp, self->retry_after_s, 0);
 		return rc;
 	}
 	return enl_resp_json(

@@ -1,8 +1,9 @@
 /* POST /process: the EventBridge API destination (also classic S3 notifications and
  * {"bucket","key"} from curl). Statuses are chosen for EventBridge, which retries 429
  * and 5xx (honouring Retry-After) and drops other 4xx: 200 done / duplicate / stale,
- * 400 malformed, 401 key, 404 no original, 422 bad image (item failed), 429 in flight,
- * 503 queue full or backend down. */
+ * 400 malformed, 401 key, 404 no original, 422 bad image (item failed), 429 in flight
+ * or no job slot within ENLARGER_PROCESS_QUEUE_TIMEOUT_MS (Retry-After from the queue),
+ * 503 backend down. */
 #include "routes_internal.h"
 
 #include <stdio.h>
@@ -41,10 +42,11 @@ static int route_process(struct enl_req *req, struct enl_resp *resp)
 	if (rc == 0) {
 		rc = enl_resp_json(resp, 200, enl_process_result_json(&res)); /* steals it */
 	} else {
-		/* 429: this photo is in flight (EventBridge retries it); else the table's. */
-		int status = res.outcome == ENL_OUTCOME_IN_FLIGHT ? 429 : enl_http_status(rc);
+		/* 429: this photo is in flight, or no job slot came in time (EventBridge
+		 * retries both, after Retry-After); else the table's. */
+		int status = rc == ENL_EBUSY ? 429 : enl_http_status(rc);
 		rc = enl_resp_problem_status(resp, status, rc, e.text);
-		enl_resp_retry_after(resp, self->retry_after_s);
+		enl_resp_retry_after(resp, self->retry_after_s, res.retry_after_ms);
 	}
 	enl_process_result_free(&res);
 	return rc;

@@ -84,7 +84,7 @@ static int route_render(struct enl_req *req, struct enl_resp *resp)
 	rc = enl_service_render(self->app, key, &p, req->header(req, "If-None-Match"), &out, &e);
 	if (rc) {
 		rc = enl_resp_problem(resp, rc, e.text);
-		enl_resp_retry_after(resp, self->retry_after_s);
+		enl_resp_retry_after(resp, self->retry_after_s, 0);
 		enl_render_result_free(&out);
 		return rc;
 	}

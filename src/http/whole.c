@@ -113,7 +113,7 @@ static const struct enl_route *answer(const struct enl_route *routes, size_t n_r
 	}
 	if (in->admit && (rc = in->admit(in->impl, rt, &e))) {
 		enl_resp_problem(resp, rc, e.text);
-		enl_resp_retry_after(resp, in->retry_after_s);
+		enl_resp_retry_after(resp, in->retry_after_s, 0);
 		goto done;
 	}
 	req->path = path;

@@ -2,6 +2,7 @@
  * enter, read and resize, and why. */
 #include "admit.h"
 
+#include "enlarger/clock.h"
 #include "enlarger/jobgate.h"
 #include "enlarger/log.h"
 #include "enlarger/pipeline.h"
@@ -29,15 +30,33 @@ static void job_opts(struct enl_app *app, struct enl_admit *a)
 		a->opts.threads = 1;
 }
 
-int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e)
+/* Enters with a->cost, waiting up to a->timeout_ms; on a full queue or timeout, the
+ * estimate of the wait goes into a->retry_ms for the answer's Retry-After. */
+static int enter(struct enl_app *app, struct enl_admit *a, struct enl_errmsg *e)
 {
-	a->in_gate = 0;
-	a->cost = guess_cost(size);
-	if (enl_jobgate_enter_cost(app->gate, a->cost, app->cfg->queue_timeout_ms))
+	if (enl_jobgate_enter_cost(app->gate, a->cost, a->timeout_ms)) {
+		a->retry_ms = enl_jobgate_wait_ms(app->gate);
 		return enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
+	}
 	a->in_gate = 1;
+	a->since_ms = enl_mono_ms();
 	job_opts(app, a);
 	return 0;
+}
+
+int enl_admit_enter_within(struct enl_app *app, uint64_t size, int timeout_ms, struct enl_admit *a,
+                           struct enl_errmsg *e)
+{
+	a->in_gate = 0;
+	a->retry_ms = 0;
+	a->timeout_ms = timeout_ms;
+	a->cost = guess_cost(size);
+	return enter(app, a, e);
+}
+
+int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e)
+{
+	return enl_admit_enter_within(app, size, app->cfg->queue_timeout_ms, a, e);
 }
 
 static int get_original(struct enl_app *app, const char *key, struct enl_buf *original,
@@ -69,10 +88,8 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
 	enl_jobgate_leave_cost(app->gate, a->cost);
 	a->in_gate = 0;
 	a->cost = cost;
-	if (enl_jobgate_enter_cost(app->gate, cost, app->cfg->queue_timeout_ms))
-		return enl_fail(e, ENL_EBUSY, "the image job queue is full; retry later");
-	a->in_gate = 1;
-	job_opts(app, a);
+	if ((rc = enter(app, a, e)))
+		return rc;
 	if ((rc = get_original(app, key, original, ginfo, e)))
 		return rc;
 	/* Replaced while queued: the new bytes' cost must fit too, or this is a 503. */
@@ -91,7 +108,9 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
 
 void enl_admit_leave(struct enl_app *app, struct enl_admit *a)
 {
-	if (a->in_gate)
+	if (a->in_gate) {
+		enl_jobgate_job_time(app->gate, enl_mono_ms() - a->since_ms);
 		enl_jobgate_leave_cost(app->gate, a->cost);
+	}
 	a->in_gate = 0;
 }

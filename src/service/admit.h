@@ -20,11 +20,18 @@
 struct enl_admit {
 	size_t cost; /* bytes this job holds in the gate */
 	int in_gate;
+	int timeout_ms;   /* the longest wait for a slot */
+	int64_t since_ms; /* admitted at (monotonic), for the gate's mean job time */
+	int64_t retry_ms; /* after ENL_EBUSY: the gate's estimate of the wait (Retry-After) */
 	struct enl_pipeline_opts opts; /* the job's: app->popts with its share of the cores */
 };
 
-/* Waits for a slot for a job over an original of `size` bytes (from its HEAD), then sets
- * a->opts. 0, or ENL_EBUSY with e set (queue full or timed out: 503). */
+/* Waits up to timeout_ms for a slot for a job over an original of `size` bytes (from its
+ * HEAD), then sets a->opts. 0, or ENL_EBUSY with e set and a->retry_ms (queue full or timed
+ * out). */
+int enl_admit_enter_within(struct enl_app *app, uint64_t size, int timeout_ms, struct enl_admit *a,
+                           struct enl_errmsg *e);
+/* The same for a render, within ENLARGER_QUEUE_TIMEOUT_MS. */
 int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e);
 
 /* Once admitted: reads the original (capped at max_input_bytes) into *original and
@@ -37,7 +44,7 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
                     struct enl_admit *a, struct enl_buf *original, struct enl_object_info *ginfo,
                     struct enl_probe *probe, struct enl_errmsg *e);
 
-/* Leaves the gate if in it. */
+/* Leaves the gate if in it, telling the gate how long the job held its slot. */
 void enl_admit_leave(struct enl_app *app, struct enl_admit *a);
 
 #endif

@@ -6,7 +6,12 @@
  * nothing, and one that is being processed right now is answered "busy". A retryable
  * failure (store, table, memory, timeout) releases the claim (the item goes back to
  * "pending") so the retry takes it at once; if the release itself fails the lease still
- * ends. Only a verdict on the image itself marks it "failed". */
+ * ends. Only a verdict on the image itself marks it "failed".
+ *
+ * The lease is short (ENLARGER_LEASE_MS) and renewed while the work runs (lease.h), so a
+ * claim outlives no process: a killed one's photo is taken over by the redelivered
+ * event within a lease. A job that cannot start within ENLARGER_PROCESS_QUEUE_TIMEOUT_MS
+ * answers busy with the gate's estimate of the wait, inside EventBridge's 5 s. */
 #include "enlarger/service.h"
 
 #include <pthread.h>
@@ -19,9 +24,11 @@
 
 #include "enlarger/keys.h"
 #include "enlarger/clock.h"
+#include "enlarger/jobgate.h"
 #include "enlarger/log.h"
 #include "enlarger/text.h"
 #include "admit.h"
+#include "lease.h"
 
 static double mono_s(void)
 {
@@ -189,6 +196,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	struct enl_pipeline_result res;
 	int have_res = 0;
 	struct enl_admit adm = {0};
+	struct enl_lease lease = {0};
 	struct enl_probe probe;
 	int claimed = 0;
 	const char *key = ev->key;
@@ -222,7 +230,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	/* Enter the gate before claiming: a full queue then leaves nothing to undo, and
 	 * the claim's lease only covers the work itself. The job's memory cost is guessed
 	 * from the HEAD's size and set from the header once read (admit.h). */
-	if ((rc = enl_admit_enter(app, info.size, &adm, e)))
+	if ((rc = enl_admit_enter_within(app, info.size, cfg->process_queue_timeout_ms, &adm, e)))
 		goto done;
 
 	struct enl_claim_req req = {
@@ -238,7 +246,10 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	if ((rc = enl_table_claim(app->table, &req, &cr, e)))
 		goto done;
 	switch (cr) {
-	case ENL_CLAIM_OK: claimed = 1; break;
+	case ENL_CLAIM_OK:
+		claimed = 1;
+		enl_lease_start(&lease, app->table, out->photo_id, attempt, cfg->lease_ms);
+		break;
 	case ENL_CLAIM_DUPLICATE:
 	case ENL_CLAIM_STALE:
 		out->outcome = cr == ENL_CLAIM_STALE ? ENL_OUTCOME_STALE : ENL_OUTCOME_DUPLICATE;
@@ -250,6 +261,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		goto done;
 	case ENL_CLAIM_BUSY:
 		out->outcome = ENL_OUTCOME_IN_FLIGHT;
+		out->retry_after_ms = enl_jobgate_wait_ms(app->gate); /* about one job */
 		rc = enl_fail(e, ENL_EBUSY, "photo \"%.200s\" is being processed; retry later",
 		              out->photo_id);
 		goto done;
@@ -300,6 +312,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
+	enl_lease_stop(&lease); /* the last write of the claim: no renewal races it */
 	rc = enl_table_complete(app->table, out->photo_id, attempt, fields, e);
 	if (rc == ENL_ECONFLICT) {
 		/* A newer event took the photo over (our lease ran out): its result wins. */
@@ -323,6 +336,9 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 
 done:
 	enl_admit_leave(app, &adm);
+	enl_lease_stop(&lease);
+	if (rc == ENL_EBUSY && !out->retry_after_ms)
+		out->retry_after_ms = adm.retry_ms; /* no slot in time, at first or requeued */
 	if (rc && claimed && is_image_error(rc)) {
 		mark_failed(app, out->photo_id, attempt, key, e);
 		out->outcome = ENL_OUTCOME_FAILED;

@@ -488,6 +488,37 @@ static int ddb_release(struct enl_table *tb, const char *photo_id, const char *a
 	                           e);
 }
 
+/* The heartbeat: only leaseUntil moves, and only under a live claim of this attempt (a
+ * missing item fails the condition too, so nothing is created). */
+static int ddb_renew(struct enl_table *tb, const char *photo_id, const char *attempt,
+                     int64_t lease_until_ms, struct enl_errmsg *e)
+{
+	struct expr x = {json_object(), json_object()};
+	int rc;
+	if (!x.names || !x.values) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	N(&x, "#lease", "leaseUntil");
+	N(&x, "#att", "attempt");
+	N(&x, "#st", "processingStatus");
+	V(&x, ":lease", ddb_av_int(lease_until_ms));
+	V(&x, ":att", ddb_av_s(attempt));
+	V(&x, ":processing", ddb_av_s("processing"));
+	if (json_object_size(x.values) != 3) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = update_item((struct ddb_table *)tb, photo_id, &x, "SET #lease = :lease",
+	                 "#att = :att AND #st = :processing", e);
+	if (rc == ENL_ECONFLICT)
+		rc = enl_fail(e, ENL_ECONFLICT, "a newer attempt owns this photo");
+done:
+	json_decref(x.names);
+	json_decref(x.values);
+	return rc;
+}
+
 /* ---- get / ping ---- */
 
 static int ddb_get(struct enl_table *tb, const char *photo_id, json_t **out, struct enl_errmsg *e)
@@ -528,6 +559,7 @@ static const struct enl_table_ops ddb_ops = {
     .complete = ddb_complete,
     .fail = ddb_fail,
     .release = ddb_release,
+    .renew = ddb_renew,
     .get = ddb_get,
     .ping = ddb_ping,
     .destroy = ddb_destroy,

@@ -187,6 +187,30 @@ static int sqlite_release(struct enl_table *tb, const char *photo_id, const char
 	return owned_reason_update(t, t->sql_release, "release", photo_id, attempt, reason, e);
 }
 
+static int sqlite_renew(struct enl_table *tb, const char *photo_id, const char *attempt,
+                        int64_t lease_until_ms, struct enl_errmsg *e)
+{
+	struct sqlite_table *t = (struct sqlite_table *)tb;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = enl_sqlite_conn_get(t, &db, e);
+	if (rc)
+		return rc;
+	int src = sqlite3_prepare_v2(db, t->sql_renew, -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = enl_sqlite_db_fail(db, src, "renew", e);
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, lease_until_ms);
+	sqlite3_bind_text(st, 2, photo_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, attempt, -1, SQLITE_TRANSIENT);
+	rc = run_owned_update(t, db, st, "renew", e);
+done:
+	sqlite3_finalize(st);
+	enl_sqlite_conn_put(t, db);
+	return rc;
+}
+
 /* ---- get ---- */
 
 static int sqlite_get(struct enl_table *tb, const char *photo_id, json_t **out,
@@ -249,6 +273,7 @@ static void sqlite_destroy(struct enl_table *tb)
 	sqlite3_free(t->sql_complete);
 	sqlite3_free(t->sql_fail);
 	sqlite3_free(t->sql_release);
+	sqlite3_free(t->sql_renew);
 	sqlite3_free(t->sql_get);
 	free(t);
 }
@@ -258,6 +283,7 @@ static const struct enl_table_ops sqlite_ops = {
     .complete = sqlite_complete,
     .fail = sqlite_fail,
     .release = sqlite_release,
+    .renew = sqlite_renew,
     .get = sqlite_get,
     .ping = sqlite_ping,
     .destroy = sqlite_destroy,

@@ -23,6 +23,7 @@ struct sqlite_table {
 	char *sql_complete;
 	char *sql_fail;
 	char *sql_release;
+	char *sql_renew;
 	char *sql_get;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;

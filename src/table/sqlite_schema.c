@@ -176,6 +176,10 @@ int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table,
 	                                 "updatedAt = ?2 WHERE \"%w\" = ?3 AND attempt = ?4 AND "
 	                                 "processingStatus = 'processing'",
 	                                 table, key);
+	/* The heartbeat: only the lease of a live claim of this attempt moves. */
+	t->sql_renew = sqlite3_mprintf("UPDATE \"%w\" SET leaseUntil = ?1 WHERE \"%w\" = ?2 AND "
+	                               "attempt = ?3 AND processingStatus = 'processing'",
+	                               table, key);
 	s = sqlite3_str_new(db);
 	sqlite3_str_appendf(s, "SELECT \"%w\"", key);
 	for (size_t k = 0; k < N_FIELDS; k++)
@@ -183,7 +187,7 @@ int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table,
 	sqlite3_str_appendf(s, " FROM \"%w\" WHERE \"%w\" = ?1", table, key);
 	t->sql_get = sqlite3_str_finish(s);
 	return (t->sql_select_claim && t->sql_upsert_claim && t->sql_complete && t->sql_fail &&
-	        t->sql_release && t->sql_get)
+	        t->sql_release && t->sql_renew && t->sql_get)
 	           ? ENL_OK
 	           : ENL_ENOMEM;
 }

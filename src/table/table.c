@@ -90,6 +90,15 @@ int enl_table_release(struct enl_table *t, const char *photo_id, const char *att
 	return t->ops->release(t, photo_id, attempt, cap_reason(reason, buf), e);
 }
 
+int enl_table_renew(struct enl_table *t, const char *photo_id, const char *attempt,
+                    int64_t lease_until_ms, struct enl_errmsg *e)
+{
+	ENL_TABLE_CHECK(t, renew, e);
+	if (!photo_id || !attempt)
+		return enl_fail(e, ENL_EINVAL, "renew needs a photo id and an attempt id");
+	return t->ops->renew(t, photo_id, attempt, lease_until_ms, e);
+}
+
 int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e)
 {
 	ENL_TABLE_CHECK(t, get, e);

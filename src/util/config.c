@@ -88,7 +88,12 @@ static const struct setting settings[] = {
     {"ENLARGER_QUEUE_DEPTH", K_UINT, F(queue_depth), 0, 100000, "64", NULL, S_ANY,
      H("Requests that may wait for a job slot; past it the answer is 503 with `Retry-After`.")},
     {"ENLARGER_QUEUE_TIMEOUT_MS", K_INT, F(queue_timeout_ms), 0, 3600000, "30000", NULL, S_ANY,
-     H("Longest wait for a job slot before 503.")},
+     H("Longest wait of a `GET /render` miss for a job slot before 503.")},
+    {"ENLARGER_PROCESS_QUEUE_TIMEOUT_MS", K_INT, F(process_queue_timeout_ms), 0, 3600000, "3000",
+     NULL, S_ANY,
+     H("Longest wait of a `POST /process` event for a job slot before 429 with a "
+       "`Retry-After` estimated from the queue, so the answer comes within EventBridge's "
+       "5 s and the event's retry comes back when a slot is likely free.")},
     {"ENLARGER_MEMORY_BUDGET_MB", K_UINT, F(memory_budget_mb), 0, 1048576, "1024", NULL, S_ANY,
      H("Estimated MiB the running image jobs may hold at once (the originals read and their "
        "decoded pixels, estimated from the header); jobs past it wait in the queue. A job "
@@ -183,11 +188,13 @@ static const struct setting settings[] = {
      S_ANY,
      H("AWS backend: no new attempt starts this long after a call began (0: no "
        "deadline), so /process answers within EventBridge's 5 s.")},
-    {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "60000", NULL, S_ANY,
-     H("How long a `processing` claim holds a photo; after it, a retry may take the photo "
-       "over.")},
-    {"ENLARGER_RETRY_AFTER", K_INT, F(retry_after_s), 1, 3600, "2", NULL, S_ANY,
-     H("Seconds in `Retry-After` on 429, 503 and 504.")},
+    {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "10000", NULL, S_ANY,
+     H("How long a `processing` claim holds a photo without news of its attempt; the "
+       "attempt renews it every third of this while it works, so only a dead process's "
+       "claim runs out, and a retry takes the photo over then.")},
+    {"ENLARGER_RETRY_AFTER", K_INT, F(retry_after_s), 1, ENL_RETRY_AFTER_MAX_S, "2", NULL, S_ANY,
+     H("Seconds in `Retry-After` on 429, 503 and 504: the least, when the job queue's "
+       "estimate is longer (a full queue) that is sent.")},
     {"ENLARGER_SHUTDOWN_DEADLINE_MS", K_INT, F(shutdown_deadline_ms), 0, 600000, "25000", NULL,
      S_ANY, H("On SIGTERM, how long requests in flight may take to finish.")},
     {"ENLARGER_LAMBDA_RESERVE_MS", K_INT, F(lambda_reserve_ms), 0, 900000, "10000", NULL, S_ANY,

@@ -29,6 +29,7 @@ struct enl_jobgate {
 	size_t mem;
 	struct waiter *head, *tail;
 	uint64_t admitted, rejected_full, rejected_timeout;
+	double mean_job_ms; /* exponentially weighted: recent jobs count most */
 	int exported;
 };
 
@@ -196,7 +197,32 @@ void enl_jobgate_stats(struct enl_jobgate *g, struct enl_jobgate_stats *out)
 	out->admitted = g->admitted;
 	out->rejected_full = g->rejected_full;
 	out->rejected_timeout = g->rejected_timeout;
+	out->mean_job_ms = g->mean_job_ms;
 	pthread_mutex_unlock(&g->lock);
+}
+
+/* The weight of the newest job in the mean: about the last ten jobs count, so the
+ * estimate follows a change of image sizes within a burst. */
+#define JOB_TIME_WEIGHT 0.2
+
+void enl_jobgate_job_time(struct enl_jobgate *g, int64_t held_ms)
+{
+	double ms = held_ms > 0 ? (double)held_ms : 0;
+	pthread_mutex_lock(&g->lock);
+	g->mean_job_ms = g->mean_job_ms > 0
+	                     ? g->mean_job_ms + JOB_TIME_WEIGHT * (ms - g->mean_job_ms)
+	                     : (ms > 0 ? ms : 1);
+	pthread_mutex_unlock(&g->lock);
+}
+
+int64_t enl_jobgate_wait_ms(struct enl_jobgate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	/* The memory budget may let fewer than `jobs` run: those running are the servers. */
+	unsigned servers = g->running ? g->running : 1;
+	double ms = g->mean_job_ms * (double)(g->queued + 1) / (double)servers;
+	pthread_mutex_unlock(&g->lock);
+	return (int64_t)ms;
 }
 
 static double gauge_running(void *ctx)

@@ -326,6 +326,57 @@ static void test_release(struct enl_table *t)
 	CHECK_INT_EQ(release(t, id, "x", "y"), ENL_ECONFLICT);
 }
 
+static int renew(struct enl_table *t, const char *id, const char *attempt, int64_t until)
+{
+	struct enl_errmsg e = {""};
+	return enl_table_renew(t, id, attempt, until, &e);
+}
+
+/* The heartbeat: the owner of a live claim moves its lease (and nothing else), so a
+ * retry stays busy past the first lease; nobody else can, and nothing that is no longer
+ * processing (released, completed, taken over, never claimed) is renewed. */
+static void test_renew(struct enl_table *t)
+{
+	char id[128];
+	pid(id, sizeof(id), "renew");
+	CHECK_INT_EQ(claim(t, id, "30", "e1", "h1", 1000), ENL_CLAIM_OK);
+	CHECK_INT_EQ(renew(t, id, "other", 1000 + 5 * LEASE), ENL_ECONFLICT);
+	CHECK_INT_EQ(renew(t, id, "h1", 1000 + 3 * LEASE), ENL_OK);
+	json_t *it = get(t, id);
+	CHECK_INT_EQ(json_integer_value(json_object_get(it, "leaseUntil")), 1000 + 3 * LEASE);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "processing");
+	CHECK_STR_EQ(sfield(it, "attempt"), "h1");
+	CHECK_STR_EQ(sfield(it, "sequencer"), "00000000000000000000000000000030");
+	json_decref(it);
+	/* Past the first lease, inside the renewed one: still busy. */
+	CHECK_INT_EQ(claim(t, id, "30", "e1", "h2", 1000 + 2 * LEASE), ENL_CLAIM_BUSY);
+	/* Past the renewed lease: taken over, and the old attempt's heartbeat stops. */
+	CHECK_INT_EQ(claim(t, id, "30", "e1", "h3", 1001 + 3 * LEASE), ENL_CLAIM_OK);
+	CHECK_INT_EQ(renew(t, id, "h1", 1000 + 9 * LEASE), ENL_ECONFLICT);
+	CHECK_INT_EQ(complete(t, id, "h3", NULL), ENL_OK);
+	CHECK_INT_EQ(renew(t, id, "h3", 1000 + 9 * LEASE), ENL_ECONFLICT);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "completed");
+	CHECK(json_object_get(it, "leaseUntil") == NULL);
+	json_decref(it);
+	/* Released, then renewed by its old owner: nothing changes. */
+	pid(id, sizeof(id), "renew-released");
+	CHECK_INT_EQ(claim(t, id, "31", "e2", "h4", 1000), ENL_CLAIM_OK);
+	CHECK_INT_EQ(release(t, id, "h4", "store down"), ENL_OK);
+	CHECK_INT_EQ(renew(t, id, "h4", 1000 + 3 * LEASE), ENL_ECONFLICT);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "pending");
+	CHECK(json_object_get(it, "leaseUntil") == NULL);
+	json_decref(it);
+	/* No item: nothing is created. */
+	pid(id, sizeof(id), "renew-none");
+	CHECK_INT_EQ(renew(t, id, "x", 5000), ENL_ECONFLICT);
+	it = NULL;
+	struct enl_errmsg e = {""};
+	CHECK_INT_EQ(enl_table_get(t, id, &it, &e), ENL_ENOTFOUND);
+	json_decref(it);
+}
+
 static void test_round_trip(struct enl_table *t)
 {
 	char id[128];
@@ -520,6 +571,7 @@ int table_contract_run(const struct table_contract *c)
 	test_no_sequencer(t);
 	test_normalised(t);
 	test_release(t);
+	test_renew(t);
 	test_round_trip(t);
 	test_concurrent_claims(t);
 	enl_table_destroy(t);

@@ -178,6 +178,37 @@ static void test_queue_full(void)
 	enl_jobgate_free(g);
 }
 
+/* The wait estimate: the running mean of job time (the first job sets it, then each
+ * moves it a fifth of the way), times the jobs queued ahead and the asker, over the jobs
+ * running. */
+static void test_wait_estimate(void)
+{
+	struct enl_jobgate *g = gate(2, 4, 0);
+	CHECK_INT_EQ(enl_jobgate_wait_ms(g), 0); /* no job yet: no estimate */
+	enl_jobgate_job_time(g, 1000);
+	enl_jobgate_job_time(g, 2000);
+	struct enl_jobgate_stats s;
+	enl_jobgate_stats(g, &s);
+	CHECK(s.mean_job_ms > 1199.9 && s.mean_job_ms < 1200.1);
+	CHECK_INT_EQ(enl_jobgate_wait_ms(g), 1200);
+	REQUIRE(enl_jobgate_enter_cost(g, 0, 0) == 0);
+	REQUIRE(enl_jobgate_enter_cost(g, 0, 0) == 0);
+	CHECK_INT_EQ(enl_jobgate_wait_ms(g), 600); /* two serve the asker */
+	struct waiter_arg a[3] = {
+	    {.g = g, .timeout_ms = -1}, {.g = g, .timeout_ms = -1}, {.g = g, .timeout_ms = -1}};
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		pthread_create(&th[i], NULL, wait_enter, &a[i]);
+		wait_queued(g, (unsigned)i + 1);
+	}
+	CHECK_INT_EQ(enl_jobgate_wait_ms(g), 2400); /* three ahead and the asker, by two */
+	enl_jobgate_leave_cost(g, 0);
+	enl_jobgate_leave_cost(g, 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	enl_jobgate_free(g);
+}
+
 /* ---- first come, first served ---- */
 
 static void test_fifo(void)
@@ -359,6 +390,7 @@ int main(void)
 {
 	test_limit();
 	test_queue_full();
+	test_wait_estimate();
 	test_fifo();
 	test_timeout();
 	test_budget();

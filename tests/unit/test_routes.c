@@ -249,11 +249,17 @@ static int wt_release(struct enl_table *t, const char *id, const char *att, cons
 {
 	return enl_table_release(((struct wrap_table *)t)->inner, id, att, why, e);
 }
+static int wt_renew(struct enl_table *t, const char *id, const char *att, int64_t until,
+                    struct enl_errmsg *e)
+{
+	return enl_table_renew(((struct wrap_table *)t)->inner, id, att, until, e);
+}
 static const struct enl_table_ops wrap_table_ops = {
     .claim = wt_claim,
     .complete = wt_complete,
     .fail = wt_fail,
     .release = wt_release,
+    .renew = wt_renew,
     .get = wt_get,
     .ping = wt_ping,
     .destroy = wt_destroy,
@@ -341,8 +347,8 @@ static json_t *item_of(const char *id)
 /* ---- the tests ---------------------------------------------------------------------- */
 
 /* POST /process of a new 64x64 JPEG at key while every job slot is taken (no queue):
- * 503 with the configured Retry-After (7). */
-static void expect_queue_full(struct enl_app *app, const char *key)
+ * 429 (EventBridge retries it) with Retry-After retry_after. */
+static void expect_queue_full(struct enl_app *app, const char *key, const char *retry_after)
 {
 	char body[256];
 	struct enl_resp r;
@@ -350,10 +356,25 @@ static void expect_queue_full(struct enl_app *app, const char *key)
 	snprintf(body, sizeof(body), "{\"bucket\":\"originals\",\"key\":\"%s\"}", key);
 	REQUIRE(enl_jobgate_enter_cost(app->gate, 0, 0) == 0);
 	call("process", "POST", "/process", body, "x-api-key", "k1", &r);
-	CHECK_INT_EQ(r.status, 503);
-	CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
+	CHECK_INT_EQ(r.status, 429);
+	CHECK_STR_EQ(resp_header(&r, "Retry-After"), retry_after);
 	enl_resp_free(&r);
 	enl_jobgate_leave_cost(app->gate, 0);
+}
+
+/* Retry-After on a busy /process is the gate's estimate when that passes the configured
+ * least: with jobs of about 20 s and one running, 20. The mean is brought back down
+ * after, for the tests that follow. */
+static void expect_retry_after_estimate(struct enl_app *app)
+{
+	for (int i = 0; i < 40; i++)
+		enl_jobgate_job_time(app->gate, 20000);
+	struct enl_jobgate_stats st;
+	enl_jobgate_stats(app->gate, &st);
+	CHECK(st.mean_job_ms > 19990 && st.mean_job_ms <= 20000);
+	expect_queue_full(app, "q-estimate.jpg", "20");
+	for (int i = 0; i < 60; i++)
+		enl_jobgate_job_time(app->gate, 1);
 }
 
 static void test_process(struct enl_app *app)
@@ -452,7 +473,8 @@ static void test_process(struct enl_app *app)
 	             422);
 
 	/* 503 with Retry-After: the job queue is full (every slot taken, no queue). */
-	expect_queue_full(app, "q.jpg");
+	expect_queue_full(app, "q.jpg", "7");
+	expect_retry_after_estimate(app);
 
 	/* 503 (retryable) when the store fails, and the item is not marked failed: the
 	 * claim is released (pending, no lease) so the retry need not wait for the lease. */
@@ -894,7 +916,7 @@ static void test_bound_settings(struct enl_app *app, struct enl_config *cfg)
 	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-changed", "changed", &r), 401);
 	enl_resp_free(&r);
 	/* The bound Retry-After on a full queue. */
-	expect_queue_full(app, "bound.jpg");
+	expect_queue_full(app, "bound.jpg", "7");
 	*cfg = saved;
 }
 
