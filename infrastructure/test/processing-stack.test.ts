@@ -23,6 +23,7 @@ import {
   defaultRenderWidths,
   findDockerDirectory,
   jobsForCpu,
+  PROCESS_QUEUE_TIMEOUT_MS,
   ProcessingStack,
   ProcessingStackProps,
 } from '../lib/stacks/processing-stack';
@@ -489,6 +490,15 @@ describe('ALB, health checks and the service', () => {
     assert.equal(envOf(built).ENLARGER_JOBS, '2');
     assert.equal(envOf(build({ props: { cpu: 2048, memoryLimitMiB: 4096 } })).ENLARGER_JOBS, '3');
     assert.deepEqual([256, 512, 1024, 2048, 4096, 8192].map(jobsForCpu), [2, 2, 2, 3, 5, 9]);
+  });
+
+  it('bounds an event\'s wait for a job slot inside EventBridge\'s 5 s', () => {
+    const [, td] = Object.entries(res).find(([, r]) => r.Type === 'AWS::ECS::TaskDefinition')!;
+    const env = Object.fromEntries(td.Properties.ContainerDefinitions[0].Environment.map((e: any) => [e.Name, e.Value]));
+    assert.equal(env.ENLARGER_PROCESS_QUEUE_TIMEOUT_MS, '3000');
+    assert.equal(PROCESS_QUEUE_TIMEOUT_MS, 3000);
+    // The render's own wait is the service's default: a CloudFront origin waits longer.
+    assert.equal(env.ENLARGER_QUEUE_TIMEOUT_MS, undefined);
   });
 });
 

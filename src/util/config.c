@@ -86,7 +86,8 @@ static const struct setting settings[] = {
     {"ENLARGER_JOBS", K_UINT, F(jobs), 1, 256, NULL, NULL, S_ANY,
      H("Image jobs (process or render) running at once."), .def_doc = "number of cores + 1"},
     {"ENLARGER_QUEUE_DEPTH", K_UINT, F(queue_depth), 0, 100000, "64", NULL, S_ANY,
-     H("Requests that may wait for a job slot; past it the answer is 503 with `Retry-After`.")},
+     H("Requests that may wait for a job slot; past it the answer is 503 (`GET /render`) or "
+       "429 (`POST /process`) with `Retry-After`.")},
     {"ENLARGER_QUEUE_TIMEOUT_MS", K_INT, F(queue_timeout_ms), 0, 3600000, "30000", NULL, S_ANY,
      H("Longest wait of a `GET /render` miss for a job slot before 503.")},
     {"ENLARGER_PROCESS_QUEUE_TIMEOUT_MS", K_INT, F(process_queue_timeout_ms), 0, 3600000, "3000",

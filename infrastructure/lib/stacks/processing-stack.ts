@@ -74,6 +74,12 @@ import {
 export const API_KEY_HEADER = 'x-api-key';
 export const ORIGIN_SECRET_HEADER = 'x-origin-secret';
 export const CONTAINER_PORT = 8080;
+/**
+ * The longest an event waits for a job slot (ENLARGER_PROCESS_QUEUE_TIMEOUT_MS): EventBridge's
+ * API destination gives up after 5 s, so a job that cannot start within 3 s answers 429 with a
+ * Retry-After estimated from the queue, and the remaining 2 s cover a job that did start.
+ */
+export const PROCESS_QUEUE_TIMEOUT_MS = 3000;
 
 export interface ProcessingStackProps extends StackProps {
   /** The gallery's existing originals bucket (photographers upload here). */
@@ -341,6 +347,7 @@ export class ProcessingStack extends Stack {
         ENLARGER_JOBS: String(jobsForCpu(cpu)),
         // The bound on variants per photo, explicit in the template.
         ENLARGER_RENDER_WIDTHS: (props.renderWidths ?? defaultRenderWidths(findDockerDirectory(undefined))).join(','),
+        ENLARGER_PROCESS_QUEUE_TIMEOUT_MS: String(PROCESS_QUEUE_TIMEOUT_MS),
       },
       secrets: {
         ENLARGER_PROCESS_API_KEY: ecs.Secret.fromSecretsManager(this.apiKeySecret),
