@@ -105,6 +105,16 @@ static json_t *current_item(struct enl_app *app, const char *photo_id)
 	return item;
 }
 
+/* How long a photo another attempt is working on likely stays busy: about one job (the
+ * gate's running mean), not the queue's wait, so the retry comes back soon after the
+ * attempt finishes or, when its process died, soon after its lease ends. */
+static int64_t in_flight_wait_ms(struct enl_app *app)
+{
+	struct enl_jobgate_stats st;
+	enl_jobgate_stats(app->gate, &st);
+	return (int64_t)st.mean_job_ms;
+}
+
 static int head_original(struct enl_app *app, const struct enl_event *ev, const char **key_out,
                          struct enl_object_info *info, struct enl_errmsg *e)
 {
@@ -261,7 +271,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		goto done;
 	case ENL_CLAIM_BUSY:
 		out->outcome = ENL_OUTCOME_IN_FLIGHT;
-		out->retry_after_ms = enl_jobgate_wait_ms(app->gate); /* about one job */
+		out->retry_after_ms = in_flight_wait_ms(app);
 		rc = enl_fail(e, ENL_EBUSY, "photo \"%.200s\" is being processed; retry later",
 		              out->photo_id);
 		goto done;
