@@ -42,3 +42,5 @@ enl_script_test(aws_faults "aws" ${CMAKE_CURRENT_LIST_DIR}/test_aws_faults.py)
 # The same hostile /render requests on S3 + DynamoDB (tests/integration/test_render_urls.py).
 enl_script_test(aws_render_urls "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_render_urls.py
                 --backend aws)
+# The service SIGKILLed mid-burst and DynamoDB (dynalite) stopped mid-burst, on the stand-ins.
+enl_script_test(aws_crash "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_crash.py --backend aws)

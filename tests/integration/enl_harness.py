@@ -313,13 +313,14 @@ class Server(TestProcess):
     """The real binary on a free port, on backend (a fresh LocalBackend in this
     server's own folder when None). Logs go to a file the tests read."""
 
-    def __init__(self, backend=None, data=None, **env):
-        """data: an existing data folder (e.g. an earlier server's) to start on."""
+    def __init__(self, backend=None, data=None, port=None, **env):
+        """data: an existing data folder (e.g. an earlier server's) to start on; port: a
+        port to listen on (e.g. a killed server's, so its clients reach the restart)."""
         self.dir = tempfile.mkdtemp(prefix="enl-it-")
         self.data = data or os.path.join(self.dir, "data")
         os.makedirs(os.path.join(self.data, "originals"), exist_ok=True)
         self.backend = backend or LocalBackend(self.data)
-        self.port = free_port()
+        self.port = port or free_port()
         self.log_path = os.path.join(self.dir, "server.log")
         e = dict(os.environ)
         e.update({
