@@ -189,7 +189,7 @@ static const struct setting settings[] = {
      S_ANY,
      H("AWS backend: no new attempt starts this long after a call began (0: no "
        "deadline), so /process answers within EventBridge's 5 s.")},
-    {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "10000", NULL, S_ANY,
+    {"ENLARGER_LEASE_MS", K_I64, F(lease_ms), 1000, 86400000, "8000", NULL, S_ANY,
      H("How long a `processing` claim holds a photo without news of its attempt; the "
        "attempt renews it every third of this while it works, so only a dead process's "
        "claim runs out, and a retry takes the photo over then.")},
