@@ -373,6 +373,16 @@ static int ddb_claim(struct enl_table *tb, const struct enl_claim_req *req,
 
 /* ---- complete / fail / release ---- */
 
+/* An UpdateItem conditional on the attempt owning the item: a failed condition is the
+ * caller's ENL_ECONFLICT, said the same way by complete, fail, release and renew. */
+static int owned_update(struct ddb_table *t, const char *photo_id, struct expr *x, const char *upd,
+                        const char *cond, struct enl_errmsg *e)
+{
+	int rc = update_item(t, photo_id, x, upd, cond, e);
+	return rc == ENL_ECONFLICT ? enl_fail(e, ENL_ECONFLICT, "a newer attempt owns this photo")
+	                           : rc;
+}
+
 static int ddb_complete(struct enl_table *tb, const char *photo_id, const char *attempt,
                         json_t *fields, struct enl_errmsg *e)
 {
@@ -423,9 +433,7 @@ static int ddb_complete(struct enl_table *tb, const char *photo_id, const char *
 	}
 	N(&x, "#att", "attempt");
 	V(&x, ":att", ddb_av_s(attempt));
-	rc = update_item(t, photo_id, &x, (const char *)upd.data, "#att = :att", e);
-	if (rc == ENL_ECONFLICT)
-		rc = enl_fail(e, ENL_ECONFLICT, "a newer attempt owns this photo");
+	rc = owned_update(t, photo_id, &x, (const char *)upd.data, "#att = :att", e);
 done:
 	json_decref(x.names);
 	json_decref(x.values);
@@ -463,10 +471,8 @@ static int owned_reason_update(struct ddb_table *t, const char *photo_id, const 
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = update_item(t, photo_id, &x, upd,
-	                 only_processing ? "#att = :att AND #st = :processing" : "#att = :att", e);
-	if (rc == ENL_ECONFLICT)
-		rc = enl_fail(e, ENL_ECONFLICT, "a newer attempt owns this photo");
+	rc = owned_update(t, photo_id, &x, upd,
+	                  only_processing ? "#att = :att AND #st = :processing" : "#att = :att", e);
 done:
 	json_decref(x.names);
 	json_decref(x.values);
@@ -509,10 +515,8 @@ static int ddb_renew(struct enl_table *tb, const char *photo_id, const char *att
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = update_item((struct ddb_table *)tb, photo_id, &x, "SET #lease = :lease",
-	                 "#att = :att AND #st = :processing", e);
-	if (rc == ENL_ECONFLICT)
-		rc = enl_fail(e, ENL_ECONFLICT, "a newer attempt owns this photo");
+	rc = owned_update((struct ddb_table *)tb, photo_id, &x, "SET #lease = :lease",
+	                  "#att = :att AND #st = :processing", e);
 done:
 	json_decref(x.names);
 	json_decref(x.values);

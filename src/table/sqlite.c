@@ -144,11 +144,12 @@ done:
 	return rc;
 }
 
-/* fail and release: one owned UPDATE of status with a reason (sql: ?1 reason, ?2
- * updatedAt, ?3 key, ?4 attempt). */
-static int owned_reason_update(struct sqlite_table *t, const char *sql, const char *what,
-                               const char *photo_id, const char *attempt, const char *reason,
-                               struct enl_errmsg *e)
+/* fail, release and renew: one owned UPDATE (sql: ?1 the reason, or for renew the new
+ * leaseUntil; ?2 updatedAt, which renew leaves alone: a heartbeat changes nothing a reader
+ * cares about; ?3 key, ?4 attempt). */
+static int owned_update(struct sqlite_table *t, const char *sql, const char *what,
+                        const char *photo_id, const char *attempt, const char *reason,
+                        int64_t lease_until_ms, struct enl_errmsg *e)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -162,7 +163,10 @@ static int owned_reason_update(struct sqlite_table *t, const char *sql, const ch
 		rc = enl_sqlite_db_fail(db, src, what, e);
 		goto done;
 	}
-	sqlite3_bind_text(st, 1, reason, -1, SQLITE_TRANSIENT);
+	if (reason)
+		sqlite3_bind_text(st, 1, reason, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(st, 1, lease_until_ms);
 	sqlite3_bind_text(st, 2, when, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, photo_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, attempt, -1, SQLITE_TRANSIENT);
@@ -177,38 +181,21 @@ static int sqlite_fail(struct enl_table *tb, const char *photo_id, const char *a
                        const char *reason, struct enl_errmsg *e)
 {
 	struct sqlite_table *t = (struct sqlite_table *)tb;
-	return owned_reason_update(t, t->sql_fail, "fail", photo_id, attempt, reason, e);
+	return owned_update(t, t->sql_fail, "fail", photo_id, attempt, reason, 0, e);
 }
 
 static int sqlite_release(struct enl_table *tb, const char *photo_id, const char *attempt,
                           const char *reason, struct enl_errmsg *e)
 {
 	struct sqlite_table *t = (struct sqlite_table *)tb;
-	return owned_reason_update(t, t->sql_release, "release", photo_id, attempt, reason, e);
+	return owned_update(t, t->sql_release, "release", photo_id, attempt, reason, 0, e);
 }
 
 static int sqlite_renew(struct enl_table *tb, const char *photo_id, const char *attempt,
                         int64_t lease_until_ms, struct enl_errmsg *e)
 {
 	struct sqlite_table *t = (struct sqlite_table *)tb;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = enl_sqlite_conn_get(t, &db, e);
-	if (rc)
-		return rc;
-	int src = sqlite3_prepare_v2(db, t->sql_renew, -1, &st, NULL);
-	if (src != SQLITE_OK) {
-		rc = enl_sqlite_db_fail(db, src, "renew", e);
-		goto done;
-	}
-	sqlite3_bind_int64(st, 1, lease_until_ms);
-	sqlite3_bind_text(st, 2, photo_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, attempt, -1, SQLITE_TRANSIENT);
-	rc = run_owned_update(t, db, st, "renew", e);
-done:
-	sqlite3_finalize(st);
-	enl_sqlite_conn_put(t, db);
-	return rc;
+	return owned_update(t, t->sql_renew, "renew", photo_id, attempt, NULL, lease_until_ms, e);
 }
 
 /* ---- get ---- */

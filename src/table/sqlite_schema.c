@@ -176,9 +176,10 @@ int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table,
 	                                 "updatedAt = ?2 WHERE \"%w\" = ?3 AND attempt = ?4 AND "
 	                                 "processingStatus = 'processing'",
 	                                 table, key);
-	/* The heartbeat: only the lease of a live claim of this attempt moves. */
-	t->sql_renew = sqlite3_mprintf("UPDATE \"%w\" SET leaseUntil = ?1 WHERE \"%w\" = ?2 AND "
-	                               "attempt = ?3 AND processingStatus = 'processing'",
+	/* The heartbeat: only the lease of a live claim of this attempt moves (?2, the
+	 * others' updatedAt, is left unused). */
+	t->sql_renew = sqlite3_mprintf("UPDATE \"%w\" SET leaseUntil = ?1 WHERE \"%w\" = ?3 AND "
+	                               "attempt = ?4 AND processingStatus = 'processing'",
 	                               table, key);
 	s = sqlite3_str_new(db);
 	sqlite3_str_appendf(s, "SELECT \"%w\"", key);

@@ -5,7 +5,7 @@ tests/integration/test_service.py --backend aws.
   * s3rver stopped in the middle of a burst: 503s, no item left looking complete, no
     derivative referenced that is not there, and after a restart the retried events
     complete at once (the failed attempts released their claims: no 429 while a lease
-    runs out, with the default 60 s lease);
+    runs out);
   * dynalite down: 503, and the same recovery;
   * an S3 endpoint that accepts connections and never answers (s3rver under SIGSTOP):
     the timeout fires within EventBridge's 5 s, and the error is answered and logged."""
@@ -39,7 +39,7 @@ def image(name, w, h):
 
 
 def start(st, **env):
-    # The default lease (60 s): a failed attempt releases its claim, so the retry
+    # The default lease (8 s): a failed attempt releases its claim, so the retry
     # need not wait for the lease to end.
     e = {"ENLARGER_PROCESS_API_KEY": KEY, "ENLARGER_QUEUE_DEPTH": 64}
     e.update(env)

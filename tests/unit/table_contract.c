@@ -332,6 +332,15 @@ static int renew(struct enl_table *t, const char *id, const char *attempt, int64
 	return enl_table_renew(t, id, attempt, until, &e);
 }
 
+/* id's item has status and no lease. */
+static void check_unleased(struct enl_table *t, const char *id, const char *status)
+{
+	json_t *it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), status);
+	CHECK(json_object_get(it, "leaseUntil") == NULL);
+	json_decref(it);
+}
+
 /* The heartbeat: the owner of a live claim moves its lease (and nothing else), so a
  * retry stays busy past the first lease; nobody else can, and nothing that is no longer
  * processing (released, completed, taken over, never claimed) is renewed. */
@@ -355,19 +364,13 @@ static void test_renew(struct enl_table *t)
 	CHECK_INT_EQ(renew(t, id, "h1", 1000 + 9 * LEASE), ENL_ECONFLICT);
 	CHECK_INT_EQ(complete(t, id, "h3", NULL), ENL_OK);
 	CHECK_INT_EQ(renew(t, id, "h3", 1000 + 9 * LEASE), ENL_ECONFLICT);
-	it = get(t, id);
-	CHECK_STR_EQ(sfield(it, "processingStatus"), "completed");
-	CHECK(json_object_get(it, "leaseUntil") == NULL);
-	json_decref(it);
+	check_unleased(t, id, "completed");
 	/* Released, then renewed by its old owner: nothing changes. */
 	pid(id, sizeof(id), "renew-released");
 	CHECK_INT_EQ(claim(t, id, "31", "e2", "h4", 1000), ENL_CLAIM_OK);
 	CHECK_INT_EQ(release(t, id, "h4", "store down"), ENL_OK);
 	CHECK_INT_EQ(renew(t, id, "h4", 1000 + 3 * LEASE), ENL_ECONFLICT);
-	it = get(t, id);
-	CHECK_STR_EQ(sfield(it, "processingStatus"), "pending");
-	CHECK(json_object_get(it, "leaseUntil") == NULL);
-	json_decref(it);
+	check_unleased(t, id, "pending");
 	/* No item: nothing is created. */
 	pid(id, sizeof(id), "renew-none");
 	CHECK_INT_EQ(renew(t, id, "x", 5000), ENL_ECONFLICT);
