@@ -253,8 +253,14 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	    .now_ms = enl_wall_ms(),
 	    .lease_ms = cfg->lease_ms,
 	};
-	if ((rc = enl_table_claim(app->table, &req, &cr, e)))
+	if ((rc = enl_table_claim(app->table, &req, &cr, e))) {
+		/* A claim that failed on the way back (a timeout, a lost answer) may have
+		 * landed: give back what this attempt may hold, so the retry is not held off
+		 * until the lease ends. The release is conditional on the attempt. */
+		if (rc == ENL_EIO || rc == ENL_ETIMEOUT)
+			release_claim(app, out->photo_id, attempt, key, e);
 		goto done;
+	}
 	switch (cr) {
 	case ENL_CLAIM_OK:
 		claimed = 1;
