@@ -1,5 +1,16 @@
 /* Event parsing for POST /process: EventBridge, classic S3 notifications and
- * {"bucket","key"}, reduced to struct enl_event (see include/enlarger/event.h). */
+ * {"bucket","key"}, reduced to struct enl_event (see include/enlarger/event.h).
+ *
+ * One rule for the keys of S3 events, whichever way they came: URL-decoded once, '+'
+ * a space. Classic notifications are documented so (S3 user guide, "Event message
+ * structure"); EventBridge's "Object Created" / "Object Deleted" events carry the same
+ * encoding (AWS's own Powertools for Lambda decodes detail.object.key with
+ * unquote_plus), so "a+b.jpg" in an event always names "a b.jpg", and the key
+ * "a+b.jpg" arrives as "a%2Bb.jpg". There is no second guess with the key as sent: a
+ * key that is not valid URL-encoded text is refused (400). Only {"bucket","key"} takes
+ * its key literally. Whatever the form, a decoded key with a control character (NUL
+ * included) or that is not UTF-8 is refused: S3 keys are UTF-8, and no photographer's
+ * file name holds a control character. */
 #include "enlarger/event.h"
 
 #include <ctype.h>
@@ -10,10 +21,28 @@
 
 #include "enlarger/text.h"
 
-/* A key URL-encoded with '+' for space, as S3 notifications write it, into out. */
-static int key_decode(const char *key, char *out, size_t outsz)
+/* An S3 event's key (URL-encoded, '+' for space: the rule above) into ev->key. what
+ * names the member for the message. */
+static int set_event_key(struct enl_event *ev, const char *key, const char *what,
+                         struct enl_errmsg *e)
 {
-	return enl_pct_decode(key, strlen(key), ENL_PCT_PLUS_SPACE, out, outsz, NULL);
+	if (!key)
+		return enl_fail(e, ENL_EINVAL, "%s is missing", what);
+	if (strlen(key) > 3 * ENL_KEY_MAX)
+		return enl_fail(e, ENL_EINVAL, "%s is longer than %d bytes", what, ENL_KEY_MAX);
+	size_t n = 0;
+	char tmp[3 * ENL_KEY_MAX + 1];
+	if (strstr(key, "%00"))
+		return enl_fail(e, ENL_EINVAL, "key contains a NUL character");
+	if (enl_pct_decode(key, strlen(key), ENL_PCT_PLUS_SPACE, tmp, sizeof(tmp), &n))
+		return enl_fail(e, ENL_EINVAL,
+		                "%s is not valid URL-encoded text (S3 events encode keys, '+' "
+		                "for space, %%2B for '+')",
+		                what);
+	if (n > ENL_KEY_MAX)
+		return enl_fail(e, ENL_EINVAL, "key is longer than %d bytes", ENL_KEY_MAX);
+	memcpy(ev->key, tmp, n + 1);
+	return 0;
 }
 
 /* A borrowed string member, or NULL when absent or not a string. */
@@ -68,10 +97,20 @@ static int set_size(struct enl_event *ev, json_t *v)
 	return 0;
 }
 
+/* The checks every form shares, on the decoded key. */
 static int check_key(const char *key, struct enl_errmsg *e)
 {
-	if (key[0] == '\0')
+	size_t n = strlen(key);
+	if (n == 0)
 		return enl_fail(e, ENL_EINVAL, "key is empty");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)key[i];
+		if (c < 0x20 || c == 0x7f)
+			return enl_fail(e, ENL_EINVAL,
+			                "key has a control character (0x%02x at byte %zu)", c, i);
+	}
+	if (!enl_utf8_valid(key, n))
+		return enl_fail(e, ENL_EINVAL, "key is not valid UTF-8");
 	return 0;
 }
 
@@ -90,29 +129,24 @@ static int parse_eventbridge(json_t *root, struct enl_event *ev, struct enl_errm
 	const char *source = str_at(root, "source");
 	json_t *detail = json_object_get(root, "detail");
 	json_t *object = json_object_get(detail, "object");
-	const char *key = str_at(object, "key");
 	int rc;
 
-	if (!type || strcmp(type, "Object Created") != 0)
-		return enl_fail(e, ENL_EINVAL, "detail-type must be \"Object Created\"");
+	if (type && strcmp(type, "Object Created") == 0)
+		ev->action = ENL_EVENT_CREATED;
+	else if (type && strcmp(type, "Object Deleted") == 0)
+		ev->action = ENL_EVENT_DELETED;
+	else
+		return enl_fail(e, ENL_EINVAL,
+		                "detail-type must be \"Object Created\" or \"Object Deleted\"");
 	if (source && strcmp(source, "aws.s3") != 0)
 		return enl_fail(e, ENL_EINVAL, "source must be \"aws.s3\"");
 	if (!json_is_object(detail) || !json_is_object(object))
 		return enl_fail(e, ENL_EINVAL, "detail.object is missing");
 	if ((rc = set_bucket(ev, str_at(json_object_get(detail, "bucket"), "name"), e)))
 		return rc;
-	if (!key)
-		return enl_fail(e, ENL_EINVAL, "detail.object.key is missing");
 	ev->kind = ENL_EVENT_EVENTBRIDGE;
-	/* Undocumented whether the key is URL-encoded: decoded first, as sent second. A
-	 * key that does not decode cleanly (a lone '%') can only be literal. */
-	if (key_decode(key, ev->key, sizeof(ev->key)) == 0) {
-		if (strcmp(ev->key, key) != 0 && copy_str(ev->alt_key, sizeof(ev->alt_key), key))
-			ev->alt_key[0] = '\0';
-	} else if (copy_str(ev->key, sizeof(ev->key), key)) {
-		return enl_fail(e, ENL_EINVAL, "key is longer than %d bytes", ENL_KEY_MAX);
-	}
-	if ((rc = check_key(ev->key, e)))
+	if ((rc = set_event_key(ev, str_at(object, "key"), "detail.object.key", e)) ||
+	    (rc = check_key(ev->key, e)))
 		return rc;
 	if ((rc = set_etag(ev, str_at(object, "etag"), e)))
 		return rc;
@@ -124,30 +158,29 @@ static int parse_record(json_t *root, struct enl_event *ev, struct enl_errmsg *e
 {
 	json_t *records = json_object_get(root, "Records");
 	json_t *rec, *s3, *object;
-	const char *name, *key;
+	const char *name;
 	int rc;
 
 	if (!json_is_array(records) || json_array_size(records) != 1)
 		return enl_fail(e, ENL_EINVAL, "Records must hold exactly one record");
 	rec = json_array_get(records, 0);
 	name = str_at(rec, "eventName");
-	if (!name || strncmp(name, "ObjectCreated:", 14) != 0)
-		return enl_fail(e, ENL_EINVAL, "eventName must be ObjectCreated:*");
+	if (name && strncmp(name, "ObjectCreated:", 14) == 0)
+		ev->action = ENL_EVENT_CREATED;
+	else if (name && strncmp(name, "ObjectRemoved:", 14) == 0)
+		ev->action = ENL_EVENT_DELETED;
+	else
+		return enl_fail(e, ENL_EINVAL,
+		                "eventName must be ObjectCreated:* or ObjectRemoved:*");
 	s3 = json_object_get(rec, "s3");
 	object = json_object_get(s3, "object");
 	if (!json_is_object(object))
 		return enl_fail(e, ENL_EINVAL, "Records[0].s3.object is missing");
 	if ((rc = set_bucket(ev, str_at(json_object_get(s3, "bucket"), "name"), e)))
 		return rc;
-	key = str_at(object, "key");
-	if (!key)
-		return enl_fail(e, ENL_EINVAL, "Records[0].s3.object.key is missing");
 	ev->kind = ENL_EVENT_S3_RECORD;
-	/* Classic notifications URL-encode the key with '+' for space (S3 docs,
-	 * "Event message structure"). */
-	if (key_decode(key, ev->key, sizeof(ev->key)))
-		return enl_fail(e, ENL_EINVAL, "key is not valid URL-encoded text");
-	if ((rc = check_key(ev->key, e)))
+	if ((rc = set_event_key(ev, str_at(object, "key"), "Records[0].s3.object.key", e)) ||
+	    (rc = check_key(ev->key, e)))
 		return rc;
 	if ((rc = set_etag(ev, str_at(object, "eTag"), e)))
 		return rc;
@@ -205,8 +238,8 @@ int enl_event_parse(const void *body, size_t len, struct enl_event *out, struct 
 		rc = parse_simple(root, out, e);
 	else
 		rc = enl_fail(e, ENL_EINVAL,
-		              "not an S3 event: expected an EventBridge \"Object Created\" event, "
-		              "Records[], or {\"bucket\",\"key\"}");
+		              "not an S3 event: expected an EventBridge \"Object Created\" or "
+		              "\"Object Deleted\" event, Records[], or {\"bucket\",\"key\"}");
 done:
 	json_decref(root);
 	return rc;

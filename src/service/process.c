@@ -115,16 +115,10 @@ static int64_t in_flight_wait_ms(struct enl_app *app)
 	return (int64_t)st.mean_job_ms;
 }
 
-static int head_original(struct enl_app *app, const struct enl_event *ev, const char **key_out,
+static int head_original(struct enl_app *app, const struct enl_event *ev,
                          struct enl_object_info *info, struct enl_errmsg *e)
 {
 	int rc = enl_store_head(app->store, app->cfg->originals_bucket, ev->key, info, e);
-	*key_out = ev->key;
-	if (rc == ENL_ENOTFOUND && ev->alt_key[0]) {
-		rc = enl_store_head(app->store, app->cfg->originals_bucket, ev->alt_key, info, e);
-		if (rc == 0)
-			*key_out = ev->alt_key;
-	}
 	if (rc == ENL_ENOTFOUND)
 		return enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\" in bucket %s", ev->key,
 		                app->cfg->originals_bucket);
@@ -226,12 +220,16 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	out->outcome = ENL_OUTCOME_NONE;
 	new_attempt_id(attempt);
 
+	if (ev->action != ENL_EVENT_CREATED) {
+		rc = enl_fail(e, ENL_EINVAL, "only \"Object Created\" events are handled");
+		goto done;
+	}
 	if (strcmp(ev->bucket, cfg->originals_bucket) != 0) {
 		rc = enl_fail(e, ENL_EINVAL, "bucket \"%.100s\" is not the originals bucket (%s)",
 		              ev->bucket, cfg->originals_bucket);
 		goto done;
 	}
-	if ((rc = head_original(app, ev, &key, &info, e)))
+	if ((rc = head_original(app, ev, &info, e)))
 		goto done;
 	if ((rc = enl_photo_id(cfg->photo_id_rule, key, &info, out->photo_id, sizeof(out->photo_id),
 	                       e)))

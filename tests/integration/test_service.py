@@ -199,13 +199,14 @@ def photo_id_from_metadata(srv):
 
 
 def odd_keys(srv):
-    """Keys with spaces, '+', '%', accents through every event shape."""
+    """Keys with spaces, '+', '%', accents through every event shape; S3 event keys are
+    URL-decoded once ('+' a space), so "a+b.jpg" in an event never names "a+b.jpg"."""
     small = small_photo()
     odd = ["My Trip/café 100% +1.jpg", "plus+sign.jpg", "per%cent%20.jpg", "été/ñandú.jpg"]
     for i, k in enumerate(odd):
         srv.put_original(k, small + bytes([i]))
     process(srv, eventbridge("originals", odd[0], "0A", encode=True), what="EB encoded key")
-    process(srv, eventbridge("originals", odd[1], "0A", encode=False), what="EB literal '+' key")
+    process(srv, eventbridge("originals", odd[1], "0A", encode=True), what="EB encoded '+' key")
     process(srv, s3_record("originals", odd[2]), what="S3 record encoded key")
     process(srv, {"bucket": "originals", "key": odd[3]}, what="simple accented key")
     for k in odd:
@@ -214,6 +215,24 @@ def odd_keys(srv):
         if r:
             check(derivative(srv, r, "thumbnailKey") is not None,
                   f"odd key {k!r}: thumbnail stored")
+    # Both "x+y.jpg" and "x y.jpg" exist: an event naming "x+y.jpg" unencoded means
+    # "x y.jpg", and only that one is processed.
+    srv.put_original("x+y.jpg", small + b"plus")
+    srv.put_original("x y.jpg", small + b"space")
+    st, _, res = process(srv, eventbridge("originals", "x+y.jpg", "0B", encode=False),
+                         what="EB '+' means a space")
+    check(res and res.get("objectKey") == "x y.jpg", f"'+' decoded to a space: {res}")
+    check(srv.row("x+y.jpg") is None, "the key with a literal '+' was not processed")
+    # A lone '%' is not URL-encoded text, and a control character is refused in every form.
+    st, _, _ = call(srv, "POST", "/process", eventbridge("originals", "50% off.jpg", "0C",
+                                                        encode=False), AUTH, 400, "lone %")
+    for body, what in [(eventbridge("originals", "a%00b.jpg", "0D", encode=False), "EB %00"),
+                       (eventbridge("originals", "a\x01b.jpg", "0D"), "EB control"),
+                       (s3_record("originals", "a\nb.jpg"), "record newline"),
+                       ({"bucket": "originals", "key": "a\x7fb.jpg"}, "simple DEL"),
+                       ({"bucket": "originals", "key": "a\x00b.jpg"}, "simple NUL")]:
+        st, _, data = call(srv, "POST", "/process", body, AUTH, 400, what)
+        check(b"control character" in data or b"NUL" in data, f"{what}: says why: {data!r}")
 
 
 def bad_requests(srv):
