@@ -190,7 +190,8 @@ struct enl_aws_response {
  *                or the connection failed;
  *  ENL_ETIMEOUT  the last attempt timed out (connect or total);
  *  ENL_ETOOBIG   the body passed req->max_response (not retried);
- *  ENL_EAUTH     no valid credentials; ENL_EINVAL a malformed request or URL.
+ *  ENL_EDENIED   no valid credentials (none, or expired and not refreshed);
+ *  ENL_EINVAL    a malformed request or URL.
  * e gets a short safe text (status, curl's error name, never a header or a body). */
 int enl_aws_request(struct enl_aws_client *c, const struct enl_aws_request *req,
                     struct enl_aws_response *out, struct enl_errmsg *e);

@@ -18,10 +18,16 @@ enum enl_err {
 	ENL_EBUSY = -8,        /* in flight or queue full: retry later */
 	ENL_ETIMEOUT = -9,     /* a remote call timed out: retryable */
 	ENL_ECONFLICT = -10,   /* a condition failed (stale or duplicate) */
-	ENL_EAUTH = -11,       /* missing or wrong credentials / API key */
+	ENL_EAUTH = -11,       /* the client's API key or origin secret is missing or wrong */
 	ENL_EFORBIDDEN = -12,  /* understood, and refused: a missing or wrong URL signature */
-	ENL_EINTERNAL = -13,   /* a bug or an unexpected library failure (the last code) */
+	ENL_EINTERNAL = -13,   /* a bug or an unexpected library failure */
+	/* A backend refused the service itself (S3 or DynamoDB 403, credentials expired or
+	 * missing): the operator's fault, not the client's, and retryable once fixed. */
+	ENL_EDENIED = -14,
 };
+
+/* The last code: the table in src/util/err.c has a row for each from ENL_OK to it. */
+#define ENL_ERR_LAST ENL_EDENIED
 
 /* What a code means outside: a short stable name for logs and problem types
  * ("undecodable"), the title of its problem body ("Image cannot be decoded") and the
@@ -49,5 +55,11 @@ struct enl_errmsg {
  * `return enl_fail(e, ENL_EDECODE, "truncated JPEG");`. */
 int enl_fail(struct enl_errmsg *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A backend's failure as the client may read it: what kind of failure of what
+ * ("the object store", "the photo table"), never the backend's error code, status,
+ * message or endpoint. The backend logs those (with the request id, enl_log.h) before it
+ * calls this. Returns code. */
+int enl_fail_backend(struct enl_errmsg *e, int code, const char *what);
 
 #endif

@@ -6,6 +6,15 @@
 
 enum enl_log_level { ENL_LOG_DEBUG, ENL_LOG_INFO, ENL_LOG_WARN, ENL_LOG_ERROR };
 
+/* The id of the request this thread works for, added as "requestId" to every line the
+ * thread logs (unless the line has its own), so a backend's failure, logged deep down
+ * with its codes and endpoints, can be found from the id in the client's problem body.
+ * NULL or "" clears it. A thread that works for a request on another thread's behalf
+ * copies it (enl_log_request_id). */
+void enl_log_set_request_id(const char *request_id);
+/* This thread's request id, "" when none. Borrowed: valid until the thread sets another. */
+const char *enl_log_request_id(void);
+
 void enl_log_set_level(enum enl_log_level level);
 int enl_log_enabled(enum enl_log_level level);
 

@@ -340,10 +340,12 @@ static int attempt_once(struct enl_aws_client *c, CURL *h, const struct enl_aws_
 	r->body.len = 0;
 	r->status = 0;
 	if (req->service) {
+		/* The service's own credentials: a server fault (ENL_EDENIED, a 503), never
+		 * the client's 401. */
 		if (!c->creds)
-			return enl_fail(e, ENL_EAUTH, "no AWS credentials configured");
-		if ((rc = enl_aws_credprov_get(c->creds, &creds)))
-			return enl_fail(e, rc, "AWS credentials have expired");
+			return enl_fail(e, ENL_EDENIED, "no AWS credentials configured");
+		if (enl_aws_credprov_get(c->creds, &creds))
+			return enl_fail(e, ENL_EDENIED, "AWS credentials have expired");
 	}
 	rc = enl_aws_sign_request(&hs, &nhs, NULL, req, req->service ? &creds : NULL, time(NULL));
 	memset(&creds, 0, sizeof(creds));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enlarger/log.h"
 #include "problem.h"
 
 static int path_matches(const struct enl_route *rt, const char *path)
@@ -60,7 +61,9 @@ struct enl_http_refusal enl_http_route_refusal(int status)
 void enl_http_route_run(const struct enl_route *rt, struct enl_req *req, struct enl_resp *resp)
 {
 	req->self = rt->self;
+	enl_log_set_request_id(req->request_id);
 	int rc = rt->fn(req, resp);
+	enl_log_set_request_id(NULL);
 	if (resp->status == 0) {
 		/* The route failed before writing an answer: the generic one for its error. */
 		enl_resp_free(resp);

@@ -130,6 +130,7 @@ static int head_original(struct enl_app *app, const struct enl_event *ev,
 /* One derivative's PUT, on its own thread. */
 struct put_job {
 	struct enl_app *app;
+	const char *request_id; /* the log's, from the thread that asked */
 	const char *bucket, *key;
 	const struct enl_output *o;
 	struct enl_errmsg err;
@@ -140,6 +141,7 @@ static void *put_one(void *arg)
 {
 	struct put_job *j = arg;
 	struct enl_put_opts po = {0};
+	enl_log_set_request_id(j->request_id);
 	po.content_type = enl_format_mime(j->o->format);
 	po.cache_control = ENL_CACHE_FOREVER;
 	j->rc = enl_store_put(j->app->store, j->bucket, j->key, j->o->bytes.data, j->o->bytes.len,
@@ -166,6 +168,7 @@ static int put_derivatives(struct enl_app *app, const char *photo_id, const char
 			                       keys[d][k], sizeof(keys[d][k])))
 				return enl_fail(e, ENL_EINVAL, "photo id is too long for a key");
 			jobs[n].app = app;
+			jobs[n].request_id = enl_log_request_id();
 			jobs[n].bucket = d == ENL_DERIV_THUMB ? app->cfg->thumbnails_bucket
 			                                      : app->cfg->optimized_bucket;
 			jobs[n].key = keys[d][k];

@@ -114,10 +114,21 @@ static int s3_retry_if(void *arg, const struct enl_aws_response *r)
 	       strcmp(code, "RequestTimeTooSkewed") == 0;
 }
 
-/* Maps a final S3 status other than success to an enl_err, with a safe client text
- * (the operation, status and S3's error code; never a key, header or credential). */
-static int status_fail(const char *op, const char *bucket, const struct enl_aws_response *r,
-                       struct enl_errmsg *e)
+#define S3_WHAT "the object store"
+
+/* The endpoint for the log: the custom one, or "aws". */
+static const char *endpoint_name(const struct s3_store *s)
+{
+	return s->cfg.endpoint_s3[0] ? s->cfg.endpoint_s3 : "aws";
+}
+
+/* Maps a final S3 status other than success to an enl_err. The operation, bucket,
+ * status, S3's error code and the endpoint go to the log (with the request id); the
+ * client's text says only what kind of failure it was (enl_fail_backend). 401 and 403
+ * (AccessDenied, InvalidAccessKeyId, ExpiredToken, SignatureDoesNotMatch) are the
+ * service's own credentials or role: ENL_EDENIED, a 503 EventBridge retries. */
+static int status_fail(const struct s3_store *s, const char *op, const char *bucket,
+                       const struct enl_aws_response *r, struct enl_errmsg *e)
 {
 	char code[64];
 	enl_s3_error_code(r, code, sizeof(code));
@@ -125,36 +136,32 @@ static int status_fail(const char *op, const char *bucket, const struct enl_aws_
 	if (r->status == 404)
 		rc = ENL_ENOTFOUND;
 	else if (r->status == 401 || r->status == 403)
-		rc = ENL_EAUTH;
+		rc = ENL_EDENIED;
 	else if (r->status == 400 || r->status == 411 || r->status == 414)
 		rc = ENL_EINVAL;
 	else
 		rc = ENL_EIO;
-	if (rc != ENL_ENOTFOUND)
-		enl_log_json(ENL_LOG_WARN, "s3 request failed",
-		             json_pack("{s:s, s:s, s:i, s:s}", "op", op, "bucket", bucket, "status",
-		                       (int)r->status, "code", code));
 	if (rc == ENL_ENOTFOUND)
 		return enl_fail(e, rc, "%s",
 		                strcmp(code, "NoSuchBucket") == 0 ? "no such bucket"
 		                                                  : "no such object");
-	return enl_fail(e, rc, "S3 %s answered %ld%s%s", op, r->status, code[0] ? " " : "", code);
+	enl_log_json(rc == ENL_EDENIED ? ENL_LOG_ERROR : ENL_LOG_WARN, "s3 request failed",
+	             json_pack("{s:s, s:s, s:i, s:s, s:s}", "op", op, "bucket", bucket, "status",
+	                       (int)r->status, "code", code, "endpoint", endpoint_name(s)));
+	return enl_fail_backend(e, rc, S3_WHAT);
 }
 
 /* A transport failure from enl_aws_request (timeout, connection refused, retries
- * exhausted): logged here with the bucket and operation, since the helper's text has
- * neither. */
-static int transport_fail(int rc, const char *op, const char *bucket, struct enl_errmsg *e)
+ * exhausted, credentials expired): logged here with the bucket, operation, endpoint and
+ * the helper's own text; the client's text says only what kind of failure it was. */
+static int transport_fail(const struct s3_store *s, int rc, const char *op, const char *bucket,
+                          struct enl_errmsg *e)
 {
-	enl_log_json(ENL_LOG_WARN, "s3 request failed",
-	             json_pack("{s:s, s:s, s:s, s:s}", "op", op, "bucket", bucket, "error",
-	                       enl_err_name(rc), "detail", e ? e->text : ""));
-	if (e) {
-		char detail[sizeof(e->text)];
-		snprintf(detail, sizeof(detail), "%s", e->text);
-		return enl_fail(e, rc, "S3 %s: %s", op, detail);
-	}
-	return rc;
+	enl_log_json(rc == ENL_EDENIED ? ENL_LOG_ERROR : ENL_LOG_WARN, "s3 request failed",
+	             json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", op, "bucket", bucket, "error",
+	                       enl_err_name(rc), "detail", e ? e->text : "", "endpoint",
+	                       endpoint_name(s)));
+	return enl_fail_backend(e, rc, S3_WHAT);
 }
 
 /* ---- headers into object info ---- */
@@ -250,7 +257,7 @@ static int object_send(struct s3_store *s, const char *op, const char *bucket, c
 	rq->url = url;
 	rc = enl_aws_request(s->client, rq, r, e);
 	if (rc && !(own_too_big && rc == ENL_ETOOBIG))
-		rc = transport_fail(rc, op, bucket, e);
+		rc = transport_fail(s, rc, op, bucket, e);
 done:
 	rq->url = NULL; /* freed below: no dangling pointer left in the caller's request */
 	free(url);
@@ -316,7 +323,7 @@ static int s3_get(struct enl_store *st, const char *bucket, const char *key, siz
 		if (rc)
 			goto done;
 		if (r.status != 200) {
-			rc = status_fail("GET", bucket, &r, e);
+			rc = status_fail(s, "GET", bucket, &r, e);
 			goto done;
 		}
 		if (max_bytes && r.body.len > max_bytes) {
@@ -367,7 +374,7 @@ static int head_call(struct s3_store *s, const char *op, const char *bucket, con
 	struct enl_aws_request rq = base_request(s, "HEAD");
 	int rc = object_send(s, op, bucket, key, NULL, 0, &rq, r, e);
 	if (!rc && r->status != 200)
-		rc = status_fail(op, bucket, r, e);
+		rc = status_fail(s, op, bucket, r, e);
 	return rc;
 }
 
@@ -451,7 +458,7 @@ static int s3_put(struct enl_store *st, const char *bucket, const char *key, con
 	if ((rc = object_send(s, "PUT", bucket, key, NULL, 0, &rq, &r, e)))
 		goto done;
 	if (r.status != 200) {
-		rc = status_fail("PUT", bucket, &r, e);
+		rc = status_fail(s, "PUT", bucket, &r, e);
 		goto done;
 	}
 done:
@@ -475,10 +482,10 @@ static int s3_del(struct enl_store *st, const char *bucket, const char *key, str
 	} else if (r.status == 404) {
 		char code[64];
 		enl_s3_error_code(&r, code, sizeof(code));
-		rc = strcmp(code, "NoSuchBucket") == 0 ? status_fail("DELETE", bucket, &r, e)
+		rc = strcmp(code, "NoSuchBucket") == 0 ? status_fail(s, "DELETE", bucket, &r, e)
 		                                       : ENL_OK;
 	} else {
-		rc = status_fail("DELETE", bucket, &r, e);
+		rc = status_fail(s, "DELETE", bucket, &r, e);
 	}
 done:
 	enl_aws_response_free(&r);
@@ -531,7 +538,7 @@ static int s3_list(struct enl_store *st, const char *bucket, const char *prefix,
 		rc = object_send(s, "LIST", bucket, NULL, (const char *)q.data, 0, &rq, &r, e);
 		enl_buf_free(&q);
 		if (!rc && r.status != 200)
-			rc = status_fail("LIST", bucket, &r, e);
+			rc = status_fail(s, "LIST", bucket, &r, e);
 		else if (!rc)
 			rc = enl_s3_list_page((const char *)r.body.data, r.body.len, &l, &next, e);
 		enl_aws_response_free(&r);

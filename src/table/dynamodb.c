@@ -27,6 +27,7 @@
 #define DDB_RESPONSE_MAX (1u << 20) /* an item is at most 400 KB */
 #define DDB_CLAIM_TRIES 5           /* claim races lost to an item that changed meanwhile */
 #define DDB_PING_KEY "__enlarger_ping__"
+#define DDB_WHAT "the photo table"
 
 struct ddb_table {
 	struct enl_table base; /* first: the dispatch casts */
@@ -104,12 +105,12 @@ static int ddb_call(struct ddb_table *t, const char *op, json_t *body, json_t **
 	};
 	rc = enl_aws_request(t->client, &rq, &r, e);
 	if (rc) {
-		char detail[sizeof(e->text)];
-		snprintf(detail, sizeof(detail), "%s", e ? e->text : "");
-		enl_log_json(ENL_LOG_WARN, "dynamodb request failed",
-		             json_pack("{s:s, s:s, s:i, s:s}", "op", op, "error", enl_err_name(rc),
-		                       "status", (int)r.status, "detail", detail));
-		rc = enl_fail(e, rc, "photo table: DynamoDB %s: %s", op, detail);
+		enl_log_json(rc == ENL_EDENIED ? ENL_LOG_ERROR : ENL_LOG_WARN,
+		             "dynamodb request failed",
+		             json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "op", op, "table",
+		                       t->table, "error", enl_err_name(rc), "status", (int)r.status,
+		                       "detail", e ? e->text : "", "endpoint", t->url));
+		rc = enl_fail_backend(e, rc, DDB_WHAT);
 		goto done;
 	}
 	if (r.status == 200) {
@@ -123,18 +124,29 @@ static int ddb_call(struct ddb_table *t, const char *op, json_t *body, json_t **
 		rc = ENL_ECONFLICT;
 		goto done;
 	}
+	/* A request DynamoDB refuses as malformed is ours or the table's (a key schema
+	 * other than ENLARGER_TABLE_KEY), never the client's: a 500, which EventBridge
+	 * retries until it is fixed. The service's own credentials or role: ENL_EDENIED. */
 	if (strcmp(type, "ValidationException") == 0 || strcmp(type, "SerializationException") == 0)
-		rc = ENL_EINVAL;
-	else if (r.status == 403 || strcmp(type, "UnrecognizedClientException") == 0 ||
+		rc = ENL_EINTERNAL;
+	else if (r.status == 401 || r.status == 403 ||
+	         strcmp(type, "UnrecognizedClientException") == 0 ||
 	         strcmp(type, "AccessDeniedException") == 0 ||
-	         strcmp(type, "MissingAuthenticationTokenException") == 0)
-		rc = ENL_EAUTH;
+	         strcmp(type, "MissingAuthenticationTokenException") == 0 ||
+	         strcmp(type, "ExpiredTokenException") == 0 ||
+	         strcmp(type, "InvalidSignatureException") == 0 ||
+	         strcmp(type, "IncompleteSignatureException") == 0)
+		rc = ENL_EDENIED;
 	else
 		rc = ENL_EIO; /* ResourceNotFoundException (no table), throttling after retries */
-	enl_log_json(ENL_LOG_WARN, "dynamodb request failed",
-	             json_pack("{s:s, s:s, s:i, s:s}", "op", op, "table", t->table, "status",
-	                       (int)r.status, "type", type));
-	rc = enl_fail(e, rc, "photo table: DynamoDB %s answered %ld %s", op, r.status, type);
+	enl_log_json(rc == ENL_EIO ? ENL_LOG_WARN : ENL_LOG_ERROR, "dynamodb request failed",
+	             json_pack("{s:s, s:s, s:i, s:s, s:s}", "op", op, "table", t->table, "status",
+	                       (int)r.status, "type", type, "endpoint", t->url));
+	rc = rc == ENL_EINTERNAL
+	         ? enl_fail(e, rc,
+	                    "the photo table refused the request; the log has the details "
+	                    "under this request id")
+	         : enl_fail_backend(e, rc, DDB_WHAT);
 done:
 	enl_aws_response_free(&r);
 	free(text);

@@ -29,13 +29,16 @@ static const struct enl_err_info table[] = {
     {ENL_EAUTH, "unauthorized", "Unauthorized", 401},
     {ENL_EFORBIDDEN, "forbidden", "Forbidden", 403},
     {ENL_EINTERNAL, "internal", "Internal error", 500},
+    /* 503, not 401: the client did nothing wrong, and EventBridge retries a 5xx until
+     * the role or the credentials are fixed (a 4xx would drop the event). */
+    {ENL_EDENIED, "backend-denied", "Backend refused the service", 503},
 };
 
-_Static_assert(sizeof(table) / sizeof(table[0]) == 1 - ENL_EINTERNAL, "a row per code");
+_Static_assert(sizeof(table) / sizeof(table[0]) == 1 - ENL_ERR_LAST, "a row per code");
 
 const struct enl_err_info *enl_err_info(int err)
 {
-	if (err > 0 || err < ENL_EINTERNAL)
+	if (err > 0 || err < ENL_ERR_LAST)
 		err = ENL_EINTERNAL;
 	return &table[-err];
 }
@@ -43,6 +46,21 @@ const struct enl_err_info *enl_err_info(int err)
 const char *enl_err_name(int err)
 {
 	return enl_err_info(err)->name;
+}
+
+int enl_fail_backend(struct enl_errmsg *e, int code, const char *what)
+{
+	switch (code) {
+	case ENL_EDENIED:
+		return enl_fail(e, code,
+		                "%s refused the service's credentials or permissions; the log has "
+		                "the details under this request id",
+		                what);
+	case ENL_ETIMEOUT: return enl_fail(e, code, "%s did not answer in time; retry later", what);
+	case ENL_EINVAL: return enl_fail(e, code, "%s refused the request as malformed", what);
+	case ENL_ENOMEM: return enl_fail(e, code, "out of memory");
+	default: return enl_fail(e, code, "%s failed; retry later", what);
+	}
 }
 
 int enl_fail(struct enl_errmsg *e, int code, const char *fmt, ...)

@@ -14,6 +14,7 @@
 #include "enlarger/clock.h"
 
 static enum enl_log_level min_level = ENL_LOG_INFO;
+static __thread char request_id[48];
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The fields every line carries (enl_log_context_set): read under context_lock, and
@@ -23,6 +24,17 @@ static pthread_mutex_t context_lock = PTHREAD_MUTEX_INITIALIZER;
 static int context_set;
 
 static const char *level_name[] = {"debug", "info", "warn", "error"};
+
+void enl_log_set_request_id(const char *id)
+{
+	if (id != request_id)
+		snprintf(request_id, sizeof(request_id), "%s", id ? id : "");
+}
+
+const char *enl_log_request_id(void)
+{
+	return request_id;
+}
 
 void enl_log_set_level(enum enl_log_level level)
 {
@@ -47,6 +59,8 @@ void enl_log_json(enum enl_log_level level, const char *msg, json_t *fields)
 	json_object_set_new(line, "level", json_string(level_name[level]));
 	if (msg)
 		json_object_set_new(line, "msg", json_string(msg));
+	if (request_id[0])
+		json_object_set_new(line, "requestId", json_string(request_id));
 	if (fields)
 		json_object_update(line, fields);
 	json_decref(fields);

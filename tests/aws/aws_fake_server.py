@@ -21,7 +21,8 @@ Scripted answers (any other path, while a script is set):
                     s3: O the object "hello", S SlowDown 503, T RequestTimeout 400,
                         D AccessDenied 403, H never answer (until the client goes away)
                     dynamodb: O {}, T P R three kinds of throttling (400), U 503, I 500,
-                        C conditional check failed, V validation error
+                        C conditional check failed, V validation error, A access
+                        denied, X expired token
 Credentials paths:
   /creds            container endpoint: checks Authorization against the expected token,
                     rotates keys at every fetch (AKID<n>/SECRET<n>/TOKEN<n>...)
@@ -57,6 +58,8 @@ DDB_ERRORS = {
     "R": (400, {"__type": DDB + "RequestLimitExceeded"}),
     "U": (503, {}),
     "I": (500, {"__type": DDB + "InternalServerError"}),
+    "A": (400, {"__type": DDB + "AccessDeniedException", "message": "not authorized"}),
+    "X": (400, {"__type": "com.amazon.coral.service#ExpiredTokenException"}),
     "C": (400, {"__type": DDB + "ConditionalCheckFailedException",
                 "message": "The conditional request failed"}),
     "V": (400, {"__type": "com.amazon.coral.validate#ValidationException", "message": "bad"}),

@@ -267,7 +267,8 @@ static void test_rotation(void)
 	CHECK_INT_EQ(sign_errors, 0);
 	CHECK_INT_EQ(sign_mismatch, 0);
 
-	/* The endpoint fails: old credentials serve until they expire, then ENL_EAUTH. */
+	/* The endpoint fails: old credentials serve until they expire, then ENL_EAUTH from
+	 * the provider, and requests fail with ENL_EDENIED. */
 	set("mode=fail");
 	sleep_ms(400); /* let an in-flight refresh finish */
 	unsigned long frozen = enl_aws_credprov_fetches(rot);
@@ -279,7 +280,9 @@ static void test_rotation(void)
 	struct enl_aws_request rq = {
 	    .method = "GET", .url = srv.base, .service = "s3", .region = "eu-west-1"};
 	struct enl_aws_response rs;
-	CHECK_INT_EQ(enl_aws_request(signer, &rq, &rs, &e), ENL_EAUTH);
+	/* The service's own credentials: a server fault (503), not the client's 401. */
+	CHECK_INT_EQ(enl_aws_request(signer, &rq, &rs, &e), ENL_EDENIED);
+	CHECK_INT_EQ(enl_err_info(ENL_EDENIED)->http_status, 503);
 	enl_aws_response_free(&rs);
 	/* ...and it recovers by itself once the endpoint is back. */
 	set("mode=ok");

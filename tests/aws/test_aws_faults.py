@@ -8,10 +8,15 @@ tests/integration/test_service.py --backend aws.
     runs out);
   * dynalite down: 503, and the same recovery;
   * an S3 endpoint that accepts connections and never answers (s3rver under SIGSTOP):
-    the timeout fires within EventBridge's 5 s, and the error is answered and logged."""
+    the timeout fires within EventBridge's 5 s, and the error is answered and logged;
+  * S3 answering 403 AccessDenied and DynamoDB AccessDeniedException (a proxy in front of
+    the stand-ins, tests/aws/deny_proxy.py): 503 with Retry-After (EventBridge retries
+    it), never 401; the problem body names neither the backend's code nor its status nor
+    its endpoint, and the log has them under the body's request id."""
 
 import concurrent.futures
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 from enl_harness import (AwsBackend, Server, check, done, eventbridge,  # noqa: E402
                          gps_tags, make_image, need_tools, vipsheader)
+from deny_proxy import DenyProxy  # noqa: E402
 from standins import Skip, StandIns  # noqa: E402
 
 need_tools("vips", "vipsheader", "exiftool")
@@ -225,6 +231,63 @@ def s3_hangs(st):
         srv.cleanup()
 
 
+def denied_answer(srv, method, path, body, backend, code, proxy, what):
+    """One request while backend refuses the service: a 503 problem with Retry-After that
+    echoes nothing of the backend, and the backend's refusal (its code, or the status of a
+    HEAD, whose 403 has no body) and endpoint in the log under the body's request id."""
+    st_, h, data = srv.request(method, path, body, AUTH if method == "POST" else None)
+    check(st_ == 503, f"{what}: {st_} (want 503, not 401) {data[:200]!r}")
+    check(int(h.get("retry-after", "0")) >= 1, f"{what}: Retry-After {h.get('retry-after')}")
+    try:
+        p = json.loads(data)
+    except ValueError:
+        p = {}
+    check(p.get("type", "").endswith("/backend-denied"), f"{what}: problem type {p}")
+    text = json.dumps({k: v for k, v in p.items() if k != "requestId"})
+    port = proxy.endpoint.rsplit(":", 1)[1]
+    for leak in (code, "403", "127.0.0.1", port, "arn:aws", "DENYPROXY"):
+        check(leak not in text, f"{what}: the body echoes {leak!r}: {text}")
+    rid = p.get("requestId")
+    check(rid and h.get("x-request-id") == rid, f"{what}: request id {rid} / {h}")
+    logged = [l for l in srv.log_lines() if l.get("requestId") == rid and
+              l.get("msg") == f"{backend} request failed"]
+    check(any((code in json.dumps(l) or l.get("status") == 403) and
+              proxy.endpoint in json.dumps(l) for l in logged),
+          f"{what}: the log has {code} and the endpoint under {rid}: {logged}")
+
+
+def backend_denies(st):
+    s3 = st.client("s3")
+    key = "denied/photo one.jpg"
+    s3.put_object(Bucket="originals", Key=key, Body=image("denied", 400, 300))
+    ev = eventbridge("originals", key, sequencer="5E")
+    with DenyProxy(st.s3_endpoint, "s3") as s3p, \
+            DenyProxy(st.dynamodb_endpoint, "dynamodb") as ddbp:
+        srv = start(st, AWS_ENDPOINT_URL_S3=s3p.endpoint,
+                    AWS_ENDPOINT_URL_DYNAMODB=ddbp.endpoint)
+        try:
+            s3p.deny = True
+            denied_answer(srv, "POST", "/process", ev, "s3", "AccessDenied", s3p,
+                          "S3 403 on /process")
+            denied_answer(srv, "GET", "/render/denied/photo%20one.jpg?w=100&fmt=webp", None,
+                          "s3", "AccessDenied", s3p, "S3 403 on /render")
+            check(s3p.refused >= 2, f"the proxy refused {s3p.refused} S3 requests")
+            s3p.deny = False
+            ddbp.deny = True
+            denied_answer(srv, "POST", "/process", ev, "dynamodb", "AccessDeniedException",
+                          ddbp, "DynamoDB AccessDenied on /process")
+            ddbp.deny = False
+            # Fixed (the role gets its permission back): EventBridge's retry completes.
+            check(retry_until_done(srv, ev) == 200, "completes once the backends allow it")
+            check(s(item(st.client("dynamodb"), key), "processingStatus") == "completed",
+                  "completed after the denial ended")
+        finally:
+            s3p.deny = ddbp.deny = False
+            rc = srv.stop()
+            check(rc == 0, f"server exits 0 on SIGTERM (sanitizers clean): {rc}")
+            srv.cleanup()
+
+
 def main():
     try:
         st = StandIns(buckets=BUCKETS, table="photos")
@@ -235,6 +298,7 @@ def main():
         s3_down_mid_burst(st)
         dynamodb_down(st)
         s3_hangs(st)
+        backend_denies(st)
     subprocess.run(["rm", "-rf", tmp])
     done()
 

@@ -150,8 +150,11 @@ static void test_names(void)
 	/* A table that does not exist: ping fails, as at start-up. */
 	CHECK_INT_EQ(enl_table_dynamodb_open(&cfg, client, 0, "no-such-table", "photoId", &t, &e),
 	             ENL_OK);
-	CHECK(enl_table_ping(t, &e) != ENL_OK);
-	CHECK(strstr(e.text, "ResourceNotFoundException") != NULL);
+	CHECK_INT_EQ(enl_table_ping(t, &e), ENL_EIO);
+	/* DynamoDB's error type and endpoint go to the log, never into the client's text. */
+	CHECK(strstr(e.text, "ResourceNotFoundException") == NULL &&
+	      strstr(e.text, "http") == NULL);
+	CHECK(strstr(e.text, "photo table") != NULL);
 	enl_table_destroy(t);
 }
 
@@ -161,7 +164,8 @@ static struct fake srv;
 
 /* One complete (an UpdateItem) against the fake answering with script (letters of
  * aws_fake_server.py's dynamodb flavour: O {}, T P R three kinds of throttling, U 503,
- * I 500, C conditional check failed, V validation); returns the table's result. */
+ * I 500, C conditional check failed, V validation, A access denied, X expired token);
+ * returns the table's result. */
 static int scripted_complete(const char *script, int *hits)
 {
 	fake_script(&srv, "dynamodb", script);
@@ -191,7 +195,14 @@ static void test_retries(void)
 	CHECK_INT_EQ(hits, 4);
 	CHECK_INT_EQ(scripted_complete("CO", &hits), ENL_ECONFLICT); /* never retried */
 	CHECK_INT_EQ(hits, 1);
-	CHECK_INT_EQ(scripted_complete("VO", &hits), ENL_EINVAL); /* never retried */
+	/* A request DynamoDB calls malformed is ours (or the table's schema): a 500 that
+	 * EventBridge retries, never the client's 400; never retried here. */
+	CHECK_INT_EQ(scripted_complete("VO", &hits), ENL_EINTERNAL);
+	CHECK_INT_EQ(hits, 1);
+	/* The service's role or credentials refused: a 503 (ENL_EDENIED), not a 401. */
+	CHECK_INT_EQ(scripted_complete("AO", &hits), ENL_EDENIED);
+	CHECK_INT_EQ(hits, 1);
+	CHECK_INT_EQ(scripted_complete("XO", &hits), ENL_EDENIED);
 	CHECK_INT_EQ(hits, 1);
 	fake_stop(&srv);
 }

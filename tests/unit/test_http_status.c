@@ -21,7 +21,8 @@ int main(void)
 	    {ENL_EFORBIDDEN, 403},   {ENL_ENOTFOUND, 404}, {ENL_ECONFLICT, 409},
 	    {ENL_EUNSUPPORTED, 422}, {ENL_EDECODE, 422},   {ENL_ETOOBIG, 422},
 	    {ENL_EINTERNAL, 500},    {ENL_ENOMEM, 503},    {ENL_EIO, 503},
-	    {ENL_EBUSY, 503},        {ENL_ETIMEOUT, 504},  {-999, 500},
+	    {ENL_EBUSY, 503},        {ENL_ETIMEOUT, 504},  {ENL_EDENIED, 503},
+	    {-999, 500},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		int got = enl_http_status(table[i].err);
@@ -31,19 +32,20 @@ int main(void)
 		CHECK_INT_EQ(got, table[i].status);
 	}
 	/* Each row of the table is its code's, with a name and a title. */
-	for (int err = ENL_OK; err >= ENL_EINTERNAL; err--) {
+	for (int err = ENL_OK; err >= ENL_ERR_LAST; err--) {
 		const struct enl_err_info *i = enl_err_info(err);
 		CHECK_INT_EQ(i->code, err);
 		CHECK(i->name && i->name[0] && i->title && i->title[0]);
 		CHECK_STR_EQ(enl_err_name(err), i->name);
 	}
 	CHECK_INT_EQ(enl_err_info(5)->code, ENL_EINTERNAL);
-	CHECK_INT_EQ(enl_err_info(-14)->code, ENL_EINTERNAL);
+	CHECK_INT_EQ(enl_err_info(ENL_ERR_LAST - 1)->code, ENL_EINTERNAL);
 	CHECK_STR_EQ(enl_err_name(-999), "internal");
 	/* Every retryable error (EventBridge retries 429 and 5xx) maps to 5xx, every
 	 * permanent one to 4xx. */
-	int retryable[] = {ENL_EIO, ENL_EBUSY, ENL_ETIMEOUT, ENL_ENOMEM, ENL_EINTERNAL};
-	for (size_t i = 0; i < 5; i++)
+	int retryable[] = {ENL_EIO,    ENL_EBUSY,     ENL_ETIMEOUT,
+	                   ENL_ENOMEM, ENL_EINTERNAL, ENL_EDENIED};
+	for (size_t i = 0; i < 6; i++)
 		CHECK(enl_http_status(retryable[i]) >= 500);
 	int permanent[] = {ENL_EINVAL,  ENL_EAUTH,   ENL_EFORBIDDEN,  ENL_ENOTFOUND,
 	                   ENL_EDECODE, ENL_ETOOBIG, ENL_EUNSUPPORTED};
