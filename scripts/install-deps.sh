@@ -21,7 +21,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libvips-tools libimage-exiftool-perl sqlite3 curl clang-format python3 python3-yaml jq procps
-  python3-botocore
+  python3-botocore python3-boto3  # boto3: TypeDeserializer reads items the way an SDK client does
   python3-prometheus-client  # the metrics format oracle (tests/unit/metrics_oracle.py)
   python3-jsonschema  # responses checked against api/openapi.yaml (tests/integration/enl_harness.py)
   debootstrap

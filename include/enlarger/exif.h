@@ -33,8 +33,9 @@ struct enl_exif {
  * read are left empty. */
 void enl_exif_parse(const void *data, size_t len, struct enl_exif *out);
 
-/* {"make":..., "iso":..., ...}: only the fields that were found. New reference.
- * GPS is not included (see enl_exif_gps_json). */
+/* {"cameraMake":..., "iso":..., "aperture":"2.8", "fNumber":2.8, ...}: only the fields
+ * that were found, named as the photo item names them (docs/photo-item.md). New
+ * reference. GPS is not included (see enl_exif_gps_json). */
 json_t *enl_exif_json(const struct enl_exif *x);
 /* {"latitude":..,"longitude":..[,"altitude":..]} or NULL when there is no GPS. New reference. */
 json_t *enl_exif_gps_json(const struct enl_exif *x);

@@ -456,23 +456,47 @@ static void set_str(json_t *o, const char *key, const char *v)
 		json_object_set_new(o, key, json_string(v));
 }
 
+/* v with at most `places` decimals and no trailing zeros: "24", "5.9", "2.8", "0.95".
+ * The gallery shows these strings as they are ("f/2.8", "24 mm"). */
+static void decimal_text(double v, int places, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%.*f", places, v);
+	if (n <= 0 || (size_t)n >= cap || !strchr(out, '.'))
+		return;
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = '\0';
+}
+
 json_t *enl_exif_json(const struct enl_exif *x)
 {
 	json_t *o = json_object();
 	if (!o || !x)
 		return o;
-	set_str(o, "make", x->make);
-	set_str(o, "model", x->model);
+	char text[32];
+	/* The gallery's Photo model: cameraMake, cameraModel, and aperture, shutterSpeed and
+	 * focalLength as the strings it shows; the numbers for sorting are the twins fNumber,
+	 * exposureSeconds and focalLengthMm (docs/photo-item.md). */
+	set_str(o, "cameraMake", x->make);
+	set_str(o, "cameraModel", x->model);
 	set_str(o, "lensModel", x->lens_model);
 	set_str(o, "dateTaken", x->date_taken);
 	if (x->has_iso)
 		json_object_set_new(o, "iso", json_integer(x->iso));
-	if (x->has_focal_length)
-		json_object_set_new(o, "focalLength", json_real(x->focal_length));
-	if (x->has_f_number)
+	if (x->has_focal_length) {
+		decimal_text(x->focal_length, 2, text, sizeof(text));
+		set_str(o, "focalLength", text);
+		json_object_set_new(o, "focalLengthMm", json_real(x->focal_length));
+	}
+	if (x->has_f_number) {
+		/* As exiftool prints FNumber: one decimal, two below f/1. */
+		decimal_text(x->f_number, x->f_number < 1 ? 2 : 1, text, sizeof(text));
+		set_str(o, "aperture", text);
 		json_object_set_new(o, "fNumber", json_real(x->f_number));
+	}
 	if (x->has_exposure) {
-		set_str(o, "exposureTime", x->exposure_time);
+		set_str(o, "shutterSpeed", x->exposure_time);
 		json_object_set_new(o, "exposureSeconds", json_real(x->exposure_seconds));
 	}
 	if (x->orientation)

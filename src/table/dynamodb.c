@@ -419,13 +419,13 @@ static int ddb_complete(struct enl_table *tb, const char *photo_id, const char *
 		         N(&x, "#lease", "leaseUntil"));
 	for (size_t i = 0; !rc && i < ddb_n_fields; i++) {
 		const struct ddb_field *f = &ddb_fields[i];
-		if (f->kind != DDB_RESULT)
+		if (f->kind == DDB_CONTROL)
 			continue;
 		char ph[32], vph[32];
 		snprintf(ph, sizeof(ph), "#f%zu", i);
 		snprintf(vph, sizeof(vph), ":f%zu", i);
 		json_t *av = NULL;
-		rc = ddb_result_value(&av, f, fields, e);
+		rc = f->kind == DDB_RESULT ? ddb_result_value(&av, f, fields, e) : ENL_OK;
 		if (rc)
 			goto done;
 		if (!av && strcmp(f->name, "processedAt") == 0)

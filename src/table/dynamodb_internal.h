@@ -18,7 +18,8 @@ enum ddb_type {
 	DDB_GPS,  /* M of latitude/longitude/altitude N, read back as an object of reals */
 };
 
-enum ddb_kind { DDB_CONTROL, DDB_RESULT };
+/* DDB_LEGACY: a name an older version wrote; only ever removed (by complete). */
+enum ddb_kind { DDB_CONTROL, DDB_RESULT, DDB_LEGACY };
 
 struct ddb_field {
 	const char *name;

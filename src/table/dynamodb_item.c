@@ -33,14 +33,16 @@ const struct ddb_field ddb_fields[] = {
     {"optimizedSize", DDB_INT, DDB_RESULT},
     {"thumbnailJpegSize", DDB_INT, DDB_RESULT},
     {"optimizedJpegSize", DDB_INT, DDB_RESULT},
-    {"make", DDB_S, DDB_RESULT},
-    {"model", DDB_S, DDB_RESULT},
+    {"cameraMake", DDB_S, DDB_RESULT},
+    {"cameraModel", DDB_S, DDB_RESULT},
     {"lensModel", DDB_S, DDB_RESULT},
     {"dateTaken", DDB_S, DDB_RESULT},
     {"iso", DDB_INT, DDB_RESULT},
-    {"focalLength", DDB_REAL, DDB_RESULT},
+    {"focalLength", DDB_S, DDB_RESULT},
+    {"focalLengthMm", DDB_REAL, DDB_RESULT},
+    {"aperture", DDB_S, DDB_RESULT},
     {"fNumber", DDB_REAL, DDB_RESULT},
-    {"exposureTime", DDB_S, DDB_RESULT},
+    {"shutterSpeed", DDB_S, DDB_RESULT},
     {"exposureSeconds", DDB_REAL, DDB_RESULT},
     {"orientation", DDB_INT, DDB_RESULT},
     {"software", DDB_S, DDB_RESULT},
@@ -51,6 +53,12 @@ const struct ddb_field ddb_fields[] = {
     {"dominantColor", DDB_S, DDB_RESULT},
     {"sourceFormat", DDB_S, DDB_RESULT},
     {"processedAt", DDB_S, DDB_RESULT},
+    /* What an older version wrote under names the gallery's model does not have: never
+     * written or read, removed by every complete so a reprocessed item carries only the
+     * current names (focalLength, once a number, is now written as a string). */
+    {"make", DDB_S, DDB_LEGACY},
+    {"model", DDB_S, DDB_LEGACY},
+    {"exposureTime", DDB_S, DDB_LEGACY},
 };
 const size_t ddb_n_fields = sizeof(ddb_fields) / sizeof(ddb_fields[0]);
 
@@ -200,7 +208,7 @@ json_t *ddb_item_to_json(json_t *item, const char *key_attr)
 	for (size_t i = 0; i < ddb_n_fields; i++) {
 		const struct ddb_field *f = &ddb_fields[i];
 		json_t *av = json_object_get(item, f->name), *v = NULL;
-		if (!json_is_object(av))
+		if (!json_is_object(av) || f->kind == DDB_LEGACY)
 			continue;
 		if (f->type == DDB_GPS) {
 			json_t *m = json_object_get(av, "M");

@@ -49,14 +49,16 @@ static const struct field fields[] = {
     {"optimizedSize", F_INT, K_RESULT, NULL},
     {"thumbnailJpegSize", F_INT, K_RESULT, NULL},
     {"optimizedJpegSize", F_INT, K_RESULT, NULL},
-    {"make", F_TEXT, K_RESULT, NULL},
-    {"model", F_TEXT, K_RESULT, NULL},
+    {"cameraMake", F_TEXT, K_RESULT, NULL},
+    {"cameraModel", F_TEXT, K_RESULT, NULL},
     {"lensModel", F_TEXT, K_RESULT, NULL},
     {"dateTaken", F_TEXT, K_RESULT, NULL},
     {"iso", F_INT, K_RESULT, NULL},
-    {"focalLength", F_REAL, K_RESULT, NULL},
+    {"focalLength", F_TEXT, K_RESULT, NULL},
+    {"focalLengthMm", F_REAL, K_RESULT, NULL},
+    {"aperture", F_TEXT, K_RESULT, NULL},
     {"fNumber", F_REAL, K_RESULT, NULL},
-    {"exposureTime", F_TEXT, K_RESULT, NULL},
+    {"shutterSpeed", F_TEXT, K_RESULT, NULL},
     {"exposureSeconds", F_REAL, K_RESULT, NULL},
     {"orientation", F_INT, K_RESULT, NULL},
     {"software", F_TEXT, K_RESULT, NULL},
@@ -95,49 +97,122 @@ static const char *sql_type(enum ftype t)
 	return t == F_INT ? "INTEGER" : t == F_REAL ? "REAL" : "TEXT";
 }
 
-/* Creates the table, and adds the columns an older version of it lacks. */
+/* Columns an older version named otherwise, renamed in place so their values stay:
+ * the gallery's Photo model names (cameraMake, cameraModel, shutterSpeed), and the
+ * numeric focal length, whose old name is now the gallery's string (only while that
+ * column is still REAL). */
+static const struct {
+	const char *from, *to, *only_type;
+} renames[] = {
+    {"make", "cameraMake", NULL},
+    {"model", "cameraModel", NULL},
+    {"exposureTime", "shutterSpeed", NULL},
+    {"focalLength", "focalLengthMm", "REAL"},
+};
+
+/* 1 and its declared type in type[cap] when the table has column name, 0 when not, or
+ * a negative enl_err. */
+static int column_type(sqlite3 *db, const char *table, const char *name, char *type, size_t cap,
+                       struct enl_errmsg *e)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = sqlite3_mprintf("SELECT type FROM pragma_table_info('%q') WHERE name = '%q'",
+	                            table, name);
+	if (!sql)
+		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (src != SQLITE_OK)
+		return enl_sqlite_db_fail(db, src, "inspect table", e);
+	src = sqlite3_step(st);
+	int found = src == SQLITE_ROW;
+	if (found && type)
+		snprintf(type, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		return enl_sqlite_db_fail(db, src, "inspect table", e);
+	return found;
+}
+
+static int exec_fmt(sqlite3 *db, const char *what, struct enl_errmsg *e, char *sql)
+{
+	if (!sql)
+		return enl_fail(e, ENL_ENOMEM, "out of memory");
+	int src = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	return src == SQLITE_OK ? ENL_OK : enl_sqlite_db_fail(db, src, what, e);
+}
+
+static int rename_old_columns(sqlite3 *db, const char *table, struct enl_errmsg *e)
+{
+	for (size_t i = 0; i < sizeof(renames) / sizeof(renames[0]); i++) {
+		char type[32] = "";
+		int has_from = column_type(db, table, renames[i].from, type, sizeof(type), e);
+		if (has_from < 0)
+			return has_from;
+		int has_to = column_type(db, table, renames[i].to, NULL, 0, e);
+		if (has_to < 0)
+			return has_to;
+		if (!has_from || has_to ||
+		    (renames[i].only_type && strcasecmp(type, renames[i].only_type) != 0))
+			continue;
+		int rc =
+		    exec_fmt(db, "migrate table", e,
+		             sqlite3_mprintf("ALTER TABLE \"%w\" RENAME COLUMN \"%w\" TO \"%w\"",
+		                             table, renames[i].from, renames[i].to));
+		if (rc)
+			return rc;
+	}
+	return ENL_OK;
+}
+
+/* Rows written before the gallery's strings existed get them from their numeric twins,
+ * by the rule of src/core/exif.c (one decimal for an aperture, two below f/1; two for a
+ * focal length; no trailing zeros), so the gallery shows them without a reprocess. */
+static int backfill_strings(sqlite3 *db, const char *table, struct enl_errmsg *e)
+{
+	return exec_fmt(
+	    db, "migrate table", e,
+	    sqlite3_mprintf(
+	        "UPDATE \"%w\" SET aperture = CASE WHEN fNumber IS NULL THEN NULL ELSE "
+	        "rtrim(rtrim(printf(CASE WHEN fNumber < 1 THEN '%%.2f' ELSE '%%.1f' END, "
+	        "fNumber), '0'), '.') END, focalLength = CASE WHEN focalLengthMm IS NULL THEN "
+	        "NULL ELSE rtrim(rtrim(printf('%%.2f', focalLengthMm), '0'), '.') END "
+	        "WHERE aperture IS NULL AND focalLength IS NULL",
+	        table));
+}
+
+/* Creates the table, and adds the columns an older version of it lacks (renaming the
+ * ones an older version named otherwise first). */
 int enl_sqlite_schema_ensure(sqlite3 *db, const char *table, const char *key, struct enl_errmsg *e)
 {
 	int rc = ENL_OK;
-	sqlite3_stmt *st = NULL;
-	char *sql = NULL;
 	sqlite3_str *s = sqlite3_str_new(db);
 	sqlite3_str_appendf(
 	    s, "CREATE TABLE IF NOT EXISTS \"%w\" (\"%w\" TEXT PRIMARY KEY NOT NULL", table, key);
 	for (size_t k = 0; k < N_FIELDS; k++)
 		sqlite3_str_appendf(s, ", \"%w\" %s", fields[k].name, sql_type(fields[k].type));
 	sqlite3_str_appendf(s, ")");
-	sql = sqlite3_str_finish(s);
-	if (!sql)
-		return enl_fail(e, ENL_ENOMEM, "out of memory");
-	int src = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_free(sql);
-	if (src != SQLITE_OK)
-		return enl_sqlite_db_fail(db, src, "create table", e);
+	if ((rc = exec_fmt(db, "create table", e, sqlite3_str_finish(s))))
+		return rc;
+	if ((rc = rename_old_columns(db, table, e)))
+		return rc;
 
+	int added_strings = 0;
 	for (size_t k = 0; k < N_FIELDS; k++) {
-		sql = sqlite3_mprintf("SELECT 1 FROM pragma_table_info('%q') WHERE name = '%q'",
-		                      table, fields[k].name);
-		if (!sql)
-			return enl_fail(e, ENL_ENOMEM, "out of memory");
-		src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-		sqlite3_free(sql);
-		if (src != SQLITE_OK)
-			return enl_sqlite_db_fail(db, src, "inspect table", e);
-		src = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (src == SQLITE_ROW)
+		int has = column_type(db, table, fields[k].name, NULL, 0, e);
+		if (has < 0)
+			return has;
+		if (has)
 			continue;
-		sql = sqlite3_mprintf("ALTER TABLE \"%w\" ADD COLUMN \"%w\" %s", table,
-		                      fields[k].name, sql_type(fields[k].type));
-		if (!sql)
-			return enl_fail(e, ENL_ENOMEM, "out of memory");
-		src = sqlite3_exec(db, sql, NULL, NULL, NULL);
-		sqlite3_free(sql);
-		if (src != SQLITE_OK)
-			return enl_sqlite_db_fail(db, src, "migrate table", e);
+		rc = exec_fmt(db, "migrate table", e,
+		              sqlite3_mprintf("ALTER TABLE \"%w\" ADD COLUMN \"%w\" %s", table,
+		                              fields[k].name, sql_type(fields[k].type)));
+		if (rc)
+			return rc;
+		added_strings |= strcmp(fields[k].name, "aperture") == 0;
 	}
-	return rc;
+	return added_strings ? backfill_strings(db, table, e) : ENL_OK;
 }
 
 int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table, const char *key)

@@ -44,3 +44,6 @@ enl_script_test(aws_render_urls "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test
                 --backend aws)
 # The service SIGKILLed mid-burst and DynamoDB (dynalite) stopped mid-burst, on the stand-ins.
 enl_script_test(aws_crash "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_crash.py --backend aws)
+# The same lifecycle suite on the stand-ins: items decoded with boto3's TypeDeserializer.
+enl_script_test(aws_lifecycle "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_lifecycle.py
+                --backend aws)

@@ -22,3 +22,6 @@ enl_script_test(integration_render_urls "integration"
 # events and restarted, the events redelivered by tests/eventbridge/apidest.py; the local
 # store's disk full (a tmpfs; skipped unless root). tests/aws/aws.cmake runs the AWS half.
 enl_script_test(integration_crash "integration" ${CMAKE_CURRENT_LIST_DIR}/test_crash.py)
+# A photo's whole life and the gallery's contract (issue 12): the item against the gallery's
+# Go model, deletes, replacements, reordered events. tests/aws/aws.cmake runs it on AWS too.
+enl_script_test(integration_lifecycle "integration" ${CMAKE_CURRENT_LIST_DIR}/test_lifecycle.py)

@@ -144,7 +144,8 @@ def photo_with_gps(srv):
         check(row["width"] == 3000 and row["height"] == 2000, "row width/height")
         check(row["fileSize"] == len(orig), "row fileSize")
         check(row["etag"] == etag, "row etag = MD5 of the original")
-        check(row["make"] == "TestCam" and row["model"] == "T1", "row make/model")
+        check(row["cameraMake"] == "TestCam" and row["cameraModel"] == "T1",
+              "row cameraMake/cameraModel")
         check(row["gpsLatitude"] is not None and abs(row["gpsLatitude"] - 48.8584) < 1e-3
               and abs(row["gpsLongitude"] - 2.2945) < 1e-3, f"row gps {row}")
         gps = (res or {}).get("gps") or {}

@@ -20,8 +20,8 @@ import sys
 import tempfile
 
 STRINGS = [
-    ("make", "IFD0:Make"),
-    ("model", "IFD0:Model"),
+    ("cameraMake", "IFD0:Make"),
+    ("cameraModel", "IFD0:Model"),
     ("lensModel", "ExifIFD:LensModel"),
     ("software", "IFD0:Software"),
     ("artist", "IFD0:Artist"),
@@ -50,6 +50,13 @@ def iso_date(dt, off):
     if off is not None and re.fullmatch(r"[+-]\d\d:\d\d", str(off)):
         out += str(off)
     return out
+
+
+def trimmed(text):
+    """A decimal without trailing zeros: "2.0" -> "2", "5.90" -> "5.9", "0.95" stays."""
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def expected(o, printed):
@@ -81,16 +88,19 @@ def expected(o, printed):
         exp["iso"] = int(iso)
     fl = num(o.get("ExifIFD:FocalLength"))
     if fl is not None and fl > 0:
-        exp["focalLength"] = fl
-    fn = num(o.get("ExifIFD:FNumber"))
+        exp["focalLengthMm"] = fl
+        exp["focalLength"] = trimmed("%.2f" % fl)
+    fn, fn_tag = num(o.get("ExifIFD:FNumber")), "ExifIFD:FNumber"
     if fn is None or fn <= 0:
-        fn = num(o.get("ExifIFD:ApertureValue"))  # -n: already 2^(Av/2)
+        fn, fn_tag = num(o.get("ExifIFD:ApertureValue")), "ExifIFD:ApertureValue"  # 2^(Av/2)
     if fn is not None and fn > 0:
         exp["fNumber"] = fn
+        # exiftool prints FNumber and ApertureValue with one decimal (two below 1).
+        exp["aperture"] = trimmed(str(printed.get(fn_tag)))
     t = num(o.get("ExifIFD:ExposureTime"))
     if t is not None and t > 0:
         exp["exposureSeconds"] = t
-        exp["exposureTime"] = str(printed.get("ExifIFD:ExposureTime"))
+        exp["shutterSpeed"] = str(printed.get("ExifIFD:ExposureTime"))
     ori = num(o.get("IFD0:Orientation"))
     if ori is not None and 1 <= ori <= 8:
         exp["orientation"] = int(ori)
@@ -182,19 +192,21 @@ CASES = [
     ("ne.jpg", dict(FULL, **{"Orientation#": "1", "GPSLatitude": "48.8584", "GPSLatitudeRef": "N",
                              "GPSLongitude": "2.2945", "GPSLongitudeRef": "E",
                              "GPSAltitude": "35.5", "GPSAltitudeRef#": "0"}),
-     {"latitude": 48.8584, "longitude": 2.2945, "altitude": 35.5, "exposureTime": "1/250",
-      "dateTaken": "2021-03-04T10:11:12+02:00", "iso": 400, "fNumber": 4, "focalLength": 50,
+     {"latitude": 48.8584, "longitude": 2.2945, "altitude": 35.5, "shutterSpeed": "1/250",
+      "dateTaken": "2021-03-04T10:11:12+02:00", "iso": 400, "fNumber": 4, "focalLengthMm": 50,
+      "aperture": "4", "focalLength": "50",
       "lensModel": "RF24-105mm F4 L IS USM", "orientation": 1}),
     ("nw.jpg", {"Make": "NIKON CORPORATION", "Model": "NIKON Z 9", "ExposureTime": "2.5",
                 "FNumber": "8", "FocalLength": "24.5", "ISO": "64", "Orientation#": "6",
                 "DateTimeOriginal": "2022:12:31 23:59:58", "GPSLatitude": "40.6892",
                 "GPSLatitudeRef": "N", "GPSLongitude": "74.0445", "GPSLongitudeRef": "W"},
-     {"latitude": 40.6892, "longitude": -74.0445, "exposureTime": "2.5", "exposureSeconds": 2.5,
-      "dateTaken": "2022-12-31T23:59:58", "orientation": 6}),
+     {"latitude": 40.6892, "longitude": -74.0445, "shutterSpeed": "2.5", "exposureSeconds": 2.5,
+      "dateTaken": "2022-12-31T23:59:58", "orientation": 6, "aperture": "8",
+      "focalLength": "24.5", "focalLengthMm": 24.5}),
     ("se.jpg", {"Make": "SONY", "ExposureTime": "30", "Orientation#": "3",
                 "GPSLatitude": "33.8568", "GPSLatitudeRef": "S", "GPSLongitude": "151.2153",
                 "GPSLongitudeRef": "E", "GPSAltitude": "10.25", "GPSAltitudeRef#": "1"},
-     {"latitude": -33.8568, "longitude": 151.2153, "altitude": -10.25, "exposureTime": "30",
+     {"latitude": -33.8568, "longitude": 151.2153, "altitude": -10.25, "shutterSpeed": "30",
       "orientation": 3}),
     ("sw.jpg", {"Make": "FUJIFILM", "ExposureTime": "0.3", "Orientation#": "8",
                 "GPSLatitude": "22.9519", "GPSLatitudeRef": "S", "GPSLongitude": "43.2105",
@@ -204,12 +216,13 @@ CASES = [
     ("fallbacks.jpg", {"ApertureValue": "2.8", "CreateDate": "2019:12:31 23:59:59",
                        "OffsetTimeDigitized": "-03:30", "ModifyDate": "2020:01:01 00:00:00",
                        "ISO": "65535", "ISOSpeed": "204800", "SensitivityType#": "3"},
-     {"fNumber": 2.8, "dateTaken": "2019-12-31T23:59:59-03:30", "iso": 204800}),
+     {"fNumber": 2.8, "aperture": "2.8", "dateTaken": "2019-12-31T23:59:59-03:30",
+      "iso": 204800}),
     ("modifydate_only.jpg", {"Make": "Leica", "ModifyDate": "2020:01:01 00:00:00"},
-     {"make": "Leica"}),
+     {"cameraMake": "Leica"}),
     ("unicode.jpg", {"Make": "Canon   ", "Model": "EOS", "Artist": "Jérôme Müller",
                      "Copyright": "© 2024 Zoë Ångström"},
-     {"make": "Canon", "artist": "Jérôme Müller", "copyright": "© 2024 Zoë Ångström"}),
+     {"cameraMake": "Canon", "artist": "Jérôme Müller", "copyright": "© 2024 Zoë Ångström"}),
     # GPSAltitudeRef missing: above sea level.
     ("noaltref.jpg", {"GPSLatitude": "1.5", "GPSLatitudeRef": "N", "GPSLongitude": "103.8",
                       "GPSLongitudeRef": "E", "GPSAltitude": "15"},
@@ -222,7 +235,7 @@ CASES = [
                                "GPSAltitude": "3.5", "GPSAltitudeRef#": "1"}),
      {"latitude": 35.6586, "longitude": 139.7454, "altitude": -3.5, "orientation": 5}),
     ("full.avif", dict(FULL, **{"Orientation#": "7"}), {"orientation": 7, "iso": 400}),
-    ("full.webp", dict(FULL, **{"Orientation#": "2"}), {"orientation": 2, "make": "Canon"}),
+    ("full.webp", dict(FULL, **{"Orientation#": "2"}), {"orientation": 2, "cameraMake": "Canon"}),
     ("full.png", dict(FULL, **{"Orientation#": "4", "GPSLatitude": "51.5", "GPSLatitudeRef": "S",
                               "GPSLongitude": "0.1276", "GPSLongitudeRef": "W"}),
      {"orientation": 4, "latitude": -51.5, "longitude": -0.1276}),

@@ -387,16 +387,17 @@ static void test_round_trip(struct enl_table *t)
 	CHECK_INT_EQ(claim(t, id, "abc", "etag-f", "f1", 1000), ENL_CLAIM_OK);
 	json_t *f = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:i, "
-	    "s:f, s:f, s:s, s:f, s:i, s:s, s:s, s:s, s:{s:f, s:f, s:f}, s:s, s:s, s:s, s:s, "
-	    "s:s, s:s, s:s}",
+	    "s:s, s:f, s:s, s:f, s:s, s:f, s:i, s:s, s:s, s:s, s:{s:f, s:f, s:f}, s:s, s:s, s:s, "
+	    "s:s, s:s, s:s, s:s}",
 	    "thumbnailKey", "thumbnails/a b-abc.webp", "optimizedKey", "optimized/a b-abc.webp",
 	    "thumbnailJpegKey", "thumbnails/a b-abc.jpg", "optimizedJpegKey",
 	    "optimized/a b-abc.jpg", "version", "97fdc6ae077d8165f3cb4aa494ddb7d4", "width", 6000,
 	    "height", 4000, "fileSize", (json_int_t)25123456789LL, "thumbnailSize", 5123,
-	    "optimizedSize", 201234, "thumbnailJpegSize", 7000, "optimizedJpegSize", 300000, "make",
-	    "Canon", "model", "Canon EOS R5", "lensModel", "RF24-105mm F4 L IS USM", "dateTaken",
-	    "2021-03-04T10:11:12+02:00", "iso", 400, "focalLength", 50.0, "fNumber", 2.8,
-	    "exposureTime", "1/250", "exposureSeconds", 0.004, "orientation", 6, "software",
+	    "optimizedSize", 201234, "thumbnailJpegSize", 7000, "optimizedJpegSize", 300000,
+	    "cameraMake", "Canon", "cameraModel", "Canon EOS R5", "lensModel",
+	    "RF24-105mm F4 L IS USM", "dateTaken", "2021-03-04T10:11:12+02:00", "iso", 400,
+	    "focalLength", "50", "focalLengthMm", 50.0, "aperture", "2.8", "fNumber", 2.8,
+	    "shutterSpeed", "1/250", "exposureSeconds", 0.004, "orientation", 6, "software",
 	    "Caf\xc3\xa9 1.0", "artist", "Jane \"JD\" Doe", "copyright", "(c) 2021 Jane", "gps",
 	    "latitude", 48.858222, "longitude", -2.2945, "altitude", -12.5, "blurhash",
 	    "LEHV6nWB2yk8pyo0adR*.7kCMdnj", "dominantColor", "#a1b2c3", "sourceFormat", "jpeg",
@@ -421,14 +422,17 @@ static void test_round_trip(struct enl_table *t)
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "optimizedSize")), 201234);
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "thumbnailJpegSize")), 7000);
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "optimizedJpegSize")), 300000);
-	CHECK_STR_EQ(sfield(it, "make"), "Canon");
-	CHECK_STR_EQ(sfield(it, "model"), "Canon EOS R5");
+	CHECK_STR_EQ(sfield(it, "cameraMake"), "Canon");
+	CHECK_STR_EQ(sfield(it, "cameraModel"), "Canon EOS R5");
 	CHECK_STR_EQ(sfield(it, "lensModel"), "RF24-105mm F4 L IS USM");
 	CHECK_STR_EQ(sfield(it, "dateTaken"), "2021-03-04T10:11:12+02:00");
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "iso")), 400);
-	CHECK_NEAR(json_number_value(json_object_get(it, "focalLength")), 50.0, 1e-9);
+	/* The gallery's strings and their numeric twins. */
+	CHECK_STR_EQ(sfield(it, "focalLength"), "50");
+	CHECK_NEAR(json_number_value(json_object_get(it, "focalLengthMm")), 50.0, 1e-9);
+	CHECK_STR_EQ(sfield(it, "aperture"), "2.8");
 	CHECK_NEAR(json_number_value(json_object_get(it, "fNumber")), 2.8, 1e-9);
-	CHECK_STR_EQ(sfield(it, "exposureTime"), "1/250");
+	CHECK_STR_EQ(sfield(it, "shutterSpeed"), "1/250");
 	CHECK_NEAR(json_number_value(json_object_get(it, "exposureSeconds")), 0.004, 1e-12);
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "orientation")), 6);
 	CHECK_STR_EQ(sfield(it, "software"), "Caf\xc3\xa9 1.0");
@@ -460,7 +464,8 @@ static void test_round_trip(struct enl_table *t)
 	json_decref(f);
 	it = get(t, id);
 	CHECK(json_object_get(it, "gps") == NULL);
-	CHECK(json_object_get(it, "make") == NULL);
+	CHECK(json_object_get(it, "cameraMake") == NULL);
+	CHECK(json_object_get(it, "aperture") == NULL);
 	CHECK(json_object_get(it, "thumbnailKey") == NULL);
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "height")), 20);
 	CHECK_STR_EQ(sfield(it, "processedAt"), "2030-01-02T03:04:05.000Z");

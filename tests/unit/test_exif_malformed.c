@@ -97,12 +97,18 @@ static void test_good_shapes(void)
 	enl_exif_parse(b.d, b.len, &x);
 	json_t *j = enl_exif_json(&x), *g = enl_exif_gps_json(&x);
 	REQUIRE(j && g);
-	CHECK_INT_EQ(json_object_size(j), 13);
-	CHECK_STR_EQ(json_string_value(json_object_get(j, "exposureTime")), "1/250");
+	CHECK_INT_EQ(json_object_size(j), 15);
+	/* The gallery's strings, and their numeric twins. */
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "shutterSpeed")), "1/250");
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "aperture")), "2.8");
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "focalLength")), "50");
+	CHECK(json_object_get(j, "make") == NULL && json_object_get(j, "exposureTime") == NULL);
+	CHECK(json_string_value(json_object_get(j, "cameraMake")) != NULL);
+	CHECK(json_string_value(json_object_get(j, "cameraModel")) != NULL);
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "lensModel")), "RF24-105mm F4 L IS USM");
 	CHECK_INT_EQ(json_integer_value(json_object_get(j, "iso")), 400);
 	CHECK_NEAR(json_real_value(json_object_get(j, "fNumber")), 2.8, 1e-12);
-	CHECK_NEAR(json_real_value(json_object_get(j, "focalLength")), 50, 1e-12);
+	CHECK_NEAR(json_real_value(json_object_get(j, "focalLengthMm")), 50, 1e-12);
 	CHECK_NEAR(json_real_value(json_object_get(j, "exposureSeconds")), 0.004, 1e-12);
 	CHECK_INT_EQ(json_integer_value(json_object_get(j, "orientation")), 6);
 	CHECK_STR_EQ(json_string_value(json_object_get(j, "dateTaken")),

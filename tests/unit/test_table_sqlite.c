@@ -59,7 +59,7 @@ static void test_file(struct where *w)
 	CHECK_INT_EQ(enl_table_claim(t, &r, &res, &e), ENL_OK);
 	CHECK_INT_EQ(res, ENL_CLAIM_OK);
 	json_t *f = json_pack("{s:i, s:f, s:{s:f, s:f}, s:s}", "width", 640, "fNumber", 1.8, "gps",
-	                      "latitude", 1.5, "longitude", -2.25, "make", "Nikon");
+	                      "latitude", 1.5, "longitude", -2.25, "cameraMake", "Nikon");
 	CHECK_INT_EQ(enl_table_complete(t, "file-1", "att", f, &e), ENL_OK);
 	json_decref(f);
 
@@ -157,6 +157,58 @@ static void test_migration(const char *dir)
 	enl_table_destroy(t);
 }
 
+/* A table of the version before the gallery's names: make, model, exposureTime and a REAL
+ * focalLength. Its values move to cameraMake, cameraModel, shutterSpeed and focalLengthMm,
+ * and the gallery's strings aperture and focalLength are filled from the numbers. */
+static void test_migration_names(const char *dir)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/names-old.db", dir);
+	sqlite3 *db = NULL;
+	REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
+	REQUIRE(
+	    sqlite3_exec(db,
+	                 "CREATE TABLE photos (photoId TEXT PRIMARY KEY NOT NULL, "
+	                 "processingStatus TEXT, make TEXT, model TEXT, focalLength REAL, "
+	                 "fNumber REAL, exposureTime TEXT);"
+	                 "INSERT INTO photos VALUES ('p1', 'completed', 'NIKON', 'Z 9', 24.0, "
+	                 "2.0, '1/250');"
+	                 "INSERT INTO photos VALUES ('p2', 'completed', NULL, NULL, 5.9, 0.95, "
+	                 "'2.5');"
+	                 "INSERT INTO photos VALUES ('p3', 'completed', NULL, NULL, NULL, NULL, "
+	                 "NULL);",
+	                 NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	struct enl_table *t = NULL;
+	struct enl_errmsg e = {""};
+	REQUIRE(enl_table_sqlite_open(path, "photos", "photoId", &t, &e) == ENL_OK);
+	json_t *it = NULL;
+	CHECK_INT_EQ(enl_table_get(t, "p1", &it, &e), ENL_OK);
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "cameraMake")), "NIKON");
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "cameraModel")), "Z 9");
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "shutterSpeed")), "1/250");
+	CHECK_NEAR(json_number_value(json_object_get(it, "focalLengthMm")), 24.0, 1e-12);
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "focalLength")), "24");
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "aperture")), "2");
+	CHECK(json_object_get(it, "make") == NULL && json_object_get(it, "exposureTime") == NULL);
+	json_decref(it);
+	CHECK_INT_EQ(enl_table_get(t, "p2", &it, &e), ENL_OK);
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "focalLength")), "5.9");
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "aperture")), "0.95");
+	json_decref(it);
+	CHECK_INT_EQ(enl_table_get(t, "p3", &it, &e), ENL_OK);
+	CHECK(json_object_get(it, "aperture") == NULL &&
+	      json_object_get(it, "focalLength") == NULL);
+	json_decref(it);
+	enl_table_destroy(t);
+	/* Opening it again changes nothing more. */
+	REQUIRE(enl_table_sqlite_open(path, "photos", "photoId", &t, &e) == ENL_OK);
+	CHECK_INT_EQ(enl_table_get(t, "p1", &it, &e), ENL_OK);
+	CHECK_STR_EQ(json_string_value(json_object_get(it, "focalLength")), "24");
+	json_decref(it);
+	enl_table_destroy(t);
+}
+
 int main(void)
 {
 	char dir[128];
@@ -177,12 +229,14 @@ int main(void)
 	test_file(&w2);
 	test_names(dir);
 	test_migration(dir);
+	test_migration_names(dir);
 
 	int rc = check_done();
 	if (!failures && !rc) {
-		const char *files[] = {"photos.db", "photos.db-wal", "photos.db-shm",
-		                       "custom.db", "custom.db-wal", "custom.db-shm",
-		                       "old.db",    "old.db-wal",    "old.db-shm"};
+		const char *files[] = {"photos.db",    "photos.db-wal",    "photos.db-shm",
+		                       "custom.db",    "custom.db-wal",    "custom.db-shm",
+		                       "old.db",       "old.db-wal",       "old.db-shm",
+		                       "names-old.db", "names-old.db-wal", "names-old.db-shm"};
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			char p[300];
 			snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
