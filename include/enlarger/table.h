@@ -35,12 +35,29 @@ struct enl_claim_req {
 	int64_t lease_ms; /* a processing claim older than this may be taken over */
 };
 
+/* What a delete found, decided atomically in the table. */
+enum enl_delete_result {
+	ENL_DELETE_OK,        /* the item is now "deleted", its result attributes removed */
+	ENL_DELETE_NO_ITEM,   /* no item: none is created for a delete */
+	ENL_DELETE_OTHER_KEY, /* the item is another original's (the same photo id): untouched */
+	ENL_DELETE_STALE,     /* a newer sequencer is stored: nothing changed */
+	ENL_DELETE_DUPLICATE, /* this delete was recorded already: nothing changed */
+};
+
+struct enl_delete_req {
+	const char *photo_id;
+	const char *sequencer; /* the delete event's, padded (enl_seq_pad); NULL when none */
+	const char *key;       /* the deleted original's key */
+	int64_t now_ms;
+};
+
 struct enl_table;
 
 /* What an implementation provides. The enl_table_* calls check and normalise the contract
  * before they dispatch (src/table/table.c), so an implementation gets: ids and attempts
  * that are not NULL; a claim whose sequencer is padded (enl_seq_pad) or NULL and whose
- * etag has no surrounding quotes and is NULL when empty; complete's fields NULL or an
+ * etag has no surrounding quotes and is NULL when empty; a delete whose sequencer is padded
+ * or NULL and whose key is not NULL; complete's fields NULL or an
  * object; a fail or release reason that is not NULL and holds at most
  * ENL_TABLE_REASON_MAX bytes, cut on a UTF-8 character boundary. */
 struct enl_table_ops {
@@ -55,6 +72,8 @@ struct enl_table_ops {
 	               const char *reason, struct enl_errmsg *e);
 	int (*renew)(struct enl_table *t, const char *photo_id, const char *attempt,
 	             int64_t lease_until_ms, struct enl_errmsg *e);
+	int (*mark_deleted)(struct enl_table *t, const struct enl_delete_req *req,
+	                    enum enl_delete_result *out, struct enl_errmsg *e);
 	int (*get)(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
 	int (*ping)(struct enl_table *t, struct enl_errmsg *e);
 	void (*destroy)(struct enl_table *t);
@@ -88,6 +107,13 @@ struct enl_table {
  * can be short (a dead process's claim is soon free) and still never run out under
  * work that goes on. ENL_OK, ENL_ECONFLICT (not owned or no longer processing:
  * nothing changes; the attempt's result will be dropped), ENL_EIO/ENL_ETIMEOUT.
+ * mark_deleted records that the original was deleted (docs/photo-item.md, "Delete"),
+ * decided atomically by the delete table there: when the item exists, belongs to req->key
+ * (or names no key) and its sequencer is older (or either side has none), its status
+ * becomes "deleted", the sequencer the delete's, and every result attribute, etag,
+ * attempt, leaseUntil and processingError is removed; a live claim of an older version is
+ * taken over (its complete then conflicts). Never creates an item. ENL_OK with *out, or
+ * ENL_EINVAL / ENL_EIO / ENL_ETIMEOUT.
  * get: ENL_OK with a new reference in *out, or ENL_ENOTFOUND. */
 int enl_table_claim(struct enl_table *t, const struct enl_claim_req *req,
                     enum enl_claim_result *out, struct enl_errmsg *e);
@@ -99,6 +125,8 @@ int enl_table_release(struct enl_table *t, const char *photo_id, const char *att
                       const char *reason, struct enl_errmsg *e);
 int enl_table_renew(struct enl_table *t, const char *photo_id, const char *attempt,
                     int64_t lease_until_ms, struct enl_errmsg *e);
+int enl_table_mark_deleted(struct enl_table *t, const struct enl_delete_req *req,
+                           enum enl_delete_result *out, struct enl_errmsg *e);
 int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e);
 int enl_table_ping(struct enl_table *t, struct enl_errmsg *e);
 void enl_table_destroy(struct enl_table *t);

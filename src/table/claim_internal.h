@@ -14,4 +14,10 @@ enum enl_claim_result enl_table_claim_decide(int has_row, const char *st_seq, co
                                              const char *status, int64_t lease_until,
                                              const char *seq, const char *etag, int64_t now);
 
+/* The delete rules (docs/photo-item.md, "Delete"), given the stored row (has_row 0:
+ * none; st_seq, st_key and status are its fields) and the delete's sequencer and key. */
+enum enl_delete_result enl_table_delete_decide(int has_row, const char *st_seq, const char *st_key,
+                                               const char *status, const char *seq,
+                                               const char *key);
+
 #endif

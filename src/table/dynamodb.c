@@ -343,44 +343,70 @@ done:
 	return rc;
 }
 
+/* A conditional write (the claim's, the delete's) and, when its condition fails, a
+ * consistent read of the item classified by the same table the SQLite table decides with.
+ * write returns ENL_OK (written) or ENL_ECONFLICT (the condition failed); classify gets
+ * the item (NULL: there is none), records the decision in ud and returns 1 when the item
+ * changed in between and the write should be tried again. ENL_OK when written or decided. */
+static int write_or_classify(struct ddb_table *t, const char *photo_id, const char *what,
+                             int (*write)(struct ddb_table *t, void *ud, struct enl_errmsg *e),
+                             int (*classify)(void *ud, json_t *item), void *ud,
+                             struct enl_errmsg *e)
+{
+	for (int tries = 0; tries < DDB_CLAIM_TRIES; tries++) {
+		int rc = write(t, ud, e);
+		if (rc != ENL_ECONFLICT)
+			return rc;
+		json_t *item = NULL;
+		rc = get_raw(t, photo_id, 1, &item, e);
+		if (rc && rc != ENL_ENOTFOUND)
+			return rc;
+		int again = classify(ud, item);
+		json_decref(item);
+		if (!again)
+			return ENL_OK;
+	}
+	return enl_fail(e, ENL_ETIMEOUT, "photo table: %s kept racing; try again", what);
+}
+
+struct claim_ctx {
+	const struct enl_claim_req *req;
+	enum enl_claim_result res;
+};
+
+static int claim_write_cb(struct ddb_table *t, void *ud, struct enl_errmsg *e)
+{
+	return claim_write(t, ((struct claim_ctx *)ud)->req, e);
+}
+
+static int claim_classify(void *ud, json_t *item)
+{
+	struct claim_ctx *c = ud;
+	const struct enl_claim_req *req = c->req;
+	if (!item)
+		return 1; /* deleted in between: try again */
+	const char *att = item_s(item, "attempt"), *st = item_s(item, "processingStatus");
+	if (att && strcmp(att, req->attempt) == 0 && st && strcmp(st, "processing") == 0) {
+		/* Our own write landed and its answer was lost (a timeout, then the helper's
+		 * retry found the condition false): the claim is ours. */
+		c->res = ENL_CLAIM_OK;
+		return 0;
+	}
+	c->res = enl_table_claim_decide(1, item_s(item, "sequencer"), item_s(item, "etag"), st,
+	                                item_n(item, "leaseUntil"), req->sequencer, req->etag,
+	                                req->now_ms);
+	return c->res == ENL_CLAIM_OK; /* claimable now: it changed in between */
+}
+
 static int ddb_claim(struct enl_table *tb, const struct enl_claim_req *req,
                      enum enl_claim_result *out, struct enl_errmsg *e)
 {
-	struct ddb_table *t = (struct ddb_table *)tb;
-	for (int tries = 0; tries < DDB_CLAIM_TRIES; tries++) {
-		int rc = claim_write(t, req, e);
-		if (rc == ENL_OK) {
-			*out = ENL_CLAIM_OK;
-			return ENL_OK;
-		}
-		if (rc != ENL_ECONFLICT)
-			return rc;
-		/* Why not? Read the item (consistently) and apply the same table. */
-		json_t *item = NULL;
-		rc = get_raw(t, req->photo_id, 1, &item, e);
-		if (rc == ENL_ENOTFOUND)
-			continue; /* deleted in between: try again */
-		if (rc)
-			return rc;
-		const char *att = item_s(item, "attempt"), *st = item_s(item, "processingStatus");
-		if (att && strcmp(att, req->attempt) == 0 && st && strcmp(st, "processing") == 0) {
-			/* Our own write landed and its answer was lost (a timeout, then the
-			 * helper's retry found the condition false): the claim is ours. */
-			json_decref(item);
-			*out = ENL_CLAIM_OK;
-			return ENL_OK;
-		}
-		enum enl_claim_result res = enl_table_claim_decide(
-		    1, item_s(item, "sequencer"), item_s(item, "etag"), st,
-		    item_n(item, "leaseUntil"), req->sequencer, req->etag, req->now_ms);
-		json_decref(item);
-		if (res != ENL_CLAIM_OK) {
-			*out = res;
-			return ENL_OK;
-		}
-		/* Claimable now: the item changed between the write and the read. */
-	}
-	return enl_fail(e, ENL_ETIMEOUT, "photo table: claim kept racing; try again");
+	struct claim_ctx c = {req, ENL_CLAIM_OK};
+	int rc = write_or_classify((struct ddb_table *)tb, req->photo_id, "claim", claim_write_cb,
+	                           claim_classify, &c, e);
+	if (!rc)
+		*out = c.res;
+	return rc;
 }
 
 /* ---- complete / fail / release ---- */
@@ -535,6 +561,101 @@ done:
 	return rc;
 }
 
+/* ---- delete ---- */
+
+/* One conditional UpdateItem that records the delete when the delete table says OK:
+ *   the item exists AND it names no key or this key
+ *   AND (no stored sequencer OR stored < ours OR (same AND not deleted yet))
+ * (without a sequencer: AND not deleted yet). Keeps bucket and objectKey; removes every
+ * result attribute (and the names an older version wrote), the version and the owner.
+ * ENL_OK: written; ENL_ECONFLICT: the condition failed. */
+static int delete_write(struct ddb_table *t, const struct enl_delete_req *req, struct enl_errmsg *e)
+{
+	struct expr x = {json_object(), json_object()};
+	struct enl_buf upd = ENL_BUF_INIT;
+	char when[32];
+	int rc = 0;
+	enl_buf_init(&upd, 16384);
+	if (!x.names || !x.values) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	enl_iso8601_ms(req->now_ms, when);
+	rc = put(&upd, "SET %s = %s, %s = %s", N(&x, "#st", "processingStatus"),
+	         V(&x, ":deleted", ddb_av_s("deleted")), N(&x, "#upd", "updatedAt"),
+	         V(&x, ":upd", ddb_av_s(when)));
+	if (!rc && req->sequencer)
+		rc = put(&upd, ", %s = %s", N(&x, "#seq", "sequencer"),
+		         V(&x, ":seq", ddb_av_s(req->sequencer)));
+	if (!rc)
+		rc = put(&upd, " REMOVE %s, %s, %s, %s", N(&x, "#err", "processingError"),
+		         N(&x, "#etag", "etag"), N(&x, "#att", "attempt"),
+		         N(&x, "#lease", "leaseUntil"));
+	for (size_t i = 0; !rc && i < ddb_n_fields; i++) {
+		if (ddb_fields[i].kind == DDB_CONTROL)
+			continue;
+		char ph[32];
+		snprintf(ph, sizeof(ph), "#f%zu", i);
+		rc = put(&upd, ", %s", N(&x, ph, ddb_fields[i].name));
+	}
+	N(&x, "#pk", t->key_attr);
+	N(&x, "#okey", "objectKey");
+	V(&x, ":okey", ddb_av_s(req->key));
+	if (rc) {
+		rc = rc == ENL_ENOMEM ? enl_fail(e, rc, "out of memory")
+		                      : enl_fail(e, ENL_EINTERNAL, "delete expression too long");
+		goto done;
+	}
+	if (json_object_size(x.values) != 3u + !!req->sequencer) {
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+		goto done;
+	}
+	rc = update_item(t, req->photo_id, &x, (const char *)upd.data,
+	                 req->sequencer
+	                     ? "attribute_exists(#pk) AND (attribute_not_exists(#okey) OR "
+	                       "#okey = :okey) AND (attribute_not_exists(#seq) OR #seq < :seq OR "
+	                       "(#seq = :seq AND #st <> :deleted))"
+	                     : "attribute_exists(#pk) AND (attribute_not_exists(#okey) OR "
+	                       "#okey = :okey) AND #st <> :deleted",
+	                 e);
+done:
+	json_decref(x.names);
+	json_decref(x.values);
+	enl_buf_free(&upd);
+	return rc;
+}
+
+struct delete_ctx {
+	const struct enl_delete_req *req;
+	enum enl_delete_result res;
+};
+
+static int delete_write_cb(struct ddb_table *t, void *ud, struct enl_errmsg *e)
+{
+	return delete_write(t, ((struct delete_ctx *)ud)->req, e);
+}
+
+static int delete_classify(void *ud, json_t *item)
+{
+	struct delete_ctx *c = ud;
+	c->res = item ? enl_table_delete_decide(
+	                    1, item_s(item, "sequencer"), item_s(item, "objectKey"),
+	                    item_s(item, "processingStatus"), c->req->sequencer, c->req->key)
+	              : ENL_DELETE_NO_ITEM;
+	return c->res == ENL_DELETE_OK; /* deletable now: it changed in between */
+}
+
+static int ddb_mark_deleted(struct enl_table *tb, const struct enl_delete_req *req,
+                            enum enl_delete_result *out, struct enl_errmsg *e)
+{
+	struct delete_ctx c = {req, ENL_DELETE_OK};
+	int rc = write_or_classify((struct ddb_table *)tb, req->photo_id, "delete", delete_write_cb,
+	                           delete_classify, &c, e);
+	if (!rc)
+		*out = c.res;
+	return rc;
+}
+
 /* ---- get / ping ---- */
 
 static int ddb_get(struct enl_table *tb, const char *photo_id, json_t **out, struct enl_errmsg *e)
@@ -576,6 +697,7 @@ static const struct enl_table_ops ddb_ops = {
     .fail = ddb_fail,
     .release = ddb_release,
     .renew = ddb_renew,
+    .mark_deleted = ddb_mark_deleted,
     .get = ddb_get,
     .ping = ddb_ping,
     .destroy = ddb_destroy,

@@ -17,84 +17,118 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- claim ---- */
-
 static int bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* One decision and its write in a single BEGIN IMMEDIATE transaction, as the claim and
+ * the delete need: select (?1 = photo_id) reads the row, decide (given the row's statement,
+ * or NULL when there is none) returns 1 to write and 0 to leave it, bind binds write's
+ * parameters. What = the operation, for errors. */
+struct decided {
+	const char *what;
+	const char *select, *write;
+	int (*decide)(void *ud, sqlite3_stmt *row);
+	void (*bind)(void *ud, sqlite3_stmt *write);
+	void *ud;
+};
+
+static int decided_write(struct sqlite_table *t, const char *photo_id, const struct decided *d,
+                         struct enl_errmsg *e)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int in_tx = 0, src, do_write;
+	int rc = enl_sqlite_conn_get(t, &db, e);
+	if (rc)
+		return rc;
+	src = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (src != SQLITE_OK)
+		goto db_fail;
+	in_tx = 1;
+	src = sqlite3_prepare_v2(db, d->select, -1, &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_text(st, 1, photo_id, -1, SQLITE_TRANSIENT);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		goto db_fail;
+	do_write = d->decide(d->ud, src == SQLITE_ROW ? st : NULL);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (do_write) {
+		src = sqlite3_prepare_v2(db, d->write, -1, &st, NULL);
+		if (src == SQLITE_OK) {
+			d->bind(d->ud, st);
+			src = sqlite3_step(st);
+		}
+		if (src != SQLITE_DONE)
+			goto db_fail;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	src = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (src != SQLITE_OK)
+		goto db_fail;
+	in_tx = 0;
+	rc = ENL_OK;
+	goto done;
+db_fail:
+	rc = enl_sqlite_db_fail(db, src, d->what, e);
+done:
+	sqlite3_finalize(st);
+	if (in_tx)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	enl_sqlite_conn_put(t, db);
+	return rc;
+}
+
+/* ---- claim ---- */
+
+struct claim_ctx {
+	const struct enl_claim_req *req;
+	enum enl_claim_result res;
+	char when[32];
+};
+
+static int claim_decide(void *ud, sqlite3_stmt *row)
+{
+	struct claim_ctx *c = ud;
+	const struct enl_claim_req *req = c->req;
+	c->res = enl_table_claim_decide(
+	    row != NULL, row ? (const char *)sqlite3_column_text(row, 0) : NULL,
+	    row ? (const char *)sqlite3_column_text(row, 1) : NULL,
+	    row ? (const char *)sqlite3_column_text(row, 2) : NULL,
+	    row ? sqlite3_column_int64(row, 3) : 0, req->sequencer, req->etag, req->now_ms);
+	return c->res == ENL_CLAIM_OK;
+}
+
+static void claim_bind(void *ud, sqlite3_stmt *st)
+{
+	struct claim_ctx *c = ud;
+	const struct enl_claim_req *req = c->req;
+	enl_iso8601_ms(req->now_ms, c->when);
+	sqlite3_bind_text(st, 1, req->photo_id, -1, SQLITE_TRANSIENT);
+	bind_text(st, 2, req->bucket);
+	bind_text(st, 3, req->key);
+	bind_text(st, 4, req->sequencer);
+	bind_text(st, 5, req->etag);
+	bind_text(st, 6, req->attempt);
+	sqlite3_bind_int64(st, 7, req->now_ms + req->lease_ms);
+	bind_text(st, 8, c->when);
 }
 
 static int sqlite_claim(struct enl_table *tb, const struct enl_claim_req *req,
                         enum enl_claim_result *out, struct enl_errmsg *e)
 {
 	struct sqlite_table *t = (struct sqlite_table *)tb;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int in_tx = 0, src;
-	char when[32];
-	int rc = enl_sqlite_conn_get(t, &db, e);
-	if (rc)
-		return rc;
-	src = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if (src != SQLITE_OK) {
-		rc = enl_sqlite_db_fail(db, src, "claim", e);
-		goto done;
-	}
-	in_tx = 1;
-
-	src = sqlite3_prepare_v2(db, t->sql_select_claim, -1, &st, NULL);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_text(st, 1, req->photo_id, -1, SQLITE_TRANSIENT);
-	if (src != SQLITE_OK) {
-		rc = enl_sqlite_db_fail(db, src, "claim", e);
-		goto done;
-	}
-	src = sqlite3_step(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		rc = enl_sqlite_db_fail(db, src, "claim", e);
-		goto done;
-	}
-	enum enl_claim_result res = enl_table_claim_decide(
-	    src == SQLITE_ROW, (const char *)sqlite3_column_text(st, 0),
-	    (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
-	    sqlite3_column_int64(st, 3), req->sequencer, req->etag, req->now_ms);
-	sqlite3_finalize(st);
-	st = NULL;
-
-	if (res == ENL_CLAIM_OK) {
-		enl_iso8601_ms(req->now_ms, when);
-		src = sqlite3_prepare_v2(db, t->sql_upsert_claim, -1, &st, NULL);
-		if (src == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, req->photo_id, -1, SQLITE_TRANSIENT);
-			bind_text(st, 2, req->bucket);
-			bind_text(st, 3, req->key);
-			bind_text(st, 4, req->sequencer);
-			bind_text(st, 5, req->etag);
-			bind_text(st, 6, req->attempt);
-			sqlite3_bind_int64(st, 7, req->now_ms + req->lease_ms);
-			bind_text(st, 8, when);
-			src = sqlite3_step(st);
-		}
-		if (src != SQLITE_DONE) {
-			rc = enl_sqlite_db_fail(db, src, "claim", e);
-			goto done;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	src = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (src != SQLITE_OK) {
-		rc = enl_sqlite_db_fail(db, src, "claim", e);
-		goto done;
-	}
-	in_tx = 0;
-	*out = res;
-	rc = ENL_OK;
-done:
-	sqlite3_finalize(st);
-	if (in_tx)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	enl_sqlite_conn_put(t, db);
+	struct claim_ctx c = {.req = req};
+	struct decided d = {"claim",      t->sql_select_claim, t->sql_upsert_claim,
+	                    claim_decide, claim_bind,          &c};
+	int rc = decided_write(t, req->photo_id, &d, e);
+	if (!rc)
+		*out = c.res;
 	return rc;
 }
 
@@ -198,6 +232,47 @@ static int sqlite_renew(struct enl_table *tb, const char *photo_id, const char *
 	return owned_update(t, t->sql_renew, "renew", photo_id, attempt, NULL, lease_until_ms, e);
 }
 
+/* ---- delete ---- */
+
+struct delete_ctx {
+	const struct enl_delete_req *req;
+	enum enl_delete_result res;
+	char when[32];
+};
+
+static int delete_decide(void *ud, sqlite3_stmt *row)
+{
+	struct delete_ctx *c = ud;
+	c->res = enl_table_delete_decide(
+	    row != NULL, row ? (const char *)sqlite3_column_text(row, 0) : NULL,
+	    row ? (const char *)sqlite3_column_text(row, 1) : NULL,
+	    row ? (const char *)sqlite3_column_text(row, 2) : NULL, c->req->sequencer, c->req->key);
+	return c->res == ENL_DELETE_OK;
+}
+
+static void delete_bind(void *ud, sqlite3_stmt *st)
+{
+	struct delete_ctx *c = ud;
+	enl_iso8601_ms(c->req->now_ms, c->when);
+	bind_text(st, 1, c->req->sequencer);
+	bind_text(st, 2, c->when);
+	sqlite3_bind_text(st, 3, c->req->photo_id, -1, SQLITE_TRANSIENT);
+}
+
+/* The delete table's decision and its write in one transaction, as the claim's. */
+static int sqlite_mark_deleted(struct enl_table *tb, const struct enl_delete_req *req,
+                               enum enl_delete_result *out, struct enl_errmsg *e)
+{
+	struct sqlite_table *t = (struct sqlite_table *)tb;
+	struct delete_ctx c = {.req = req};
+	struct decided d = {"delete",      t->sql_select_delete, t->sql_mark_deleted,
+	                    delete_decide, delete_bind,          &c};
+	int rc = decided_write(t, req->photo_id, &d, e);
+	if (!rc)
+		*out = c.res;
+	return rc;
+}
+
 /* ---- get ---- */
 
 static int sqlite_get(struct enl_table *tb, const char *photo_id, json_t **out,
@@ -261,6 +336,8 @@ static void sqlite_destroy(struct enl_table *tb)
 	sqlite3_free(t->sql_fail);
 	sqlite3_free(t->sql_release);
 	sqlite3_free(t->sql_renew);
+	sqlite3_free(t->sql_select_delete);
+	sqlite3_free(t->sql_mark_deleted);
 	sqlite3_free(t->sql_get);
 	free(t);
 }
@@ -271,6 +348,7 @@ static const struct enl_table_ops sqlite_ops = {
     .fail = sqlite_fail,
     .release = sqlite_release,
     .renew = sqlite_renew,
+    .mark_deleted = sqlite_mark_deleted,
     .get = sqlite_get,
     .ping = sqlite_ping,
     .destroy = sqlite_destroy,

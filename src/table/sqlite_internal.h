@@ -24,6 +24,8 @@ struct sqlite_table {
 	char *sql_fail;
 	char *sql_release;
 	char *sql_renew;
+	char *sql_select_delete;
+	char *sql_mark_deleted;
 	char *sql_get;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;

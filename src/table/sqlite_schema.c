@@ -215,6 +215,20 @@ int enl_sqlite_schema_ensure(sqlite3 *db, const char *table, const char *key, st
 	return added_strings ? backfill_strings(db, table, e) : ENL_OK;
 }
 
+/* "UPDATE <table> SET <set>, <every result column> = <value><where>", where has one "%w"
+ * for the key column: complete sets the result, a delete clears it. sqlite3_free it. */
+static char *results_update(sqlite3 *db, const char *table, const char *key, const char *set,
+                            const char *value, const char *where)
+{
+	sqlite3_str *s = sqlite3_str_new(db);
+	sqlite3_str_appendf(s, "UPDATE \"%w\" SET %s", table, set);
+	for (size_t k = 0; k < N_FIELDS; k++)
+		if (fields[k].kind == K_RESULT)
+			sqlite3_str_appendf(s, ", \"%w\" = %s", fields[k].name, value);
+	sqlite3_str_appendf(s, where, key);
+	return sqlite3_str_finish(s);
+}
+
 int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table, const char *key)
 {
 	t->sql_select_claim = sqlite3_mprintf(
@@ -230,16 +244,10 @@ int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table,
 	    "etag = excluded.etag, attempt = excluded.attempt, leaseUntil = excluded.leaseUntil, "
 	    "updatedAt = excluded.updatedAt",
 	    table, key, key);
-	sqlite3_str *s = sqlite3_str_new(db);
-	sqlite3_str_appendf(s,
-	                    "UPDATE \"%w\" SET processingStatus = 'completed', "
-	                    "processingError = NULL, leaseUntil = NULL",
-	                    table);
-	for (size_t k = 0; k < N_FIELDS; k++)
-		if (fields[k].kind == K_RESULT)
-			sqlite3_str_appendf(s, ", \"%w\" = ?", fields[k].name);
-	sqlite3_str_appendf(s, ", updatedAt = ? WHERE \"%w\" = ? AND attempt = ?", key);
-	t->sql_complete = sqlite3_str_finish(s);
+	t->sql_complete = results_update(db, table, key,
+	                                 "processingStatus = 'completed', processingError = NULL, "
+	                                 "leaseUntil = NULL",
+	                                 "?", ", updatedAt = ? WHERE \"%w\" = ? AND attempt = ?");
 	t->sql_fail = sqlite3_mprintf("UPDATE \"%w\" SET processingStatus = 'failed', "
 	                              "processingError = ?1, leaseUntil = NULL, updatedAt = ?2 "
 	                              "WHERE \"%w\" = ?3 AND attempt = ?4",
@@ -256,14 +264,26 @@ int enl_sqlite_build_sql(struct sqlite_table *t, sqlite3 *db, const char *table,
 	t->sql_renew = sqlite3_mprintf("UPDATE \"%w\" SET leaseUntil = ?1 WHERE \"%w\" = ?3 AND "
 	                               "attempt = ?4 AND processingStatus = 'processing'",
 	                               table, key);
-	s = sqlite3_str_new(db);
+	t->sql_select_delete = sqlite3_mprintf(
+	    "SELECT sequencer, objectKey, processingStatus FROM \"%w\" WHERE \"%w\" = ?1", table,
+	    key);
+	/* A delete keeps where the original was (bucket, objectKey) and forgets the rest of
+	 * it: every result column, and the version and owner (?1 sequencer or NULL to keep,
+	 * ?2 updatedAt, ?3 key). */
+	t->sql_mark_deleted = results_update(
+	    db, table, key,
+	    "processingStatus = 'deleted', sequencer = COALESCE(?1, sequencer), updatedAt = ?2, "
+	    "processingError = NULL, etag = NULL, attempt = NULL, leaseUntil = NULL",
+	    "NULL", " WHERE \"%w\" = ?3");
+	sqlite3_str *s = sqlite3_str_new(db);
 	sqlite3_str_appendf(s, "SELECT \"%w\"", key);
 	for (size_t k = 0; k < N_FIELDS; k++)
 		sqlite3_str_appendf(s, ", \"%w\"", fields[k].name);
 	sqlite3_str_appendf(s, " FROM \"%w\" WHERE \"%w\" = ?1", table, key);
 	t->sql_get = sqlite3_str_finish(s);
 	return (t->sql_select_claim && t->sql_upsert_claim && t->sql_complete && t->sql_fail &&
-	        t->sql_release && t->sql_renew && t->sql_get)
+	        t->sql_release && t->sql_renew && t->sql_select_delete && t->sql_mark_deleted &&
+	        t->sql_get)
 	           ? ENL_OK
 	           : ENL_ENOMEM;
 }

@@ -18,6 +18,20 @@
 			return enl_fail((e), ENL_EINTERNAL, "photo table not configured");         \
 	} while (0)
 
+/* seq padded into buf (a request's sequencer, NULL when none): *out is buf or NULL. */
+static int pad_sequencer(const char *seq, char buf[ENL_SEQ_WIDTH + 1], const char **out,
+                         struct enl_errmsg *e)
+{
+	*out = NULL;
+	if (!seq)
+		return ENL_OK;
+	if (enl_seq_pad(seq, buf) != ENL_OK)
+		return enl_fail(e, ENL_EINVAL, "sequencer is not a hex string of at most %d",
+		                ENL_SEQ_WIDTH);
+	*out = buf;
+	return ENL_OK;
+}
+
 int enl_table_claim(struct enl_table *t, const struct enl_claim_req *req,
                     enum enl_claim_result *out, struct enl_errmsg *e)
 {
@@ -26,13 +40,9 @@ int enl_table_claim(struct enl_table *t, const struct enl_claim_req *req,
 		return enl_fail(e, ENL_EINVAL, "claim needs a photo id and an attempt id");
 	struct enl_claim_req r = *req;
 	char seq[ENL_SEQ_WIDTH + 1], etag[TABLE_ETAG_MAX + 1];
-	if (req->sequencer) {
-		if (enl_seq_pad(req->sequencer, seq) != ENL_OK)
-			return enl_fail(e, ENL_EINVAL,
-			                "sequencer is not a hex string of at most %d",
-			                ENL_SEQ_WIDTH);
-		r.sequencer = seq;
-	}
+	int rc = pad_sequencer(req->sequencer, seq, &r.sequencer, e);
+	if (rc)
+		return rc;
 	if (req->etag) {
 		size_t n = strlen(req->etag);
 		const char *v = enl_unquote(req->etag, &n);
@@ -97,6 +107,18 @@ int enl_table_renew(struct enl_table *t, const char *photo_id, const char *attem
 	if (!photo_id || !attempt)
 		return enl_fail(e, ENL_EINVAL, "renew needs a photo id and an attempt id");
 	return t->ops->renew(t, photo_id, attempt, lease_until_ms, e);
+}
+
+int enl_table_mark_deleted(struct enl_table *t, const struct enl_delete_req *req,
+                           enum enl_delete_result *out, struct enl_errmsg *e)
+{
+	ENL_TABLE_CHECK(t, mark_deleted, e);
+	if (!req || !req->photo_id || !req->photo_id[0] || !req->key || !req->key[0])
+		return enl_fail(e, ENL_EINVAL, "a delete needs a photo id and a key");
+	struct enl_delete_req r = *req;
+	char seq[ENL_SEQ_WIDTH + 1];
+	int rc = pad_sequencer(req->sequencer, seq, &r.sequencer, e);
+	return rc ? rc : t->ops->mark_deleted(t, &r, out, e);
 }
 
 int enl_table_get(struct enl_table *t, const char *photo_id, json_t **out, struct enl_errmsg *e)

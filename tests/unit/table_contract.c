@@ -565,6 +565,109 @@ static void test_concurrent_claims(struct enl_table *t)
 	}
 }
 
+static int mark_deleted(struct enl_table *t, const char *id, const char *seq, const char *key)
+{
+	struct enl_delete_req r = {.photo_id = id, .sequencer = seq, .key = key, .now_ms = 9000};
+	enum enl_delete_result res = (enum enl_delete_result) - 1;
+	struct enl_errmsg e = {""};
+	int rc = enl_table_mark_deleted(t, &r, &res, &e);
+	if (rc != ENL_OK) {
+		fprintf(stderr, "  delete %s: %s\n", id, e.text);
+		return -100 + rc;
+	}
+	return (int)res;
+}
+
+/* The delete table of docs/photo-item.md, and what a delete leaves of the item. */
+static void test_delete(struct enl_table *t)
+{
+	const char *key = "photos/a b.jpg"; /* the key table_contract_req claims with */
+	char id[128];
+	json_t *it;
+	struct enl_errmsg e = {""};
+
+	/* No item: none is created. */
+	pid(id, sizeof(id), "del-none");
+	CHECK_INT_EQ(mark_deleted(t, id, "10", key), ENL_DELETE_NO_ITEM);
+	CHECK_INT_EQ(enl_table_get(t, id, &it, &e), ENL_ENOTFOUND);
+
+	/* A completed photo: deleted, its results gone, where it was kept. */
+	pid(id, sizeof(id), "del-done");
+	CHECK_INT_EQ(claim(t, id, "10", "etag-1", "d1", 1000), ENL_CLAIM_OK);
+	json_t *f = json_pack("{s:s, s:s, s:i, s:s, s:{s:f, s:f}}", "thumbnailKey",
+	                      "t/1/thumb.webp", "cameraMake", "Canon", "width", 640, "aperture",
+	                      "2.8", "gps", "latitude", 1.5, "longitude", 2.5);
+	CHECK_INT_EQ(complete(t, id, "d1", f), ENL_OK);
+	json_decref(f);
+	CHECK_INT_EQ(mark_deleted(t, id, "20", key), ENL_DELETE_OK);
+	it = get(t, id);
+	REQUIRE(it != NULL);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "deleted");
+	CHECK_STR_EQ(sfield(it, "sequencer"), "00000000000000000000000000000020");
+	CHECK_STR_EQ(sfield(it, "objectKey"), key);
+	CHECK_STR_EQ(sfield(it, "bucket"), "originals");
+	CHECK(sfield(it, "updatedAt") != NULL);
+	const char *gone[] = {"thumbnailKey", "cameraMake",     "width", "aperture",
+	                      "gps",          "processedAt",    "etag",  "attempt",
+	                      "leaseUntil",   "processingError"};
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+		if (json_object_get(it, gone[i]))
+			fprintf(stderr, "  %s left on a deleted item\n", gone[i]);
+		CHECK(json_object_get(it, gone[i]) == NULL);
+	}
+	json_decref(it);
+	/* The same delete again, an older one, and an upload older than the delete. */
+	CHECK_INT_EQ(mark_deleted(t, id, "20", key), ENL_DELETE_DUPLICATE);
+	CHECK_INT_EQ(mark_deleted(t, id, "15", key), ENL_DELETE_STALE);
+	CHECK_INT_EQ(claim(t, id, "18", "etag-2", "d2", 2000), ENL_CLAIM_STALE);
+	/* An upload newer than the delete wins; a delete older than it is then stale. */
+	CHECK_INT_EQ(claim(t, id, "30", "etag-3", "d3", 3000), ENL_CLAIM_OK);
+	f = json_pack("{s:s}", "thumbnailKey", "t/3/thumb.webp");
+	CHECK_INT_EQ(complete(t, id, "d3", f), ENL_OK);
+	json_decref(f);
+	CHECK_INT_EQ(mark_deleted(t, id, "25", key), ENL_DELETE_STALE);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "completed");
+	CHECK_STR_EQ(sfield(it, "thumbnailKey"), "t/3/thumb.webp");
+	json_decref(it);
+	/* Another original with the same photo id (a basename rule): untouched. */
+	CHECK_INT_EQ(mark_deleted(t, id, "99", "elsewhere/a b.jpg"), ENL_DELETE_OTHER_KEY);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "completed");
+	json_decref(it);
+
+	/* A live claim of an older version is taken over: its complete then conflicts. */
+	CHECK_INT_EQ(claim(t, id, "40", "etag-4", "d4", 4000), ENL_CLAIM_OK);
+	CHECK_INT_EQ(mark_deleted(t, id, "50", key), ENL_DELETE_OK);
+	f = json_pack("{s:s}", "thumbnailKey", "t/4/thumb.webp");
+	CHECK_INT_EQ(complete(t, id, "d4", f), ENL_ECONFLICT);
+	json_decref(f);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "deleted");
+	CHECK(json_object_get(it, "thumbnailKey") == NULL);
+	json_decref(it);
+	/* A curl request (no sequencer, no stored ETag) may process it again. */
+	CHECK_INT_EQ(claim(t, id, NULL, "etag-5", "d5", 5000), ENL_CLAIM_OK);
+
+	/* A delete without a sequencer: applied once, then a duplicate. */
+	pid(id, sizeof(id), "del-noseq");
+	CHECK_INT_EQ(claim(t, id, NULL, "etag-6", "d6", 6000), ENL_CLAIM_OK);
+	CHECK_INT_EQ(mark_deleted(t, id, NULL, key), ENL_DELETE_OK);
+	CHECK_INT_EQ(mark_deleted(t, id, NULL, key), ENL_DELETE_DUPLICATE);
+	it = get(t, id);
+	CHECK_STR_EQ(sfield(it, "processingStatus"), "deleted");
+	CHECK(json_object_get(it, "sequencer") == NULL);
+	json_decref(it);
+
+	/* The contract is checked before dispatch. */
+	struct enl_delete_req bad = {.photo_id = id, .sequencer = "xyz", .key = key};
+	enum enl_delete_result res;
+	CHECK_INT_EQ(enl_table_mark_deleted(t, &bad, &res, &e), ENL_EINVAL);
+	bad.sequencer = NULL;
+	bad.key = NULL;
+	CHECK_INT_EQ(enl_table_mark_deleted(t, &bad, &res, &e), ENL_EINVAL);
+}
+
 int table_contract_run(const struct table_contract *c)
 {
 	int before = check_failures;
@@ -581,6 +684,7 @@ int table_contract_run(const struct table_contract *c)
 	test_release(t);
 	test_renew(t);
 	test_round_trip(t);
+	test_delete(t);
 	test_concurrent_claims(t);
 	enl_table_destroy(t);
 	test_reopen();

@@ -124,22 +124,29 @@ static void test_names(const char *dir)
 	CHECK(strstr(e.text, dir) == NULL); /* no path in client text */
 }
 
-/* A table made by an older version (fewer columns) gains the missing ones. */
-static void test_migration(const char *dir)
+/* A table an older version made (sql) at dir/name, opened by this one. */
+static struct enl_table *open_old(const char *dir, const char *name, const char *sql)
 {
 	char path[300];
-	snprintf(path, sizeof(path), "%s/old.db", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	sqlite3 *db = NULL;
 	REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
-	REQUIRE(sqlite3_exec(db,
-	                     "CREATE TABLE photos (photoId TEXT PRIMARY KEY NOT NULL, "
-	                     "processingStatus TEXT, width INTEGER);"
-	                     "INSERT INTO photos VALUES ('legacy', 'completed', 99);",
-	                     NULL, NULL, NULL) == SQLITE_OK);
+	REQUIRE(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	struct enl_table *t = NULL;
 	struct enl_errmsg e = {""};
 	REQUIRE(enl_table_sqlite_open(path, "photos", "photoId", &t, &e) == ENL_OK);
+	return t;
+}
+
+/* A table made by an older version (fewer columns) gains the missing ones. */
+static void test_migration(const char *dir)
+{
+	struct enl_table *t = open_old(dir, "old.db",
+	                               "CREATE TABLE photos (photoId TEXT PRIMARY KEY NOT NULL, "
+	                               "processingStatus TEXT, width INTEGER);"
+	                               "INSERT INTO photos VALUES ('legacy', 'completed', 99);");
+	struct enl_errmsg e = {""};
 	json_t *it = NULL;
 	CHECK_INT_EQ(enl_table_get(t, "legacy", &it, &e), ENL_OK);
 	CHECK_INT_EQ(json_integer_value(json_object_get(it, "width")), 99);
@@ -162,26 +169,14 @@ static void test_migration(const char *dir)
  * and the gallery's strings aperture and focalLength are filled from the numbers. */
 static void test_migration_names(const char *dir)
 {
-	char path[300];
-	snprintf(path, sizeof(path), "%s/names-old.db", dir);
-	sqlite3 *db = NULL;
-	REQUIRE(sqlite3_open(path, &db) == SQLITE_OK);
-	REQUIRE(
-	    sqlite3_exec(db,
-	                 "CREATE TABLE photos (photoId TEXT PRIMARY KEY NOT NULL, "
-	                 "processingStatus TEXT, make TEXT, model TEXT, focalLength REAL, "
-	                 "fNumber REAL, exposureTime TEXT);"
-	                 "INSERT INTO photos VALUES ('p1', 'completed', 'NIKON', 'Z 9', 24.0, "
-	                 "2.0, '1/250');"
-	                 "INSERT INTO photos VALUES ('p2', 'completed', NULL, NULL, 5.9, 0.95, "
-	                 "'2.5');"
-	                 "INSERT INTO photos VALUES ('p3', 'completed', NULL, NULL, NULL, NULL, "
-	                 "NULL);",
-	                 NULL, NULL, NULL) == SQLITE_OK);
-	sqlite3_close(db);
-	struct enl_table *t = NULL;
+	static const char old[] =
+	    "CREATE TABLE photos (photoId TEXT PRIMARY KEY NOT NULL, processingStatus TEXT, "
+	    "make TEXT, model TEXT, focalLength REAL, fNumber REAL, exposureTime TEXT);"
+	    "INSERT INTO photos VALUES ('p1', 'completed', 'NIKON', 'Z 9', 24.0, 2.0, '1/250');"
+	    "INSERT INTO photos VALUES ('p2', 'completed', NULL, NULL, 5.9, 0.95, '2.5');"
+	    "INSERT INTO photos VALUES ('p3', 'completed', NULL, NULL, NULL, NULL, NULL);";
+	struct enl_table *t = open_old(dir, "names-old.db", old);
 	struct enl_errmsg e = {""};
-	REQUIRE(enl_table_sqlite_open(path, "photos", "photoId", &t, &e) == ENL_OK);
 	json_t *it = NULL;
 	CHECK_INT_EQ(enl_table_get(t, "p1", &it, &e), ENL_OK);
 	CHECK_STR_EQ(json_string_value(json_object_get(it, "cameraMake")), "NIKON");
@@ -202,7 +197,7 @@ static void test_migration_names(const char *dir)
 	json_decref(it);
 	enl_table_destroy(t);
 	/* Opening it again changes nothing more. */
-	REQUIRE(enl_table_sqlite_open(path, "photos", "photoId", &t, &e) == ENL_OK);
+	t = open_old(dir, "names-old.db", "SELECT 1");
 	CHECK_INT_EQ(enl_table_get(t, "p1", &it, &e), ENL_OK);
 	CHECK_STR_EQ(json_string_value(json_object_get(it, "focalLength")), "24");
 	json_decref(it);
