@@ -48,6 +48,8 @@ struct enl_config {
 	int queue_timeout_ms;         /* a render's longest wait in that queue before 503 */
 	int process_queue_timeout_ms; /* an event's, before 429 (inside EventBridge's 5 s) */
 	unsigned memory_budget_mb;    /* estimated MiB of running image jobs; 0 = no budget */
+	unsigned cleanup_jobs;        /* background cleanups running at once */
+	unsigned cleanup_queue_depth; /* cleanups waiting; past it they are dropped */
 	size_t max_body_bytes;
 	unsigned connection_timeout_s;
 	unsigned send_timeout_s;     /* the most one response may take to be sent */

@@ -39,6 +39,12 @@ void enl_version_tag(const struct enl_object_info *info, char *out);
 int enl_derivative_key(const char *photo_id, const char *version, enum enl_derivative d,
                        enum enl_format f, char *out, size_t outsz);
 
+/* The version a derivative key of photo_id names (the inverse of enl_derivative_key),
+ * into out[ENL_VERSION_TAG_MAX + 1]. 0, or ENL_EINVAL when key is not a derivative key of
+ * that photo: "<photo_id>/<version>/<thumb|optimized>.<webp|jpg>" exactly, so a key of
+ * the photo "a/b" is never taken for one of the photo "a". */
+int enl_derivative_key_version(const char *photo_id, const char *key, char *out);
+
 /* Lowercase hex SHA-256 of key into out[65]. */
 void enl_key_hash(const char *key, char out[65]);
 
@@ -48,5 +54,9 @@ void enl_key_hash(const char *key, char out[65]);
  * those of one version. */
 int enl_render_cache_key(const char *key, const char *version, const struct enl_render_req *r,
                          char *out, size_t outsz);
+
+/* The version a render cache key names ("<hash>/<version>/<variant>"), into
+ * out[ENL_VERSION_TAG_MAX + 1]. 0, or ENL_EINVAL when key does not have that shape. */
+int enl_render_cache_key_version(const char *key, char *out);
 
 #endif

@@ -21,6 +21,7 @@
 struct enl_jobgate;
 struct enl_flights; /* render single-flight map (src/service/flight.c) */
 struct enl_sources; /* the sizes of originals' versions (src/service/source.c) */
+struct enl_cleanup; /* background cleanups (src/service/cleanup.c) */
 
 struct enl_app {
 	const struct enl_config *cfg; /* borrowed: outlives the app */
@@ -30,6 +31,7 @@ struct enl_app {
 	struct enl_pipeline_opts popts;
 	struct enl_flights *flights; /* owned */
 	struct enl_sources *sources; /* owned */
+	struct enl_cleanup *cleanup; /* owned: old objects of replaced and deleted photos */
 	int cores;                   /* online CPUs, shared by the running jobs */
 	/* Pipeline runs since start (processed photos + renders), for tests and metrics. */
 	uint64_t process_runs;
@@ -46,6 +48,9 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
  * and at its peak) with the metrics, and names the configured buckets' roles
  * (originals, thumbnails, optimized, renders) for the store call counter. */
 void enl_app_register_metrics(struct enl_app *app);
+/* Lets the background work (cleanups) queued so far finish for up to deadline_ms, then
+ * drops the rest (logged): for a shutdown, after the server stopped. */
+void enl_app_drain(struct enl_app *app, int deadline_ms);
 void enl_app_free(struct enl_app *app);
 
 /* ---- readiness ----------------------------------------------------------------- */
@@ -69,6 +74,7 @@ enum enl_process_outcome {
 	ENL_OUTCOME_SUPERSEDED, /* a newer event took the photo over while this one ran */
 	ENL_OUTCOME_IN_FLIGHT,  /* returned with ENL_EBUSY: the photo is being processed */
 	ENL_OUTCOME_FAILED,     /* returned with a 422 error: the item is marked failed */
+	ENL_OUTCOME_DELETED,    /* a delete: the item (if any) is "deleted", derivatives gone */
 	ENL_OUTCOME_NONE,       /* returned with another error before any table write */
 };
 
@@ -81,13 +87,18 @@ struct enl_process_result {
 	int64_t retry_after_ms;
 };
 
-/* Processes the object ev names. Returns 0 with out->item for PROCESSED, DUPLICATE,
- * STALE and SUPERSEDED. Errors: ENL_EINVAL (wrong bucket, bad photo id), ENL_ENOTFOUND
- * (no original), ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (item marked failed),
- * ENL_EBUSY (out->outcome IN_FLIGHT: the photo is being processed; otherwise no job
- * slot came within ENLARGER_PROCESS_QUEUE_TIMEOUT_MS; out->retry_after_ms either way),
- * ENL_EIO / ENL_ETIMEOUT / ENL_ENOMEM (retryable; the claim is released, or when that
- * fails too its lease ends; never "completed"). Runs to the end even if the
+/* Processes the object ev names, or, for an "Object Deleted" event, deletes what was made
+ * of it (src/service/delete.c: the item marked "deleted", its derivatives deleted before
+ * this returns, render variants and the CDN invalidation in the background). Returns 0
+ * with out->item for PROCESSED, DUPLICATE, STALE and SUPERSEDED, and DELETED (out->item
+ * NULL when the photo had no item). A replaced version's derivatives and render variants
+ * are deleted in the background once the item points at the new ones. Errors: ENL_EINVAL
+ * (wrong bucket, bad photo id), ENL_ENOTFOUND (no original), ENL_EDECODE /
+ * ENL_EUNSUPPORTED / ENL_ETOOBIG (item marked failed), ENL_EBUSY (out->outcome IN_FLIGHT:
+ * the photo is being processed; otherwise no job slot came within
+ * ENLARGER_PROCESS_QUEUE_TIMEOUT_MS; out->retry_after_ms either way), ENL_EIO /
+ * ENL_ETIMEOUT / ENL_ENOMEM (retryable; the claim is released, or when that fails too its
+ * lease ends; never "completed"). Runs to the end even if the
  * client that asked has gone. */
 int enl_service_process(struct enl_app *app, const struct enl_event *ev,
                         struct enl_process_result *out, struct enl_errmsg *e);
@@ -105,7 +116,8 @@ int enl_service_event(struct enl_app *app, const void *body, size_t len, struct 
 /* "processed", "duplicate", ... (static). */
 const char *enl_process_outcome_name(enum enl_process_outcome o);
 /* What a door answers for a successful enl_service_process: r's item (itself, now with
- * "outcome" set; {} when there is none) with "outcome". New reference, NULL when out of
+ * "outcome" set; {"photoId"} when there is none, as for a delete of a photo
+ * without an item) with "outcome". New reference, NULL when out of
  * memory. */
 json_t *enl_process_result_json(struct enl_process_result *r);
 

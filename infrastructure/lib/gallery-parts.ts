@@ -5,7 +5,8 @@
  * template does not change when a part moves here.
  *
  * - the derivative buckets and the access-log bucket;
- * - S3 -> EventBridge for the originals bucket, and the rule for "Object Created";
+ * - S3 -> EventBridge for the originals bucket, and the rule for "Object Created" and
+ *   "Object Deleted";
  * - the service's IAM statements (exactly what it calls: docs/deploy.md lists them);
  * - the dead-letter queue, the alarm topic and the alarms on the rule and the queue;
  * - the CloudFront distribution: the S3 behaviours through origin access control, and
@@ -110,13 +111,18 @@ export function enableOriginalsEvents(originalsBucket: s3.IBucket): void {
   }
 }
 
-/** The rule that sends each new original of originalsBucket to the stack's target. */
-export function originalCreatedRule(stack: Stack, stage: string, originalsBucket: s3.IBucket): events.Rule {
+/**
+ * The rule that sends each new and each deleted original of originalsBucket to the stack's
+ * target. Both types: a rule must list every detail type it wants. A delete makes the
+ * service delete the photo's derivatives and render variants and mark its item "deleted".
+ * (The construct id predates deletes; renaming it would replace the rule.)
+ */
+export function originalEventsRule(stack: Stack, stage: string, originalsBucket: s3.IBucket): events.Rule {
   return new events.Rule(stack, 'OriginalCreated', {
-    description: `enlarger ${stage}: process each new original`,
+    description: `enlarger ${stage}: process each new original, clean up each deleted one`,
     eventPattern: {
       source: ['aws.s3'],
-      detailType: ['Object Created'],
+      detailType: ['Object Created', 'Object Deleted'],
       detail: { bucket: { name: [originalsBucket.bucketName] } },
     },
   });
@@ -138,17 +144,21 @@ export function serviceStatements(
     // ListBucket (bucket only) makes S3 answer 404 NoSuchKey for a deleted original instead
     // of 403, so the service can tell "gone, don't retry" from "denied, misconfigured".
     statement('ListOriginals', ['s3:ListBucket'], [originalsBucket.bucketArn]),
+    // Delete and List: a replaced or deleted photo's old derivatives are deleted (the
+    // service lists <photoId>/ to find their versions).
     statement(
       'WriteDerivatives',
-      ['s3:PutObject'],
+      ['s3:PutObject', 's3:DeleteObject'],
       [buckets.thumbnails.arnForObjects('*'), buckets.optimized.arnForObjects('*')],
     ),
+    statement('ListDerivatives', ['s3:ListBucket'], [buckets.thumbnails.bucketArn, buckets.optimized.bucketArn]),
     statement(
       'ReadWriteRenderCache',
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
       [buckets.renderCache.arnForObjects('*')],
     ),
-    // Listing a photo's prefix finds the stale variants to delete after it is reprocessed.
+    // Listing an original's prefix finds the stale variants to delete after it is replaced
+    // or deleted.
     statement('ListRenderCache', ['s3:ListBucket'], [buckets.renderCache.bucketArn]),
     statement('UpdatePhotoItems', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [photosTable.tableArn]),
   ];

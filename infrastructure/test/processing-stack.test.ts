@@ -95,12 +95,12 @@ function secretRef(secretLogicalId: string) {
   return { 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretLogicalId }, ':SecretString:::}}']] };
 }
 
-describe('EventBridge: Object Created in the originals bucket -> POST /process', () => {
-  it('matches exactly S3 Object Created events of the originals bucket', () => {
+describe('EventBridge: Object Created and Deleted in the originals bucket -> POST /process', () => {
+  it('matches exactly S3 Object Created and Object Deleted events of the originals bucket', () => {
     const [, rule] = only('AWS::Events::Rule');
     const originalsName = built.data.resolve(built.data.originalsBucket.bucketName);
     assert.deepEqual(rule.Properties.EventPattern.source, ['aws.s3']);
-    assert.deepEqual(rule.Properties.EventPattern['detail-type'], ['Object Created']);
+    assert.deepEqual(rule.Properties.EventPattern['detail-type'], ['Object Created', 'Object Deleted']);
     assert.deepEqual(Object.keys(rule.Properties.EventPattern).sort(), ['detail', 'detail-type', 'source']);
     assert.deepEqual(Object.keys(rule.Properties.EventPattern.detail), ['bucket']);
     const names = rule.Properties.EventPattern.detail.bucket.name;
@@ -212,8 +212,10 @@ describe('IAM: the task role can do exactly what the service does', () => {
     const want = [
       `s3:GetObject {"Fn::Join":["",[{"Originals"},"/*"]]}`,
       `s3:ListBucket {"Originals"}`,
-      `s3:PutObject ${objects(thumbs)}`,
-      `s3:PutObject ${objects(optimized)}`,
+      `s3:DeleteObject,s3:PutObject ${objects(thumbs)}`,
+      `s3:DeleteObject,s3:PutObject ${objects(optimized)}`,
+      `s3:ListBucket ${bucket(thumbs)}`,
+      `s3:ListBucket ${bucket(optimized)}`,
       `s3:DeleteObject,s3:GetObject,s3:PutObject ${objects(renders)}`,
       `s3:ListBucket ${bucket(renders)}`,
       `dynamodb:GetItem,dynamodb:UpdateItem {"Photos"}`,

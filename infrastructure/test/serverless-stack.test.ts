@@ -194,8 +194,15 @@ describe('IAM: the function role can do exactly what the service does', () => {
     assert.deepEqual(
       bySid('WriteDerivatives').map((s) => [s.actions, s.resource.includes(thumbs) || s.resource.includes(optimized)]),
       [
-        [['s3:PutObject'], true],
-        [['s3:PutObject'], true],
+        [['s3:DeleteObject', 's3:PutObject'], true],
+        [['s3:DeleteObject', 's3:PutObject'], true],
+      ],
+    );
+    assert.deepEqual(
+      bySid('ListDerivatives').map((s) => [s.actions, s.resource.includes(thumbs) || s.resource.includes(optimized)]),
+      [
+        [['s3:ListBucket'], true],
+        [['s3:ListBucket'], true],
       ],
     );
     assert.deepEqual(bySid('ReadWriteRenderCache').map((s) => s.actions), [['s3:DeleteObject', 's3:GetObject', 's3:PutObject']]);
@@ -216,11 +223,11 @@ describe('IAM: the function role can do exactly what the service does', () => {
   });
 });
 
-describe('EventBridge: Object Created -> the function, retried, then one DLQ', () => {
-  it('matches exactly S3 Object Created events of the originals bucket', () => {
+describe('EventBridge: Object Created and Deleted -> the function, retried, then one DLQ', () => {
+  it('matches exactly S3 Object Created and Object Deleted events of the originals bucket', () => {
     const [, rule] = only('AWS::Events::Rule');
     assert.deepEqual(rule.Properties.EventPattern.source, ['aws.s3']);
-    assert.deepEqual(rule.Properties.EventPattern['detail-type'], ['Object Created']);
+    assert.deepEqual(rule.Properties.EventPattern['detail-type'], ['Object Created', 'Object Deleted']);
     assert.deepEqual(Object.keys(rule.Properties.EventPattern.detail), ['bucket']);
     assert.match(JSON.stringify(rule.Properties.EventPattern.detail.bucket.name), /Fn::ImportValue.*Originals/);
   });

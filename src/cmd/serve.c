@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "enlarger/clock.h"
 #include "enlarger/http.h"
 #include "enlarger/log.h"
 
@@ -74,8 +75,11 @@ int enl_cmd_serve(int argc, char **argv)
 	enl_log_json(ENL_LOG_INFO, "stopping", sf);
 	enl_watch_stop(watch);
 	watch = NULL;
+	int64_t stop_began = enl_mono_ms();
 	enl_server_stop(server, cfg->shutdown_deadline_ms);
 	server = NULL;
+	/* Cleanups already queued get what is left of the deadline. */
+	enl_app_drain(&s.app, cfg->shutdown_deadline_ms - (int)(enl_mono_ms() - stop_began));
 	code = 0;
 done:
 	enl_watch_stop(watch);

@@ -6,6 +6,7 @@
 
 #include "enlarger/jobgate.h"
 #include "enlarger/metrics.h"
+#include "cleanup.h"
 #include "flight.h"
 #include "source.h"
 
@@ -46,6 +47,8 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 	if ((rc = enl_flights_new((size_t)cfg->response_memory_mb << 20, &app->flights)))
 		goto fail;
 	if ((rc = enl_sources_new(&app->sources)))
+		goto fail;
+	if ((rc = enl_cleanup_new(&app->cleanup, cfg->cleanup_jobs, cfg->cleanup_queue_depth)))
 		goto fail;
 	return 0;
 fail:
@@ -100,6 +103,12 @@ void enl_app_register_metrics(struct enl_app *app)
 	                  "Bytes of /render answers held in memory while they are sent (each "
 	                  "variant once, however many requests send it)",
 	                  kept_memory_gauge, app->flights);
+	enl_cleanup_register_metrics(app->cleanup);
+}
+
+void enl_app_drain(struct enl_app *app, int deadline_ms)
+{
+	enl_cleanup_stop(app->cleanup, deadline_ms);
 }
 
 void enl_app_free(struct enl_app *app)
@@ -109,9 +118,13 @@ void enl_app_free(struct enl_app *app)
 	enl_metrics_gauge("enlarger_process_pipeline_runs", NULL, NULL, NULL);
 	enl_metrics_gauge("enlarger_render_pipeline_runs", NULL, NULL, NULL);
 	enl_metrics_gauge(ENL_METRIC_RESPONSE_MEMORY, NULL, NULL, NULL);
+	if (app->cleanup)
+		enl_cleanup_register_metrics(NULL);
+	enl_cleanup_free(app->cleanup); /* first: its workers use the rest */
 	enl_jobgate_free(app->gate);
 	enl_flights_free(app->flights);
 	enl_sources_free(app->sources);
+	app->cleanup = NULL;
 	app->gate = NULL;
 	app->flights = NULL;
 	app->sources = NULL;

@@ -24,6 +24,7 @@ const char *enl_process_outcome_name(enum enl_process_outcome o)
 	case ENL_OUTCOME_SUPERSEDED: return "superseded";
 	case ENL_OUTCOME_IN_FLIGHT: return "in-flight";
 	case ENL_OUTCOME_FAILED: return "failed";
+	case ENL_OUTCOME_DELETED: return "deleted";
 	case ENL_OUTCOME_NONE: break;
 	}
 	return "none";
@@ -31,7 +32,8 @@ const char *enl_process_outcome_name(enum enl_process_outcome o)
 
 json_t *enl_process_result_json(struct enl_process_result *r)
 {
-	json_t *body = r->item ? json_incref(r->item) : json_object();
+	/* A delete of a photo without an item has no item: the id says which photo. */
+	json_t *body = r->item ? json_incref(r->item) : json_pack("{s:s}", "photoId", r->photo_id);
 	if (body)
 		json_object_set_new(body, "outcome",
 		                    json_string(enl_process_outcome_name(r->outcome)));

@@ -85,6 +85,44 @@ int enl_derivative_key(const char *photo_id, const char *version, enum enl_deriv
 	return n < 0 || (size_t)n >= outsz ? ENL_ETOOBIG : 0;
 }
 
+/* seg[0..n) as a version tag into out, when it can be one. */
+static int version_segment(const char *seg, size_t n, char *out)
+{
+	if (n == 0 || n > ENL_VERSION_TAG_MAX)
+		return ENL_EINVAL;
+	memcpy(out, seg, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int enl_derivative_key_version(const char *photo_id, const char *key, char *out)
+{
+	static const char *const files[] = {"thumb.webp", "thumb.jpg", "optimized.webp",
+	                                    "optimized.jpg"};
+	size_t idn = strlen(photo_id);
+	if (strncmp(key, photo_id, idn) != 0 || key[idn] != '/')
+		return ENL_EINVAL;
+	const char *v = key + idn + 1, *slash = strchr(v, '/');
+	if (!slash)
+		return ENL_EINVAL;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (strcmp(slash + 1, files[i]) == 0)
+			return version_segment(v, (size_t)(slash - v), out);
+	return ENL_EINVAL;
+}
+
+int enl_render_cache_key_version(const char *key, char *out)
+{
+	const char *v = strchr(key, '/');
+	if (!v)
+		return ENL_EINVAL;
+	v++;
+	const char *slash = strchr(v, '/');
+	if (!slash || !slash[1] || strchr(slash + 1, '/'))
+		return ENL_EINVAL;
+	return version_segment(v, (size_t)(slash - v), out);
+}
+
 void enl_key_hash(const char *key, char out[65])
 {
 	unsigned char md[32];

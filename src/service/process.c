@@ -29,6 +29,7 @@
 #include "enlarger/text.h"
 #include "admit.h"
 #include "lease.h"
+#include "lifecycle.h"
 
 static double mono_s(void)
 {
@@ -93,16 +94,6 @@ static void release_claim(struct enl_app *app, const char *photo_id, const char 
 	if (rc && rc != ENL_ECONFLICT)
 		log_event(ENL_LOG_WARN, "cannot release the claim (the lease will end)", photo_id,
 		          key, attempt, te.text, -1);
-}
-
-/* The current item, or NULL (logged) when it cannot be read. New reference. */
-static json_t *current_item(struct enl_app *app, const char *photo_id)
-{
-	json_t *item = NULL;
-	struct enl_errmsg te = {{0}};
-	if (enl_table_get(app->table, photo_id, &item, &te))
-		return NULL;
-	return item;
 }
 
 /* How long a photo another attempt is working on likely stays busy: about one job (the
@@ -223,8 +214,8 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	out->outcome = ENL_OUTCOME_NONE;
 	new_attempt_id(attempt);
 
-	if (ev->action != ENL_EVENT_CREATED) {
-		rc = enl_fail(e, ENL_EINVAL, "only \"Object Created\" events are handled");
+	if (ev->action == ENL_EVENT_DELETED) {
+		rc = enl_service_delete(app, ev, out, e);
 		goto done;
 	}
 	if (strcmp(ev->bucket, cfg->originals_bucket) != 0) {
@@ -244,6 +235,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	if ((rc = enl_admit_enter_within(app, info.size, cfg->process_queue_timeout_ms, &adm, e)))
 		goto done;
 
+	struct enl_prev prev = {.version = ""};
 	struct enl_claim_req req = {
 	    .photo_id = out->photo_id,
 	    .sequencer = ev->sequencer[0] ? ev->sequencer : NULL,
@@ -266,11 +258,12 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	case ENL_CLAIM_OK:
 		claimed = 1;
 		enl_lease_start(&lease, app->table, out->photo_id, attempt, cfg->lease_ms);
+		enl_replace_note(app, out->photo_id, &prev);
 		break;
 	case ENL_CLAIM_DUPLICATE:
 	case ENL_CLAIM_STALE:
 		out->outcome = cr == ENL_CLAIM_STALE ? ENL_OUTCOME_STALE : ENL_OUTCOME_DUPLICATE;
-		out->item = current_item(app, out->photo_id);
+		out->item = enl_item_read(app, out->photo_id);
 		log_event(ENL_LOG_INFO,
 		          cr == ENL_CLAIM_STALE ? "stale event ignored" : "duplicate event ignored",
 		          out->photo_id, key, NULL, NULL, -1);
@@ -301,6 +294,13 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	}
 	if (rc)
 		goto done;
+	/* The claim recorded the HEAD's ETag, which is what a cleanup keeps while this runs
+	 * (sweep.h); the derivatives are named by the bytes read. An original replaced in
+	 * between is left to the retry (and to the newer version's own event). */
+	if (strcmp(ginfo.etag, info.etag) != 0) {
+		rc = enl_fail(e, ENL_EIO, "the original changed while it was read; retry");
+		goto done;
+	}
 
 	__atomic_fetch_add(&app->process_runs, 1, __ATOMIC_RELAXED);
 	log_event(ENL_LOG_INFO, "pipeline run", out->photo_id, key, attempt, NULL, -1);
@@ -311,7 +311,7 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		goto done;
 	have_res = 1;
 
-	/* Versioned by the bytes we actually read (GET), not by the event. */
+	/* Versioned by the bytes we actually read (GET, the same ETag as the claim's). */
 	enl_version_tag(&ginfo, version);
 	keys = calloc(ENL_DERIV_COUNT, sizeof(*keys));
 	if (!keys) {
@@ -335,7 +335,8 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		/* A newer event took the photo over (our lease ran out): its result wins. */
 		claimed = 0;
 		out->outcome = ENL_OUTCOME_SUPERSEDED;
-		out->item = current_item(app, out->photo_id);
+		enl_replace_superseded(app, out->photo_id);
+		out->item = enl_item_read(app, out->photo_id);
 		log_event(ENL_LOG_WARN, "result dropped: a newer event owns the photo",
 		          out->photo_id, key, attempt, NULL, mono_s() - t0);
 		rc = 0;
@@ -345,7 +346,8 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		goto done;
 	claimed = 0;
 	out->outcome = ENL_OUTCOME_PROCESSED;
-	out->item = current_item(app, out->photo_id);
+	enl_replace_done(app, out->photo_id, key, version, &prev);
+	out->item = enl_item_read(app, out->photo_id);
 	if (!out->item)
 		out->item = json_incref(fields);
 	log_event(ENL_LOG_INFO, "photo processed", out->photo_id, key, attempt, NULL,

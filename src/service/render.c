@@ -10,8 +10,9 @@
  * before. No request lists the bucket: a request costs at most a HEAD of the original, a
  * GET of the variant, and on a miss a GET of the original and a PUT of the variant. A
  * version nobody has read yet reads the original first and the variant second: the same
- * four. The variants of older versions are left to the render bucket's lifecycle rule.
- * docs/keys.md says why. CloudFront in front keeps all of this off the hot path. */
+ * four. The variants of older versions are deleted by the cleanup after a replacement or
+ * a delete (cleanup.c), and the render bucket's lifecycle rule expires whatever is left
+ * (docs/keys.md). CloudFront in front keeps all of this off the hot path. */
 #include "enlarger/service.h"
 
 #include <limits.h>

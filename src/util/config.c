@@ -99,6 +99,14 @@ static const struct setting settings[] = {
      H("Estimated MiB the running image jobs may hold at once (the originals read and their "
        "decoded pixels, estimated from the header); jobs past it wait in the queue. A job "
        "larger than the whole budget runs alone. 0: no budget.")},
+    {"ENLARGER_CLEANUP_JOBS", K_UINT, F(cleanup_jobs), 1, 64, "2", NULL, S_ANY,
+     H("Background cleanups running at once: after a photo is replaced or deleted, its old "
+       "derivatives and render variants are deleted (and the CDN invalidated) off the "
+       "request path, one cleanup per photo at a time.")},
+    {"ENLARGER_CLEANUP_QUEUE_DEPTH", K_UINT, F(cleanup_queue_depth), 1, 1000000, "1000", NULL,
+     S_ANY,
+     H("Cleanups that may wait; past it a cleanup is dropped and logged (the render bucket's "
+       "lifecycle rule is the backstop).")},
     {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000,
      ENL_STR(ENL_DEFAULT_MAX_CONNECTIONS), NULL, S_ANY,
      H("Open HTTP connections at once (one thread each); more are refused.")},

@@ -28,6 +28,7 @@ class DenyProxy(LoopbackServer):
         self.host, self.port_up = u.hostname, u.port
         self.denied = S3_DENIED if flavour == "s3" else DDB_DENIED
         self.deny = False
+        self.methods = None  # deny only these methods ({"DELETE"}); None: every one
         self.refused = 0  # requests answered with the refusal
         proxy = self
 
@@ -40,7 +41,7 @@ class DenyProxy(LoopbackServer):
             def handle_any(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
-                if proxy.deny:
+                if proxy.deny and (proxy.methods is None or self.command in proxy.methods):
                     proxy.refused += 1
                     status, ctype, data = proxy.denied
                     self.send_response(status)

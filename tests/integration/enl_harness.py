@@ -101,6 +101,13 @@ class LocalBackend:
             os.unlink(side)
         return etag
 
+    def delete_original(self, key):
+        """Deletes an original the way a photographer's delete would (its sidecar too)."""
+        for path in (os.path.join(self.data, "originals", key),
+                     os.path.join(self.data, ".meta", "originals", key + ".json")):
+            if os.path.exists(path):
+                os.unlink(path)
+
     def get_object(self, bucket, key):
         """(bytes, Content-Type, Cache-Control), or None when there is no object."""
         path = os.path.join(self.data, bucket, key)
@@ -181,6 +188,9 @@ class AwsBackend:
         kw = {"Metadata": dict(meta)} if meta else {}
         self.s3.put_object(Bucket="originals", Key=key, Body=data, **kw)
         return hashlib.md5(data).hexdigest()
+
+    def delete_original(self, key):
+        self.s3.delete_object(Bucket="originals", Key=key)
 
     def get_object(self, bucket, key):
         try:
@@ -455,9 +465,11 @@ def gps_tags(path):
 
 # ---- events -------------------------------------------------------------------------
 
-def eventbridge(bucket, key, sequencer="617f08299329d189", encode=True):
+def eventbridge(bucket, key, sequencer="617f08299329d189", encode=True, deleted=False):
+    """An S3 "Object Created" event as EventBridge sends it (the key URL-encoded unless
+    encode is False); deleted: "Object Deleted", which has no ETag and no size."""
     k = urllib.parse.quote_plus(key, safe="/") if encode else key
-    return {
+    ev = {
         "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103",
         "detail-type": "Object Created", "source": "aws.s3", "account": "123456789012",
         "time": "2024-11-25T12:00:00Z", "region": "eu-west-1",
@@ -468,12 +480,18 @@ def eventbridge(bucket, key, sequencer="617f08299329d189", encode=True):
                    "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012",
                    "reason": "PutObject"},
     }
+    if deleted:
+        ev["detail-type"] = "Object Deleted"
+        for k in ("size", "etag"):
+            del ev["detail"]["object"][k]
+        ev["detail"].update({"reason": "DeleteObject", "deletion-type": "Permanently Deleted"})
+    return ev
 
 
-def s3_record(bucket, key, sequencer="0055AED6DCD90281E5"):
+def s3_record(bucket, key, sequencer="0055AED6DCD90281E5", event="ObjectCreated:Put"):
     return {"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1",
-        "eventTime": "2024-11-25T12:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "eventTime": "2024-11-25T12:00:00.000Z", "eventName": event,
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket},
                "object": {"key": urllib.parse.quote_plus(key, safe="/"), "size": 5,
                           "eTag": "0123456789abcdef0123456789abcdef",
@@ -613,3 +631,33 @@ class OpenAPI:
         if ctype.startswith("image/") and not body:
             errs.append(f"{where}: empty image body")
         return errs
+
+
+_API = []
+
+
+def api():
+    """The one OpenAPI checker of a test run (the spec is read once)."""
+    if not _API:
+        _API.append(OpenAPI())
+    return _API[0]
+
+
+def call(srv, method, path, body=None, headers=None, expect=None, what=""):
+    """A request whose answer must fit api/openapi.yaml, and have status expect (when
+    given). Returns (status, headers, body)."""
+    st, h, data = srv.request(method, path, body, headers)
+    for err in api().check(method, path, st, h, data):
+        check(False, f"openapi: {what or path}: {err}")
+    if expect is not None:
+        check(st == expect, f"{what or path}: status {st} != {expect}: {data[:300]!r}")
+    return st, h, data
+
+
+def process(srv, body, headers, expect=200, what=""):
+    """POST /process through call(): (status, headers, the JSON body or None)."""
+    st, h, data = call(srv, "POST", "/process", body, headers, expect, what)
+    try:
+        return st, h, json.loads(data)
+    except ValueError:
+        return st, h, None

@@ -170,8 +170,8 @@ def store_calls(srv, proxy):
     check(st == 304, f"revalidation: {st}")
     c.expect(before, {("head", "originals"): 1}, "304")
 
-    # A replaced original: a miss again at the same cost; the old variant stays (the
-    # lifecycle rule expires it, never a request).
+    # A replaced original: a miss again at the same cost; no request deletes the old
+    # variant (the replacement's cleanup and the lifecycle rule do).
     srv.put_original("ops.jpg", make_image(os.path.join(tmp, "ops2.jpg"), 400, 400))
     before = c.snapshot()
     st, h, b4 = srv.request("GET", p)

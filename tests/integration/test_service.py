@@ -31,7 +31,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
-from enl_harness import (AwsBackend, OpenAPI, Server, add_gps, check, done,  # noqa: E402
+import enl_harness as harness  # noqa: E402
+from enl_harness import (AwsBackend, Server, add_gps, call, check, done,  # noqa: E402
                          eventbridge, exif_tags, gps_tags, make_image, need_tools,
                          pipeline_runs, pixel_bomb_png, render_path, s3_record,
                          standins_or_skip, vipsheader, write_file)
@@ -43,25 +44,11 @@ need_tools("vips", "vipsheader", "exiftool")
 
 KEY = "test-key-123"
 AUTH = {"x-api-key": KEY}
-api = OpenAPI()
 tmp = tempfile.mkdtemp(prefix="enl-it-img-")
 
 
-def call(srv, method, path, body=None, headers=None, expect=None, what=""):
-    st, h, data = srv.request(method, path, body, headers)
-    for err in api.check(method, path, st, h, data):
-        check(False, f"openapi: {what or path}: {err}")
-    if expect is not None:
-        check(st == expect, f"{what or path}: status {st} != {expect}: {data[:300]!r}")
-    return st, h, data
-
-
 def process(srv, body, expect=200, what="", headers=AUTH):
-    st, h, data = call(srv, "POST", "/process", body, headers, expect, what)
-    try:
-        return st, h, json.loads(data)
-    except ValueError:
-        return st, h, None
+    return harness.process(srv, body, headers, expect, what)
 
 
 def process_retrying(srv, body, headers=AUTH, tries=120):
@@ -419,8 +406,8 @@ def render_coalescing(srv):
 
 def render_replaced_original(srv, first_etag):
     """A replaced original is re-rendered, never served stale. /render itself never lists
-    or deletes: the old version's variants stay until the bucket's lifecycle rule expires
-    them (docs/keys.md)."""
+    or deletes: the old version's variants stay until the replacement's cleanup (after a
+    POST /process of the new version) or the bucket's lifecycle rule (docs/keys.md)."""
     p = RENDER_PATH
     rprefix = hashlib.sha256(RKEY.encode()).hexdigest() + "/"
     old_variants = srv.backend.list_keys("renders", rprefix)
@@ -546,7 +533,7 @@ def queue_full(backend):
         for st, h, b in outs:
             if st == 503:
                 check(int(h.get("retry-after", "0")) >= 1, "503 has Retry-After")
-                for err in api.check("GET", "/render/big.png", st, h, b):
+                for err in harness.api().check("GET", "/render/big.png", st, h, b):
                     check(False, "openapi 503: " + err)
         check(srv.stop() == 0, "second server exits 0")
     finally:

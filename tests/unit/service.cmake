@@ -11,3 +11,7 @@ enl_unit_test(test_flight ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_flight.c LIBS en
 # enl_render_canonical keeps the bytes: each request rendered as asked and canonical.
 enl_unit_test(test_render_canonical ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render_canonical.c
               LIBS enlarger_lib PkgConfig::VIPS LABELS core)
+# Sweeps of old derivatives and render variants, and the bounded background cleanup worker
+# (issue 12), over a real local store and SQLite table; private headers of src/service.
+enl_unit_test(test_cleanup ${CMAKE_CURRENT_LIST_DIR}/test_cleanup.c LIBS enlarger_lib)
+target_include_directories(test_cleanup PRIVATE ${CMAKE_SOURCE_DIR}/src/service)

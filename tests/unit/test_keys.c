@@ -78,5 +78,28 @@ int main(void)
 	}
 	CHECK(enl_render_cache_key("abc", "v2", &r, k2, sizeof(k2)) == 0);
 	CHECK(strcmp(k2, key) != 0);
+
+	/* The versions the keys name, read back (what the cleanup sweeps by). */
+	char ver[ENL_VERSION_TAG_MAX + 1];
+	CHECK_INT_EQ(enl_render_cache_key_version(key, ver), 0);
+	CHECK_STR_EQ(ver, "v1");
+	CHECK_INT_EQ(enl_render_cache_key_version("abc/v1", ver), ENL_EINVAL);
+	CHECK_INT_EQ(enl_render_cache_key_version("abc/v1/x/y", ver), ENL_EINVAL);
+	CHECK_INT_EQ(enl_render_cache_key_version("abc//x", ver), ENL_EINVAL);
+	for (int d = 0; d < ENL_DERIV_COUNT; d++)
+		for (int f = 0; f < 2; f++) {
+			enum enl_format fmt = f ? ENL_FMT_JPEG : ENL_FMT_WEBP;
+			REQUIRE(enl_derivative_key("a/b c", "0f3e-2", (enum enl_derivative)d, fmt,
+			                           k2, sizeof(k2)) == 0);
+			CHECK_INT_EQ(enl_derivative_key_version("a/b c", k2, ver), 0);
+			CHECK_STR_EQ(ver, "0f3e-2");
+			/* Photo "a"'s prefix also lists photo "a/b c"'s keys: never taken for its.
+			 */
+			CHECK_INT_EQ(enl_derivative_key_version("a", k2, ver), ENL_EINVAL);
+			CHECK_INT_EQ(enl_derivative_key_version("a/b", k2, ver), ENL_EINVAL);
+		}
+	CHECK_INT_EQ(enl_derivative_key_version("p", "p/v1/other.webp", ver), ENL_EINVAL);
+	CHECK_INT_EQ(enl_derivative_key_version("p", "p//thumb.webp", ver), ENL_EINVAL);
+	CHECK_INT_EQ(enl_derivative_key_version("p", "pq/v1/thumb.webp", ver), ENL_EINVAL);
 	return check_done();
 }

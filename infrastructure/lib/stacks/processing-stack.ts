@@ -1,7 +1,7 @@
 /**
  * ProcessingStack: enlarger on AWS.
  *
- *   originals bucket --Object Created (EventBridge)--> rule --API destination--> ALB /process
+ *   originals bucket --Object Created / Deleted (EventBridge)--> rule --API destination--> ALB /process
  *                                                     (retries, then SQS DLQ + alarm)
  *   viewer --> CloudFront --/render/*--> ALB (secret origin header) --> Fargate tasks (ARM64)
  *                        --/thumbnails/*, /optimized/*, default--> S3 through origin access control
@@ -63,7 +63,7 @@ import {
   enableOriginalsEvents,
   galleryBuckets,
   galleryDistribution,
-  originalCreatedRule,
+  originalEventsRule,
   queueDepthMetric,
   retention,
   ruleMetric,
@@ -589,10 +589,11 @@ export class ProcessingStack extends Stack {
       'This queue is itself the dead-letter queue of the EventBridge rule target.',
     );
 
-    this.rule = originalCreatedRule(this, props.stage, props.originalsBucket);
+    this.rule = originalEventsRule(this, props.stage, props.originalsBucket);
     this.rule.addTarget(
       new targets.ApiDestination(destination, {
-        // The whole event is the body (the service parses the S3 "Object Created" shape).
+        // The whole event is the body (the service parses the S3 "Object Created" and
+        // "Object Deleted" shapes).
         deadLetterQueue: this.deadLetterQueue,
         retryAttempts: 185,
         maxEventAge: Duration.hours(24),

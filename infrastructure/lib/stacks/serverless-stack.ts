@@ -46,7 +46,7 @@ import {
   enableOriginalsEvents,
   galleryBuckets,
   galleryDistribution,
-  originalCreatedRule,
+  originalEventsRule,
   queueDepthMetric,
   retention,
   ruleMetric,
@@ -248,7 +248,7 @@ export class ServerlessStack extends Stack {
       maxEventAge: props.maxEventAge ?? Duration.hours(6),
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
-    this.rule = originalCreatedRule(this, props.stage, props.originalsBucket);
+    this.rule = originalEventsRule(this, props.stage, props.originalsBucket);
     this.rule.addTarget(
       new targets.LambdaFunction(this.function, {
         deadLetterQueue: this.deadLetterQueue,
