@@ -43,6 +43,8 @@ struct enl_aws_config {
 	char endpoint_s3[512]; /* AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL; "" = AWS */
 	char
 	    endpoint_dynamodb[512]; /* AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL; "" = AWS */
+	/* AWS_ENDPOINT_URL_CLOUDFRONT, else AWS_ENDPOINT_URL; "" = AWS (the CDN, cdn.h) */
+	char endpoint_cloudfront[512];
 };
 
 /* Reads the variables above. Endpoints must be http:// or https:// URLs (a trailing '/'

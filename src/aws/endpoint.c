@@ -59,6 +59,10 @@ int enl_aws_config_from_env(struct enl_aws_config *out, struct enl_errmsg *e)
 	                   "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", e, &which)) ||
 	    (rc = check_endpoint(out->endpoint_dynamodb, which, e)))
 		return rc;
+	if ((rc = env_copy(out->endpoint_cloudfront, sizeof(out->endpoint_cloudfront),
+	                   "AWS_ENDPOINT_URL_CLOUDFRONT", "AWS_ENDPOINT_URL", e, &which)) ||
+	    (rc = check_endpoint(out->endpoint_cloudfront, which, e)))
+		return rc;
 	if (!out->region[0]) {
 		if (!out->endpoint_s3[0] || !out->endpoint_dynamodb[0])
 			return enl_fail(e, ENL_EINVAL, "AWS_REGION is not set");

@@ -8,8 +8,9 @@
 
 static void clear(void)
 {
-	const char *v[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-	                   "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB"};
+	const char *v[] = {
+	    "AWS_REGION",          "AWS_DEFAULT_REGION",        "AWS_ENDPOINT_URL",
+	    "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_CLOUDFRONT"};
 	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
 		unsetenv(v[i]);
 }
@@ -40,6 +41,7 @@ int main(void)
 	CHECK_INT_EQ(enl_aws_config_from_env(&cfg, &e), 0);
 	CHECK_STR_EQ(cfg.region, "eu-west-1");
 	CHECK_STR_EQ(cfg.endpoint_s3, "");
+	CHECK_STR_EQ(cfg.endpoint_cloudfront, ""); /* https://cloudfront.amazonaws.com */
 
 	check_url(
 	    &cfg, "photos", "my photo+1/caf\xc3\xa9 100%.jpg", NULL,
@@ -60,6 +62,14 @@ int main(void)
 	CHECK_INT_EQ(enl_aws_config_from_env(&cfg, &e), 0);
 	CHECK_STR_EQ(cfg.endpoint_s3, "http://localhost:4569");
 	CHECK_STR_EQ(cfg.endpoint_dynamodb, "http://127.0.0.1:4566");
+	CHECK_STR_EQ(cfg.endpoint_cloudfront, "http://127.0.0.1:4566");
+	setenv("AWS_ENDPOINT_URL_CLOUDFRONT", "http://127.0.0.1:9443/", 1);
+	CHECK_INT_EQ(enl_aws_config_from_env(&cfg, &e), 0);
+	CHECK_STR_EQ(cfg.endpoint_cloudfront, "http://127.0.0.1:9443");
+	setenv("AWS_ENDPOINT_URL_CLOUDFRONT", "cloudfront.local", 1);
+	CHECK_INT_EQ(enl_aws_config_from_env(&cfg, &e), ENL_EINVAL);
+	CHECK(strstr(e.text, "AWS_ENDPOINT_URL_CLOUDFRONT") != NULL);
+	unsetenv("AWS_ENDPOINT_URL_CLOUDFRONT");
 	check_url(&cfg, "photos", "a b/c", NULL, "http://localhost:4569/photos/a%20b/c");
 	CHECK_INT_EQ(enl_aws_dynamodb_url(&u, &cfg), 0);
 	CHECK_STR_EQ(u, "http://127.0.0.1:4566/");
