@@ -8,6 +8,7 @@
 #define ENLARGER_BACKEND_H
 
 #include "enlarger/aws.h"
+#include "enlarger/cdn.h"
 #include "enlarger/config.h"
 #include "enlarger/err.h"
 #include "enlarger/store.h"
@@ -32,6 +33,8 @@ struct enl_backends {
 	struct enl_aws_limits limits;
 	struct enl_aws_credprov *creds;
 	struct enl_aws_client *client;
+	/* The CDN to invalidate (ENLARGER_CDN_DISTRIBUTION_ID, aws only), or NULL. */
+	struct enl_cdn *cdn;
 };
 
 /* Opens both backends of cfg->backend into *out (zeroed first). For aws it reads the AWS_*

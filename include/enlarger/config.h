@@ -73,6 +73,7 @@ struct enl_config {
 	char process_api_key_header[64];
 	char origin_secret[256]; /* empty: /render is open */
 	char origin_secret_header[64];
+	char cdn_distribution_id[128]; /* empty: no CDN invalidation */
 
 	enum enl_photo_id_rule photo_id_rule;
 	int watch;     /* 1: process files landing in the local originals folder */

@@ -32,6 +32,7 @@ struct enl_app {
 	struct enl_flights *flights; /* owned */
 	struct enl_sources *sources; /* owned */
 	struct enl_cleanup *cleanup; /* owned: old objects of replaced and deleted photos */
+	struct enl_cdn *cdn;         /* borrowed, may be NULL: invalidated by the cleanups */
 	int cores;                   /* online CPUs, shared by the running jobs */
 	/* Pipeline runs since start (processed photos + renders), for tests and metrics. */
 	uint64_t process_runs;

@@ -40,6 +40,13 @@ static int open_aws(struct enl_backends *b, const struct enl_config *cfg, struct
 		snprintf(why, sizeof(why), "%s", e ? e->text : "");
 		return enl_fail(e, rc, "ENLARGER_TABLE / ENLARGER_TABLE_KEY: %s", why);
 	}
+	if (cfg->cdn_distribution_id[0] &&
+	    (rc = enl_cdn_cloudfront_open(&b->aws, b->client, cfg->cdn_distribution_id, &b->cdn,
+	                                  e))) {
+		char why[sizeof(e->text)];
+		snprintf(why, sizeof(why), "%s", e ? e->text : "");
+		return enl_fail(e, rc, "ENLARGER_CDN_DISTRIBUTION_ID: %s", why);
+	}
 	enl_log_json(ENL_LOG_INFO, "aws backends",
 	             json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i}", "region", b->aws.region,
 	                       "s3", b->aws.endpoint_s3[0] ? b->aws.endpoint_s3 : "aws", "dynamodb",
@@ -65,10 +72,12 @@ void enl_backends_close(struct enl_backends *b)
 {
 	if (!b)
 		return;
+	enl_cdn_destroy(b->cdn);
 	enl_table_destroy(b->table);
 	enl_store_destroy(b->store);
 	enl_aws_client_free(b->client);
 	enl_aws_credprov_free(b->creds);
+	b->cdn = NULL;
 	b->table = NULL;
 	b->store = NULL;
 	b->client = NULL;

@@ -60,6 +60,7 @@ int enl_cmd_setup(struct enl_cmd_setup *s, const char *argv0, const char **what,
 	if ((rc = enl_app_init(&s->app, &s->cfg, s->backends.store, s->backends.table, e)))
 		return rc;
 	s->app_ready = 1;
+	s->app.cdn = s->backends.cdn;
 	enl_app_register_metrics(&s->app);
 	return enl_routes_new(&s->cfg, &s->app, &s->routes, e);
 }

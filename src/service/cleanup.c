@@ -11,6 +11,7 @@
 
 #include <openssl/rand.h>
 
+#include "enlarger/cdn.h"
 #include "enlarger/clock.h"
 #include "enlarger/log.h"
 #include "enlarger/metrics.h"
@@ -112,6 +113,42 @@ static int same_target(const struct task *t, const struct task *u)
 	       (t->key[0] && strcmp(t->key, u->key) == 0);
 }
 
+/* ---- the CDN step ---- */
+
+/* One invalidation of the photo's viewer paths (the distribution's behaviours /render,
+ * /thumbnails and /optimized, see infrastructure/), percent-encoded as viewers request
+ * them (enl_cdn_path_encode), with the task's CallerReference. */
+static int invalidate(struct enl_app *app, const struct task *t, struct enl_errmsg *e)
+{
+	static const char *const tops[] = {"/render/", "/thumbnails/", "/optimized/"};
+	struct enl_buf p[3];
+	const char *paths[3];
+	size_t n = 0;
+	int rc = 0;
+	for (int i = 0; i < 3; i++) {
+		/* "/render/<key>*" for the original's variants; "/thumbnails/<photoId>/" and
+		 * "/optimized/<photoId>/" with a '*' for its derivatives. */
+		const char *what = i == 0 ? t->key : t->photo_id;
+		enl_buf_init(&p[i], 4 * ENL_KEY_MAX);
+		if (!what[0] || rc)
+			continue;
+		rc = enl_buf_append(&p[i], tops[i], strlen(tops[i]));
+		if (!rc)
+			rc = enl_cdn_path_encode(&p[i], what);
+		if (!rc)
+			rc = enl_buf_append(&p[i], i == 0 ? "*" : "/*",
+			                    i == 0 ? 2 : 3); /* with NUL */
+		paths[n++] = (const char *)p[i].data;
+	}
+	if (rc)
+		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
+	else if (n)
+		rc = enl_cdn_invalidate(app->cdn, paths, n, t->caller_ref, e);
+	for (int i = 0; i < 3; i++)
+		enl_buf_free(&p[i]);
+	return rc;
+}
+
 /* ---- one task ---- */
 
 typedef int (*sweep_fn)(struct enl_app *app, const char *what, struct enl_sweep_stats *st,
@@ -157,9 +194,21 @@ static unsigned run(struct enl_cleanup *c, struct task *t, struct enl_errmsg *e)
 	if (!rc && st.listed)
 		log_task(ENL_LOG_INFO, "cleanup swept", t, &st, NULL);
 	/* The CDN last: invalidated before the objects are gone, an edge could fetch and
-	 * keep them again. (No CDN is set up yet.) */
-	if (!rc && left == ENL_CLEANUP_INVALIDATE)
-		left = 0;
+	 * keep them again. Never the event's failure: retried here, then given up. */
+	if (!rc && left == ENL_CLEANUP_INVALIDATE) {
+		if (!app->cdn) {
+			left = 0;
+		} else if ((rc = invalidate(app, t, e)) == 0) {
+			__atomic_fetch_add(&c->invalidations, 1, __ATOMIC_RELAXED);
+			log_task(ENL_LOG_INFO, "cdn invalidated", t, NULL, NULL);
+			left = 0;
+		} else if (rc == ENL_EINVAL || rc == ENL_EDENIED) {
+			/* Trying again will not help (a bad distribution, no permission). */
+			__atomic_fetch_add(&c->invalidation_failures, 1, __ATOMIC_RELAXED);
+			log_task(ENL_LOG_ERROR, "cdn invalidation failed", t, NULL, e->text);
+			left = 0;
+		}
+	}
 	enl_log_set_request_id(NULL);
 	return left;
 }

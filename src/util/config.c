@@ -26,7 +26,17 @@ enum kind {
 	           "any" allows that word */
 };
 
-enum strcheck { S_ANY, S_NONEMPTY, S_NAME, S_BUCKET, S_TABLE, S_HEADER, S_LISTEN, S_SECRET };
+enum strcheck {
+	S_ANY,
+	S_NONEMPTY,
+	S_NAME,
+	S_BUCKET,
+	S_TABLE,
+	S_HEADER,
+	S_LISTEN,
+	S_SECRET,
+	S_ALNUM, /* letters and digits, or empty */
+};
 
 struct setting {
 	const char *env;
@@ -185,6 +195,10 @@ static const struct setting settings[] = {
        "otherwise).")},
     {"ENLARGER_ORIGIN_SECRET_HEADER", K_STR, F(origin_secret_header), 0, 0, "x-origin-secret", NULL,
      S_HEADER, H("The header that carries the origin secret.")},
+    {"ENLARGER_CDN_DISTRIBUTION_ID", K_STR, F(cdn_distribution_id), 0, 0, "", NULL, S_ALNUM,
+     H("CloudFront distribution whose edge copies of a photo are invalidated when it is deleted "
+       "or replaced (one `CreateInvalidation` of 3 paths; the first 1,000 paths a month are "
+       "free, then $0.005 each). Needs `ENLARGER_BACKEND=aws`; empty: no invalidation.")},
     /* Read by the AWS backends (src/backend/backend.c); the same ranges and defaults. */
     {"ENLARGER_AWS_CONNECT_TIMEOUT_MS", K_INT, F(aws_connect_timeout_ms), 50, 60000, "1000", NULL,
      S_ANY, H("AWS backend: TCP/TLS connect timeout of one S3 or DynamoDB call.")},
@@ -259,6 +273,11 @@ static const char *check_string(const struct setting *st, const char *v)
 			return "must be a name";
 		return enl_ident_ok(v, n) ? NULL
 		                          : "may only hold letters, digits, '_', '.' and '-'";
+	case S_ALNUM:
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)v[i]))
+				return "may only hold letters and digits";
+		return NULL;
 	case S_HEADER:
 		if (n == 0)
 			return "must be a header name";
@@ -443,6 +462,13 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 		    e, ENL_EINVAL,
 		    "ENLARGER_WATCH=1 needs ENLARGER_BACKEND=local (the watcher watches the "
 		    "local originals folder; with aws, S3 events reach POST /process)");
+		goto done;
+	}
+	if (out->cdn_distribution_id[0] && out->backend != ENL_BACKEND_AWS) {
+		rc = enl_fail(
+		    e, ENL_EINVAL,
+		    "ENLARGER_CDN_DISTRIBUTION_ID needs ENLARGER_BACKEND=aws (CloudFront is "
+		    "called with the AWS credentials)");
 		goto done;
 	}
 	const struct {

@@ -314,6 +314,84 @@ def delete_retried(st):
             srv.cleanup()
 
 
+# ---- 4: CDN invalidation (AWS only: CloudFront is called with the AWS credentials) --------
+
+def cdn_invalidations(st):
+    """A CloudFront stand-in whose requests botocore verifies (tests/aws/cloudfront_standin.py):
+    one CreateInvalidation of the photo's three paths per replacement and per delete, none
+    for a first upload; 5xx and throttling retried, a refusal given up; never the event's
+    failure."""
+    from cloudfront_standin import CloudFrontStandIn
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    env = st.env()
+    token = "FQoGZXIvYXdzEXAMPLE+token/with=signs"
+    with CloudFrontStandIn(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
+                           token) as cf:
+        # The stand-in's check can fail: botocore's own request, signed with another secret.
+        import urllib.request
+        req = AWSRequest(method="POST", url=cf.endpoint + "/2020-05-31/distribution/E1/"
+                         "invalidation", data=b"<x/>", headers={"Content-Type": "text/xml"})
+        botocore.auth.SigV4Auth(Credentials(env["AWS_ACCESS_KEY_ID"], "wrong", token),
+                                "cloudfront", "us-east-1").add_auth(req)
+        try:
+            urllib.request.urlopen(urllib.request.Request(
+                req.url, data=req.body, headers=dict(req.headers), method="POST"))
+            check(False, "the stand-in takes a request signed with a wrong secret")
+        except urllib.error.HTTPError as err:
+            check(err.code == 403, f"the stand-in refuses a wrong signature: {err.code}")
+        cf.requests.clear()
+
+        srv = Server(AwsBackend(st), ENLARGER_PROCESS_API_KEY=KEY,
+                     ENLARGER_CDN_DISTRIBUTION_ID="E2TESTDIST9", AWS_SESSION_TOKEN=token,
+                     AWS_ENDPOINT_URL_CLOUDFRONT=cf.endpoint)
+        try:
+            key = "cdn/photo one*é.jpg"  # '*' is no wildcard in the middle of a path
+            enc = "cdn/photo%20one%2A%C3%A9.jpg"
+            want = {f"/render/{enc}*", f"/thumbnails/{enc}/*", f"/optimized/{enc}/*"}
+            upload_and_process(srv, key, "10", camera_photo("cdn1"), "first upload")
+            time.sleep(1.0)
+            check(cf.created == {}, f"no invalidation for a first upload: {cf.created}")
+
+            upload_and_process(srv, key, "20", camera_photo("cdn2", 500, 400), "replacement")
+            wait_until("one invalidation for the replacement", lambda: len(cf.created) == 1)
+            inv = list(cf.created.values())
+            check(inv and inv[0]["dist"] == "E2TESTDIST9" and set(inv[0]["paths"]) == want,
+                  f"the photo's three paths on the distribution: {inv}")
+
+            # A delete while CloudFront answers 503 twice: the event is answered at once;
+            # the invalidation is retried until it is made, once.
+            cf.fail_next(2, 503)
+            srv.backend.delete_original(key)
+            t0 = time.time()
+            st_, res = process(srv, eventbridge("originals", key, "30", deleted=True),
+                               what="delete with the CDN failing")
+            check(res and res.get("outcome") == "deleted" and time.time() - t0 < 5,
+                  f"the delete does not wait for the CDN: {res}")
+            wait_until("one invalidation for the delete, after the 503s",
+                       lambda: len(cf.created) == 2)
+            # Throttled past the request's own retries: tried again later (5 s).
+            cf.fail_next(4, 400, "Throttling")
+            upload_and_process(srv, key, "40", camera_photo("cdn3"), "re-upload")
+            upload_and_process(srv, key, "50", camera_photo("cdn4", 300, 200), "replaced again")
+            wait_until("the throttled invalidation is made later", lambda: len(cf.created) == 3,
+                       timeout=60)
+            # Refused (no permission): given up, counted, and the event still succeeds.
+            cf.fail_next(1, 403, "AccessDenied")
+            upload_and_process(srv, key, "60", camera_photo("cdn5", 320, 240), "replaced, denied")
+            wait_until("the refused invalidation is counted as given up",
+                       lambda: srv.metric("enlarger_cdn_invalidation_failures") == 1)
+            check(srv.metric("enlarger_cdn_invalidations") == 3,
+                  f"three invalidations made: {srv.metric('enlarger_cdn_invalidations')}")
+            bad = [r for r in cf.requests if r.get("why") not in ("", "scripted")]
+            check(not bad, f"every request botocore checked was right: {bad}")
+            check(sum(1 for r in cf.requests if r["ok"]) >= 3, f"requests: {cf.requests}")
+            check(srv.stop() == 0, "server exits 0")
+        finally:
+            srv.cleanup()
+
+
 def main_suite(backend):
     srv = Server(backend, ENLARGER_PROCESS_API_KEY=KEY)
     try:
@@ -333,6 +411,7 @@ def main():
         with harness.standins_or_skip() as st:
             main_suite(AwsBackend(st))
             delete_retried(st)
+            cdn_invalidations(st)
     shutil.rmtree(tmp, ignore_errors=True)
     done()
 

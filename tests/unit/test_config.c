@@ -163,6 +163,11 @@ int main(void)
 	    {"ENLARGER_WATCH", "yes"},
 	    {"ENLARGER_WEBP_QUALITY", "101"},
 	    {"ENLARGER_LEASE_MS", "10"},
+	    {"ENLARGER_CLEANUP_JOBS", "0"},
+	    {"ENLARGER_CLEANUP_QUEUE_DEPTH", "0"},
+	    {"ENLARGER_CDN_DISTRIBUTION_ID", "E2-BAD/ID"},
+	    /* CloudFront is called with the AWS credentials: not on the local backend. */
+	    {"ENLARGER_CDN_DISTRIBUTION_ID", "E2TESTDIST"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = load1(bad[i].name, bad[i].value, &c, &e);
@@ -173,6 +178,15 @@ int main(void)
 			        bad[i].value, e.text);
 		}
 	}
+
+	{
+		struct env v = {
+		    {"ENLARGER_BACKEND", "ENLARGER_CDN_DISTRIBUTION_ID"}, {"aws", "E2TESTDIST"}, 2};
+		CHECK(enl_config_load(&c, get, &v, &e) == 0);
+		CHECK_STR_EQ(c.cdn_distribution_id, "E2TESTDIST");
+	}
+	CHECK_INT_EQ(c.cleanup_jobs, 2);
+	CHECK_INT_EQ(c.cleanup_queue_depth, 1000);
 
 	CHECK(load1("ENLARGER_PROCESS_API_KEY", "s3cret", &c, &e) == 0);
 	CHECK_STR_EQ(c.process_api_key, "s3cret");
