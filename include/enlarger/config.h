@@ -69,10 +69,15 @@ struct enl_config {
 	char render_signing_key[256];
 	char render_signing_key_previous[256];
 
-	char process_api_key[256]; /* empty: no key required */
+	char process_api_key[256];          /* empty: no key required */
+	char process_api_key_previous[256]; /* also accepted, during a rotation */
 	char process_api_key_header[64];
-	char origin_secret[256]; /* empty: /render is open */
+	char origin_secret[256];          /* empty: /render is open */
+	char origin_secret_previous[256]; /* also accepted, during a rotation */
 	char origin_secret_header[64];
+	int allow_open; /* 1: serve without those secrets on a non-loopback address */
+	/* Not from the environment: set by the door that serves ENLARGER_LISTEN (`serve`). */
+	int listening;
 	char cdn_distribution_id[128]; /* empty: no CDN invalidation */
 
 	enum enl_photo_id_rule photo_id_rule;
@@ -99,6 +104,9 @@ struct enl_config {
 	int lambda_reserve_ms;
 };
 
+/* The shortest secret (API key, origin secret and their _PREVIOUS) accepted, in bytes. */
+#define ENL_SECRET_MIN_BYTES 16
+
 /* Looks a variable up; returns a borrowed string or NULL when unset. */
 typedef const char *(*enl_config_getenv_fn)(void *ud, const char *name);
 
@@ -107,6 +115,15 @@ typedef const char *(*enl_config_getenv_fn)(void *ud, const char *name);
  * value is malformed or out of range. */
 int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
                     struct enl_errmsg *e);
+
+/* The HTTP doors left open: the names of ENLARGER_PROCESS_API_KEY and ENLARGER_ORIGIN_SECRET
+ * (in that order, static strings) that are empty while ENLARGER_LISTEN is not a loopback
+ * address (127.0.0.0/8, ::1, localhost; any other name counts as reachable). Returns how
+ * many (0 to 2) it put in names. `serve` refuses to start with any unless
+ * ENLARGER_ALLOW_OPEN=1, and then warns at start and on /readyz. */
+int enl_config_open_doors(const struct enl_config *c, const char *names[2]);
+/* Whether host:port (ENLARGER_LISTEN's form) names a loopback address. */
+int enl_config_listen_is_loopback(const char *listen);
 
 /* Writes one line per setting ("NAME=value", secrets shown as "(set)") to the log
  * at info level: what the server actually runs with. */

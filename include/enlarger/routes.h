@@ -28,5 +28,8 @@ void enl_routes_free(struct enl_routes *r);
 /* 1 when given equals expected, in time that depends on neither's content or length
  * (both are hashed, then compared with CRYPTO_memcmp). given may be NULL (0). */
 int enl_http_secret_equal(const char *given, const char *expected);
+/* 1 when given equals current, or previous when that is not empty (a rotation: the
+ * sender may still have the old one). Both are compared, whichever matches. */
+int enl_http_secret_accepted(const char *given, const char *current, const char *previous);
 
 #endif

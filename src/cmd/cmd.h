@@ -27,11 +27,13 @@ struct enl_cmd_setup {
 };
 
 /* Loads the configuration and opens libvips, the backends, the app and the route table
- * into *s, in that order. On failure: the error (ENL_EINVAL with e naming the variable
- * for a bad configuration), *what the step's words for the log ("bad configuration",
+ * into *s, in that order. listens: the door serves ENLARGER_LISTEN (`serve`), so a
+ * reachable address without both secrets is refused as a bad configuration unless
+ * ENLARGER_ALLOW_OPEN=1 (then logged as a warning). On failure: the error (ENL_EINVAL with e naming
+ * the variable for a bad configuration), *what the step's words for the log ("bad configuration",
  * "cannot open the store or the table", ...); enl_cmd_teardown closes what was opened
  * either way. */
-int enl_cmd_setup(struct enl_cmd_setup *s, const char *argv0, const char **what,
+int enl_cmd_setup(struct enl_cmd_setup *s, const char *argv0, int listens, const char **what,
                   struct enl_errmsg *e);
 void enl_cmd_teardown(struct enl_cmd_setup *s);
 

@@ -29,7 +29,7 @@ int enl_cmd_lambda(int argc, char **argv)
 		fprintf(stderr, "enlarger: %s\n", e.text);
 		return 2;
 	}
-	if (enl_cmd_setup(&s, argv[0], &what, &e)) {
+	if (enl_cmd_setup(&s, argv[0], 0, &what, &e)) {
 		struct enl_errmsg pe = {{0}};
 		enl_cmd_log_fatal(what, &e);
 		if (enl_lambda_init_error(rt, ENL_LAMBDA_INIT, e.text, &pe))

@@ -30,7 +30,7 @@ int enl_cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (enl_cmd_setup(&s, argv[0], &what, &e)) {
+	if (enl_cmd_setup(&s, argv[0], 1, &what, &e)) {
 		enl_cmd_log_fatal(what, &e);
 		if (!s.config_ok) {
 			fprintf(stderr, "enlarger: %s\n", e.text);

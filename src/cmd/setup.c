@@ -28,7 +28,31 @@ static int make_parent_dir(const char *path, struct enl_errmsg *e)
 	return 0;
 }
 
-int enl_cmd_setup(struct enl_cmd_setup *s, const char *argv0, const char **what,
+/* Closed by default: a reachable port with an empty secret lets anyone process and
+ * render. 0, or ENL_EINVAL naming the variable(s). */
+static int check_open_doors(struct enl_config *cfg, struct enl_errmsg *e)
+{
+	const char *open[2];
+	int n = enl_config_open_doors(cfg, open);
+	if (n == 0)
+		return 0;
+	if (!cfg->allow_open)
+		return enl_fail(e, ENL_EINVAL,
+		                "%s%s%s is empty while ENLARGER_LISTEN (%s) is not a loopback "
+		                "address: set %s, or ENLARGER_ALLOW_OPEN=1 to serve without %s",
+		                open[0], n > 1 ? " and " : "", n > 1 ? open[1] : "", cfg->listen,
+		                n > 1 ? "both" : "it", n > 1 ? "them" : "it");
+	json_t *f = json_pack("{s:s, s:s}", "listen", cfg->listen, "allow", "ENLARGER_ALLOW_OPEN");
+	json_t *vars = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(vars, json_string(open[i]));
+	json_object_set_new(f, "empty", vars);
+	enl_log_json(ENL_LOG_WARN,
+	             "serving open: anyone who reaches the port can process and render", f);
+	return 0;
+}
+
+int enl_cmd_setup(struct enl_cmd_setup *s, const char *argv0, int listens, const char **what,
                   struct enl_errmsg *e)
 {
 	int rc;
@@ -42,6 +66,9 @@ int enl_cmd_setup(struct enl_cmd_setup *s, const char *argv0, const char **what,
 
 	*what = "bad configuration";
 	if ((rc = enl_config_load(&s->cfg, NULL, NULL, e)))
+		return rc;
+	s->cfg.listening = listens;
+	if (listens && (rc = check_open_doors(&s->cfg, e)))
 		return rc;
 	s->config_ok = 1;
 	enl_log_set_level((enum enl_log_level)s->cfg.log_level);

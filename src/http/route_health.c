@@ -18,6 +18,10 @@ static int route_healthz(struct enl_req *req, struct enl_resp *resp)
 struct readyz_route {
 	struct enl_app *app;
 	int retry_after_s;
+	/* The secrets left empty on a reachable address (ENLARGER_ALLOW_OPEN=1), said on
+	 * every answer so an open deployment does not go unnoticed. */
+	const char *open[2];
+	int n_open;
 };
 
 static int route_readyz(struct enl_req *req, struct enl_resp *resp)
@@ -36,9 +40,18 @@ static int route_readyz(struct enl_req *req, struct enl_resp *resp)
 		enl_resp_retry_after(resp, self->retry_after_s, 0);
 		return rc;
 	}
-	return enl_resp_json(
-	    resp, 200,
-	    json_pack("{s:s, s:s, s:s}", "status", "ready", "store", r.store, "table", r.table));
+	json_t *body =
+	    json_pack("{s:s, s:s, s:s}", "status", "ready", "store", r.store, "table", r.table);
+	if (body && self->n_open) {
+		json_t *w = json_array();
+		for (int i = 0; i < self->n_open; i++)
+			json_array_append_new(
+			    w, json_sprintf("open: %s is empty on a non-loopback address "
+			                    "(ENLARGER_ALLOW_OPEN=1)",
+			                    self->open[i]));
+		json_object_set_new(body, "warnings", w);
+	}
+	return enl_resp_json(resp, 200, body);
 }
 
 int enl_route_healthz_register(struct enl_route *rt, const struct enl_config *cfg,
@@ -58,6 +71,8 @@ int enl_route_readyz_register(struct enl_route *rt, const struct enl_config *cfg
 		return ENL_ENOMEM;
 	self->app = app;
 	self->retry_after_s = cfg->retry_after_s;
+	if (cfg->listening)
+		self->n_open = enl_config_open_doors(cfg, self->open);
 	*rt = (struct enl_route){"GET", "/readyz", route_readyz, "readyz", self};
 	return 0;
 }

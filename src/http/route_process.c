@@ -17,6 +17,7 @@
 struct process_route {
 	struct enl_app *app;
 	char api_key[ENL_CFG_SIZE(process_api_key)]; /* empty: no key required */
+	char api_key_previous[ENL_CFG_SIZE(process_api_key_previous)];
 	char api_key_header[ENL_CFG_SIZE(process_api_key_header)];
 	int retry_after_s;
 };
@@ -29,8 +30,8 @@ static int route_process(struct enl_req *req, struct enl_resp *resp)
 	struct enl_errmsg e = {{0}};
 	int rc;
 
-	if (self->api_key[0] &&
-	    !enl_http_secret_equal(req->header(req, self->api_key_header), self->api_key)) {
+	if (self->api_key[0] && !enl_http_secret_accepted(req->header(req, self->api_key_header),
+	                                                  self->api_key, self->api_key_previous)) {
 		rc = enl_resp_problem(resp, ENL_EAUTH, "missing or wrong API key");
 		enl_resp_header(resp, "WWW-Authenticate", "ApiKey header=\"%s\"",
 		                self->api_key_header);
@@ -60,6 +61,8 @@ int enl_route_process_register(struct enl_route *rt, const struct enl_config *cf
 		return ENL_ENOMEM;
 	self->app = app;
 	memcpy(self->api_key, cfg->process_api_key, sizeof(self->api_key));
+	memcpy(self->api_key_previous, cfg->process_api_key_previous,
+	       sizeof(self->api_key_previous));
 	memcpy(self->api_key_header, cfg->process_api_key_header, sizeof(self->api_key_header));
 	self->retry_after_s = cfg->retry_after_s;
 	*rt = (struct enl_route){"POST", "/process", route_process, "process", self};

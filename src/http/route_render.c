@@ -19,6 +19,7 @@
 struct render_route {
 	struct enl_app *app;
 	char origin_secret[ENL_CFG_SIZE(origin_secret)]; /* empty: /render is open */
+	char origin_secret_previous[ENL_CFG_SIZE(origin_secret_previous)];
 	char origin_secret_header[ENL_CFG_SIZE(origin_secret_header)];
 	int retry_after_s;
 	int unversioned_max_age;
@@ -62,8 +63,8 @@ static int route_render(struct enl_req *req, struct enl_resp *resp)
 
 	/* CloudFront adds the secret header; anyone else reaching the origin is refused. */
 	if (self->origin_secret[0] &&
-	    !enl_http_secret_equal(req->header(req, self->origin_secret_header),
-	                           self->origin_secret))
+	    !enl_http_secret_accepted(req->header(req, self->origin_secret_header),
+	                              self->origin_secret, self->origin_secret_previous))
 		return enl_resp_problem(resp, ENL_EAUTH, "requests must come through the CDN");
 	snprintf(resp->log_key, sizeof(resp->log_key), "%.*s", (int)sizeof(resp->log_key) - 1, key);
 	if (!*key)
@@ -122,6 +123,8 @@ int enl_route_render_register(struct enl_route *rt, const struct enl_config *cfg
 		return ENL_ENOMEM;
 	self->app = app;
 	memcpy(self->origin_secret, cfg->origin_secret, sizeof(self->origin_secret));
+	memcpy(self->origin_secret_previous, cfg->origin_secret_previous,
+	       sizeof(self->origin_secret_previous));
 	memcpy(self->origin_secret_header, cfg->origin_secret_header,
 	       sizeof(self->origin_secret_header));
 	self->retry_after_s = cfg->retry_after_s;

@@ -19,3 +19,10 @@ int enl_http_secret_equal(const char *given, const char *expected)
 		return 0;
 	return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
 }
+
+int enl_http_secret_accepted(const char *given, const char *current, const char *previous)
+{
+	int cur = enl_http_secret_equal(given, current);
+	int prev = previous && previous[0] && enl_http_secret_equal(given, previous);
+	return cur | prev;
+}

@@ -2,12 +2,14 @@
  * one parser per kind, and a message naming the variable when a value is bad. */
 #include "enlarger/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "enlarger/defaults.h"
@@ -187,14 +189,28 @@ static const struct setting settings[] = {
      NULL, S_ANY, H("1: keep the EXIF Artist and Copyright in the derivatives (never GPS).")},
     {"ENLARGER_PROCESS_API_KEY", K_STR, F(process_api_key), 0, 0, "", NULL, S_SECRET,
      H("When set, `POST /process` requires this key (401 otherwise; compared in constant "
-       "time).")},
+       "time). At least 16 bytes. Required when `ENLARGER_LISTEN` is not a loopback "
+       "address, unless `ENLARGER_ALLOW_OPEN=1`.")},
+    {"ENLARGER_PROCESS_API_KEY_PREVIOUS", K_STR, F(process_api_key_previous), 0, 0, "", NULL,
+     S_SECRET,
+     H("Also accepted by `POST /process` while the key is rotated (`docs/deploy.md`, "
+       "\"Secrets and their rotation\"). Needs `ENLARGER_PROCESS_API_KEY`.")},
     {"ENLARGER_PROCESS_API_KEY_HEADER", K_STR, F(process_api_key_header), 0, 0, "x-api-key", NULL,
      S_HEADER, H("The header that carries the API key.")},
     {"ENLARGER_ORIGIN_SECRET", K_STR, F(origin_secret), 0, 0, "", NULL, S_SECRET,
      H("When set, `GET /render` requires this secret (the header CloudFront adds; 401 "
-       "otherwise).")},
+       "otherwise). At least 16 bytes. Required when `ENLARGER_LISTEN` is not a loopback "
+       "address, unless `ENLARGER_ALLOW_OPEN=1`.")},
+    {"ENLARGER_ORIGIN_SECRET_PREVIOUS", K_STR, F(origin_secret_previous), 0, 0, "", NULL, S_SECRET,
+     H("Also accepted by `GET /render` while the secret is rotated. Needs "
+       "`ENLARGER_ORIGIN_SECRET`.")},
     {"ENLARGER_ORIGIN_SECRET_HEADER", K_STR, F(origin_secret_header), 0, 0, "x-origin-secret", NULL,
      S_HEADER, H("The header that carries the origin secret.")},
+    {"ENLARGER_ALLOW_OPEN", K_INT, F(allow_open), 0, 1, "0", NULL, S_ANY,
+     H("1: `serve` starts on a non-loopback `ENLARGER_LISTEN` without "
+       "`ENLARGER_PROCESS_API_KEY` or `ENLARGER_ORIGIN_SECRET` (anyone who reaches the port "
+       "can then process and render); it warns at start and on `/readyz`. 0: it refuses to "
+       "start and names the variable.")},
     {"ENLARGER_CDN_DISTRIBUTION_ID", K_STR, F(cdn_distribution_id), 0, 0, "", NULL, S_ALNUM,
      H("CloudFront distribution whose edge copies of a photo are invalidated when it is deleted "
        "or replaced (one `CreateInvalidation` of 3 paths; the first 1,000 paths a month are "
@@ -257,8 +273,11 @@ static const char *check_string(const struct setting *st, const char *v)
 {
 	size_t n = strlen(v);
 	switch (st->check) {
-	case S_ANY:
-	case S_SECRET: return NULL;
+	case S_ANY: return NULL;
+	case S_SECRET:
+		return n == 0 || n >= ENL_SECRET_MIN_BYTES
+		           ? NULL
+		           : "must be at least " ENL_STR(ENL_SECRET_MIN_BYTES) " bytes";
 	case S_NONEMPTY: return n ? NULL : "must not be empty";
 	case S_BUCKET: return enl_bucket_name_problem(v); /* the stores refuse the same */
 	case S_TABLE:
@@ -464,6 +483,16 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 		    "local originals folder; with aws, S3 events reach POST /process)");
 		goto done;
 	}
+	/* A previous secret alone would leave the route open to everyone else. */
+	const char *lone = out->process_api_key_previous[0] && !out->process_api_key[0]
+	                       ? "ENLARGER_PROCESS_API_KEY"
+	                   : out->origin_secret_previous[0] && !out->origin_secret[0]
+	                       ? "ENLARGER_ORIGIN_SECRET"
+	                       : NULL;
+	if (lone) {
+		rc = enl_fail(e, ENL_EINVAL, "%s_PREVIOUS is set but %s is empty", lone, lone);
+		goto done;
+	}
 	if (out->cdn_distribution_id[0] && out->backend != ENL_BACKEND_AWS) {
 		rc = enl_fail(
 		    e, ENL_EINVAL,
@@ -531,6 +560,41 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 	}
 done:
 	return rc;
+}
+
+int enl_config_listen_is_loopback(const char *listen)
+{
+	char host[sizeof(((struct enl_config *)0)->listen)];
+	const char *colon = strrchr(listen, ':');
+	size_t n = colon ? (size_t)(colon - listen) : strlen(listen);
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return strcasecmp(host, "localhost") == 0;
+}
+
+int enl_config_open_doors(const struct enl_config *c, const char *names[2])
+{
+	int n = 0;
+	if (enl_config_listen_is_loopback(c->listen))
+		return 0;
+	if (!c->process_api_key[0])
+		names[n++] = "ENLARGER_PROCESS_API_KEY";
+	if (!c->origin_secret[0])
+		names[n++] = "ENLARGER_ORIGIN_SECRET";
+	return n;
 }
 
 json_t *enl_config_values(const struct enl_config *c)

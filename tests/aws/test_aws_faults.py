@@ -34,7 +34,7 @@ from standins import Skip, StandIns  # noqa: E402
 
 need_tools("vips", "vipsheader", "exiftool")
 
-KEY = "aws-test-key"
+KEY = "aws-test-key-0123456789"
 AUTH = {"x-api-key": KEY}
 BUCKETS = ["originals", "thumbnails", "optimized", "renders"]
 tmp = tempfile.mkdtemp(prefix="enl-aws-img-")

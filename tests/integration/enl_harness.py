@@ -323,9 +323,10 @@ class Server(TestProcess):
     """The real binary on a free port, on backend (a fresh LocalBackend in this
     server's own folder when None). Logs go to a file the tests read."""
 
-    def __init__(self, backend=None, data=None, port=None, **env):
+    def __init__(self, backend=None, data=None, port=None, host="127.0.0.1", **env):
         """data: an existing data folder (e.g. an earlier server's) to start on; port: a
-        port to listen on (e.g. a killed server's, so its clients reach the restart)."""
+        port to listen on (e.g. a killed server's, so its clients reach the restart); host:
+        the address it listens on (requests go to 127.0.0.1 either way)."""
         self.dir = tempfile.mkdtemp(prefix="enl-it-")
         self.data = data or os.path.join(self.dir, "data")
         os.makedirs(os.path.join(self.data, "originals"), exist_ok=True)
@@ -334,7 +335,7 @@ class Server(TestProcess):
         self.log_path = os.path.join(self.dir, "server.log")
         e = dict(os.environ)
         e.update({
-            "ENLARGER_LISTEN": f"127.0.0.1:{self.port}",
+            "ENLARGER_LISTEN": f"{host}:{self.port}",
             "ENLARGER_DATA_DIR": self.data,
             "ENLARGER_LOG_LEVEL": "info",
         })

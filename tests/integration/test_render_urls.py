@@ -48,7 +48,7 @@ ap.add_argument("--backend", choices=["local", "aws"], default="local")
 ARGS = ap.parse_args()
 need_tools("vips", "vipsheader")
 
-KEY = "test-key-123"
+KEY = "test-key-0123456789"
 api = OpenAPI()
 tmp = tempfile.mkdtemp(prefix="enl-it-urls-")
 SIGN_KEY = "the signing key, 32 bytes or more"

@@ -42,7 +42,7 @@ ap.add_argument("--backend", choices=["local", "aws"], default="local")
 ARGS = ap.parse_args()
 need_tools("vips", "vipsheader", "exiftool")
 
-KEY = "test-key-123"
+KEY = "test-key-0123456789"
 AUTH = {"x-api-key": KEY}
 tmp = tempfile.mkdtemp(prefix="enl-it-img-")
 
@@ -556,6 +556,67 @@ def bad_configuration():
     check(not os.path.exists(os.path.join(tmp, "never")), "bad configuration creates nothing")
 
 
+def closed_by_default():
+    """On a non-loopback address `serve` refuses to start without both secrets, naming the
+    variable, unless ENLARGER_ALLOW_OPEN=1 (then it warns at start and on /readyz); short
+    secrets are refused; a rotation's previous key and secret are accepted too."""
+    key, origin = "current-key-0123456789", "current-origin-0123456789"
+    old_key, old_origin = "previous-key-0123456789", "previous-origin-0123456789"
+    for env, named, not_named in [
+            ({}, ["ENLARGER_PROCESS_API_KEY", "ENLARGER_ORIGIN_SECRET"], []),
+            ({"ENLARGER_PROCESS_API_KEY": key}, ["ENLARGER_ORIGIN_SECRET"],
+             ["ENLARGER_PROCESS_API_KEY "]),
+            ({"ENLARGER_ORIGIN_SECRET": origin}, ["ENLARGER_PROCESS_API_KEY"],
+             ["ENLARGER_ORIGIN_SECRET "]),
+            ({"ENLARGER_PROCESS_API_KEY": key, "ENLARGER_ORIGIN_SECRET": "too-short"},
+             ["ENLARGER_ORIGIN_SECRET must be at least 16 bytes"], ["too-short"])]:
+        for listen in ["0.0.0.0:0", "[::]:0"]:
+            r = subprocess.run([os.environ["ENL_BINARY"], "serve"], capture_output=True,
+                               timeout=30,
+                               env=dict(os.environ, ENLARGER_LISTEN=listen, **env,
+                                        ENLARGER_DATA_DIR=os.path.join(tmp, "never")))
+            check(r.returncode == 2 and all(n.encode() in r.stderr for n in named) and
+                  not any(n.encode() in r.stderr for n in not_named),
+                  f"{listen} {sorted(env)}: exit {r.returncode}, {r.stderr[-400:]!r}")
+    check(not os.path.exists(os.path.join(tmp, "never")), "a refused start creates nothing")
+
+    # Open on purpose: it starts, says so in the log and on every /readyz.
+    srv = Server(host="0.0.0.0", ENLARGER_ALLOW_OPEN=1, ENLARGER_PROCESS_API_KEY=key)
+    try:
+        warn = [l for l in srv.log_lines() if l.get("msg", "").startswith("serving open")]
+        check(len(warn) == 1 and warn[0].get("empty") == ["ENLARGER_ORIGIN_SECRET"] and
+              warn[0].get("level") in ("warn", "warning"), f"start-up warning: {warn}")
+        st, _, body = srv.request("GET", "/readyz")
+        w = json.loads(body).get("warnings") if st == 200 else None
+        check(w and len(w) == 1 and "ENLARGER_ORIGIN_SECRET" in w[0] and
+              "ENLARGER_ALLOW_OPEN" in w[0], f"/readyz warns: {st} {body[:300]!r}")
+        check(srv.stop() == 0, "open server exits 0")
+    finally:
+        srv.cleanup()
+
+    # Closed, in the middle of a rotation: current and previous both work, nothing else.
+    srv = Server(host="0.0.0.0", ENLARGER_PROCESS_API_KEY=key,
+                 ENLARGER_PROCESS_API_KEY_PREVIOUS=old_key, ENLARGER_ORIGIN_SECRET=origin,
+                 ENLARGER_ORIGIN_SECRET_PREVIOUS=old_origin)
+    try:
+        st, _, body = srv.request("GET", "/readyz")
+        check(st == 200 and "warnings" not in json.loads(body), f"/readyz: {st} {body!r}")
+        srv.put_original("rot.jpg", make_image(os.path.join(tmp, "rot.jpg"), 400, 300))
+        ev = {"bucket": "originals", "key": "rot.jpg"}
+        for k, want in [(key, 200), (old_key, 200), (origin, 401), (old_key + "x", 401),
+                        (None, 401)]:
+            st, _, body = srv.request("POST", "/process", ev,
+                                      {"x-api-key": k} if k else {})
+            check(st == want, f"/process with key {k!r}: {st}, want {want}: {body[:200]!r}")
+        for s_, want in [(origin, 200), (old_origin, 200), (key, 401), (None, 401)]:
+            st, _, body = srv.request("GET", "/render/rot.jpg?w=100",
+                                      headers={"x-origin-secret": s_} if s_ else {})
+            check(st == want, f"/render with secret {s_!r}: {st}, want {want}")
+        check(srv.stop() == 0, "closed server exits 0")
+    finally:
+        srv.cleanup()
+
+
 def folder_watcher():
     """Local backend only: files landing in the originals folder are processed."""
     srv = Server(ENLARGER_WATCH=1)
@@ -644,6 +705,7 @@ def main():
         main_suite(None)
         queue_full(None)
         bad_configuration()
+        closed_by_default()
         folder_watcher()
         folder_watcher_catch_up()
     else:

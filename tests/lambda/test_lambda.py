@@ -40,7 +40,7 @@ ap.add_argument("--backend", choices=["local", "aws"], default="local")
 ARGS = ap.parse_args()
 need_tools("vips", "vipsheader", "exiftool")
 
-API_KEY = "lambda-test-key"
+API_KEY = "lambda-test-key-0123456789"
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 api = OpenAPI()
 tmp = tempfile.mkdtemp(prefix="enl-lambda-img-")

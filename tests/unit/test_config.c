@@ -168,6 +168,13 @@ int main(void)
 	    {"ENLARGER_CDN_DISTRIBUTION_ID", "E2-BAD/ID"},
 	    /* CloudFront is called with the AWS credentials: not on the local backend. */
 	    {"ENLARGER_CDN_DISTRIBUTION_ID", "E2TESTDIST"},
+	    /* Secrets of fewer than ENL_SECRET_MIN_BYTES bytes; a previous one alone. */
+	    {"ENLARGER_PROCESS_API_KEY", "s3cret"},
+	    {"ENLARGER_ORIGIN_SECRET", "0123456789abcde"},
+	    {"ENLARGER_PROCESS_API_KEY_PREVIOUS", "short"},
+	    {"ENLARGER_PROCESS_API_KEY_PREVIOUS", "0123456789abcdef"},
+	    {"ENLARGER_ORIGIN_SECRET_PREVIOUS", "0123456789abcdef"},
+	    {"ENLARGER_ALLOW_OPEN", "2"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = load1(bad[i].name, bad[i].value, &c, &e);
@@ -188,8 +195,55 @@ int main(void)
 	CHECK_INT_EQ(c.cleanup_jobs, 2);
 	CHECK_INT_EQ(c.cleanup_queue_depth, 1000);
 
-	CHECK(load1("ENLARGER_PROCESS_API_KEY", "s3cret", &c, &e) == 0);
-	CHECK_STR_EQ(c.process_api_key, "s3cret");
+	/* A short secret's message does not echo it. */
+	CHECK(load1("ENLARGER_ORIGIN_SECRET", "s3cret-s3cret", &c, &e) == ENL_EINVAL);
+	CHECK(strstr(e.text, "s3cret") == NULL && strstr(e.text, "16 bytes") != NULL);
+	CHECK(load1("ENLARGER_PROCESS_API_KEY", "0123456789abcdef", &c, &e) == 0);
+	CHECK_STR_EQ(c.process_api_key, "0123456789abcdef");
+	{
+		struct env v = {{"ENLARGER_PROCESS_API_KEY", "ENLARGER_PROCESS_API_KEY_PREVIOUS",
+		                 "ENLARGER_ORIGIN_SECRET", "ENLARGER_ORIGIN_SECRET_PREVIOUS"},
+		                {"new-key-0123456789", "old-key-0123456789",
+		                 "new-origin-0123456789", "old-origin-0123456789"},
+		                4};
+		CHECK(enl_config_load(&c, get, &v, &e) == 0);
+		CHECK_STR_EQ(c.process_api_key_previous, "old-key-0123456789");
+		CHECK_STR_EQ(c.origin_secret_previous, "old-origin-0123456789");
+	}
+
+	/* Closed by default: which secrets a listen address leaves open. */
+	static const struct {
+		const char *listen;
+		int loopback;
+	} addrs[] = {
+	    {"127.0.0.1:8080", 1}, {"127.1.2.3:0", 1},      {"localhost:80", 1},
+	    {"LocalHost:80", 1},   {"[::1]:8080", 1},       {"[::ffff:127.0.0.1]:1", 1},
+	    {"0.0.0.0:8080", 0},   {"[::]:8080", 0},        {"10.0.0.5:8080", 0},
+	    {"128.0.0.1:80", 0},   {"example.com:8080", 0}, {"localhost.evil.com:80", 0},
+	};
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		if (enl_config_listen_is_loopback(addrs[i].listen) != addrs[i].loopback) {
+			check_failures++;
+			fprintf(stderr, "%s: loopback should be %d\n", addrs[i].listen,
+			        addrs[i].loopback);
+		}
+	}
+	{
+		const char *open[2] = {NULL, NULL};
+		CHECK(load1("ENLARGER_LISTEN", "0.0.0.0:8080", &c, &e) == 0);
+		CHECK_INT_EQ(enl_config_open_doors(&c, open), 2);
+		CHECK_STR_EQ(open[0], "ENLARGER_PROCESS_API_KEY");
+		CHECK_STR_EQ(open[1], "ENLARGER_ORIGIN_SECRET");
+		struct env v = {{"ENLARGER_LISTEN", "ENLARGER_PROCESS_API_KEY"},
+		                {"[::]:8080", "0123456789abcdef"},
+		                2};
+		CHECK(enl_config_load(&c, get, &v, &e) == 0);
+		CHECK_INT_EQ(enl_config_open_doors(&c, open), 1);
+		CHECK_STR_EQ(open[0], "ENLARGER_ORIGIN_SECRET");
+		CHECK(load1("ENLARGER_LISTEN", "127.0.0.1:8080", &c, &e) == 0);
+		CHECK_INT_EQ(enl_config_open_doors(&c, open), 0);
+		CHECK_INT_EQ(c.allow_open, 0);
+	}
 
 	/* q values, sorted; widths "any" once URLs are signed; a short key's message never
 	 * shows the key. */

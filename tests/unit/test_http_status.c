@@ -17,12 +17,14 @@ int main(void)
 	static const struct {
 		int err, status;
 	} table[] = {
-	    {ENL_OK, 200},           {ENL_EINVAL, 400},    {ENL_EAUTH, 401},
-	    {ENL_EFORBIDDEN, 403},   {ENL_ENOTFOUND, 404}, {ENL_ECONFLICT, 409},
-	    {ENL_EUNSUPPORTED, 422}, {ENL_EDECODE, 422},   {ENL_ETOOBIG, 422},
-	    {ENL_EINTERNAL, 500},    {ENL_ENOMEM, 503},    {ENL_EIO, 503},
-	    {ENL_EBUSY, 503},        {ENL_ETIMEOUT, 504},  {ENL_EDENIED, 503},
-	    {-999, 500},
+	    {ENL_OK, 200},           {ENL_EINVAL, 400},
+	    {ENL_EAUTH, 401},        {ENL_EFORBIDDEN, 403},
+	    {ENL_ENOTFOUND, 404},    {ENL_ECONFLICT, 409},
+	    {ENL_EUNSUPPORTED, 422}, {ENL_EDECODE, 422},
+	    {ENL_ETOOBIG, 422},      {ENL_EINTERNAL, 500},
+	    {ENL_ENOMEM, 503},       {ENL_EIO, 503},
+	    {ENL_EBUSY, 503},        {ENL_ETIMEOUT, 504},
+	    {ENL_EDENIED, 503},      {-999, 500},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		int got = enl_http_status(table[i].err);

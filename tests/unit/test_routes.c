@@ -32,6 +32,13 @@
 #include "enlarger/table.h"
 #include "source.h" /* src/service: a restarted server's empty map of sizes */
 
+/* The secrets the table is built with (ENL_SECRET_MIN_BYTES or more), and the previous
+ * ones a rotation leaves accepted. */
+#define API_KEY "process-key-0000000001"
+#define API_KEY_PREVIOUS "process-key-0000000000"
+#define ORIGIN "origin-secret-000000001"
+#define ORIGIN_PREVIOUS "origin-secret-000000000"
+
 /* ---- a fake request --------------------------------------------------------------- */
 
 struct fake {
@@ -319,7 +326,7 @@ static void call(const char *route, const char *method, const char *path, const 
 static int process(const char *body, char *what, size_t whatsz)
 {
 	struct enl_resp r;
-	call("process", "POST", "/process", body, "x-api-key", "k1", &r);
+	call("process", "POST", "/process", body, "x-api-key", API_KEY, &r);
 	json_t *j = resp_json(&r);
 	const char *s =
 	    j ? json_string_value(json_object_get(j, r.status == 200 ? "outcome" : "detail"))
@@ -355,7 +362,7 @@ static void expect_queue_full(struct enl_app *app, const char *key, const char *
 	put_jpeg(key, 64, 64);
 	snprintf(body, sizeof(body), "{\"bucket\":\"originals\",\"key\":\"%s\"}", key);
 	REQUIRE(enl_jobgate_enter_cost(app->gate, 0, 0) == 0);
-	call("process", "POST", "/process", body, "x-api-key", "k1", &r);
+	call("process", "POST", "/process", body, "x-api-key", API_KEY, &r);
 	CHECK_INT_EQ(r.status, 429);
 	CHECK_STR_EQ(resp_header(&r, "Retry-After"), retry_after);
 	enl_resp_free(&r);
@@ -389,12 +396,17 @@ static void test_process(struct enl_app *app)
 	CHECK(resp_header(&r, "WWW-Authenticate") != NULL);
 	enl_resp_free(&r);
 	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}",
-	     "x-api-key", "k2", &r);
+	     "x-api-key", "process-key-0000000002", &r);
 	CHECK_INT_EQ(r.status, 401);
 	enl_resp_free(&r);
 	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}",
-	     "x-api-key", "k1x", &r);
+	     "x-api-key", API_KEY "x", &r);
 	CHECK_INT_EQ(r.status, 401);
+	enl_resp_free(&r);
+	/* During a rotation the previous key still opens /process (a.jpg is not there). */
+	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"a.jpg\"}",
+	     "x-api-key", API_KEY_PREVIOUS, &r);
+	CHECK_INT_EQ(r.status, 404);
 	enl_resp_free(&r);
 
 	/* 400: malformed body, an event of another kind, the wrong bucket. */
@@ -453,7 +465,7 @@ static void test_process(struct enl_app *app)
 		REQUIRE(enl_table_claim(&wtable.base, &req, &cr, &e) == 0 && cr == ENL_CLAIM_OK);
 		call("process", "POST", "/process",
 		     "{\"bucket\":\"originals\",\"key\":\"busy.jpg\",\"sequencer\":\"10\"}",
-		     "x-api-key", "k1", &r);
+		     "x-api-key", API_KEY, &r);
 		CHECK_INT_EQ(r.status, 429);
 		CHECK_STR_EQ(resp_header(&r, "Retry-After"), "7");
 		enl_resp_free(&r);
@@ -480,7 +492,7 @@ static void test_process(struct enl_app *app)
 	 * claim is released (pending, no lease) so the retry need not wait for the lease. */
 	wstore.fail_put = 1;
 	call("process", "POST", "/process", "{\"bucket\":\"originals\",\"key\":\"q.jpg\"}",
-	     "x-api-key", "k1", &r);
+	     "x-api-key", API_KEY, &r);
 	wstore.fail_put = 0;
 	CHECK_INT_EQ(r.status, 503);
 	CHECK(resp_header(&r, "Retry-After") != NULL);
@@ -534,7 +546,7 @@ static void expect_param_error(const char *query, const char *names)
 	char path[256];
 	struct enl_resp r;
 	snprintf(path, sizeof(path), "/render/r.jpg?%s", query);
-	CHECK_INT_EQ(render(path, "x-origin-secret", "cdn", &r), 400);
+	CHECK_INT_EQ(render(path, "x-origin-secret", ORIGIN, &r), 400);
 	json_t *j = resp_json(&r);
 	const char *detail = json_string_value(json_object_get(j, "detail"));
 	CHECK_STR_EQ(r.content_type, "application/problem+json");
@@ -558,9 +570,13 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	CHECK_INT_EQ(render("/render/r.jpg?w=200", NULL, NULL, &r), 401);
 	CHECK_STR_EQ(r.content_type, "application/problem+json");
 	enl_resp_free(&r);
-	CHECK_INT_EQ(render("/render/r.jpg?w=200", "x-origin-secret", "cdn2", &r), 401);
+	CHECK_INT_EQ(
+	    render("/render/r.jpg?w=200", "x-origin-secret", "origin-secret-000000002", &r), 401);
 	enl_resp_free(&r);
-	CHECK_INT_EQ(render("/render/r.jpg?w=200", "x-wrong-header", "cdn", &r), 401);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200", "x-wrong-header", ORIGIN, &r), 401);
+	enl_resp_free(&r);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200", "x-origin-secret", ORIGIN_PREVIOUS "x", &r),
+	             401);
 	enl_resp_free(&r);
 	CHECK_INT_EQ(app->render_runs, runs);
 
@@ -588,11 +604,11 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	CHECK_INT_EQ(app->render_runs, runs);
 
 	/* 404 for a missing original. */
-	CHECK_INT_EQ(render("/render/nope.jpg?w=200", "x-origin-secret", "cdn", &r), 404);
+	CHECK_INT_EQ(render("/render/nope.jpg?w=200", "x-origin-secret", ORIGIN, &r), 404);
 	enl_resp_free(&r);
 
 	/* 200: a miss renders 200x150 WebP; the same again is a hit with the same ETag. */
-	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", ORIGIN, &r), 200);
 	CHECK_STR_EQ(r.content_type, "image/webp");
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "miss");
 	CHECK_INT_EQ(render_body_kind, ENL_BODY_SHARED); /* the render's own bytes */
@@ -612,7 +628,7 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	enl_resp_free(&r);
 	CHECK_INT_EQ(app->render_runs, runs + 1);
 
-	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", ORIGIN, &r), 200);
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
 	CHECK_INT_EQ(render_body_kind, ENL_BODY_FILE); /* the cached file, not a copy */
 	CHECK_STR_EQ(resp_header(&r, "ETag"), etag);
@@ -624,7 +640,7 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	CHECK_INT_EQ(app->render_runs, runs + 1);
 	/* A store without files (S3): the hit is read, and held as shared bytes. */
 	wstore.no_open = 1;
-	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", ORIGIN, &r), 200);
 	CHECK_STR_EQ(resp_header(&r, "X-Cache"), "hit");
 	CHECK_INT_EQ(render_body_kind, ENL_BODY_SHARED);
 	img = vips_image_new_from_buffer(r.body.data, r.body.len, "", NULL);
@@ -634,12 +650,16 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	enl_resp_free(&r);
 	wstore.no_open = 0;
 	CHECK_INT_EQ(app->render_runs, runs + 1);
+	/* During a rotation the previous secret still opens /render. */
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", ORIGIN_PREVIOUS, &r),
+	             200);
+	enl_resp_free(&r);
 
 	/* If-None-Match: 304 with no body. */
 	{
 		struct fake f;
 		fake_init(&f, "GET", "/render/r.jpg?w=200&fmt=webp", NULL);
-		fake_header_add(&f, "x-origin-secret", "cdn");
+		fake_header_add(&f, "x-origin-secret", ORIGIN);
 		fake_header_add(&f, "If-None-Match", etag);
 		run(&f, "render", &r);
 		CHECK_INT_EQ(r.status, 304);
@@ -652,7 +672,7 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 	{
 		struct fake f;
 		fake_init(&f, "GET", "/render/r.jpg?w=100", NULL);
-		fake_header_add(&f, "x-origin-secret", "cdn");
+		fake_header_add(&f, "x-origin-secret", ORIGIN);
 		fake_header_add(&f, "Accept", "image/webp,*/*");
 		run(&f, "render", &r);
 		CHECK_INT_EQ(r.status, 200);
@@ -663,7 +683,7 @@ static void test_render(struct enl_app *app, const struct enl_config *cfg,
 
 	/* 422 for an original that cannot be decoded. */
 	put_bytes("broken.png", "\x89PNG\r\n\x1a\n not really");
-	CHECK_INT_EQ(render("/render/broken.png?w=100", "x-origin-secret", "cdn", &r), 422);
+	CHECK_INT_EQ(render("/render/broken.png?w=100", "x-origin-secret", ORIGIN, &r), 422);
 	enl_resp_free(&r);
 
 	/* A job's share of the cores travels in its own options: no request changes libvips'
@@ -713,7 +733,7 @@ static int get_render(const char *path, const char *inm, struct enl_resp *out)
 {
 	struct fake f;
 	fake_init(&f, "GET", path, NULL);
-	fake_header_add(&f, "x-origin-secret", "cdn");
+	fake_header_add(&f, "x-origin-secret", ORIGIN);
 	if (inm)
 		fake_header_add(&f, "If-None-Match", inm);
 	run(&f, "render", out);
@@ -911,7 +931,7 @@ static void test_bound_settings(struct enl_app *app, struct enl_config *cfg)
 	CHECK_STR_EQ(resp_header(&r, "WWW-Authenticate"), "ApiKey header=\"x-api-key\"");
 	enl_resp_free(&r);
 	/* The bound secret still opens /render. */
-	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", "cdn", &r), 200);
+	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-origin-secret", ORIGIN, &r), 200);
 	enl_resp_free(&r);
 	CHECK_INT_EQ(render("/render/r.jpg?w=200&fmt=webp", "x-changed", "changed", &r), 401);
 	enl_resp_free(&r);
@@ -996,9 +1016,13 @@ int main(int argc, char **argv)
 	const char *env[] = {"ENLARGER_DATA_DIR",
 	                     path,
 	                     "ENLARGER_PROCESS_API_KEY",
-	                     "k1",
+	                     API_KEY,
+	                     "ENLARGER_PROCESS_API_KEY_PREVIOUS",
+	                     API_KEY_PREVIOUS,
 	                     "ENLARGER_ORIGIN_SECRET",
-	                     "cdn",
+	                     ORIGIN,
+	                     "ENLARGER_ORIGIN_SECRET_PREVIOUS",
+	                     ORIGIN_PREVIOUS,
 	                     "ENLARGER_RENDER_WIDTHS",
 	                     "100,200,400",
 	                     "ENLARGER_JOBS",
