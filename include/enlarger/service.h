@@ -52,6 +52,10 @@ void enl_app_register_metrics(struct enl_app *app);
 /* Lets the background work (cleanups) queued so far finish for up to deadline_ms, then
  * drops the rest (logged): for a shutdown, after the server stopped. */
 void enl_app_drain(struct enl_app *app, int deadline_ms);
+/* Waits up to deadline_ms until the background work queued so far has run (work waiting
+ * to be tried again later is left for later). For Lambda, which freezes the process once
+ * it asks for the next invocation. 1 when settled, 0 when the deadline came first. */
+int enl_app_settle(struct enl_app *app, int deadline_ms);
 void enl_app_free(struct enl_app *app);
 
 /* ---- readiness ----------------------------------------------------------------- */

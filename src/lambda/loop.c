@@ -2,10 +2,17 @@
  * invocation's ids on every log line meanwhile. */
 #include "enlarger/lambda.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "enlarger/clock.h"
 #include "enlarger/log.h"
+#include "enlarger/service.h"
+
+/* The background cleanups an invocation queued (a replaced or deleted photo's old objects,
+ * the CDN) run after its answer is posted and before the next is asked for, since Lambda
+ * freezes the process in between; they stop this long before the invocation's deadline. */
+#define SETTLE_MARGIN_MS 500
 
 /* What is posted when there was no memory for the real body. */
 static const char no_memory_body[] =
@@ -48,6 +55,10 @@ int enl_lambda_run(struct enl_lambda_runtime *rt, const struct enl_lambda_door *
 			rc = enl_lambda_post(rt, inv.request_id, ENL_LAMBDA_BACKEND, no_memory_body,
 			                     strlen(no_memory_body), &pe);
 		log_invocation(&res, enl_mono_ms() - t0, rc, &pe);
+		int64_t left =
+		    inv.deadline_ms ? inv.deadline_ms - enl_wall_ms() - SETTLE_MARGIN_MS : 0;
+		if (left > 0 && !enl_app_settle(d->app, left > INT32_MAX ? INT32_MAX : (int)left))
+			enl_logf(ENL_LOG_WARN, "background cleanups left for a later invocation");
 
 		enl_log_context_set("awsRequestId", NULL);
 		enl_log_context_set("traceId", NULL);

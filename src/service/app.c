@@ -111,6 +111,11 @@ void enl_app_drain(struct enl_app *app, int deadline_ms)
 	enl_cleanup_stop(app->cleanup, deadline_ms);
 }
 
+int enl_app_settle(struct enl_app *app, int deadline_ms)
+{
+	return enl_cleanup_settle(app->cleanup, deadline_ms);
+}
+
 void enl_app_free(struct enl_app *app)
 {
 	if (!app)

@@ -368,6 +368,36 @@ done:
 	return rc;
 }
 
+/* Whether a task runs, or waits ready with a worker to take it. Locked. */
+static int busy(const struct enl_cleanup *c, int64_t now)
+{
+	for (unsigned i = 0; i < c->n_workers; i++)
+		if (c->running[i])
+			return 1;
+	if (!c->started)
+		return 0;
+	for (const struct task *t = c->head; t; t = t->next)
+		if (t->not_before <= now)
+			return 1;
+	return 0;
+}
+
+int enl_cleanup_settle(struct enl_cleanup *c, int deadline_ms)
+{
+	if (!c)
+		return 1;
+	int64_t until = enl_mono_ms() + (deadline_ms > 0 ? deadline_ms : 0);
+	pthread_mutex_lock(&c->mu);
+	int64_t now;
+	while (busy(c, now = enl_mono_ms()) && now < until) {
+		struct timespec ts = enl_mono_deadline((long)(until - now));
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	int settled = !busy(c, enl_mono_ms());
+	pthread_mutex_unlock(&c->mu);
+	return settled;
+}
+
 void enl_cleanup_stop(struct enl_cleanup *c, int deadline_ms)
 {
 	if (!c)

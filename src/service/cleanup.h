@@ -27,6 +27,12 @@ int enl_cleanup_new(struct enl_cleanup **out, unsigned workers, unsigned queue_m
  * logged), or ENL_ENOMEM. */
 int enl_cleanup_enqueue(struct enl_app *app, const char *photo_id, const char *key, unsigned what);
 
+/* Waits, for up to deadline_ms, until no task runs and none waiting is ready (a task
+ * waiting for its backoff does not count): for a door whose process is frozen between
+ * requests (Lambda), so that a cleanup is not left half done in a frozen process. Keeps
+ * taking tasks. 1 when settled, 0 when the deadline came first. */
+int enl_cleanup_settle(struct enl_cleanup *c, int deadline_ms);
+
 /* Stops taking tasks, lets the workers finish what is queued and ready for up to
  * deadline_ms, then drops the rest (logged) and joins them. */
 void enl_cleanup_stop(struct enl_cleanup *c, int deadline_ms);

@@ -16,6 +16,7 @@ the stand-ins, files + sqlite3 for the local backend), images checked with vipsh
 and exiftool, responses against api/openapi.yaml."""
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -150,6 +151,62 @@ def events_other_shapes(fn):
     check(r.kind == "response" and r.json().get("outcome") == "processed",
           f"simple event: {r}")
     check((fn.row("simple.jpg") or {}).get("processingStatus") == "completed", "simple row")
+
+
+def events_replaced_and_deleted(fn):
+    """A replacement and a delete through the Lambda door: the old objects are gone before
+    the function asks for its next invocation (Lambda freezes it after that), and a
+    delete of a photo without an item creates none."""
+    key = "life/lambda photo.jpg"
+    fn.put_original(key, image("life1", 900, 600))
+    r = fn.invoke(eventbridge("originals", key, "0010"))
+    check(r.kind == "response" and r.json().get("outcome") == "processed", f"v1: {r}")
+    v1 = fn.row(key) or {}
+    url(fn, "GET", quote_path(key), "w=200&fmt=webp", expect=200,
+        what="v1 render")
+    old = [(b, v1.get(f)) for b, f in (("thumbnails", "thumbnailKey"),
+                                       ("optimized", "optimizedKey"))]
+    check(all(k for _, k in old) and all(fn.backend.get_object(b, k) for b, k in old),
+          f"v1 derivatives stored: {old}")
+
+    def answered_then_next(event, what):
+        inv = fn.rt.submit(event)
+        check(inv.done.wait(120), f"{what}: answered")
+        # The next GET /next comes only once the invocation's cleanups have run.
+        deadline = time.time() + 60
+        while time.time() < deadline and not (
+                fn.rt.next_calls and fn.rt.next_calls[-1] > inv.answered_at):
+            time.sleep(0.01)
+        check(fn.rt.next_calls[-1] > inv.answered_at, f"{what}: the next is asked for")
+        return inv.result
+
+    fn.put_original(key, image("life2", 700, 500))
+    r = answered_then_next(eventbridge("originals", key, "0020"), "replacement")
+    check(r.kind == "response" and r.json().get("outcome") == "processed", f"v2: {r}")
+    v2 = fn.row(key) or {}
+    check(v2.get("thumbnailKey") != v1.get("thumbnailKey"), "v2 has its own keys")
+    check(not any(fn.backend.get_object(b, k) for b, k in old),
+          "v1's derivatives were deleted before the next invocation")
+    check(fn.backend.get_object("thumbnails", v2.get("thumbnailKey")) is not None,
+          "v2's thumbnail stays")
+    url(fn, "GET", quote_path(key), "w=200&fmt=webp", expect=200,
+        what="v2 render")
+
+    fn.backend.delete_original(key)
+    r = answered_then_next(eventbridge("originals", key, "0030", deleted=True), "delete")
+    check(r.kind == "response" and r.json().get("outcome") == "deleted", f"delete: {r}")
+    row = fn.row(key) or {}
+    check(row.get("processingStatus") == "deleted" and not row.get("thumbnailKey"),
+          f"item marked deleted: {row}")
+    check(fn.backend.get_object("thumbnails", v2.get("thumbnailKey")) is None,
+          "v2's derivatives deleted")
+    check(not fn.backend.list_keys("renders", hashlib.sha256(key.encode()).hexdigest() + "/"),
+          "the render variants were deleted before the next invocation")
+
+    r = fn.invoke(eventbridge("originals", "life/never.jpg", "0040", deleted=True))
+    check(r.kind == "response" and r.json().get("outcome") == "deleted" and
+          "processingStatus" not in r.json(), f"delete without an item: {r}")
+    check(fn.row("life/never.jpg") is None, "no item created for a delete")
 
 
 def events_rejected(fn):
@@ -365,6 +422,7 @@ def main_suite(backend, st=None):
         key = events_processed(fn)
         events_idempotent(fn, key)
         events_other_shapes(fn)
+        events_replaced_and_deleted(fn)
         events_rejected(fn)
         events_busy(fn)
         if st:
