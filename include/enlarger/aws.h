@@ -180,6 +180,10 @@ struct enl_aws_response {
 	int attempts;             /* how many attempts were made */
 };
 
+/* The <Code> of r's XML error body ("" when none) into out (at most cap - 1 characters,
+ * letters and digits only, so a code is never more than an identifier). */
+void enl_aws_xml_error_code(const struct enl_aws_response *r, char *out, size_t cap);
+
 /* Sends the request, signed with a fresh snapshot of the client's credentials at each
  * attempt. Always initialises *out first: call enl_aws_response_free(out) after, whatever
  * the result.

@@ -33,30 +33,13 @@ struct cf_cdn {
 	char id[128];
 };
 
-/* The <Code> of a CloudFront XML error ("" when none); only identifier characters. */
-static void error_code(const struct enl_aws_response *r, char *out, size_t cap)
-{
-	out[0] = '\0';
-	const char *b = r->body.data ? (const char *)r->body.data : "";
-	const char *s = r->body.len ? strstr(b, "<Code>") : NULL;
-	if (!s)
-		return;
-	s += 6;
-	size_t n = 0;
-	while (n + 1 < cap && ((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= 'a' && s[n] <= 'z') ||
-	                       (s[n] >= '0' && s[n] <= '9')))
-		n++;
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
 static int cf_retry_if(void *arg, const struct enl_aws_response *r)
 {
 	(void)arg;
 	char code[64];
 	if (r->status != 400)
 		return 0;
-	error_code(r, code, sizeof(code));
+	enl_aws_xml_error_code(r, code, sizeof(code));
 	return strcmp(code, "Throttling") == 0 ||
 	       strcmp(code, "TooManyInvalidationsInProgress") == 0;
 }
@@ -133,7 +116,7 @@ static int cf_invalidate(struct enl_cdn *cdn, const char *const *paths, size_t n
 	rc = enl_aws_request(c->client, &rq, &r, e);
 	if (rc == 0 && r.status == 201)
 		goto done;
-	error_code(&r, code, sizeof(code));
+	enl_aws_xml_error_code(&r, code, sizeof(code));
 	if (rc == ENL_EIO && (strcmp(code, "Throttling") == 0 ||
 	                      strcmp(code, "TooManyInvalidationsInProgress") == 0))
 		rc = ENL_EBUSY; /* retries ran out: later, with a longer wait */

@@ -72,34 +72,6 @@ static int names_check(const char *bucket, const char *key, struct enl_errmsg *e
 
 /* ---- errors ---- */
 
-void enl_s3_error_code(const struct enl_aws_response *r, char *out, size_t cap)
-{
-	out[0] = '\0';
-	if (!r->body.data || !r->body.len)
-		return;
-	const char *b = (const char *)r->body.data;
-	const char *s = strstr(b, "<Code>");
-	if (!s)
-		return;
-	s += 6;
-	const char *end = strstr(s, "</Code>");
-	if (!end)
-		return;
-	size_t n = (size_t)(end - s);
-	if (n >= cap)
-		n = cap - 1;
-	/* Codes are identifiers; anything else is not echoed. */
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-			n = i;
-			break;
-		}
-	}
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
 /* S3 answers some retryable errors with a 4xx: SlowDown comes as 503 (retried by the
  * helper anyway) but also appears as 400 behind some proxies; RequestTimeout (400) means
  * our upload stalled. */
@@ -109,7 +81,7 @@ static int s3_retry_if(void *arg, const struct enl_aws_response *r)
 	if (r->status < 400 || r->status >= 500)
 		return 0;
 	char code[64];
-	enl_s3_error_code(r, code, sizeof(code));
+	enl_aws_xml_error_code(r, code, sizeof(code));
 	return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
 	       strcmp(code, "RequestTimeTooSkewed") == 0;
 }
@@ -122,20 +94,32 @@ static const char *endpoint_name(const struct s3_store *s)
 	return s->cfg.endpoint_s3[0] ? s->cfg.endpoint_s3 : "aws";
 }
 
+/* S3 answers an expired or bad session token with 400 (ExpiredToken, TokenRefreshRequired,
+ * InvalidToken): the service's credentials, not the request. A HEAD's 400 has no body to
+ * tell which; a request the service built and S3 finds bad is not the client's fault
+ * either, so it counts as one of these too (retried, never dropped). */
+static int credentials_code(const struct enl_aws_response *r, const char *code)
+{
+	return r->status == 400 &&
+	       (!code[0] || strcmp(code, "ExpiredToken") == 0 ||
+	        strcmp(code, "TokenRefreshRequired") == 0 || strcmp(code, "InvalidToken") == 0);
+}
+
 /* Maps a final S3 status other than success to an enl_err. The operation, bucket,
  * status, S3's error code and the endpoint go to the log (with the request id); the
  * client's text says only what kind of failure it was (enl_fail_backend). 401 and 403
- * (AccessDenied, InvalidAccessKeyId, ExpiredToken, SignatureDoesNotMatch) are the
- * service's own credentials or role: ENL_EDENIED, a 503 EventBridge retries. */
+ * (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch), and the 400s about the
+ * session token, are the service's own credentials or role: ENL_EDENIED, a 503
+ * EventBridge retries, never a 400 that drops the event. */
 static int status_fail(const struct s3_store *s, const char *op, const char *bucket,
                        const struct enl_aws_response *r, struct enl_errmsg *e)
 {
 	char code[64];
-	enl_s3_error_code(r, code, sizeof(code));
+	enl_aws_xml_error_code(r, code, sizeof(code));
 	int rc;
 	if (r->status == 404)
 		rc = ENL_ENOTFOUND;
-	else if (r->status == 401 || r->status == 403)
+	else if (r->status == 401 || r->status == 403 || credentials_code(r, code))
 		rc = ENL_EDENIED;
 	else if (r->status == 400 || r->status == 411 || r->status == 414)
 		rc = ENL_EINVAL;
@@ -481,7 +465,7 @@ static int s3_del(struct enl_store *st, const char *bucket, const char *key, str
 		rc = ENL_OK;
 	} else if (r.status == 404) {
 		char code[64];
-		enl_s3_error_code(&r, code, sizeof(code));
+		enl_aws_xml_error_code(&r, code, sizeof(code));
 		rc = strcmp(code, "NoSuchBucket") == 0 ? status_fail(s, "DELETE", bucket, &r, e)
 		                                       : ENL_OK;
 	} else {

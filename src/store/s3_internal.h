@@ -38,9 +38,6 @@ int enl_s3_list_page(const char *b, size_t len, struct enl_keylist *l, char **to
 
 /* ---- s3.c: the answers to the calls ---- */
 
-/* The <Code> of an S3 XML error body into out ("" when none); identifier characters
- * only. */
-void enl_s3_error_code(const struct enl_aws_response *r, char *out, size_t cap);
 /* An RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") as unix seconds; 0 when v
  * is NULL or not one. */
 int64_t enl_s3_http_date(const char *v);

@@ -16,6 +16,11 @@ from loopback import LoopbackServer
 S3_DENIED = (403, "application/xml",
              b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
              b"<Message>Access Denied</Message><RequestId>DENYPROXY0001</RequestId></Error>")
+# An expired session token: 400, not 403 (a HEAD gets the status alone).
+S3_EXPIRED = (400, "application/xml",
+              b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ExpiredToken</Code>'
+              b"<Message>The provided token has expired.</Message>"
+              b"<RequestId>DENYPROXY0002</RequestId></Error>")
 DDB_DENIED = (400, "application/x-amz-json-1.0",
               b'{"__type":"com.amazon.coral.service#AccessDeniedException","Message":'
               b'"User: arn:aws:sts::123456789012:assumed-role/enlarger/task is not authorized '
@@ -26,7 +31,7 @@ class DenyProxy(LoopbackServer):
     def __init__(self, upstream, flavour):
         u = urllib.parse.urlsplit(upstream)
         self.host, self.port_up = u.hostname, u.port
-        self.denied = S3_DENIED if flavour == "s3" else DDB_DENIED
+        self.denied = S3_DENIED if flavour == "s3" else DDB_DENIED  # settable: S3_EXPIRED
         self.deny = False
         self.methods = None  # deny only these methods ({"DELETE"}); None: every one
         self.refused = 0  # requests answered with the refusal

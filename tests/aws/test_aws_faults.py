@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 from enl_harness import (AwsBackend, Server, check, done, eventbridge,  # noqa: E402
                          gps_tags, make_image, need_tools, vipsheader)
-from deny_proxy import DenyProxy  # noqa: E402
+from deny_proxy import S3_EXPIRED, DenyProxy  # noqa: E402
 from standins import Skip, StandIns  # noqa: E402
 
 need_tools("vips", "vipsheader", "exiftool")
@@ -251,7 +251,7 @@ def denied_answer(srv, method, path, body, backend, code, proxy, what):
     check(rid and h.get("x-request-id") == rid, f"{what}: request id {rid} / {h}")
     logged = [l for l in srv.log_lines() if l.get("requestId") == rid and
               l.get("msg") == f"{backend} request failed"]
-    check(any((code in json.dumps(l) or l.get("status") == 403) and
+    check(any((code in json.dumps(l) or l.get("status") in (400, 403)) and
               proxy.endpoint in json.dumps(l) for l in logged),
           f"{what}: the log has {code} and the endpoint under {rid}: {logged}")
 
@@ -272,6 +272,13 @@ def backend_denies(st):
             denied_answer(srv, "GET", "/render/denied/photo%20one.jpg?w=100&fmt=webp", None,
                           "s3", "AccessDenied", s3p, "S3 403 on /render")
             check(s3p.refused >= 2, f"the proxy refused {s3p.refused} S3 requests")
+            # An expired session token is a 400 from S3 (and a bare 400 to a HEAD): still
+            # the service's credentials, a 503, never a 400 that drops the event.
+            s3p.denied = S3_EXPIRED
+            denied_answer(srv, "POST", "/process", ev, "s3", "ExpiredToken", s3p,
+                          "S3 400 ExpiredToken on /process")
+            denied_answer(srv, "GET", "/render/denied/photo%20one.jpg?w=100&fmt=webp", None,
+                          "s3", "ExpiredToken", s3p, "S3 400 ExpiredToken on /render")
             s3p.deny = False
             ddbp.deny = True
             denied_answer(srv, "POST", "/process", ev, "dynamodb", "AccessDeniedException",

@@ -225,7 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	char code[64];
 	memset(code, 'x', sizeof(code));
-	enl_s3_error_code(&r, code, sizeof(code));
+	enl_aws_xml_error_code(&r, code, sizeof(code));
 	FUZZ_CHECK(memchr(code, 0, sizeof(code)));
 	for (const char *c = code; *c; c++)
 		FUZZ_CHECK((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
