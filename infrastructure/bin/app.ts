@@ -25,6 +25,9 @@
  *   alarmTopicArn       an existing SNS topic for the alarms                default: one created
  *   alarmEmail          comma-separated e-mail addresses subscribed to the alarm topic
  *   corsAllowedOrigins  comma-separated web origins of the gallery allowed by CORS
+ *   invalidateCdn       false: no CloudFront invalidation after a delete or replacement
+ *                       (fargate mode; the serverless stack does not invalidate)
+ *                       (docs/deploy.md, "CDN invalidation")                  default true
  *   account, region     target environment (defaults: CDK_DEFAULT_ACCOUNT/REGION)
  */
 import { App, Validations } from 'aws-cdk-lib';
@@ -108,6 +111,7 @@ const processing =
           ? acm.Certificate.fromCertificateArn(data, 'OriginCert', ctx('certificateArn')!)
           : undefined,
         image: ctx('imageUri') ? ecrImageFromUri(data, 'ImageRepository', ctx('imageUri')!, env.region) : undefined,
+        invalidateCdn: ctx('invalidateCdn') !== 'false',
       });
 processing.addStackDependency(data);
 

@@ -164,6 +164,20 @@ export function serviceStatements(
   ];
 }
 
+/**
+ * The one CloudFront permission the service needs when it invalidates a deleted or replaced
+ * photo's edge copies (ENLARGER_CDN_DISTRIBUTION_ID): CreateInvalidation on distribution
+ * only.
+ */
+export function cdnInvalidationStatement(distribution: cloudfront.IDistribution): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'InvalidateCdn',
+    effect: iam.Effect.ALLOW,
+    actions: ['cloudfront:CreateInvalidation'],
+    resources: [distribution.distributionArn],
+  });
+}
+
 /** The SQS queue where events that could not be processed end up. */
 export function deadLetterQueue(stack: Stack, stage: string, reason: string): sqs.Queue {
   const queue = new sqs.Queue(stack, 'ProcessDeadLetterQueue', {

@@ -219,8 +219,23 @@ describe('IAM: the task role can do exactly what the service does', () => {
       `s3:DeleteObject,s3:GetObject,s3:PutObject ${objects(renders)}`,
       `s3:ListBucket ${bucket(renders)}`,
       `dynamodb:GetItem,dynamodb:UpdateItem {"Photos"}`,
+      `cloudfront:CreateInvalidation ${JSON.stringify({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudfront::', { Ref: 'AWS::AccountId' },
+          ':distribution/', { Ref: logicalId(stack.distribution) }]],
+      })}`,
     ].sort();
     assert.deepEqual(got, want);
+  });
+
+  it('invalidates its own distribution only, and not at all with invalidateCdn false', () => {
+    const envOf = (b: Built) => {
+      const [, td] = Object.entries(b.res).find(([, r]) => r.Type === 'AWS::ECS::TaskDefinition')!;
+      return Object.fromEntries(td.Properties.ContainerDefinitions[0].Environment.map((e: any) => [e.Name, e.Value]));
+    };
+    assert.deepEqual(envOf(built).ENLARGER_CDN_DISTRIBUTION_ID, { Ref: logicalId(stack.distribution) });
+    const off = build({ props: { invalidateCdn: false } });
+    assert.equal(envOf(off).ENLARGER_CDN_DISTRIBUTION_ID, undefined);
+    assert.ok(!JSON.stringify(off.res).includes('cloudfront:CreateInvalidation'));
   });
 
   it('gives the execution role only its logs and the two secrets (registry image)', () => {

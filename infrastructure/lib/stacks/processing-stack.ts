@@ -59,6 +59,7 @@ import { Construct } from 'constructs';
 import { acknowledgeObjectArnWildcards, acknowledgeResourceStarOnlyActions } from '../nag';
 import {
   Alarms,
+  cdnInvalidationStatement,
   deadLetterQueue,
   enableOriginalsEvents,
   galleryBuckets,
@@ -171,6 +172,13 @@ export interface ProcessingStackProps extends StackProps {
    * @default false
    */
   readonly signRenderUrls?: boolean;
+  /**
+   * Invalidate the distribution's copies of a photo when it is deleted or replaced (one
+   * CreateInvalidation of 3 paths each; the first 1,000 paths a month are free, then $0.005
+   * a path: docs/deploy.md, "Cost"). Without it, the edge serves a deleted photo's
+   * thumbnails and renders until their TTL ends. @default true
+   */
+  readonly invalidateCdn?: boolean;
 }
 
 /** The directory holding docker/Dockerfile: `dir` itself, checked, or the nearest above `from`. */
@@ -681,6 +689,13 @@ export class ProcessingStack extends Stack {
       corsAllowedOrigins: props.corsAllowedOrigins,
       priceClass: props.priceClass,
     });
+
+    // The service invalidates this distribution's copies of a deleted or replaced photo
+    // (ENLARGER_CDN_DISTRIBUTION_ID), allowed on this distribution only.
+    if (props.invalidateCdn ?? true) {
+      container.addEnvironment('ENLARGER_CDN_DISTRIBUTION_ID', this.distribution.distributionId);
+      taskDefinition.addToTaskRolePolicy(cdnInvalidationStatement(this.distribution));
+    }
 
     // ---------------------------------------------------------------- outputs
     new CfnOutput(this, 'DistributionDomainName', { value: this.distribution.distributionDomainName });
