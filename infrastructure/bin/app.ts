@@ -25,6 +25,8 @@
  *   alarmTopicArn       an existing SNS topic for the alarms                default: one created
  *   alarmEmail          comma-separated e-mail addresses subscribed to the alarm topic
  *   corsAllowedOrigins  comma-separated web origins of the gallery allowed by CORS
+ *   secretRotation      accept | send: a rotation of both secrets in progress
+ *                       (docs/deploy.md, "Secrets and their rotation")      default: none
  *   invalidateCdn       false: no CloudFront invalidation after a delete or replacement
  *                       (fargate mode; the serverless stack does not invalidate)
  *                       (docs/deploy.md, "CDN invalidation")                  default true
@@ -64,6 +66,10 @@ const int = (key: string): number | undefined => {
 const env = {
   account: ctx('account') ?? process.env.CDK_DEFAULT_ACCOUNT,
   region: ctx('region') ?? process.env.CDK_DEFAULT_REGION,
+};
+const secretRotation = (v: string | undefined): 'accept' | 'send' | undefined => {
+  if (v === undefined || v === 'accept' || v === 'send') return v;
+  throw new Error(`context secretRotation must be accept or send, not ${v}`);
 };
 const list = (key: string): string[] | undefined =>
   ctx(key)
@@ -111,6 +117,7 @@ const processing =
           ? acm.Certificate.fromCertificateArn(data, 'OriginCert', ctx('certificateArn')!)
           : undefined,
         image: ctx('imageUri') ? ecrImageFromUri(data, 'ImageRepository', ctx('imageUri')!, env.region) : undefined,
+        secretRotation: secretRotation(ctx('secretRotation')),
         invalidateCdn: ctx('invalidateCdn') !== 'false',
       });
 processing.addStackDependency(data);

@@ -275,6 +275,46 @@ describe('CloudFront and the origin', () => {
     assert.equal(renderBehaviour.ViewerProtocolPolicy, 'redirect-to-https');
   });
 
+  it('rotates both secrets without a window: tasks accept AWSPENDING and AWSCURRENT, then the senders switch', () => {
+    const keyId = logicalId(stack.apiKeySecret);
+    const originId = logicalId(stack.originSecret);
+    // ECS's valueFrom with a version stage: <arn>:<json-key>:<version-stage>:<version-id>.
+    const staged = (id: string, versionStage: string) => ({ 'Fn::Join': ['', [{ Ref: id }, `::${versionStage}:`]] });
+    const pendingRef = (id: string) => ({
+      'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: id }, ':SecretString::AWSPENDING:}}']],
+    });
+    const view = (b: Built) => {
+      const [, td] = Object.entries(b.res).find(([, r]) => r.Type === 'AWS::ECS::TaskDefinition')!;
+      const secrets = Object.fromEntries(
+        td.Properties.ContainerDefinitions[0].Secrets.map((x: any) => [x.Name, x.ValueFrom]),
+      );
+      const [, conn] = Object.entries(b.res).find(([, r]) => r.Type === 'AWS::Events::Connection')!;
+      const [, dist] = Object.entries(b.res).find(([, r]) => r.Type === 'AWS::CloudFront::Distribution')!;
+      const headers = dist.Properties.DistributionConfig.Origins.flatMap((o: any) => o.OriginCustomHeaders ?? []);
+      return {
+        secrets,
+        sentKey: conn.Properties.AuthParameters.ApiKeyAuthParameters.ApiKeyValue,
+        sentOrigin: headers.find((h: any) => h.HeaderName === 'x-origin-secret').HeaderValue,
+      };
+    };
+    // No rotation: AWSCURRENT everywhere, and no _PREVIOUS.
+    assert.deepEqual(Object.keys(view(built).secrets).sort(), ['ENLARGER_ORIGIN_SECRET', 'ENLARGER_PROCESS_API_KEY']);
+    const tasksAccept = {
+      ENLARGER_PROCESS_API_KEY: staged(keyId, 'AWSPENDING'),
+      ENLARGER_PROCESS_API_KEY_PREVIOUS: staged(keyId, 'AWSCURRENT'),
+      ENLARGER_ORIGIN_SECRET: staged(originId, 'AWSPENDING'),
+      ENLARGER_ORIGIN_SECRET_PREVIOUS: staged(originId, 'AWSCURRENT'),
+    };
+    const accept = view(build({ props: { secretRotation: 'accept' } }));
+    assert.deepEqual(accept.secrets, tasksAccept);
+    assert.deepEqual(accept.sentKey, secretRef(keyId));
+    assert.deepEqual(accept.sentOrigin, secretRef(originId));
+    const send = view(build({ props: { secretRotation: 'send' } }));
+    assert.deepEqual(send.secrets, tasksAccept);
+    assert.deepEqual(send.sentKey, pendingRef(keyId));
+    assert.deepEqual(send.sentOrigin, pendingRef(originId));
+  });
+
   it('keys the render cache on the normalised Accept and the render parameters only', () => {
     const [policyId, policy] = only('AWS::CloudFront::CachePolicy');
     assert.deepEqual(renderBehaviour.CachePolicyId, { Ref: policyId });

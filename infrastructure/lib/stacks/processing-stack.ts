@@ -32,6 +32,7 @@ import {
   CfnOutput,
   Duration,
   RemovalPolicy,
+  SecretValue,
   Stack,
   StackProps,
   Validations,
@@ -173,12 +174,53 @@ export interface ProcessingStackProps extends StackProps {
    */
   readonly signRenderUrls?: boolean;
   /**
+   * A rotation of both secrets in progress (docs/deploy.md, "Secrets and their rotation"),
+   * with their new values staged AWSPENDING. 'accept': the tasks take the AWSPENDING values
+   * as their secrets and the AWSCURRENT ones as *_PREVIOUS, so they accept both;
+   * EventBridge and CloudFront still send AWSCURRENT. 'send': the same, and EventBridge's
+   * connection and CloudFront's origin header send AWSPENDING (a changed reference, so
+   * CloudFormation resolves it again). @default - no rotation: AWSCURRENT everywhere
+   */
+  readonly secretRotation?: 'accept' | 'send';
+  /**
    * Invalidate the distribution's copies of a photo when it is deleted or replaced (one
    * CreateInvalidation of 3 paths each; the first 1,000 paths a month are free, then $0.005
    * a path: docs/deploy.md, "Cost"). Without it, the edge serves a deleted photo's
    * thumbnails and renders until their TTL ends. @default true
    */
   readonly invalidateCdn?: boolean;
+}
+
+/**
+ * The two secrets as the tasks get them (resolved by ECS at task start): AWSCURRENT, or
+ * during a rotation AWSPENDING with AWSCURRENT as the *_PREVIOUS the service also accepts.
+ */
+function taskSecrets(
+  apiKey: secretsmanager.ISecret,
+  origin: secretsmanager.ISecret,
+  rotation?: 'accept' | 'send',
+): Record<string, ecs.Secret> {
+  if (!rotation) {
+    return {
+      ENLARGER_PROCESS_API_KEY: ecs.Secret.fromSecretsManager(apiKey),
+      ENLARGER_ORIGIN_SECRET: ecs.Secret.fromSecretsManager(origin),
+    };
+  }
+  const stage = (secret: secretsmanager.ISecret, versionStage: string) =>
+    ecs.Secret.fromSecretsManagerVersion(secret, { versionStage });
+  return {
+    ENLARGER_PROCESS_API_KEY: stage(apiKey, 'AWSPENDING'),
+    ENLARGER_PROCESS_API_KEY_PREVIOUS: stage(apiKey, 'AWSCURRENT'),
+    ENLARGER_ORIGIN_SECRET: stage(origin, 'AWSPENDING'),
+    ENLARGER_ORIGIN_SECRET_PREVIOUS: stage(origin, 'AWSCURRENT'),
+  };
+}
+
+/** The value EventBridge and CloudFront send: AWSPENDING in a rotation's 'send' step. */
+function sentSecret(secret: secretsmanager.ISecret, rotation?: 'accept' | 'send'): SecretValue {
+  return rotation === 'send'
+    ? SecretValue.secretsManager(secret.secretArn, { versionStage: 'AWSPENDING' })
+    : secret.secretValue;
 }
 
 /** The directory holding docker/Dockerfile: `dir` itself, checked, or the nearest above `from`. */
@@ -358,8 +400,7 @@ export class ProcessingStack extends Stack {
         ENLARGER_PROCESS_QUEUE_TIMEOUT_MS: String(PROCESS_QUEUE_TIMEOUT_MS),
       },
       secrets: {
-        ENLARGER_PROCESS_API_KEY: ecs.Secret.fromSecretsManager(this.apiKeySecret),
-        ENLARGER_ORIGIN_SECRET: ecs.Secret.fromSecretsManager(this.originSecret),
+        ...taskSecrets(this.apiKeySecret, this.originSecret, props.secretRotation),
         ...(this.renderSigningKey
           ? { ENLARGER_RENDER_SIGNING_KEY: ecs.Secret.fromSecretsManager(this.renderSigningKey) }
           : {}),
@@ -581,7 +622,7 @@ export class ProcessingStack extends Stack {
     // ---------------------------------------------------------------- EventBridge
     const connection = new events.Connection(this, 'ProcessConnection', {
       description: `enlarger ${props.stage}: ${API_KEY_HEADER} from Secrets Manager`,
-      authorization: events.Authorization.apiKey(API_KEY_HEADER, this.apiKeySecret.secretValue),
+      authorization: events.Authorization.apiKey(API_KEY_HEADER, sentSecret(this.apiKeySecret, props.secretRotation)),
     });
     const destination = new events.ApiDestination(this, 'ProcessDestination', {
       description: `enlarger ${props.stage}: POST /process`,
@@ -678,7 +719,7 @@ export class ProcessingStack extends Stack {
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
       readTimeout: Duration.seconds(30),
       // Resolved by CloudFormation from Secrets Manager at deploy time: not in the template.
-      customHeaders: { [ORIGIN_SECRET_HEADER]: this.originSecret.secretValue.unsafeUnwrap() },
+      customHeaders: { [ORIGIN_SECRET_HEADER]: sentSecret(this.originSecret, props.secretRotation).unsafeUnwrap() },
     });
 
     this.distribution = galleryDistribution(this, {
@@ -708,6 +749,7 @@ export class ProcessingStack extends Stack {
     new CfnOutput(this, 'ServiceLogGroupName', { value: serviceLogGroup.logGroupName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ProcessApiKeySecretArn', { value: this.apiKeySecret.secretArn });
+    new CfnOutput(this, 'OriginSecretArn', { value: this.originSecret.secretArn });
     if (this.renderSigningKey) {
       new CfnOutput(this, 'RenderSigningKeySecretArn', { value: this.renderSigningKey.secretArn });
     }
