@@ -483,15 +483,23 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 		    "local originals folder; with aws, S3 events reach POST /process)");
 		goto done;
 	}
-	/* A previous secret alone would leave the route open to everyone else. */
-	const char *lone = out->process_api_key_previous[0] && !out->process_api_key[0]
-	                       ? "ENLARGER_PROCESS_API_KEY"
-	                   : out->origin_secret_previous[0] && !out->origin_secret[0]
-	                       ? "ENLARGER_ORIGIN_SECRET"
-	                       : NULL;
-	if (lone) {
-		rc = enl_fail(e, ENL_EINVAL, "%s_PREVIOUS is set but %s is empty", lone, lone);
-		goto done;
+	/* A previous secret or key alone would leave its door open to everyone else (or
+	 * accept only the old one): each _PREVIOUS needs its current one. */
+	const struct {
+		const char *env;
+		const char *current, *previous;
+	} pairs[] = {
+	    {"ENLARGER_PROCESS_API_KEY", out->process_api_key, out->process_api_key_previous},
+	    {"ENLARGER_ORIGIN_SECRET", out->origin_secret, out->origin_secret_previous},
+	    {"ENLARGER_RENDER_SIGNING_KEY", out->render_signing_key,
+	     out->render_signing_key_previous},
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		if (pairs[i].previous[0] && !pairs[i].current[0]) {
+			rc = enl_fail(e, ENL_EINVAL, "%s_PREVIOUS needs %s", pairs[i].env,
+			              pairs[i].env);
+			goto done;
+		}
 	}
 	if (out->cdn_distribution_id[0] && out->backend != ENL_BACKEND_AWS) {
 		rc = enl_fail(
@@ -551,12 +559,6 @@ int enl_config_load(struct enl_config *out, enl_config_getenv_fn get, void *ud,
 			              keys[i].env, ENL_RENDER_SIGNING_KEY_MIN);
 			goto done;
 		}
-	}
-	if (out->render_signing_key_previous[0] && !out->render_signing_key[0]) {
-		rc = enl_fail(
-		    e, ENL_EINVAL,
-		    "ENLARGER_RENDER_SIGNING_KEY_PREVIOUS needs ENLARGER_RENDER_SIGNING_KEY");
-		goto done;
 	}
 done:
 	return rc;
