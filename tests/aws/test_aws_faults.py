@@ -269,7 +269,7 @@ def backend_denies(st):
             s3p.deny = True
             denied_answer(srv, "POST", "/process", ev, "s3", "AccessDenied", s3p,
                           "S3 403 on /process")
-            denied_answer(srv, "GET", "/render/denied/photo%20one.jpg?w=100&fmt=webp", None,
+            denied_answer(srv, "GET", "/render/denied/photo%20one.jpg?w=128&fmt=webp", None,
                           "s3", "AccessDenied", s3p, "S3 403 on /render")
             check(s3p.refused >= 2, f"the proxy refused {s3p.refused} S3 requests")
             # An expired session token is a 400 from S3 (and a bare 400 to a HEAD): still
@@ -277,7 +277,7 @@ def backend_denies(st):
             s3p.denied = S3_EXPIRED
             denied_answer(srv, "POST", "/process", ev, "s3", "ExpiredToken", s3p,
                           "S3 400 ExpiredToken on /process")
-            denied_answer(srv, "GET", "/render/denied/photo%20one.jpg?w=100&fmt=webp", None,
+            denied_answer(srv, "GET", "/render/denied/photo%20one.jpg?w=128&fmt=webp", None,
                           "s3", "ExpiredToken", s3p, "S3 400 ExpiredToken on /render")
             s3p.deny = False
             ddbp.deny = True

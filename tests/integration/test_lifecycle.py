@@ -146,7 +146,7 @@ def upload_and_process(srv, key, seq, data, what):
 def deletes(srv):
     key = "life/del one+é.jpg"
     res = upload_and_process(srv, key, "10", camera_photo("del"), "upload before a delete")
-    render(srv, key, 100)
+    render(srv, key, 128)
     render(srv, key, 200)
     check(len(derivatives(srv, key)) == 4, f"four derivatives: {derivatives(srv, key)}")
     check(len(variants(srv, key)) == 2, f"two render variants: {variants(srv, key)}")
@@ -170,7 +170,7 @@ def deletes(srv):
         check(not errs, f"a deleted item still fits the gallery's model: {errs}")
     wait_until("render variants of a deleted original are deleted",
                lambda: variants(srv, key) == [])
-    st, _, _ = call(srv, "GET", render_path(key, w=100, fmt="webp"), expect=404,
+    st, _, _ = call(srv, "GET", render_path(key, w=128, fmt="webp"), expect=404,
                     what="render of a deleted original")
 
     # At least once, out of order: the same delete, an older delete, the upload's own event
@@ -253,14 +253,14 @@ def reordered(srv):
 def replacements(srv):
     key = "life/replaced.jpg"
     r1 = upload_and_process(srv, key, "10", camera_photo("r1"), "v1")
-    render(srv, key, 100)
+    render(srv, key, 128)
     v1 = version_of(r1.get("thumbnailKey", "x/x"))
     old_d, old_v = derivatives(srv, key), variants(srv, key)
     check(len(old_d) == 4 and len(old_v) == 1, f"v1: {old_d} {old_v}")
     r2 = upload_and_process(srv, key, "20", camera_photo("r2", 800, 600), "v2")
     v2 = version_of(r2.get("thumbnailKey", "x/x"))
     check(v1 != v2, f"a new version: {v1} -> {v2}")
-    render(srv, key, 100)  # v2's variant
+    render(srv, key, 128)  # v2's variant
 
     def only_v2():
         d = derivatives(srv, key)

@@ -609,7 +609,7 @@ def closed_by_default():
                                       {"x-api-key": k} if k else {})
             check(st == want, f"/process with key {k!r}: {st}, want {want}: {body[:200]!r}")
         for s_, want in [(origin, 200), (old_origin, 200), (key, 401), (None, 401)]:
-            st, _, body = srv.request("GET", "/render/rot.jpg?w=100",
+            st, _, body = srv.request("GET", "/render/rot.jpg?w=128",
                                       headers={"x-origin-secret": s_} if s_ else {})
             check(st == want, f"/render with secret {s_!r}: {st}, want {want}")
         check(srv.stop() == 0, "closed server exits 0")

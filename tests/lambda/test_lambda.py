@@ -162,7 +162,7 @@ def events_replaced_and_deleted(fn):
     r = fn.invoke(eventbridge("originals", key, "0010"))
     check(r.kind == "response" and r.json().get("outcome") == "processed", f"v1: {r}")
     v1 = fn.row(key) or {}
-    url(fn, "GET", quote_path(key), "w=200&fmt=webp", expect=200,
+    url(fn, "GET", quote_path(key), "w=300&fmt=webp", expect=200,
         what="v1 render")
     old = [(b, v1.get(f)) for b, f in (("thumbnails", "thumbnailKey"),
                                        ("optimized", "optimizedKey"))]
@@ -189,7 +189,7 @@ def events_replaced_and_deleted(fn):
           "v1's derivatives were deleted before the next invocation")
     check(fn.backend.get_object("thumbnails", v2.get("thumbnailKey")) is not None,
           "v2's thumbnail stays")
-    url(fn, "GET", quote_path(key), "w=200&fmt=webp", expect=200,
+    url(fn, "GET", quote_path(key), "w=300&fmt=webp", expect=200,
         what="v2 render")
 
     fn.backend.delete_original(key)
