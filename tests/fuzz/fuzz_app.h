@@ -36,9 +36,9 @@ struct fuzz_app {
 static struct fuzz_app fuzz_app;
 
 static const char *const fuzz_app_settings[] = {"ENLARGER_PROCESS_API_KEY",
-                                                "k1",
+                                                "fuzz-process-key-1",
                                                 "ENLARGER_ORIGIN_SECRET",
-                                                "cdn",
+                                                "fuzz-origin-secret",
                                                 "ENLARGER_RENDER_WIDTHS",
                                                 "8,16,32",
                                                 "ENLARGER_JOBS",

@@ -235,8 +235,8 @@ def http_seeds():
     write("sidecar", "odd", '{"file":{"ino":-1,"size":"5"},"meta":{"A":1,"b":"x"},"etag":null}')
     write("sidecar", "array", "[1,2,3]")
 
-    secret = "x-origin-secret: cdn\n"
-    key = "x-api-key: k1\n"
+    secret = "x-origin-secret: fuzz-origin-secret\n"
+    key = "x-api-key: fuzz-process-key-1\n"
     reqs = [
         "GET /healthz HTTP/1.1\nHost: x\n\n",
         "GET /readyz HTTP/1.1\n\n",
@@ -276,15 +276,15 @@ def lambda_seeds():
         if body is not None:
             ev["body"] = body
         return json.dumps(ev)
-    secret = {"x-origin-secret": "cdn", "accept": "image/webp,*/*"}
-    key = {"x-api-key": "k1", "content-type": "application/json"}
+    secret = {"x-origin-secret": "fuzz-origin-secret", "accept": "image/webp,*/*"}
+    key = {"x-api-key": "fuzz-process-key-1", "content-type": "application/json"}
     process = '{"bucket":"originals","key":"a.jpg"}'
     events = [
         url("GET", "/healthz"),
         url("GET", "/metrics", headers={"x-request-id": "abc-123"}),
         url("GET", "/render/a.jpg", "w=16&fmt=webp", secret),
         url("HEAD", "/render/dir/b%20c.png", "w=8&h=8&fit=cover", secret),
-        url("GET", "/render/a.jpg", "w=16", {"x-origin-secret": "cdn",
+        url("GET", "/render/a.jpg", "w=16", {"x-origin-secret": "fuzz-origin-secret",
                                              "if-none-match": 'W/"x", "y"'}),
         url("GET", "/render/a.jpg", "w=%zz", secret),
         url("POST", "/process", headers=key, body=process),
