@@ -44,7 +44,7 @@ args = ap.parse_args()
 
 need_tools("vips", "vipsheader")
 
-KEY = "crash-test-key"
+KEY = "crash-test-key-0123456789"
 N_PHOTOS = 50
 LEASE_MS = 8000  # the service's default, said here so the checks below can use it
 TAKEOVER_S = 15.0

@@ -94,8 +94,8 @@ static void run(CURL *h, const struct call *c, struct outcome *o)
 	enl_buf_free(&body);
 }
 
-#define SECRET "x-origin-secret: cdn"
-#define KEY "x-api-key: k1"
+#define SECRET "x-origin-secret: concurrent-origin-1"
+#define KEY "x-api-key: concurrent-api-key-1"
 
 /* Requests that stop before any image work. */
 static const struct call plain[] = {
@@ -164,9 +164,9 @@ int main(int argc, char **argv)
 	                     "ENLARGER_LEASE_MS",
 	                     "600000",
 	                     "ENLARGER_PROCESS_API_KEY",
-	                     "k1",
+	                     "concurrent-api-key-1",
 	                     "ENLARGER_ORIGIN_SECRET",
-	                     "cdn",
+	                     "concurrent-origin-1",
 	                     "ENLARGER_RENDER_WIDTHS",
 	                     "100,200",
 	                     "ENLARGER_JOBS",
