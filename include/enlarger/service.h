@@ -113,8 +113,9 @@ void enl_process_result_free(struct enl_process_result *r);
  * S3 events (POST /process, the Lambda door), so a new kind of event reaches them all at
  * once: parses body (enl_event_parse) into *ev and processes the object it names
  * (enl_service_process). Errors: the parser's ENL_EINVAL (e says what is wrong), else
- * those of enl_service_process. *out as enl_service_process leaves it (free it either
- * way). */
+ * those of enl_service_process, and ENL_EDECODE (outcome ENL_OUTCOME_FAILED) for a
+ * duplicate of an event whose photo failed: a retry ends where the first attempt did.
+ * *out as enl_service_process leaves it (free it either way). */
 int enl_service_event(struct enl_app *app, const void *body, size_t len, struct enl_event *ev,
                       struct enl_process_result *out, struct enl_errmsg *e);
 

@@ -4,7 +4,6 @@
  * act on as EventBridge acts on POST /process's statuses (docs/lambda.md). */
 #include "enlarger/lambda.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -20,19 +19,6 @@ const char *enl_lambda_error_type(int err)
 	                                                      : ENL_LAMBDA_BACKEND;
 }
 
-/* Lambda retries every function error alike, so the retry of a rejected image comes back
- * as a duplicate of the item its first attempt marked failed: it gets the same error again
- * (from the table: no download, no decode), so that the event still ends in the
- * on-failure destination, as POST /process's 422 ends in EventBridge's DLQ. */
-static const char *failed_before(const struct enl_process_result *res)
-{
-	const char *status = json_string_value(json_object_get(res->item, "processingStatus"));
-	if (res->outcome != ENL_OUTCOME_DUPLICATE || !status || strcmp(status, "failed") != 0)
-		return NULL;
-	const char *why = json_string_value(json_object_get(res->item, "processingError"));
-	return why ? why : "the image was rejected";
-}
-
 static void fail(struct enl_lambda_result *out, const char *type, const char *message)
 {
 	out->error_type = type;
@@ -46,16 +32,11 @@ void enl_lambda_s3_event(const struct enl_lambda_door *d, const void *event, siz
 	struct enl_event ev;
 	struct enl_process_result res;
 	struct enl_errmsg e = {{0}};
-	const char *why;
 	char *text = NULL;
 
 	int rc = enl_service_event(d->app, event, len, &ev, &res, &e);
 	if (rc) {
 		fail(out, enl_lambda_error_type(rc), e.text);
-	} else if ((why = failed_before(&res))) {
-		snprintf(e.text, sizeof(e.text), "photo \"%.100s\" failed before: %.120s",
-		         res.photo_id, why);
-		fail(out, ENL_LAMBDA_REJECTED, e.text);
 	} else {
 		json_t *body = enl_process_result_json(&res);
 		text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;

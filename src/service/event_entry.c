@@ -4,6 +4,21 @@
 
 #include <string.h>
 
+/* A retried event whose photo its first attempt marked failed gets that attempt's error
+ * again (from the item: no download, no decode). A door that saw the first answer time
+ * out (EventBridge's 5 s while the job waited its turn) would otherwise get a 200
+ * "duplicate", and the event would never reach the dead-letter queue. */
+static int failed_before(struct enl_process_result *out, struct enl_errmsg *e)
+{
+	const char *status = json_string_value(json_object_get(out->item, "processingStatus"));
+	if (out->outcome != ENL_OUTCOME_DUPLICATE || !status || strcmp(status, "failed") != 0)
+		return 0;
+	const char *why = json_string_value(json_object_get(out->item, "processingError"));
+	out->outcome = ENL_OUTCOME_FAILED;
+	return enl_fail(e, ENL_EDECODE, "photo \"%.80s\" failed before: %.150s", out->photo_id,
+	                why ? why : "the image was rejected");
+}
+
 int enl_service_event(struct enl_app *app, const void *body, size_t len, struct enl_event *ev,
                       struct enl_process_result *out, struct enl_errmsg *e)
 {
@@ -12,7 +27,9 @@ int enl_service_event(struct enl_app *app, const void *body, size_t len, struct 
 	out->outcome = ENL_OUTCOME_NONE;
 	if ((rc = enl_event_parse(body, len, ev, e)))
 		return rc;
-	return enl_service_process(app, ev, out, e);
+	if ((rc = enl_service_process(app, ev, out, e)))
+		return rc;
+	return failed_before(out, e);
 }
 
 const char *enl_process_outcome_name(enum enl_process_outcome o)

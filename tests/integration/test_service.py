@@ -259,8 +259,14 @@ def failed_images(srv):
                        AUTH, 422, "pixel bomb")
     r = srv.row("bomb.png")
     check(r and r["processingStatus"] == "failed", f"bomb: row failed: {r}")
-    # A retry of a failed photo does no work (EventBridge would otherwise loop).
-    process(srv, {"bucket": "originals", "key": "bomb.png"}, what="retry of a failed photo")
+    # A retry of a failed photo does no work, and ends as the first attempt did: 422, so
+    # an event whose first answer timed out still reaches EventBridge's dead-letter queue.
+    runs = pipeline_runs(srv)["bomb.png"]
+    st, _, res = process(srv, {"bucket": "originals", "key": "bomb.png"}, expect=422,
+                         what="retry of a failed photo")
+    check(r["processingError"] in (res or {}).get("detail", ""),
+          f"the retry quotes the stored reason: {res}")
+    check(pipeline_runs(srv)["bomb.png"] == runs, "the retry of a failed photo did no work")
 
 
 def idempotency(srv):
