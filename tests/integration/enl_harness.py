@@ -323,10 +323,11 @@ class Server(TestProcess):
     """The real binary on a free port, on backend (a fresh LocalBackend in this
     server's own folder when None). Logs go to a file the tests read."""
 
-    def __init__(self, backend=None, data=None, port=None, host="127.0.0.1", **env):
-        """data: an existing data folder (e.g. an earlier server's) to start on; port: a
-        port to listen on (e.g. a killed server's, so its clients reach the restart); host:
-        the address it listens on (requests go to 127.0.0.1 either way)."""
+    def __init__(self, backend=None, data=None, port=None, host="127.0.0.1", wrap=(), **env):
+        """data: an existing data folder (e.g. an earlier server's) to start on; port: the
+        port to listen on (a restart keeps its predecessor's); host: the address it listens
+        on (requests go to 127.0.0.1 either way); wrap: a command line the binary runs
+        under (e.g. taskset -c 0)."""
         self.dir = tempfile.mkdtemp(prefix="enl-it-")
         self.data = data or os.path.join(self.dir, "data")
         os.makedirs(os.path.join(self.data, "originals"), exist_ok=True)
@@ -342,7 +343,7 @@ class Server(TestProcess):
         e.update(self.backend.env())
         e.update({k: str(v) for k, v in env.items()})
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BINARY, "serve"], env=e, stdout=self.log,
+        self.proc = subprocess.Popen(list(wrap) + [BINARY, "serve"], env=e, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
