@@ -3,7 +3,8 @@
 #   scripts/test.sh            install deps, format check, build (-Werror), ctest, the
 #                              scripts/test-extra-*.sh passes (deployment checks, a brief
 #                              fuzzing pass, ThreadSanitizer), then the whole suite again
-#                              under ASan + UBSan (docs/testing.md)
+#                              under ASan + UBSan but the
+#                              tests labelled slow (docs/testing.md)
 #   ENLARGER_TEST_QUICK=1      skip the sanitizer passes (local iteration)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,8 +34,10 @@ if [ -z "${ENLARGER_TEST_QUICK:-}" ]; then
   cmake --build build/asan -j"$jobs"
   echo "== tests (ASan + UBSan)"
   # libvips' own one-off allocations (type system, thread pools) are not ours to leak-check.
+  # Tests labelled slow (the soak, the bulk upload: minutes of real traffic, timed) run in
+  # the pass above only; under the sanitizers they would take CI past its time.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build/asan --output-on-failure -j"$jobs"
+    ctest --test-dir build/asan --output-on-failure -j"$jobs" -LE slow
 fi

@@ -3,3 +3,11 @@
 enl_script_test(integration_memory_budget "integration"
                 ${CMAKE_CURRENT_LIST_DIR}/test_memory_budget.py)
 set_tests_properties(integration_memory_budget PROPERTIES TIMEOUT 120)
+# Issue 15 point 5: a soak of mixed traffic (render hits and misses, /process, bad requests,
+# slow clients): RSS after the warm-up grows < 5 %, fds and threads come back to their
+# baseline, nothing fails except by design. 4 minutes here (60 s warm-up, 180 s measured,
+# about 2,000 requests) so CI stays within its time; an hour by hand (docs/testing.md).
+# Label slow: scripts/test.sh leaves it out of the ASan+UBSan pass.
+enl_script_test(perf_soak "perf;slow" ${CMAKE_CURRENT_LIST_DIR}/soak.py --seconds 240
+                --warmup 60)
+set_tests_properties(perf_soak PROPERTIES TIMEOUT 600)
