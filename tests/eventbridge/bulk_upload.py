@@ -297,7 +297,8 @@ def bulk_run(args, name, backend_factory, photos, tmp, kill):
             f"{name}: dead letters carry 422: {[(d['key'], d['status']) for d in dead]}")
 
     # The table: every good photo completed exactly once, every corrupt one failed.
-    items = {it["photoId"]: it for it in all_items(backend)}
+    # This run's items (on the stand-ins, the runs share one table: each has its prefix).
+    items = {it["photoId"]: it for it in all_items(backend) if it["photoId"].startswith(prefix)}
     processed = collections.Counter()
     for sv in servers:
         for ln in sv.log_lines():
