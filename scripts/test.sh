@@ -3,8 +3,8 @@
 #   scripts/test.sh            install deps, format check, build (-Werror), ctest, the
 #                              scripts/test-extra-*.sh passes (deployment checks, a brief
 #                              fuzzing pass, ThreadSanitizer), then the whole suite again
-#                              under ASan + UBSan but the
-#                              tests labelled slow (docs/testing.md)
+#                              under ASan + UBSan, without the tests
+#                              labelled slow (docs/testing.md)
 #   ENLARGER_TEST_QUICK=1      skip the sanitizer passes (local iteration)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

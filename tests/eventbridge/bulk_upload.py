@@ -46,7 +46,7 @@ import enl_harness as H  # noqa: E402
 from apidest import (ApiDestination, HttpTransport, RetryPolicy, S3Object,  # noqa: E402
                      s3_object_created)
 
-KEY = "bulk-upload-key"
+KEY = "bulk-upload-key-0123456789"
 CORES = "0"
 # The stack's task settings (infrastructure/lib/stacks/processing-stack.ts): 1 vCPU, so
 # ENLARGER_JOBS = jobsForCpu(1024) = 2, an API key; the rest are the service's defaults.

@@ -30,7 +30,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import enl_harness as H  # noqa: E402
 
-KEY = "soak-key"
+KEY = "soak-test-key-0123456789"
 AUTH = {"x-api-key": KEY}
 HIT_KEYS = [f"soak/hit-{i}.jpg" for i in range(4)]
 HIT_WIDTHS = [160, 320, 480]
