@@ -38,10 +38,11 @@ static int check_open_doors(struct enl_config *cfg, struct enl_errmsg *e)
 		return 0;
 	if (!cfg->allow_open)
 		return enl_fail(e, ENL_EINVAL,
-		                "%s%s%s is empty while ENLARGER_LISTEN (%s) is not a loopback "
+		                "%s%s%s %s empty while ENLARGER_LISTEN (%s) is not a loopback "
 		                "address: set %s, or ENLARGER_ALLOW_OPEN=1 to serve without %s",
-		                open[0], n > 1 ? " and " : "", n > 1 ? open[1] : "", cfg->listen,
-		                n > 1 ? "both" : "it", n > 1 ? "them" : "it");
+		                open[0], n > 1 ? " and " : "", n > 1 ? open[1] : "",
+		                n > 1 ? "are" : "is", cfg->listen, n > 1 ? "both" : "it",
+		                n > 1 ? "them" : "it");
 	json_t *f = json_pack("{s:s, s:s}", "listen", cfg->listen, "allow", "ENLARGER_ALLOW_OPEN");
 	json_t *vars = json_array();
 	for (int i = 0; i < n; i++)
