@@ -15,7 +15,10 @@ ENL_SOAK_SECONDS sets --seconds (ctest runs it shorter, see perf.cmake). The cur
 one line per sample: seconds, phase, RSS KiB, fds, threads, requests so far."""
 
 import argparse
+import base64
 import collections
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -31,6 +34,20 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import enl_harness as H  # noqa: E402
 
 KEY = "soak-test-key-0123456789"
+# Renders are signed so that any width may be asked (ENLARGER_RENDER_WIDTHS=any needs
+# signing): a miss is then a variant never asked before, however long the soak runs.
+SIGN_KEY = "soak-signing-key-0123456789abcdef"
+QUALITIES = list(range(30, 94, 2))  # 32 values, ENL_CONFIG_MAX_LIST
+
+
+def render_path(key, **q):
+    """H.render_path with the sig a gallery's backend would add (docs/signing.md)."""
+    p = H.render_path(key, **q)
+    path, query = p.split("?", 1)
+    pairs = sorted((x for x in query.split("&") if x), key=lambda x: x.split("=", 1)[0].encode())
+    mac = hmac.new(SIGN_KEY.encode(), (path + "?" + "&".join(pairs)).encode(), hashlib.sha256)
+    sig = base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+    return p + ("&" if query else "") + "sig=" + sig
 AUTH = {"x-api-key": KEY}
 HIT_KEYS = [f"soak/hit-{i}.jpg" for i in range(4)]
 HIT_WIDTHS = [160, 320, 480]
@@ -78,7 +95,7 @@ def fill_object_cache(srv, original, n=2000):
         key = f"soak/seen/{i:04d}.jpg"
         os.makedirs(os.path.dirname(os.path.join(srv.data, "originals", key)), exist_ok=True)
         os.link(src, os.path.join(srv.data, "originals", key))
-        st, _, _ = srv.request("GET", H.render_path(key, w=64, fmt="webp"),
+        st, _, _ = srv.request("GET", render_path(key, w=64, fmt="webp"),
                                headers={"If-None-Match": "*"})
         H.check(st == 304, f"conditional GET of {key}: {st}")
 
@@ -149,16 +166,16 @@ class Traffic:
 
     def render_hit(self, rng):
         key, w = rng.choice(HIT_KEYS), rng.choice(HIT_WIDTHS)
-        st, h, body = self.srv.request("GET", H.render_path(key, w=w, fmt="webp"))
+        st, h, body = self.srv.request("GET", render_path(key, w=w, fmt="webp"))
         ok = st == 200 and body[:4] == b"RIFF" and body[8:12] == b"WEBP"
         self.record("render hit", ok, st, body[:100])
 
     def render_miss(self, rng):
-        # A variant never asked for before: width and quality walk through 64..800 x 30..90.
+        # A variant never asked for before: width and quality walk through 64..800 x QUALITIES.
         n = self.next("miss_seq")
-        w, q = 64 + n % 737, 30 + (n // 737) % 61
+        w, q = 64 + n % 737, QUALITIES[(n // 737) % len(QUALITIES)]
         fmt = rng.choice(["webp", "jpeg"])
-        st, h, body = self.srv.request("GET", H.render_path(rng.choice(HIT_KEYS), w=w, q=q,
+        st, h, body = self.srv.request("GET", render_path(rng.choice(HIT_KEYS), w=w, q=q,
                                                             fmt=fmt))
         magic = body[8:12] == b"WEBP" if fmt == "webp" else body[:2] == b"\xff\xd8"
         self.record("render miss", st == 200 and magic, st, body[:100])
@@ -194,9 +211,9 @@ class Traffic:
             ("POST", "/process", {"bucket": "originals", "key": "soak/nope.jpg"}, AUTH, 404),
             ("POST", "/process", {"bucket": "originals", "key": "x.jpg"}, {}, 401),
             ("POST", "/process", b"{" + b" " * 300000 + b"}", AUTH, 413),
-            ("GET", H.render_path(HIT_KEYS[0], w=100, fmt="gif"), None, None, 400),
-            ("GET", H.render_path(HIT_KEYS[0], fmt="webp"), None, None, 400),
-            ("GET", H.render_path("soak/missing.jpg", w=100), None, None, 404),
+            ("GET", render_path(HIT_KEYS[0], w=100, fmt="gif"), None, None, 400),
+            ("GET", render_path(HIT_KEYS[0], fmt="webp"), None, None, 400),
+            ("GET", render_path("soak/missing.jpg", w=100), None, None, 404),
             ("GET", "/nowhere", None, None, 404),
             ("DELETE", "/process", None, AUTH, 405),
             ("corrupt", None, None, None, 422),
@@ -340,7 +357,9 @@ def main():
     # The stack's settings on one vCPU (ENLARGER_JOBS 2), a short connection timeout so slow
     # clients come and go often.
     srv = H.Server(ENLARGER_JOBS=2, ENLARGER_PROCESS_API_KEY=KEY, ENLARGER_LOG_LEVEL="warn",
-                   ENLARGER_CONNECTION_TIMEOUT=conn_timeout)
+                   ENLARGER_CONNECTION_TIMEOUT=conn_timeout, ENLARGER_RENDER_SIGNING_KEY=SIGN_KEY,
+                   ENLARGER_RENDER_WIDTHS="any",
+                   ENLARGER_RENDER_QUALITIES=",".join(map(str, QUALITIES)))
     curve = open(args.curve, "w") if args.curve else None
     samples = []
     try:
