@@ -32,6 +32,10 @@ struct enl_put_opts {
 	const char *cache_control; /* may be NULL */
 	int n_meta;
 	const struct enl_meta_pair *meta;
+	/* Object tags in URL query form ("k=v&k2=v2", encoded), NULL or "" for none: what S3
+	 * lifecycle rules select by. S3 sends them as x-amz-tagging (signed); the local store
+	 * has no lifecycle and ignores them. */
+	const char *tagging;
 	/* 1: atomic but not durable (no fsync): for caches, whose torn or lost entry is
 	 * only recomputed. The local store honours it; S3 is durable anyway. */
 	int no_fsync;

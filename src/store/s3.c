@@ -7,7 +7,8 @@
  * References (Amazon S3 API Reference): GetObject, HeadObject, PutObject, DeleteObject,
  * ListObjectsV2, HeadBucket; "Error responses" for the <Code> values (SlowDown 503,
  * RequestTimeout 400 are retryable); "Working with object metadata" for user metadata
- * (x-amz-meta-*, names lower-cased, non-ASCII values RFC 2047 encoded: s3_meta.c).
+ * (x-amz-meta-*, names lower-cased, non-ASCII values RFC 2047 encoded: s3_meta.c);
+ * PutObject's x-amz-tagging for object tags (what lifecycle rules select by).
  * The ListObjectsV2 pages are read by s3_list.c. */
 #include "enlarger/store.h"
 
@@ -30,8 +31,8 @@
 #define S3_META_PREFIX "x-amz-meta-"
 #define S3_LIST_PAGE_MAX (4u << 20) /* one ListObjectsV2 page: 1000 keys of <= 1 KiB, escaped */
 #define S3_ERROR_BODY_MAX (64u << 10)
-#define S3_PUT_HEADERS (3 + ENL_META_MAX)
-#define S3_GET_TRIES 3 /* reads that saw the object change while it arrived */
+#define S3_PUT_HEADERS (3 + ENL_META_MAX) /* type, cache control, tagging, metadata */
+#define S3_GET_TRIES 3                    /* reads that saw the object change while it arrived */
 
 struct s3_store {
 	struct enl_store base; /* first: the dispatch casts */
@@ -416,6 +417,15 @@ static int s3_put(struct enl_store *st, const char *bucket, const char *key, con
 			goto done;
 		}
 		h[nh++] = (struct enl_sigv4_header){"Cache-Control", opts->cache_control};
+	}
+	/* An x-amz-* header, so the request's signature covers it (src/aws/sign.c signs
+	 * every header it is given). */
+	if (opts && opts->tagging && opts->tagging[0]) {
+		if (!enl_s3_header_value_ok(opts->tagging)) {
+			rc = enl_fail(e, ENL_EINVAL, "tagging must be printable ASCII");
+			goto done;
+		}
+		h[nh++] = (struct enl_sigv4_header){"x-amz-tagging", opts->tagging};
 	}
 	if (opts && (opts->n_meta < 0 || opts->n_meta > ENL_META_MAX)) {
 		rc = enl_fail(e, ENL_EINVAL, "at most %d metadata pairs", ENL_META_MAX);

@@ -15,6 +15,11 @@ Request-helper paths:
   /hang             reads the request, never answers (until the client goes away)
   /_stats           JSON {"hits": {path: n}, "conns": {path: [connection ids]},
                     "scripted": requests answered by the script}
+  /_last            JSON of the last scripted request: method, path, headers (names
+                    lower-cased), signed_headers, unsigned_amz (x-amz-* headers sent but
+                    not signed), signature_ok (SigV4 recomputed here with the secret set
+                    by /_set?secret=..., and the payload hash checked against the body;
+                    null when no secret is set)
 Scripted answers (any other path, while a script is set):
   /_script?flavour=s3|dynamodb&answers=LETTERS
                     request n (from 0, counted from here) gets letter n, 'O' past the end.
@@ -29,19 +34,22 @@ Credentials paths:
   /latest/...       IMDSv2 (token PUT, role list, role credentials)
   /_set?k=v...      mode=ok|fail|forbidden, token=<expected auth token>, exp=<seconds>
 """
+import hashlib
+import hmac
 import json
 import os
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
 
 LOCK = threading.Lock()
 HITS = {}
 CONNS = {}
 STATE = {"mode": "ok", "token": "", "exp": 3600, "n": 0, "imds_token": "imds-tok-123"}
 SCRIPT = {"flavour": None, "answers": "", "n": 0}
+LAST = {}  # the last scripted request, as /_last shows it
 
 HELLO_ETAG = '"5d41402abc4b2a76b9719d911017c592"'  # MD5 of b"hello"
 S3_ERRORS = {
@@ -68,6 +76,36 @@ DDB_ERRORS = {
 
 def iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def sigv4_check(method, raw_path, headers, body, secret):
+    """Recomputes an S3 request's SigV4 signature as S3 would ("Signature Calculations for
+    the Authorization Header" in the S3 API Reference): (signed header names, whether the
+    signature and the payload hash match)."""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return [], False
+    fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
+    signed = fields["SignedHeaders"].split(";")
+    scope = fields["Credential"].split("/", 1)[1]
+    day, region, service, _ = scope.split("/")
+    u = urlsplit(raw_path)
+    # S3 does not encode the path twice: the canonical URI is the path as sent.
+    query = "&".join("%s=%s" % (quote(k, safe="-_.~"), quote(v, safe="-_.~"))
+                     for k, v in sorted(parse_qsl(u.query, keep_blank_values=True)))
+    canon_headers = "".join("%s:%s\n" % (n, " ".join(headers.get(n, "").split()))
+                            for n in signed)
+    payload = headers.get("x-amz-content-sha256", "")
+    canonical = "\n".join([method, u.path, query, canon_headers, ";".join(signed), payload])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", headers.get("x-amz-date", ""), scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    want = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    ok = (hmac.compare_digest(want, fields["Signature"]) and
+          payload == hashlib.sha256(body).hexdigest())
+    return signed, ok
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -145,6 +183,9 @@ class Handler(BaseHTTPRequestHandler):
                 doc = {"hits": HITS, "conns": {k: sorted(v) for k, v in CONNS.items()},
                        "scripted": SCRIPT["n"]}
                 return self.send(200, json.dumps(doc).encode())
+        if path == "/_last":
+            with LOCK:
+                return self.send(200, json.dumps(LAST).encode())
         if path == "/_script":
             with LOCK:
                 SCRIPT.update(flavour=q["flavour"][0], answers=q.get("answers", [""])[0], n=0)
@@ -159,8 +200,25 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/latest/"):
             return self.imds(path)
         if SCRIPT["flavour"]:
+            self.record(body)
             return self.scripted()
         return self.send(404, b"no such path")
+
+    def record(self, body):
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with LOCK:
+            secret = STATE.get("secret")
+        try:
+            signed, ok = sigv4_check(self.command, self.path, headers, body, secret or "")
+        except (KeyError, ValueError):  # an Authorization header that does not parse
+            signed, ok = [], False
+        with LOCK:
+            LAST.clear()
+            LAST.update(method=self.command, path=self.path, headers=headers,
+                        signed_headers=signed,
+                        unsigned_amz=sorted(n for n in headers
+                                            if n.startswith("x-amz-") and n not in signed),
+                        signature_ok=ok if secret else None)
 
     def scripted(self):
         with LOCK:

@@ -2,9 +2,10 @@
 signer (through tests/aws/aws_sign_tool), and every header must match byte for byte.
 
 S3 GET/HEAD/PUT on hostile keys (spaces, '+', '%', '=', UTF-8 accents, '//', '..'), with
-x-amz-meta-* headers sharing a prefix, a bucket listing with an unsorted query, and DynamoDB
-POSTs; each with and without a session token, on AWS endpoints and a loopback endpoint with a
-port. The URL is also built independently here (urllib.parse.quote) and compared.
+x-amz-meta-* headers sharing a prefix and object tags (x-amz-tagging), a bucket listing
+with an unsorted query, and DynamoDB POSTs; each with and without a session token, on AWS
+endpoints and a loopback endpoint with a port. The URL is also built independently here
+(urllib.parse.quote) and compared.
 
 Usage: sigv4_oracle.py path/to/aws_sign_tool
 """
@@ -63,6 +64,7 @@ def s3_cases():
                             ["x-amz-meta-ab", "two  spaces   inside"],
                             ["x-amz-meta-a-b", " trimmed "],
                             ["X-Amz-Meta-Sequencer", "617f08299329d189"],
+                            ["x-amz-tagging", "enlarger-cache=variant&a%20b=c"],
                         ]
                     cases.append(c)
         # Listing for purges: unsorted, encoded query; and a dotted bucket (path style).

@@ -89,8 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			clean &= !(*c >= 'A' && *c <= 'Z');
 	}
 	if (clean) {
-		struct enl_put_opts o = {info.content_type, info.cache_control, info.n_meta,
-		                         info.meta, 0};
+		struct enl_put_opts o = {.content_type = info.content_type,
+		                         .cache_control = info.cache_control,
+		                         .n_meta = info.n_meta,
+		                         .meta = info.meta};
 		json_t *again = enl_local_sidecar_new(&sb, info.etag, &o);
 		FUZZ_CHECK(again != NULL);
 		char *text = json_dumps(again, JSON_COMPACT);
