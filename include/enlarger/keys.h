@@ -20,6 +20,10 @@
 /* Cache-Control of the derivatives and render variants, stored and served: their keys
  * name the original's version, so the bytes under a key never change. */
 #define ENL_CACHE_FOREVER "public, max-age=31536000, immutable"
+/* The object tag of every cached render variant (enl_put_opts.tagging): the render
+ * bucket's lifecycle rule expires objects carrying it (infrastructure/lib/gallery-parts.ts),
+ * and only those, so the bucket's other objects live until the photo's sweep. */
+#define ENL_VARIANT_TAG "enlarger-cache=variant"
 /* Cache-Control of /render's 302 from an older version's URL to the current one: short,
  * since the photo may be replaced again. */
 #define ENL_CACHE_REDIRECT "public, max-age=60"

@@ -173,6 +173,7 @@ static void store_variant(struct enl_app *app, const char *key, const char *cach
 	struct enl_errmsg pe = {{0}};
 	po.content_type = enl_format_mime(o->format);
 	po.cache_control = ENL_CACHE_FOREVER;
+	po.tagging = ENL_VARIANT_TAG; /* what the bucket's lifecycle rule expires */
 	po.no_fsync = 1; /* a cache: atomic, not durable (a lost entry is re-rendered) */
 	if (enl_store_put(app->store, app->cfg->render_bucket, cache_key, o->bytes.data,
 	                  o->bytes.len, &po, &pe)) {

@@ -2,12 +2,14 @@
 (the Host header too, so SigV4 signatures stay valid) to the upstream on loopback, and
 counted by operation and bucket from the request line alone. It is the independent count
 the tests hold enlarger_store_operations_total against: what the stand-in actually
-received, not what enlarger says it sent.
+received, not what enlarger says it sent. It also keeps each PUT's headers, which s3rver
+does not all store (object tags: x-amz-tagging).
 
     with CountingProxy(upstream_port) as proxy:
         env["AWS_ENDPOINT_URL_S3"] = proxy.url
         ...
         proxy.counts()   # Counter({("head", "originals"): 1, ("get", "renders"): 1, ...})
+        proxy.puts()     # [(path, {lower-cased header name: value}), ...] of every PUT
 
 Operations: head, get, put, del, and list for a GET of a bucket with list-type (path-style
 URLs: the first path segment is the bucket)."""
@@ -39,6 +41,7 @@ class CountingProxy:
     def __init__(self, upstream_port, host="127.0.0.1"):
         self.upstream = (host, upstream_port)
         self._counts = collections.Counter()
+        self._puts = []
         self._lock = threading.Lock()
         proxy = self
 
@@ -51,6 +54,9 @@ class CountingProxy:
             def _forward(self):
                 with proxy._lock:
                     proxy._counts[operation(self.command, self.path)] += 1
+                    if self.command == "PUT":
+                        proxy._puts.append((self.path, {k.lower(): v for k, v in
+                                                        self.headers.items()}))
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
                 up = http.client.HTTPConnection(*proxy.upstream, timeout=60)
@@ -101,3 +107,8 @@ class CountingProxy:
         """A copy of the counts so far: Counter of (op, bucket)."""
         with self._lock:
             return collections.Counter(self._counts)
+
+    def puts(self):
+        """Every PUT so far, in order: (raw path, {lower-cased header name: value})."""
+        with self._lock:
+            return list(self._puts)

@@ -8,7 +8,8 @@ real HTTP, on either backend:
 - Store calls per miss, hit, HEAD, 304 and replaced original, from
   enlarger_store_operations_total in /metrics, and on aws also from what the S3
   stand-in actually received (the counting proxy): never a LIST or a DELETE, a miss at
-  most HEAD original + GET variant + GET original + PUT variant.
+  most HEAD original + GET variant + GET original + PUT variant; on aws the variant's
+  PUT carries its object tag (x-amz-tagging enlarger-cache=variant, signed).
 - Memory: 10 concurrent hits on a ~6 MB variant whose readers stall mid-body; the
   server's RSS must not grow by anything near 10 x the variant (a local hit is sent from
   its file, an S3 hit from one buffer all of them share), and the held-bytes gauge says
@@ -150,9 +151,12 @@ def store_calls(srv, proxy):
     hit = {("head", "originals"): 1, ("get", "renders"): 1}
 
     before = c.snapshot()
+    n_puts = len(proxy.puts()) if proxy else 0
     st, h, b1 = srv.request("GET", p)
     check(st == 200 and h.get("x-cache") == "miss", f"first render: {st} {h.get('x-cache')}")
     c.expect(before, miss, "miss")
+    if proxy:
+        variant_put_tagged(proxy.puts()[n_puts:], "ops.jpg")
 
     before = c.snapshot()
     st, h, b2 = srv.request("GET", p)
@@ -181,6 +185,25 @@ def store_calls(srv, proxy):
     prefix = hashlib.sha256(b"ops.jpg").hexdigest() + "/"
     check(len(srv.backend.list_keys("renders", prefix)) == 2,
           f"both versions' variants stored: {srv.backend.list_keys('renders', prefix)}")
+
+
+def variant_put_tagged(puts, key):
+    """On aws: the miss's one PUT, the variant's, carried the tag the render bucket's
+    lifecycle rule expires (infrastructure/lib/gallery-parts.ts) as a signed header. s3rver
+    accepts x-amz-tagging but keeps no tags from it (its GetObjectTagging answers an empty
+    set), so the check is on what it received, through the proxy; tests/aws/test_store_s3.c
+    checks the signature over it."""
+    prefix = "/renders/" + hashlib.sha256(key.encode()).hexdigest() + "/"
+    check(len(puts) == 1 and puts[0][0].startswith(prefix),
+          f"the miss's PUTs: {[p for p, _ in puts]}")
+    if not puts:
+        return
+    h = puts[0][1]
+    check(h.get("x-amz-tagging") == "enlarger-cache=variant",
+          f"the variant's PUT has x-amz-tagging {h.get('x-amz-tagging')!r}")
+    m = re.search(r"SignedHeaders=([^,\s]+)", h.get("authorization", ""))
+    check(m and "x-amz-tagging" in m.group(1).split(";"),
+          f"x-amz-tagging is signed: {h.get('authorization')!r}")
 
 
 def big_variant(srv):
