@@ -42,6 +42,14 @@ export interface GalleryBuckets {
   readonly renderCache: s3.Bucket;
 }
 
+/**
+ * The object tag the service puts on every rendered variant it caches (ENL_VARIANT_TAG in
+ * include/enlarger/keys.h: the tests hold the two equal). The render bucket's expiring rule
+ * selects it, so the bucket's untagged objects (each version's mezzanine) stay until the
+ * photo's replacement or deletion removes them.
+ */
+export const RENDER_VARIANT_TAG: Readonly<Record<string, string>> = { 'enlarger-cache': 'variant' };
+
 /** The buckets enlarger writes, and the one their access logs go to. */
 export function galleryBuckets(stack: Stack, stage: string, renderCacheExpirationDays = 30): GalleryBuckets {
   const { removalPolicy, autoDeleteObjects } = retention(stage);
@@ -80,14 +88,18 @@ export function galleryBuckets(stack: Stack, stage: string, renderCacheExpiratio
     lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
   });
   // Rendered variants are a cache: CloudFront keeps hot ones at the edge, and anything
-  // can be rendered again from the original, so old variants simply expire.
+  // can be rendered again from the original, so old variants simply expire. Only tagged
+  // ones: a lifecycle filter cannot exclude a prefix, and the mezzanines beside them must
+  // live as long as their photo. S3 refuses AbortIncompleteMultipartUpload in a rule with a
+  // tag filter, hence a second rule for that, over the whole bucket.
   const renderCache = derivativeBucket('RenderCacheBucket', {
     lifecycleRules: [
       {
         id: 'expire-rendered-variants',
+        tagFilters: RENDER_VARIANT_TAG,
         expiration: Duration.days(renderCacheExpirationDays),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
       },
+      { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
     ],
   });
   return { logs, thumbnails, optimized, renderCache };
@@ -152,9 +164,11 @@ export function serviceStatements(
       [buckets.thumbnails.arnForObjects('*'), buckets.optimized.arnForObjects('*')],
     ),
     statement('ListDerivatives', ['s3:ListBucket'], [buckets.thumbnails.bucketArn, buckets.optimized.bucketArn]),
+    // PutObjectTagging: a PUT with tags (x-amz-tagging, each variant's RENDER_VARIANT_TAG)
+    // needs it as well as PutObject.
     statement(
       'ReadWriteRenderCache',
-      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:DeleteObject'],
       [buckets.renderCache.arnForObjects('*')],
     ),
     // Listing an original's prefix finds the stale variants to delete after it is replaced

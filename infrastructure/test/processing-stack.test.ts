@@ -27,8 +27,10 @@ import {
   ProcessingStack,
   ProcessingStackProps,
 } from '../lib/stacks/processing-stack';
+import { RENDER_VARIANT_TAG } from '../lib/gallery-parts';
 import {
   assertNagPasses,
+  assertRenderLifecycle,
   Built as BuiltStack,
   cdkJson,
   finishBuild,
@@ -37,6 +39,7 @@ import {
   nagFailureReport,
   onlyOne,
   Res,
+  serviceVariantTag,
 } from './support';
 
 const DOMAIN = 'enlarger-origin.example.com';
@@ -216,7 +219,7 @@ describe('IAM: the task role can do exactly what the service does', () => {
       `s3:DeleteObject,s3:PutObject ${objects(optimized)}`,
       `s3:ListBucket ${bucket(thumbs)}`,
       `s3:ListBucket ${bucket(optimized)}`,
-      `s3:DeleteObject,s3:GetObject,s3:PutObject ${objects(renders)}`,
+      `s3:DeleteObject,s3:GetObject,s3:PutObject,s3:PutObjectTagging ${objects(renders)}`,
       `s3:ListBucket ${bucket(renders)}`,
       `dynamodb:GetItem,dynamodb:UpdateItem {"Photos"}`,
       `cloudfront:CreateInvalidation ${JSON.stringify({
@@ -604,10 +607,11 @@ describe('storage and logs', () => {
     }
   });
 
-  it('expires rendered variants', () => {
-    const rc = res[logicalId(stack.renderCacheBucket)];
-    const rules = rc.Properties.LifecycleConfiguration.Rules;
-    assert.ok(rules.some((r: any) => r.Status === 'Enabled' && r.ExpirationInDays === 30));
+  it('expires rendered variants only: those tagged as the service tags them', () => {
+    assertRenderLifecycle(res[logicalId(stack.renderCacheBucket)], 30);
+    const week = build({ props: { renderCacheExpirationDays: 7 } });
+    assertRenderLifecycle(week.res[logicalIdIn(week.stack, week.stack.renderCacheBucket)], 7);
+    assert.deepEqual(RENDER_VARIANT_TAG, serviceVariantTag());
   });
 
   it('sets a retention on every log group', () => {

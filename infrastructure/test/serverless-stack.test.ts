@@ -25,6 +25,7 @@ import {
 } from '../lib/stacks/serverless-stack';
 import {
   assertNagPasses,
+  assertRenderLifecycle,
   Built as BuiltStack,
   cdkJson,
   finishBuild,
@@ -205,7 +206,9 @@ describe('IAM: the function role can do exactly what the service does', () => {
         [['s3:ListBucket'], true],
       ],
     );
-    assert.deepEqual(bySid('ReadWriteRenderCache').map((s) => s.actions), [['s3:DeleteObject', 's3:GetObject', 's3:PutObject']]);
+    assert.deepEqual(bySid('ReadWriteRenderCache').map((s) => s.actions), [
+      ['s3:DeleteObject', 's3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+    ]);
     assert.match(bySid('ReadWriteRenderCache')[0].resource, new RegExp(renders));
     assert.deepEqual(bySid('ListRenderCache').map((s) => s.actions), [['s3:ListBucket']]);
     assert.deepEqual(bySid('UpdatePhotoItems').map((s) => s.actions), [['dynamodb:GetItem', 'dynamodb:UpdateItem']]);
@@ -358,6 +361,12 @@ describe('storage', () => {
       assert.equal(b.DeletionPolicy, 'Retain');
     }
     assert.equal(only('AWS::SQS::Queue', prod.res)[1].DeletionPolicy, 'Retain');
+  });
+
+  it('expires rendered variants only (tagged), after renderCacheExpirationDays', () => {
+    assertRenderLifecycle(res[logicalId(stack.renderCacheBucket)], 30);
+    const week = build({ props: { renderCacheExpirationDays: 7 } });
+    assertRenderLifecycle(week.res[logicalIdIn(week.stack, week.stack.renderCacheBucket)], 7);
   });
 });
 

@@ -80,3 +80,54 @@ export function assertNagPasses(app: App): void {
     assert.doesNotMatch(text, /"status":\s*"failure"/, text.slice(0, 4000));
   }
 }
+
+/** Whether an S3 lifecycle rule's filter (Prefix, TagFilters, object size) selects an
+ * object, as S3 applies it: every condition must hold; a rule without one selects all. */
+export function lifecycleRuleSelects(rule: any, key: string, tags: Record<string, string>, size = 1000): boolean {
+  return (
+    key.startsWith(rule.Prefix ?? '') &&
+    (rule.TagFilters ?? []).every((f: any) => tags[f.Key] === f.Value) &&
+    (rule.ObjectSizeGreaterThan === undefined || size > Number(rule.ObjectSizeGreaterThan)) &&
+    (rule.ObjectSizeLessThan === undefined || size < Number(rule.ObjectSizeLessThan))
+  );
+}
+
+/** The tag the service puts on rendered variants: ENL_VARIANT_TAG in include/enlarger/keys.h. */
+export function serviceVariantTag(): Record<string, string> {
+  const header = fs.readFileSync(path.join(infraDir, '..', 'include', 'enlarger', 'keys.h'), 'utf8');
+  const m = /#define ENL_VARIANT_TAG "([^"=]+)=([^"]*)"/.exec(header);
+  assert.ok(m, 'ENL_VARIANT_TAG in include/enlarger/keys.h');
+  return { [m[1]]: m[2] };
+}
+
+/**
+ * The render bucket's lifecycle: rendered variants (tagged by the service) expire after
+ * `days`; untagged objects (each version's mezzanine) are never expired; incomplete uploads
+ * of any object are aborted after a day; no rule pairs a tag filter with what S3 refuses
+ * beside one (AbortIncompleteMultipartUpload, ExpiredObjectDeleteMarker).
+ */
+export function assertRenderLifecycle(bucket: Res, days: number): void {
+  const rules: any[] = bucket.Properties.LifecycleConfiguration.Rules;
+  const tag = serviceVariantTag();
+  const expire = rules.find((r) => r.Id === 'expire-rendered-variants');
+  assert.ok(expire, 'the expire-rendered-variants rule');
+  assert.equal(expire.Status, 'Enabled');
+  assert.equal(expire.ExpirationInDays, days);
+  assert.deepEqual(expire.TagFilters, Object.entries(tag).map(([Key, Value]) => ({ Key, Value })));
+  for (const r of rules.filter((x) => x.TagFilters)) {
+    assert.equal(r.AbortIncompleteMultipartUpload, undefined, `${r.Id}: S3 refuses it with a tag filter`);
+    assert.equal(r.ExpiredObjectDeleteMarker, undefined, `${r.Id}: S3 refuses it with a tag filter`);
+  }
+  const prefix = 'c0ffee'.repeat(10) + 'c0ff/0123abcd/';
+  const expiring = (key: string, tags: Record<string, string>) =>
+    rules.filter((r) => r.Status === 'Enabled' && (r.ExpirationInDays !== undefined || r.ExpirationDate !== undefined))
+      .filter((r) => lifecycleRuleSelects(r, key, tags))
+      .map((r) => r.ExpirationInDays);
+  assert.deepEqual(expiring(prefix + 'w640-h0-inside-q80.webp', tag), [days], 'a tagged variant expires');
+  assert.deepEqual(expiring(prefix + 'mezzanine.jpg', {}), [], 'an untagged mezzanine never expires');
+  assert.deepEqual(expiring(prefix + 'w640-h0-inside-q80.webp', {}), [], 'nor does a variant cached untagged');
+  assert.deepEqual(expiring(prefix + 'mezzanine.jpg', { 'enlarger-cache': 'mezzanine' }), [], 'another value of the key');
+  const abort = rules.filter((r) => r.Status === 'Enabled' && r.AbortIncompleteMultipartUpload);
+  assert.ok(abort.some((r) => r.AbortIncompleteMultipartUpload.DaysAfterInitiation === 1 && lifecycleRuleSelects(r, prefix + 'mezzanine.jpg', {})),
+    'incomplete uploads of any object are aborted after a day');
+}
