@@ -90,6 +90,7 @@ struct enl_config {
 	int webp_quality;
 	int jpeg_quality;
 	int keep_copyright;
+	int mezzanine; /* 1: /process writes mezzanines, render misses read them */
 
 	/* AWS backend call limits (ENLARGER_AWS_*; see src/backend/backend.c). */
 	int aws_connect_timeout_ms;

@@ -34,6 +34,17 @@
 #define ENL_DEFAULT_JPEG_QUALITY 82
 #define ENL_DEFAULT_KEEP_COPYRIGHT 1
 
+/* The mezzanine: a small, high-quality JPEG /process keeps per version (in the render
+ * bucket) for /render misses to decode instead of the original (docs/keys.md). Its size:
+ * the oriented original fitted inside ENL_MEZZANINE_SIDE x ENL_MEZZANINE_SIDE, never
+ * upscaled; only an original larger than that box, without alpha, gets one. */
+#define ENL_MEZZANINE_SIDE 2048
+#define ENL_MEZZANINE_QUALITY 92
+#define ENL_DEFAULT_MEZZANINE 1 /* ENLARGER_MEZZANINE */
+/* How long a render remembers that a version had no mezzanine (a GET answered 404) before
+ * it asks again: the version may be processed since, on this instance or another. */
+#define ENL_MEZZANINE_RECHECK_S 300
+
 /* The HTTP server's bounds (ENLARGER_CONNECTION_TIMEOUT, _SEND_TIMEOUT, _MAX_CONNECTIONS,
  * _MAX_BODY_BYTES); enl_server_start applies them to options left 0. */
 #define ENL_DEFAULT_CONNECTION_TIMEOUT_S 10

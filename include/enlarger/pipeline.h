@@ -23,6 +23,7 @@ struct enl_pipeline_opts {
 	int webp_quality;
 	int jpeg_quality;   /* progressive */
 	int keep_copyright; /* 1: keep Artist and Copyright in outputs */
+	int mezzanine;      /* 1: enl_pipeline_process cuts a mezzanine (enl_mezzanine_size) */
 	/* This job's share of the cores (1 or more), set per job by whoever admits it
 	 * (src/service/admit.c): the threads the core runs beside libvips' own (libwebp's
 	 * second thread, /process's parallel encode). */
@@ -50,6 +51,10 @@ struct enl_pipeline_result {
 	struct enl_exif exif;
 	char blurhash[64];
 	char dominant_color[8]; /* "#rrggbb" */
+	/* JPEG at ENL_MEZZANINE_QUALITY, 4:4:4, baseline, sRGB, no metadata but Artist and
+	 * Copyright (with keep_copyright), oriented; empty bytes when the original gets
+	 * none (enl_mezzanine_size, alpha, or opts.mezzanine 0). */
+	struct enl_output mezzanine;
 };
 
 /* Once per process: starts libvips (and sets its threads per operation for good), blocks
@@ -91,7 +96,30 @@ struct enl_render_req {
 	enum enl_fit { ENL_FIT_INSIDE, ENL_FIT_COVER } fit;
 	enum enl_format format;
 	int quality; /* 0: the format's default */
+	/* 1: resize to exactly width x height (both set, fit ignored), never upscaled past
+	 * the source on either side: what a fit-inside render from a mezzanine asks, so that
+	 * it comes out at the size a render of the original has (enl_render_inside_size). */
+	int exact;
 };
+
+/* The size a fit-inside render of a w_src x h_src image (oriented) gets for the box w x h
+ * (h 0 = any height): the limiting side at the box, the other rounded as libvips 8.14's
+ * vips_thumbnail rounds it from the full-size image, nothing upscaled, no side under 1.
+ * Pure; tests/unit/test_pipeline_sizes.c holds it to real renders. */
+void enl_render_inside_size(int w_src, int h_src, int w, int h, int *out_w, int *out_h);
+
+/* The size of the mezzanine of an original of w x h (oriented): fitted inside
+ * ENL_MEZZANINE_SIDE (include/enlarger/defaults.h) as enl_render_inside_size fits. 1 when
+ * such an original gets a mezzanine (a side over ENL_MEZZANINE_SIDE; alpha is the other
+ * condition, known only once decoded), else 0 with *mw, *mh the original's size. */
+int enl_mezzanine_size(int w, int h, int *mw, int *mh);
+
+/* The size a render of req needs from its source before any crop, for a source of
+ * w_src x h_src (oriented): the fit-inside size, or for a cover crop the covering size it
+ * is cropped from. A render can be made from a mezzanine of mw x mh when this fits inside
+ * it (then its output equals the original's: exact for fit-inside). */
+void enl_render_source_need(int w_src, int h_src, const struct enl_render_req *req, int *need_w,
+                            int *need_h);
 /* probe as for enl_pipeline_process. Errors: ENL_EINVAL for a req out of range, else
  * those of enl_pipeline_process. */
 int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_opts *o,

@@ -95,6 +95,7 @@ int enl_cmd_process(int argc, char **argv)
 	                                               : ENL_LOG_WARN);
 	enl_app_pipeline_opts(&po, &cfg);
 	po.threads = (int)sysconf(_SC_NPROCESSORS_ONLN); /* the one job: every core */
+	po.mezzanine = 0; /* only the service keeps one, for its renders */
 
 	if ((rc = enl_file_read(file, cfg.max_input_bytes, &data, &e)))
 		goto fail;

@@ -363,7 +363,7 @@ int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsIntere
 /* The JPEG path: our shrink-on-load, then vips_thumbnail_image for the rest (orientation,
  * colour, resize, crop). *out is new. */
 static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                          VipsInteresting crop, VipsImage **out)
+                          VipsInteresting crop, VipsSize size, VipsImage **out)
 {
 	VipsImage *in = NULL;
 	int shrink = enl_decode_jpeg_shrink(src, w, h, crop);
@@ -384,18 +384,18 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 	if (!in)
 		return -1;
 	if (src->has_icc)
-		rc = vips_thumbnail_image(in, out, w, "height", h, "size", VIPS_SIZE_DOWN, "crop",
-		                          crop, "export_profile", "srgb", "intent",
-		                          VIPS_INTENT_RELATIVE, NULL);
+		rc = vips_thumbnail_image(in, out, w, "height", h, "size", size, "crop", crop,
+		                          "export_profile", "srgb", "intent", VIPS_INTENT_RELATIVE,
+		                          NULL);
 	else
-		rc = vips_thumbnail_image(in, out, w, "height", h, "size", VIPS_SIZE_DOWN, "crop",
-		                          crop, NULL);
+		rc =
+		    vips_thumbnail_image(in, out, w, "height", h, "size", size, "crop", crop, NULL);
 	g_object_unref(in);
 	return rc;
 }
 
 int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                     VipsInteresting crop, VipsImage **out, struct enl_errmsg *e)
+                     VipsInteresting crop, VipsSize size, VipsImage **out, struct enl_errmsg *e)
 {
 	VipsImage *t = NULL, *n = NULL, *mem = NULL;
 	int rc = 0;
@@ -411,16 +411,16 @@ int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, 
 	 * untagged sRGB through its v4 profile and shift saturated colours (255,0,0 came back
 	 * as 248,26,16). */
 	if (strcmp(src->format, "jpeg") == 0)
-		rc = thumbnail_jpeg(data, len, src, w, h, crop, &t);
+		rc = thumbnail_jpeg(data, len, src, w, h, crop, size, &t);
 	else if (src->has_icc)
-		rc = vips_thumbnail_buffer(
-		    (void *)data, len, &t, w, "height", h, "size", VIPS_SIZE_DOWN, "crop", crop,
-		    "fail_on", VIPS_FAIL_ON_ERROR, "option_string", "fail_on=error",
-		    "export_profile", "srgb", "intent", VIPS_INTENT_RELATIVE, NULL);
+		rc = vips_thumbnail_buffer((void *)data, len, &t, w, "height", h, "size", size,
+		                           "crop", crop, "fail_on", VIPS_FAIL_ON_ERROR,
+		                           "option_string", "fail_on=error", "export_profile",
+		                           "srgb", "intent", VIPS_INTENT_RELATIVE, NULL);
 	else
-		rc = vips_thumbnail_buffer(
-		    (void *)data, len, &t, w, "height", h, "size", VIPS_SIZE_DOWN, "crop", crop,
-		    "fail_on", VIPS_FAIL_ON_ERROR, "option_string", "fail_on=error", NULL);
+		rc = vips_thumbnail_buffer((void *)data, len, &t, w, "height", h, "size", size,
+		                           "crop", crop, "fail_on", VIPS_FAIL_ON_ERROR,
+		                           "option_string", "fail_on=error", NULL);
 	if (rc) {
 		enl_vips_log("thumbnail");
 		return enl_fail(e, ENL_EDECODE, "cannot decode the %s image", src->format);

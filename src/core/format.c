@@ -88,11 +88,18 @@ static int bare_copy(VipsImage *in, VipsImage **out)
 	return 0;
 }
 
-static int save(VipsImage *img, enum enl_format fmt, int q, void **buf, size_t *len)
+/* baseline: the mezzanine's JPEG (enl_encode_mezzanine), else progressive. */
+static int save(VipsImage *img, enum enl_format fmt, int q, int baseline, void **buf, size_t *len)
 {
 	switch (fmt) {
 	case ENL_FMT_JPEG:
-		/* interlace = progressive; optimize_coding = optimal Huffman tables. */
+		/* interlace = progressive; optimize_coding = optimal Huffman tables. The
+		 * mezzanine is read far more often than written: baseline and 4:4:4 (no
+		 * chroma subsampling) for the renders made from it. */
+		if (baseline)
+			return vips_jpegsave_buffer(img, buf, len, "Q", q, "optimize_coding", TRUE,
+			                            "subsample_mode", VIPS_FOREIGN_SUBSAMPLE_OFF,
+			                            "strip", TRUE, NULL);
 		return vips_jpegsave_buffer(img, buf, len, "Q", q, "interlace", TRUE,
 		                            "optimize_coding", TRUE, "strip", TRUE, NULL);
 	case ENL_FMT_WEBP:
@@ -124,8 +131,9 @@ static int save_webp_direct(VipsImage *in, int q, int threads, void **buf, size_
 	return enl_webp_encode(in, &wo, buf, len);
 }
 
-int enl_encode(VipsImage *in, enum enl_format fmt, int quality, int threads, const char *artist,
-               const char *copyright, struct enl_output *out, struct enl_errmsg *e)
+static int encode(VipsImage *in, enum enl_format fmt, int quality, int threads, int baseline,
+                  const char *artist, const char *copyright, struct enl_output *out,
+                  struct enl_errmsg *e)
 {
 	VipsImage *img = NULL;
 	void *buf = NULL;
@@ -147,7 +155,7 @@ int enl_encode(VipsImage *in, enum enl_format fmt, int quality, int threads, con
 		goto done;
 	}
 	if (direct ? save_webp_direct(img, clamp_quality(fmt, quality), threads, &buf, &len)
-	           : save(img, fmt, clamp_quality(fmt, quality), &buf, &len)) {
+	           : save(img, fmt, clamp_quality(fmt, quality), baseline, &buf, &len)) {
 		enl_vips_log("encode");
 		if (fmt == ENL_FMT_AVIF)
 			rc = enl_fail(e, ENL_EUNSUPPORTED,
@@ -168,4 +176,16 @@ int enl_encode(VipsImage *in, enum enl_format fmt, int quality, int threads, con
 done:
 	g_clear_object(&img);
 	return rc;
+}
+
+int enl_encode(VipsImage *in, enum enl_format fmt, int quality, int threads, const char *artist,
+               const char *copyright, struct enl_output *out, struct enl_errmsg *e)
+{
+	return encode(in, fmt, quality, threads, 0, artist, copyright, out, e);
+}
+
+int enl_encode_mezzanine(VipsImage *in, const char *artist, const char *copyright,
+                         struct enl_output *out, struct enl_errmsg *e)
+{
+	return encode(in, ENL_FMT_JPEG, ENL_MEZZANINE_QUALITY, 1, 1, artist, copyright, out, e);
 }

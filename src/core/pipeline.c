@@ -68,6 +68,7 @@ void enl_pipeline_opts_default(struct enl_pipeline_opts *o)
 	o->webp_quality = ENL_DEFAULT_WEBP_QUALITY;
 	o->jpeg_quality = ENL_DEFAULT_JPEG_QUALITY;
 	o->keep_copyright = ENL_DEFAULT_KEEP_COPYRIGHT;
+	o->mezzanine = ENL_DEFAULT_MEZZANINE;
 	o->threads = 1;
 }
 
@@ -79,17 +80,25 @@ void enl_pipeline_result_free(struct enl_pipeline_result *res)
 	for (d = 0; d < ENL_DERIV_COUNT; d++)
 		for (f = 0; f < 2; f++)
 			enl_buf_free(&res->out[d][f].bytes);
+	enl_buf_free(&res->mezzanine.bytes);
 	memset(res, 0, sizeof(*res));
 }
 
-/* The one decode must serve both derivatives: big enough for the optimized box and for the
- * thumbnail's cover crop (a panorama's short side can be under thumb_size in the box). */
+/* The one decode must serve every output: big enough for the optimized box, for the
+ * thumbnail's cover crop (a panorama's short side can be under thumb_size in the box) and
+ * for the mezzanine. */
 static void decode_box(const struct enl_probe *src, const struct enl_pipeline_opts *o, int *w,
                        int *h)
 {
 	double s_opt = enl_decode_scale(src, o->optimized_width, o->optimized_height, 0);
 	double s_thumb = enl_decode_scale(src, o->thumb_size, o->thumb_size, 1);
 	double s = s_opt > s_thumb ? s_opt : s_thumb;
+	int mw, mh;
+	if (o->mezzanine && enl_mezzanine_size(src->width, src->height, &mw, &mh)) {
+		double s_mezz = enl_decode_scale(src, mw, mh, 1);
+		if (s_mezz > s)
+			s = s_mezz;
+	}
 	*w = (int)(src->width * s + 0.5);
 	*h = (int)(src->height * s + 0.5);
 	if (*w < 1)
@@ -145,10 +154,14 @@ int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pi
 	if ((rc = enl_decode_probe(data, len, o, src, e)))
 		return rc;
 	if (!req) {
+		int mw = 0, mh = 0;
 		decode_box(src, o, &w, &h);
 		px = decoded_pixels(src, w, h, VIPS_INTERESTING_NONE);
-		/* mem, opt and opt_flat at the box, the thumbnail's crop intermediates. */
+		/* mem, opt and opt_flat at the box, the thumbnail's crop intermediates, the
+		 * mezzanine (in memory while it is encoded). */
 		outpx = 3.0 * w * h + 4.0 * o->thumb_size * o->thumb_size;
+		if (o->mezzanine && enl_mezzanine_size(src->width, src->height, &mw, &mh))
+			outpx += (double)mw * mh;
 	} else {
 		VipsInteresting crop = req->fit == ENL_FIT_COVER && req->height > 0
 		                           ? VIPS_INTERESTING_ATTENTION
@@ -209,7 +222,8 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 	}
 
 	decode_box(src, o, &dw, &dh);
-	if ((rc = enl_decode_image(data, len, src, dw, dh, VIPS_INTERESTING_NONE, &mem, e)))
+	if ((rc = enl_decode_image(data, len, src, dw, dh, VIPS_INTERESTING_NONE, VIPS_SIZE_DOWN,
+	                           &mem, e)))
 		goto done;
 	/* The decoded image is oriented: report its true aspect (the header's orientation
 	 * and the loader's own transforms, e.g. HEIF irot, can disagree). */
@@ -295,6 +309,10 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 	                     copyright, &res->out[ENL_DERIV_THUMB][1], e)) ||
 	    (rc = enl_encode(opt_flat, ENL_FMT_JPEG, o->jpeg_quality, o->threads, artist, copyright,
 	                     &res->out[ENL_DERIV_OPTIMIZED][1], e)))
+		goto done;
+	/* On this thread, while the optimized WebP (the longest encode) runs on the other. */
+	if (o->mezzanine && (rc = enl_mezzanine_make(mem, res->width, res->height, artist,
+	                                             copyright, &res->mezzanine, e)))
 		goto done;
 	if (!big_started)
 		encode_thread(&big);

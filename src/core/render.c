@@ -32,11 +32,14 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
 		artist = src->exif.artist;
 		copyright = src->exif.copyright;
 	}
+	if (req->exact && req->height < 1)
+		return enl_fail(e, ENL_EINVAL, "an exact size needs a height");
 	/* No height: any height (vips_thumbnail would otherwise take height = width). */
 	h = req->height > 0 ? req->height : VIPS_MAX_COORD;
-	if (req->fit == ENL_FIT_COVER && req->height > 0)
+	if (req->fit == ENL_FIT_COVER && req->height > 0 && !req->exact)
 		crop = VIPS_INTERESTING_ATTENTION;
-	if ((rc = enl_decode_image(data, len, src, req->width, h, crop, &img, e)))
+	if ((rc = enl_decode_image(data, len, src, req->width, h, crop,
+	                           req->exact ? VIPS_SIZE_FORCE : VIPS_SIZE_DOWN, &img, e)))
 		goto done;
 	if (req->format == ENL_FMT_JPEG) {
 		if ((rc = enl_flatten_white(img, &flat, e)))

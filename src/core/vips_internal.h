@@ -12,10 +12,11 @@ void enl_vips_log(const char *what);
 
 /* One decode of data, already probed into src: shrink-on-load, oriented, converted to sRGB
  * from any embedded profile, 8-bit, 3 bands (4 with alpha), fitted inside w x h (never
- * upscaled) or, with crop != VIPS_INTERESTING_NONE, cover-cropped to exactly w x h.
+ * upscaled) or, with crop != VIPS_INTERESTING_NONE, cover-cropped to exactly w x h; size
+ * VIPS_SIZE_FORCE instead resizes to exactly w x h (no larger than the source, crop NONE).
  * The pixels are in memory: *out is new, the caller unrefs it. 0 or ENL_EDECODE. */
 int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                     VipsInteresting crop, VipsImage **out, struct enl_errmsg *e);
+                     VipsInteresting crop, VipsSize size, VipsImage **out, struct enl_errmsg *e);
 
 /* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded by libjpeg-turbo with DCT scaling
  * 1/shrink (2, 4 or 8) into a new sRGB memory image, with its ICC profile and orientation
@@ -40,6 +41,16 @@ int enl_flatten_white(VipsImage *in, VipsImage **out, struct enl_errmsg *e);
  * ENL_EUNSUPPORTED (AVIF encoder missing), ENL_EINTERNAL. */
 int enl_encode(VipsImage *img, enum enl_format fmt, int quality, int threads, const char *artist,
                const char *copyright, struct enl_output *out, struct enl_errmsg *e);
+/* The mezzanine's encode: JPEG at ENL_MEZZANINE_QUALITY, chroma not subsampled (4:4:4) and
+ * baseline (it decodes faster than progressive), otherwise as enl_encode. */
+int enl_encode_mezzanine(VipsImage *img, const char *artist, const char *copyright,
+                         struct enl_output *out, struct enl_errmsg *e);
+
+/* mezzanine.c: the mezzanine of an original of w x h (oriented) cut from mem, its one
+ * decode (sRGB, 8-bit, at least the mezzanine's size): out->bytes stay empty when it gets
+ * none (enl_mezzanine_size, or alpha). 0 or the errors of enl_encode. */
+int enl_mezzanine_make(VipsImage *mem, int w, int h, const char *artist, const char *copyright,
+                       struct enl_output *out, struct enl_errmsg *e);
 
 /* The direct libwebp encoder (webp_encode.c). Fields at -1 keep the value of libwebp's
  * default preset at that quality. */

@@ -21,6 +21,7 @@ void enl_app_pipeline_opts(struct enl_pipeline_opts *out, const struct enl_confi
 	out->webp_quality = cfg->webp_quality;
 	out->jpeg_quality = cfg->jpeg_quality;
 	out->keep_copyright = cfg->keep_copyright;
+	out->mezzanine = cfg->mezzanine;
 }
 
 int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_store *store,

@@ -16,3 +16,6 @@ enl_unit_test(test_pipeline_shared ${CMAKE_SOURCE_DIR}/tests/unit/test_pipeline_
 # The job gate's memory estimate against libvips' own tracked-memory peak.
 enl_unit_test(test_pipeline_cost ${CMAKE_SOURCE_DIR}/tests/unit/test_pipeline_cost.c
               LIBS enl_core LABELS core)
+# Output sizes (src/core/size.c) against vips_thumbnail and real renders, the mezzanine's.
+enl_unit_test(test_pipeline_sizes ${CMAKE_SOURCE_DIR}/tests/unit/test_pipeline_sizes.c
+              LIBS enl_core LABELS core)

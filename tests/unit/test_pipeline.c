@@ -553,7 +553,8 @@ static void test_render(void)
 	data = read_file(path, &n);
 	REQUIRE(data != NULL);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct enl_render_req req = {cases[i].w, cases[i].h, cases[i].fit, cases[i].fmt, 0};
+		struct enl_render_req req = {cases[i].w,   cases[i].h, cases[i].fit,
+		                             cases[i].fmt, 0,          0};
 		struct enl_output o;
 		struct enl_errmsg e = {{0}};
 		const char *fn = tpath("render.out");
@@ -586,7 +587,7 @@ static void test_render(void)
 		enl_buf_free(&o.bytes);
 	}
 	{
-		struct enl_render_req bad = {0, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0};
+		struct enl_render_req bad = {0, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0, 0};
 		struct enl_output o;
 		struct enl_errmsg e = {{0}};
 		CHECK_INT_EQ(enl_pipeline_render(data, n, &opts, NULL, &bad, &o, &e), ENL_EINVAL);

@@ -1,0 +1,55 @@
+/* Output sizes, pure arithmetic: what a fit-inside render comes out at, the mezzanine's
+ * size, and what a render needs from its source (include/enlarger/pipeline.h). */
+#include "core_internal.h"
+
+#include "enlarger/defaults.h"
+
+/* libvips' VIPS_RINT: round half away from zero. */
+static int rint_pos(double v)
+{
+	return (int)(v + 0.5);
+}
+
+void enl_render_inside_size(int w_src, int h_src, int w, int h, int *out_w, int *out_h)
+{
+	/* vips_thumbnail_calculate_shrink (libvips 8.14): one shrink for both axes, the
+	 * larger of the two (the limiting side), never below 1 (size down), then
+	 * vips_resize rounds each side of the full-size image by it. */
+	double hs = (double)w_src / (w > 0 ? w : 1);
+	double vs = h > 0 ? (double)h_src / h : 0;
+	double s = hs < vs ? vs : hs;
+
+	if (s < 1)
+		s = 1;
+	*out_w = rint_pos(w_src / s);
+	*out_h = rint_pos(h_src / s);
+	if (*out_w < 1)
+		*out_w = 1;
+	if (*out_h < 1)
+		*out_h = 1;
+}
+
+int enl_mezzanine_size(int w, int h, int *mw, int *mh)
+{
+	enl_render_inside_size(w, h, ENL_MEZZANINE_SIDE, ENL_MEZZANINE_SIDE, mw, mh);
+	return w > ENL_MEZZANINE_SIDE || h > ENL_MEZZANINE_SIDE;
+}
+
+void enl_render_source_need(int w_src, int h_src, const struct enl_render_req *req, int *need_w,
+                            int *need_h)
+{
+	if (req->exact) {
+		*need_w = req->width;
+		*need_h = req->height;
+	} else if (req->fit == ENL_FIT_COVER && req->height > 0) {
+		/* Scaled to cover w x h (never up), then cropped: the scaled size. */
+		double hs = (double)w_src / req->width, vs = (double)h_src / req->height;
+		double s = hs < vs ? hs : vs;
+		if (s < 1)
+			s = 1;
+		*need_w = rint_pos(w_src / s);
+		*need_h = rint_pos(h_src / s);
+	} else {
+		enl_render_inside_size(w_src, h_src, req->width, req->height, need_w, need_h);
+	}
+}
