@@ -3,6 +3,7 @@
  *   derivatives     <photoId>/<etag>/thumb.webp, thumb.jpg (thumbnails bucket)
  *                   <photoId>/<etag>/optimized.webp, optimized.jpg (optimized bucket)
  *   render cache    <sha256(key)>/<version>/w<W>-h<H>-<fit>-q<Q>.<ext> (render bucket)
+ *   mezzanine       <sha256(key)>/<version>/mezzanine.jpg (render bucket, never served)
  * The original's ETag is part of every key, so a replaced original never collides with
  * what was made from the old bytes and no reader is pointed at a half-written set. */
 #ifndef ENLARGER_KEYS_H
@@ -59,7 +60,17 @@ void enl_key_hash(const char *key, char out[65]);
 int enl_render_cache_key(const char *key, const char *version, const struct enl_render_req *r,
                          char *out, size_t outsz);
 
-/* The version a render cache key names ("<hash>/<version>/<variant>"), into
+/* The file name of a version's mezzanine under its render prefix: no variant name (always
+ * "w<digits>-...") can be it. */
+#define ENL_MEZZANINE_NAME "mezzanine.jpg"
+
+/* The mezzanine of key at version (written by /process, read by render misses):
+ * "<sha256(key)>/<version>/mezzanine.jpg", under the prefix of that version's variants, so
+ * the cleanups that delete an old version's variants delete it too. ENL_ETOOBIG when it does
+ * not fit outsz. */
+int enl_mezzanine_key(const char *key, const char *version, char *out, size_t outsz);
+
+/* The version a render cache key or mezzanine key names ("<hash>/<version>/<name>"), into
  * out[ENL_VERSION_TAG_MAX + 1]. 0, or ENL_EINVAL when key does not have that shape. */
 int enl_render_cache_key_version(const char *key, char *out);
 

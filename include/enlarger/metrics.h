@@ -29,6 +29,9 @@ void enl_metrics_request(const char *route, int status, double seconds, uint64_t
 
 /* One render-cache lookup (hit != 0 for a hit). */
 void enl_metrics_render_cache(int hit);
+/* One render miss rendered from the version's mezzanine (mezzanine != 0) or from the
+ * original: enlarger_render_source_total{source}. */
+void enl_metrics_render_source(int mezzanine);
 
 /* One object store call (src/store/store.c counts every call, whatever its outcome; a
  * retry inside the S3 client is not another call): op is "head", "get", "put", "del",

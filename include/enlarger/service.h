@@ -87,6 +87,9 @@ struct enl_process_result {
 	enum enl_process_outcome outcome;
 	char photo_id[ENL_KEY_MAX + 1];
 	json_t *item; /* new reference (the photo item) or NULL; enl_process_result_free */
+	/* PROCESSED with a mezzanine written: {"key", "width", "height", "bytes"} (not in the
+	 * item: the photo table's attributes are the backend's contract). NULL otherwise. */
+	json_t *mezzanine;
 	/* With ENL_EBUSY: how long until a retry is likely to find a slot (the job gate's
 	 * estimate from its queue, ms; 0: none), for Retry-After. */
 	int64_t retry_after_ms;
@@ -123,7 +126,7 @@ int enl_service_event(struct enl_app *app, const void *body, size_t len, struct 
 const char *enl_process_outcome_name(enum enl_process_outcome o);
 /* What a door answers for a successful enl_service_process: r's item (itself, now with
  * "outcome" set; {"photoId"} when there is none, as for a delete of a photo
- * without an item) with "outcome". New reference, NULL when out of
+ * without an item) with "outcome", and "mezzanine" when r has one. New reference, NULL when out of
  * memory. */
 json_t *enl_process_result_json(struct enl_process_result *r);
 

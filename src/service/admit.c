@@ -59,22 +59,23 @@ int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, str
 	return enl_admit_enter_within(app, size, app->cfg->queue_timeout_ms, a, e);
 }
 
-static int get_original(struct enl_app *app, const char *key, struct enl_buf *original,
-                        struct enl_object_info *ginfo, struct enl_errmsg *e)
+static int get_original(struct enl_app *app, const char *bucket, const char *key,
+                        struct enl_buf *original, struct enl_object_info *ginfo,
+                        struct enl_errmsg *e)
 {
-	return enl_store_get(app->store, app->cfg->originals_bucket, key, app->cfg->max_input_bytes,
-	                     original, ginfo, e);
+	return enl_store_get(app->store, bucket, key, app->cfg->max_input_bytes, original, ginfo,
+	                     e);
 }
 
-int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_render_req *req,
-                    struct enl_admit *a, struct enl_buf *original, struct enl_object_info *ginfo,
-                    struct enl_probe *probe, struct enl_errmsg *e)
+int enl_admit_fetch(struct enl_app *app, const char *bucket, const char *key,
+                    const struct enl_render_req *req, struct enl_admit *a, struct enl_buf *original,
+                    struct enl_object_info *ginfo, struct enl_probe *probe, struct enl_errmsg *e)
 {
 	struct enl_errmsg pe = {{0}};
 	size_t cost = 0;
 	int rc;
 
-	if ((rc = get_original(app, key, original, ginfo, e)))
+	if ((rc = get_original(app, bucket, key, original, ginfo, e)))
 		return rc;
 	if (enl_pipeline_estimate_cost(original->data, original->len, &a->opts, req, probe, &cost,
 	                               &pe))
@@ -90,7 +91,7 @@ int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_rende
 	a->cost = cost;
 	if ((rc = enter(app, a, e)))
 		return rc;
-	if ((rc = get_original(app, key, original, ginfo, e)))
+	if ((rc = get_original(app, bucket, key, original, ginfo, e)))
 		return rc;
 	/* Replaced while queued: the new bytes' cost must fit too, or this is a 503. */
 	if (enl_pipeline_estimate_cost(original->data, original->len, &a->opts, req, probe, &cost,

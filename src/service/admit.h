@@ -34,15 +34,16 @@ int enl_admit_enter_within(struct enl_app *app, uint64_t size, int timeout_ms, s
 /* The same for a render, within ENLARGER_QUEUE_TIMEOUT_MS. */
 int enl_admit_enter(struct enl_app *app, uint64_t size, struct enl_admit *a, struct enl_errmsg *e);
 
-/* Once admitted: reads the original (capped at max_input_bytes) into *original and
+/* Once admitted: reads the original, key in bucket (the originals bucket, or the render
+ * bucket for a mezzanine), capped at max_input_bytes, into *original and
  * *ginfo, and sets the job's cost from its header (req: the render; NULL: /process),
  * whose read goes into *probe for the pipeline call. Errors: those of enl_store_get (out
  * freed), or ENL_EBUSY when the requeue with the real cost failed (then a->in_gate is 0).
  * A header the estimate cannot read keeps the guess: its verdict is in *probe, and the
  * pipeline call reports it. */
-int enl_admit_fetch(struct enl_app *app, const char *key, const struct enl_render_req *req,
-                    struct enl_admit *a, struct enl_buf *original, struct enl_object_info *ginfo,
-                    struct enl_probe *probe, struct enl_errmsg *e);
+int enl_admit_fetch(struct enl_app *app, const char *bucket, const char *key,
+                    const struct enl_render_req *req, struct enl_admit *a, struct enl_buf *original,
+                    struct enl_object_info *ginfo, struct enl_probe *probe, struct enl_errmsg *e);
 
 /* Leaves the gate if in it, telling the gate how long the job held its slot. */
 void enl_admit_leave(struct enl_app *app, struct enl_admit *a);

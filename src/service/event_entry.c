@@ -54,5 +54,7 @@ json_t *enl_process_result_json(struct enl_process_result *r)
 	if (body)
 		json_object_set_new(body, "outcome",
 		                    json_string(enl_process_outcome_name(r->outcome)));
+	if (body && r->mezzanine)
+		json_object_set(body, "mezzanine", r->mezzanine);
 	return body;
 }

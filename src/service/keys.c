@@ -141,3 +141,11 @@ int enl_render_cache_key(const char *key, const char *version, const struct enl_
 	                 enl_format_ext(r->format));
 	return n < 0 || (size_t)n >= outsz ? ENL_ETOOBIG : 0;
 }
+
+int enl_mezzanine_key(const char *key, const char *version, char *out, size_t outsz)
+{
+	char hash[65];
+	enl_key_hash(key, hash);
+	int n = snprintf(out, outsz, "%s/%s/" ENL_MEZZANINE_NAME, hash, version);
+	return n < 0 || (size_t)n >= outsz ? ENL_ETOOBIG : 0;
+}

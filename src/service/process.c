@@ -30,6 +30,7 @@
 #include "admit.h"
 #include "lease.h"
 #include "lifecycle.h"
+#include "source.h"
 
 static double mono_s(void)
 {
@@ -70,6 +71,21 @@ static void log_event(enum enl_log_level lvl, const char *msg, const char *photo
 	if (secs >= 0)
 		json_object_set_new(f, "ms", json_integer((json_int_t)(secs * 1000)));
 	enl_log_json(lvl, msg, f);
+}
+
+/* The line of a processed photo, with its mezzanine's size when it has one (the extra
+ * storage it costs). */
+static void log_processed(const struct enl_process_result *out, const char *key,
+                          const char *attempt, double secs)
+{
+	json_t *f = json_object();
+	json_object_set_new(f, "photoId", json_string(out->photo_id));
+	json_object_set_new(f, "key", json_string(key));
+	json_object_set_new(f, "attempt", json_string(attempt));
+	json_object_set_new(f, "ms", json_integer((json_int_t)(secs * 1000)));
+	if (out->mezzanine)
+		json_object_set(f, "mezzanine", out->mezzanine);
+	enl_log_json(ENL_LOG_INFO, "photo processed", f);
 }
 
 /* Marks the item failed with e's text; a table error here is logged (the claim's
@@ -123,6 +139,7 @@ struct put_job {
 	struct enl_app *app;
 	const char *request_id; /* the log's, from the thread that asked */
 	const char *bucket, *key;
+	const char *cache_control;
 	const struct enl_output *o;
 	struct enl_errmsg err;
 	int rc;
@@ -134,23 +151,27 @@ static void *put_one(void *arg)
 	struct enl_put_opts po = {0};
 	enl_log_set_request_id(j->request_id);
 	po.content_type = enl_format_mime(j->o->format);
-	po.cache_control = ENL_CACHE_FOREVER;
+	po.cache_control = j->cache_control;
 	j->rc = enl_store_put(j->app->store, j->bucket, j->key, j->o->bytes.data, j->o->bytes.len,
 	                      &po, &j->err);
 	return NULL;
 }
 
-/* Writes the four derivatives; keys[d][k] receive their names. The PUTs run side by
- * side: to S3 each is a round trip of its own, and locally each waits for its fsyncs. */
+/* Writes the four derivatives, and the mezzanine under mezz_key when res has one (mezz_key
+ * NULL: none is written); keys[d][k] receive the derivatives' names. The PUTs run side by
+ * side: to S3 each is a round trip of its own, and locally each waits for its fsyncs. A
+ * failed mezzanine PUT fails nothing (renders read the original then): logged, and
+ * *mezz_written left 0. */
 static int put_derivatives(struct enl_app *app, const char *photo_id, const char *version,
                            const struct enl_pipeline_result *res,
-                           char keys[ENL_DERIV_COUNT][2][ENL_KEY_MAX + 256], struct enl_errmsg *e)
+                           char keys[ENL_DERIV_COUNT][2][ENL_KEY_MAX + 256], const char *mezz_key,
+                           int *mezz_written, struct enl_errmsg *e)
 {
 	static const enum enl_format fmts[2] = {ENL_FMT_WEBP, ENL_FMT_JPEG};
-	struct put_job jobs[ENL_DERIV_COUNT * 2];
-	pthread_t threads[ENL_DERIV_COUNT * 2];
-	int started[ENL_DERIV_COUNT * 2] = {0};
-	int n = 0, rc = 0;
+	struct put_job jobs[ENL_DERIV_COUNT * 2 + 1];
+	pthread_t threads[ENL_DERIV_COUNT * 2 + 1];
+	int started[ENL_DERIV_COUNT * 2 + 1] = {0};
+	int n = 0, rc = 0, mezz = -1;
 
 	memset(jobs, 0, sizeof(jobs));
 	for (int d = 0; d < ENL_DERIV_COUNT; d++) {
@@ -163,8 +184,19 @@ static int put_derivatives(struct enl_app *app, const char *photo_id, const char
 			jobs[n].bucket = d == ENL_DERIV_THUMB ? app->cfg->thumbnails_bucket
 			                                      : app->cfg->optimized_bucket;
 			jobs[n].key = keys[d][k];
+			jobs[n].cache_control = ENL_CACHE_FOREVER;
 			jobs[n].o = &res->out[d][k];
 		}
+	}
+	*mezz_written = 0;
+	if (mezz_key && res->mezzanine.bytes.len) {
+		mezz = n++;
+		jobs[mezz].app = app;
+		jobs[mezz].request_id = enl_log_request_id();
+		jobs[mezz].bucket = app->cfg->render_bucket;
+		jobs[mezz].key = mezz_key;
+		jobs[mezz].cache_control = "private, no-store"; /* never served */
+		jobs[mezz].o = &res->mezzanine;
 	}
 	/* The last one runs here; one that cannot get a thread runs here too. */
 	for (int i = 0; i < n - 1; i++)
@@ -175,6 +207,14 @@ static int put_derivatives(struct enl_app *app, const char *photo_id, const char
 	for (int i = 0; i < n; i++) {
 		if (started[i])
 			pthread_join(threads[i], NULL);
+		if (i == mezz) {
+			if (jobs[i].rc)
+				enl_logf(ENL_LOG_WARN,
+				         "mezzanine write failed; renders read the original: %s",
+				         jobs[i].err.text);
+			*mezz_written = !jobs[i].rc;
+			continue;
+		}
 		if (jobs[i].rc && !rc) {
 			rc = jobs[i].rc;
 			if (e)
@@ -201,6 +241,8 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	char attempt[33];
 	char version[ENL_VERSION_TAG_MAX + 1];
 	char(*keys)[2][ENL_KEY_MAX + 256] = NULL; /* on the heap: 4 KiB+ */
+	char mezz_key[ENL_VERSION_TAG_MAX + 160];
+	int mezz_written = 0;
 	struct enl_errmsg local;
 	json_t *fields = NULL; /* new reference, released at done */
 	enum enl_claim_result cr;
@@ -282,7 +324,8 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		              (unsigned long long)info.size, cfg->max_input_bytes);
 		goto done;
 	}
-	rc = enl_admit_fetch(app, key, NULL, &adm, &original, &ginfo, &probe, e);
+	rc = enl_admit_fetch(app, cfg->originals_bucket, key, NULL, &adm, &original, &ginfo, &probe,
+	                     e);
 	if (rc == ENL_ETOOBIG) {
 		rc = enl_fail(e, ENL_ETOOBIG, "the original is over the limit of %zu bytes",
 		              cfg->max_input_bytes);
@@ -318,7 +361,11 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		rc = enl_fail(e, ENL_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = put_derivatives(app, out->photo_id, version, &res, keys, e)))
+	if (enl_mezzanine_key(key, version, mezz_key, sizeof(mezz_key)))
+		mezz_key[0] = '\0';
+	if ((rc = put_derivatives(app, out->photo_id, version, &res, keys,
+	                          cfg->mezzanine && mezz_key[0] ? mezz_key : NULL, &mezz_written,
+	                          e)))
 		goto done;
 	const char *kp[ENL_DERIV_COUNT][2];
 	for (int d = 0; d < ENL_DERIV_COUNT; d++)
@@ -346,12 +393,19 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 		goto done;
 	claimed = 0;
 	out->outcome = ENL_OUTCOME_PROCESSED;
+	if (mezz_written) {
+		/* Renders here take it from now on, without asking the store first. */
+		struct enl_source s = {res.width, res.height, ENL_SOURCE_MEZZ_YES};
+		enl_source_remember(app, key, version, &s);
+		out->mezzanine = json_pack("{s:s, s:i, s:i, s:I}", "key", mezz_key, "width",
+		                           res.mezzanine.width, "height", res.mezzanine.height,
+		                           "bytes", (json_int_t)res.mezzanine.bytes.len);
+	}
 	enl_replace_done(app, out->photo_id, key, version, &prev);
 	out->item = enl_item_read(app, out->photo_id);
 	if (!out->item)
 		out->item = json_incref(fields);
-	log_event(ENL_LOG_INFO, "photo processed", out->photo_id, key, attempt, NULL,
-	          mono_s() - t0);
+	log_processed(out, key, attempt, mono_s() - t0);
 
 done:
 	enl_admit_leave(app, &adm);
@@ -381,4 +435,6 @@ void enl_process_result_free(struct enl_process_result *r)
 {
 	json_decref(r->item);
 	r->item = NULL;
+	json_decref(r->mezzanine);
+	r->mezzanine = NULL;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "enlarger/body.h"
+#include "enlarger/defaults.h"
 #include "enlarger/keys.h"
 #include "enlarger/log.h"
 #include "enlarger/metrics.h"
@@ -32,13 +33,15 @@
 /* A cached variant is never larger than this; anything bigger is not ours. */
 #define MAX_VARIANT_BYTES ((size_t)256 * 1024 * 1024)
 
-/* The original read under the job gate, with its header: what a miss renders from. */
+/* The source read under the job gate, with its header: what a miss renders from, the
+ * original or the version's mezzanine. */
 struct fetched {
 	struct enl_admit adm;
-	struct enl_buf original;
+	struct enl_buf original; /* the source's bytes */
 	struct enl_object_info info;
 	struct enl_probe probe;
 	int have;
+	int mezzanine; /* 1: the bytes are the mezzanine's */
 };
 
 static void fetched_drop(struct enl_app *app, struct fetched *f)
@@ -64,7 +67,8 @@ static int fetch(struct enl_app *app, const char *key, uint64_t size, const char
 		                (unsigned long long)size, app->cfg->max_input_bytes);
 	if ((rc = enl_admit_enter(app, size, &f->adm, e)))
 		return rc;
-	rc = enl_admit_fetch(app, key, req, &f->adm, &f->original, &f->info, &f->probe, e);
+	rc = enl_admit_fetch(app, app->cfg->originals_bucket, key, req, &f->adm, &f->original,
+	                     &f->info, &f->probe, e);
 	if (rc == ENL_ENOTFOUND)
 		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
 	else if (rc == ENL_ETOOBIG)
@@ -81,17 +85,79 @@ static int fetch(struct enl_app *app, const char *key, uint64_t size, const char
 		return rc;
 	}
 	f->have = 1;
+	f->mezzanine = 0;
 	return 0;
 }
 
 /* What the lookup stage found out about a variant, for the fetch-or-render stage. */
 struct variant {
-	struct enl_render_req req; /* canonical: what is rendered and named */
-	uint64_t original_size;    /* from the original's HEAD */
+	struct enl_render_req req; /* canonical: what is named */
+	/* What is rendered: req, with a fit-inside size made exact (enl_render_inside_size of
+	 * the source's size), so that either source gives the same size. */
+	struct enl_render_req draw;
+	int need_w, need_h;     /* what draw needs from its source (enl_render_source_need) */
+	int mezzanine;          /* 1: the version's mezzanine may be rendered from */
+	uint64_t original_size; /* from the original's HEAD */
 	char version[ENL_VERSION_TAG_MAX + 1];
 	char cache_key[256];
 	int read_cache; /* 1: the store has no files, the leader GETs the cached variant */
 };
+
+/* Reads the version's mezzanine under the gate, when v says it may serve. 0 with f
+ * holding it; 1 to render from the original instead (none, or not usable: a missing one
+ * is remembered for a while, source.h); or ENL_EBUSY, which the original would meet too. */
+static int fetch_mezzanine(struct enl_app *app, const char *key, const struct variant *v,
+                           struct fetched *f, struct enl_errmsg *e)
+{
+	char mkey[ENL_VERSION_TAG_MAX + 160];
+	struct enl_errmsg me = {{0}};
+	int rc;
+
+	if (!v->mezzanine || enl_mezzanine_key(key, v->version, mkey, sizeof(mkey)))
+		return 1;
+	/* A guess of its bytes, before the header sets the real cost: a byte a pixel. */
+	if ((rc = enl_admit_enter(app, (uint64_t)ENL_MEZZANINE_SIDE * ENL_MEZZANINE_SIDE, &f->adm,
+	                          e)))
+		return rc;
+	rc = enl_admit_fetch(app, app->cfg->render_bucket, mkey, &v->draw, &f->adm, &f->original,
+	                     &f->info, &f->probe, &me);
+	if (rc == ENL_EBUSY) {
+		*e = me;
+	} else if (rc == ENL_ENOTFOUND) {
+		enl_source_no_mezzanine(app, key, v->version);
+		rc = 1;
+	} else if (rc == 0 && (f->probe.rc || strcmp(f->probe.format, "jpeg") != 0 ||
+	                       f->probe.width < v->need_w || f->probe.height < v->need_h)) {
+		/* Another build's (another ENL_MEZZANINE_SIDE), or damaged: not this render's. */
+		enl_logf(ENL_LOG_WARN,
+		         "mezzanine %s is %dx%d %s, %dx%d is needed: the original "
+		         "is read instead",
+		         mkey, f->probe.width, f->probe.height, f->probe.format, v->need_w,
+		         v->need_h);
+		rc = 1;
+	} else if (rc) {
+		enl_logf(ENL_LOG_WARN, "mezzanine read failed, the original is read: %s", me.text);
+		rc = 1;
+	}
+	if (rc) {
+		fetched_drop(app, f);
+		return rc;
+	}
+	f->have = 1;
+	f->mezzanine = 1;
+	return 0;
+}
+
+static void log_rendered(const char *key, const struct enl_output *o, int mezzanine)
+{
+	json_t *lf = json_object();
+	json_object_set_new(lf, "key", json_string(key));
+	json_object_set_new(lf, "source", json_string(mezzanine ? "mezzanine" : "original"));
+	json_object_set_new(lf, "width", json_integer(o->width));
+	json_object_set_new(lf, "height", json_integer(o->height));
+	json_object_set_new(lf, "format", json_string(enl_format_name(o->format)));
+	enl_log_json(ENL_LOG_INFO, "variant rendered", lf);
+}
 
 /* The lookup stage, once the source's size is known: names the variant (its canonical
  * request, cache key and ETag), answers a revalidation, and finds the variant where it
@@ -110,6 +176,20 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 	int rc;
 
 	enl_render_canonical(cfg, p, src->width, src->height, &v->req);
+	v->draw = v->req;
+	if (v->req.fit == ENL_FIT_INSIDE || v->req.height < 1) {
+		enl_render_inside_size(src->width, src->height, v->req.width, v->req.height,
+		                       &v->draw.width, &v->draw.height);
+		v->draw.fit = ENL_FIT_INSIDE;
+		v->draw.exact = 1;
+	}
+	enl_render_source_need(src->width, src->height, &v->draw, &v->need_w, &v->need_h);
+	{
+		int mw, mh;
+		v->mezzanine = cfg->mezzanine && src->mezz != ENL_SOURCE_MEZZ_NONE &&
+		               enl_mezzanine_size(src->width, src->height, &mw, &mh) &&
+		               v->need_w <= mw && v->need_h <= mh;
+	}
 	if (enl_render_cache_key(key, v->version, &v->req, v->cache_key, sizeof(v->cache_key)))
 		return enl_fail(e, ENL_EINTERNAL, "cache key too long");
 	/* The ETag names the cache key, which names the bytes: it is known before any
@@ -194,11 +274,17 @@ static int render_variant(struct enl_app *app, const char *key, const struct var
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	rc = f->have ? 0 : fetch(app, key, v->original_size, v->version, &v->req, f, e);
+	rc = f->have ? 0 : fetch_mezzanine(app, key, v, f, e);
+	if (rc == 1)
+		rc = fetch(app, key, v->original_size, v->version, &v->draw, f, e);
 	if (rc == 0) {
 		__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
 		rc = enl_pipeline_render(f->original.data, f->original.len, &f->adm.opts, &f->probe,
-		                         &v->req, &o, e);
+		                         &v->draw, &o, e);
+	}
+	if (rc == 0) {
+		enl_metrics_render_source(f->mezzanine);
+		log_rendered(key, &o, f->mezzanine);
 	}
 	fetched_drop(app, f);
 	if (rc == 0)
@@ -273,7 +359,7 @@ static int render_unknown(struct enl_app *app, const char *key, const struct enl
 {
 	char fkey[ENL_VERSION_TAG_MAX + 80], khash[65];
 	struct fetched f;
-	struct enl_source src = {0, 0};
+	struct enl_source src = {0, 0, ENL_SOURCE_MEZZ_UNKNOWN};
 	struct enl_render_req guess;
 	struct enl_shared *dims = NULL;
 	int leader = 0, hit = 0, rc;

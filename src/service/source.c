@@ -7,11 +7,15 @@
 
 #include <openssl/evp.h>
 
+#include "enlarger/clock.h"
+#include "enlarger/defaults.h"
 #include "enlarger/log.h"
 
 struct slot {
 	unsigned char id[32]; /* SHA-256 of key, NUL, version: names the version */
 	int width, height;    /* 0: empty */
+	enum enl_source_mezz mezz;
+	int64_t none_at_ms; /* mezz NONE: when the store said so (monotonic) */
 };
 
 struct enl_sources {
@@ -65,6 +69,10 @@ static int map_find(struct enl_sources *m, const unsigned char id[32], struct en
 	if (s->width > 0 && memcmp(s->id, id, 32) == 0) {
 		out->width = s->width;
 		out->height = s->height;
+		out->mezz = s->mezz;
+		if (s->mezz == ENL_SOURCE_MEZZ_NONE &&
+		    enl_mono_ms() - s->none_at_ms > (int64_t)ENL_MEZZANINE_RECHECK_S * 1000)
+			out->mezz = ENL_SOURCE_MEZZ_UNKNOWN;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -77,6 +85,10 @@ static void map_put(struct enl_sources *m, const unsigned char id[32], const str
 		return;
 	pthread_mutex_lock(&m->lock);
 	struct slot *s = slot_of(m, id);
+	if (memcmp(s->id, id, 32) != 0 || src->mezz != ENL_SOURCE_MEZZ_UNKNOWN) {
+		s->mezz = src->mezz;
+		s->none_at_ms = enl_mono_ms();
+	}
 	memcpy(s->id, id, 32);
 	s->width = src->width;
 	s->height = src->height;
@@ -89,6 +101,19 @@ void enl_source_remember(struct enl_app *app, const char *key, const char *versi
 	unsigned char id[32];
 	version_id(key, version, id);
 	map_put(app->sources, id, src);
+}
+
+void enl_source_no_mezzanine(struct enl_app *app, const char *key, const char *version)
+{
+	unsigned char id[32];
+	version_id(key, version, id);
+	pthread_mutex_lock(&app->sources->lock);
+	struct slot *s = slot_of(app->sources, id);
+	if (s->width > 0 && memcmp(s->id, id, 32) == 0) {
+		s->mezz = ENL_SOURCE_MEZZ_NONE;
+		s->none_at_ms = enl_mono_ms();
+	}
+	pthread_mutex_unlock(&app->sources->lock);
 }
 
 /* A positive integer member of item, or 0. */
@@ -123,6 +148,7 @@ static int from_item(struct enl_app *app, const char *key, const char *version,
 	const char *k = json_string_value(json_object_get(item, "objectKey"));
 	const char *v = json_string_value(json_object_get(item, "version"));
 	if (k && v && strcmp(k, key) == 0 && strcmp(v, version) == 0) {
+		out->mezz = ENL_SOURCE_MEZZ_UNKNOWN;
 		out->width = dimension(item, "width");
 		out->height = dimension(item, "height");
 		if (out->width && out->height)

@@ -50,6 +50,7 @@ static int n_routes;
 static struct code_count codes[MAX_CODES];
 static int n_codes;
 static uint64_t bytes_in_total, bytes_out_total, cache_hits, cache_misses;
+static uint64_t from_mezzanine, from_original; /* render misses by source */
 static struct gauge gauges[MAX_GAUGES];
 static int n_gauges;
 /* Store calls by bucket label (index n_store_buckets: "other") and operation. */
@@ -128,6 +129,16 @@ void enl_metrics_render_cache(int hit)
 		cache_hits++;
 	else
 		cache_misses++;
+	pthread_mutex_unlock(&lock);
+}
+
+void enl_metrics_render_source(int mezzanine)
+{
+	pthread_mutex_lock(&lock);
+	if (mezzanine)
+		from_mezzanine++;
+	else
+		from_original++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -291,6 +302,13 @@ int enl_metrics_render(struct enl_buf *out)
 	            "# TYPE enlarger_render_cache_misses_total counter\n"
 	            "enlarger_render_cache_misses_total %llu\n",
 	            (unsigned long long)cache_hits, (unsigned long long)cache_misses));
+	TRY(appendf(out,
+	            "# HELP enlarger_render_source_total Render misses by the source decoded: the "
+	            "version's mezzanine or the original.\n"
+	            "# TYPE enlarger_render_source_total counter\n"
+	            "enlarger_render_source_total{source=\"mezzanine\"} %llu\n"
+	            "enlarger_render_source_total{source=\"original\"} %llu\n",
+	            (unsigned long long)from_mezzanine, (unsigned long long)from_original));
 
 	TRY(appendf(out, "# HELP enlarger_store_operations_total Object store calls by operation "
 	                 "and bucket role.\n# TYPE enlarger_store_operations_total counter\n"));
@@ -327,6 +345,7 @@ void enl_metrics_reset(void)
 	n_routes = 0;
 	n_codes = 0;
 	bytes_in_total = bytes_out_total = cache_hits = cache_misses = 0;
+	from_mezzanine = from_original = 0;
 	n_gauges = 0;
 	n_store_buckets = 0;
 	memset(store_calls, 0, sizeof(store_calls));

@@ -47,3 +47,6 @@ enl_script_test(aws_crash "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_crash
 # The same lifecycle suite on the stand-ins: items decoded with boto3's TypeDeserializer.
 enl_script_test(aws_lifecycle "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_lifecycle.py
                 --backend aws)
+# The mezzanine on S3 + DynamoDB (tests/integration/test_mezzanine.py).
+enl_script_test(aws_mezzanine "aws" ${CMAKE_SOURCE_DIR}/tests/integration/test_mezzanine.py
+                --backend aws)
