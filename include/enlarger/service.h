@@ -210,8 +210,9 @@ struct enl_render_result {
 /* Renders key from the originals bucket with p, through the render cache, under the
  * canonical cache key of the original's current version (out->version). When p names
  * another version: out->redirect, and nothing but the original's HEAD was read.
- * if_none_match may be NULL. At most four store operations: HEAD the original, GET the
- * variant, GET the original, PUT the variant. Errors: ENL_ENOTFOUND (no original),
+ * if_none_match may be NULL. Four store operations at most on a miss: HEAD the original,
+ * GET the variant, GET the version's mezzanine (when the output fits inside it) or the
+ * original, PUT the variant; five when the mezzanine turns out missing (docs/keys.md). Errors: ENL_ENOTFOUND (no original),
  * ENL_EINVAL, ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422; an original over
  * ENLARGER_MAX_INPUT_BYTES by its HEAD before it waits for a job slot), ENL_EBUSY (queue
  * full, the answers held in memory at ENLARGER_RESPONSE_MEMORY_MB, or the original

@@ -7,10 +7,13 @@
  * original is never answered with variants of the old bytes, and a URL naming an older
  * version (v) is sent to the current one. The canonical key needs the source's size
  * (enl_render_canonical), which source.h knows before any read for every version seen
- * before. No request lists the bucket: a request costs at most a HEAD of the original, a
- * GET of the variant, and on a miss a GET of the original and a PUT of the variant. A
- * version nobody has read yet reads the original first and the variant second: the same
- * four. The variants of older versions are deleted by the cleanup after a replacement or
+ * before. No request lists the bucket: a request costs a HEAD of the original, a GET of
+ * the variant, and on a miss a GET of its source and a PUT of the variant. The source is
+ * the version's mezzanine (written by /process, docs/keys.md) when the output fits inside
+ * it, else the original; a mezzanine found missing costs its GET (404) once per version
+ * every ENL_MEZZANINE_RECHECK_S, then the original's. A version nobody has read yet reads
+ * the original first and the variant second, and renders from the bytes in hand. The
+ * variants of older versions are deleted by the cleanup after a replacement or
  * a delete (cleanup.c), and the render bucket's lifecycle rule expires whatever is left
  * (docs/keys.md). CloudFront in front keeps all of this off the hot path. */
 #include "enlarger/service.h"

@@ -9,7 +9,10 @@ real HTTP, on either backend:
   enlarger_store_operations_total in /metrics, and on aws also from what the S3
   stand-in actually received (the counting proxy): never a LIST or a DELETE, a miss at
   most HEAD original + GET variant + GET original + PUT variant; on aws the variant's
-  PUT carries its object tag (x-amz-tagging enlarger-cache=variant, signed).
+  PUT carries its object tag (x-amz-tagging enlarger-cache=variant, signed). These
+  originals are not over the mezzanine's box (ENL_MEZZANINE_SIDE), so no miss looks for
+  one; the misses that read a mezzanine (its GET instead of the original's, or its 404 once
+  per version) are counted in test_mezzanine.py.
 - Memory: 10 concurrent hits on a ~6 MB variant whose readers stall mid-body; the
   server's RSS must not grow by anything near 10 x the variant (a local hit is sent from
   its file, an S3 hit from one buffer all of them share), and the held-bytes gauge says

@@ -88,6 +88,26 @@ int main(void)
 	CHECK_INT_EQ(enl_render_cache_key_version("abc/v1", ver), ENL_EINVAL);
 	CHECK_INT_EQ(enl_render_cache_key_version("abc/v1/x/y", ver), ENL_EINVAL);
 	CHECK_INT_EQ(enl_render_cache_key_version("abc//x", ver), ENL_EINVAL);
+
+	/* The mezzanine: under the version's prefix (the sweep of old versions reads its
+	 * version like a variant's), and no variant's name, whatever the request. */
+	char mk[512];
+	CHECK(enl_mezzanine_key("abc", "v1", mk, sizeof(mk)) == 0);
+	CHECK_STR_EQ(mk, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad/v1/"
+	                 "mezzanine.jpg");
+	CHECK_INT_EQ(enl_render_cache_key_version(mk, ver), 0);
+	CHECK_STR_EQ(ver, "v1");
+	CHECK_INT_EQ(enl_mezzanine_key("abc", "v1", mk, 70), ENL_ETOOBIG);
+	CHECK(enl_mezzanine_key("abc", "v1", mk, sizeof(mk)) == 0);
+	for (int w = 0; w <= 8192; w += 97)
+		for (int f = 0; f < ENL_FMT_COUNT; f++)
+			for (int fit = 0; fit < 2; fit++) {
+				struct enl_render_req q = {w, w / 2, (enum enl_fit)fit,
+				                           (enum enl_format)f, w % 101, 0};
+				REQUIRE(enl_render_cache_key("abc", "v1", &q, k2, sizeof(k2)) == 0);
+				CHECK(strcmp(k2, mk) != 0 &&
+				      strcmp(strrchr(k2, '/') + 1, ENL_MEZZANINE_NAME) != 0);
+			}
 	for (int d = 0; d < ENL_DERIV_COUNT; d++)
 		for (int f = 0; f < 2; f++) {
 			enum enl_format fmt = f ? ENL_FMT_JPEG : ENL_FMT_WEBP;
