@@ -181,10 +181,16 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 	enl_render_canonical(cfg, p, src->width, src->height, &v->req);
 	v->draw = v->req;
 	if (v->req.fit == ENL_FIT_INSIDE || v->req.height < 1) {
-		enl_render_inside_size(src->width, src->height, v->req.width, v->req.height,
-		                       &v->draw.width, &v->draw.height);
-		v->draw.fit = ENL_FIT_INSIDE;
-		v->draw.exact = 1;
+		int w, h;
+		enl_render_inside_size(src->width, src->height, v->req.width, v->req.height, &w,
+		                       &h);
+		/* A panorama's height past the bound stays "any height" (from the original). */
+		if (h <= ENL_RENDER_MAX_SIDE) {
+			v->draw.width = w;
+			v->draw.height = h;
+			v->draw.fit = ENL_FIT_INSIDE;
+			v->draw.exact = 1;
+		}
 	}
 	enl_render_source_need(src->width, src->height, &v->draw, &v->need_w, &v->need_h);
 	{
