@@ -212,12 +212,12 @@ struct enl_render_result {
  * another version: out->redirect, and nothing but the original's HEAD was read.
  * if_none_match may be NULL. Four store operations at most on a miss: HEAD the original,
  * GET the variant, GET the version's mezzanine (when the output fits inside it) or the
- * original, PUT the variant; five when the mezzanine turns out missing (docs/keys.md). Errors: ENL_ENOTFOUND (no original),
- * ENL_EINVAL, ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422; an original over
- * ENLARGER_MAX_INPUT_BYTES by its HEAD before it waits for a job slot), ENL_EBUSY (queue
- * full, the answers held in memory at ENLARGER_RESPONSE_MEMORY_MB, or the original
- * replaced while it was read), ENL_EIO. A failed cache write is logged, not returned.
- * Identical misses that arrive together are rendered once, and share one buffer. */
+ * original, PUT the variant; five when the mezzanine turns out missing (docs/keys.md). Errors:
+ * ENL_ENOTFOUND (no original), ENL_EINVAL, ENL_EDECODE / ENL_EUNSUPPORTED / ENL_ETOOBIG (422; an
+ * original over ENLARGER_MAX_INPUT_BYTES by its HEAD before it waits for a job slot), ENL_EBUSY
+ * (queue full, the answers held in memory at ENLARGER_RESPONSE_MEMORY_MB, or the original replaced
+ * while it was read), ENL_EIO. A failed cache write is logged, not returned. Identical misses that
+ * arrive together are rendered once, and share one buffer. */
 int enl_service_render(struct enl_app *app, const char *key, const struct enl_render_params *p,
                        const char *if_none_match, struct enl_render_result *out,
                        struct enl_errmsg *e);

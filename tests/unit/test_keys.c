@@ -102,8 +102,8 @@ int main(void)
 	for (int w = 0; w <= 8192; w += 97)
 		for (int f = 0; f < ENL_FMT_COUNT; f++)
 			for (int fit = 0; fit < 2; fit++) {
-				struct enl_render_req q = {w, w / 2, (enum enl_fit)fit,
-				                           (enum enl_format)f, w % 101, 0};
+				struct enl_render_req q = {
+				    w, w / 2, (enum enl_fit)fit, (enum enl_format)f, w % 101, 0};
 				REQUIRE(enl_render_cache_key("abc", "v1", &q, k2, sizeof(k2)) == 0);
 				CHECK(strcmp(k2, mk) != 0 &&
 				      strcmp(strrchr(k2, '/') + 1, ENL_MEZZANINE_NAME) != 0);
