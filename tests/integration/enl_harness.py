@@ -389,6 +389,31 @@ class Server(TestProcess):
         return rc
 
 
+def store_ops(srv):
+    """{(op, bucket): count} from enlarger_store_operations_total."""
+    st, _, body = srv.request("GET", "/metrics")
+    out = {}
+    for m in re.finditer(r'^enlarger_store_operations_total\{op="(\w+)",bucket="(\w+)"\} (\S+)$',
+                         body.decode(), re.M):
+        out[(m.group(1), m.group(2))] = float(m.group(3))
+    return out
+
+
+def delta(after, before):
+    """What changed between two counter snapshots (store_ops)."""
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+def wait_until(what, fn, timeout=30):
+    """Polls fn until it is true; a check failure naming what after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return True
+        time.sleep(0.1)
+    return check(fn(), f"{what} (waited {timeout} s)")
+
+
 # ---- images -------------------------------------------------------------------------
 
 def run(*args):

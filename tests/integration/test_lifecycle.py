@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "aws"))
 import enl_harness as harness  # noqa: E402
 from enl_harness import (AwsBackend, Server, call, check, done,  # noqa: E402
                          eventbridge, make_image, need_tools,
-                         render_path, s3_record)
+                         render_path, s3_record, wait_until)
 import gallery_model  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -117,15 +117,6 @@ def variants(srv, key):
 
 def version_of(k):
     return k.split("/")[-2]
-
-
-def wait_until(what, fn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return True
-        time.sleep(0.1)
-    return check(fn(), f"{what} (waited {timeout} s)")
 
 
 def render(srv, key, w):

@@ -22,15 +22,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "aws"))
 import enl_harness as harness  # noqa: E402
-from enl_harness import (AwsBackend, Server, add_gps, check, done, eventbridge,  # noqa: E402
-                         exif_tags, make_image, need_tools, render_path, run, vipsheader)
+from enl_harness import (AwsBackend, Server, add_gps, check, delta, done,  # noqa: E402
+                         eventbridge, exif_tags, make_image, need_tools, render_path, run,
+                         store_ops, vipsheader, wait_until)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", choices=["local", "aws"], default="local")
@@ -98,19 +98,6 @@ def source_counts(srv):
     return out
 
 
-def store_ops(srv):
-    st, _, body = srv.request("GET", "/metrics")
-    out = {}
-    for m in re.finditer(r'^enlarger_store_operations_total\{op="(\w+)",bucket="(\w+)"\} (\S+)$',
-                         body.decode(), re.M):
-        out[(m.group(1), m.group(2))] = float(m.group(3))
-    return out
-
-
-def delta(after, before):
-    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
-
-
 def render(srv, key, w, fmt="png"):
     """A miss: (body, store calls, render sources) it cost."""
     ops, src = store_ops(srv), source_counts(srv)
@@ -126,15 +113,6 @@ def prefix(key):
 def mezzanines(srv, key):
     return [k for k in srv.backend.list_keys("renders", prefix(key))
             if k.endswith("/mezzanine.jpg")]
-
-
-def wait_until(what, fn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return True
-        time.sleep(0.1)
-    return check(fn(), f"{what} (waited {timeout} s)")
 
 
 def mean_abs_diff(a, b):

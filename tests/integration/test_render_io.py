@@ -38,8 +38,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
-from enl_harness import (AwsBackend, Server, check, done, make_image, need_tools,  # noqa: E402
-                         render_path, run, standins_or_skip, vipsheader)
+from enl_harness import (AwsBackend, Server, check, delta, done, make_image,  # noqa: E402
+                         need_tools, render_path, run, standins_or_skip, store_ops, vipsheader)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", choices=["local", "aws"], default="local")
@@ -54,20 +54,6 @@ SANITIZED = [False]  # an ASan build's RSS is its shadow memory: checked, not as
 
 
 # ---- helpers ----------------------------------------------------------------------------
-
-def store_ops(srv):
-    """{(op, bucket): count} from enlarger_store_operations_total."""
-    st, _, body = srv.request("GET", "/metrics")
-    out = {}
-    for m in re.finditer(r'^enlarger_store_operations_total\{op="(\w+)",bucket="(\w+)"\} (\S+)$',
-                         body.decode(), re.M):
-        out[(m.group(1), m.group(2))] = float(m.group(3))
-    return out
-
-
-def delta(after, before):
-    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
-
 
 def wait_idle(srv, timeout=10):
     """Until no answer holds bytes in memory (the last one's reference goes just after
