@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 	enl_pipeline_opts_default(&po);
 	if (enl_decode_probe(in.data, in.len, &po, &src, &e) ||
 	    enl_decode_image(in.data, in.len, &src, width, VIPS_MAX_COORD, VIPS_INTERESTING_NONE,
-	                     &img, &e)) {
+	                     VIPS_SIZE_DOWN, 0, &img, &e)) {
 		fprintf(stderr, "webp-sweep: %s\n", e.text);
 		return 1;
 	}

@@ -38,8 +38,8 @@
  * bucket) for /render misses to decode instead of the original (docs/keys.md). Its size:
  * the oriented original fitted inside ENL_MEZZANINE_SIDE x ENL_MEZZANINE_SIDE, never
  * upscaled; only an original larger than that box, without alpha, gets one. */
-#define ENL_MEZZANINE_SIDE 2048
-#define ENL_MEZZANINE_QUALITY 92
+#define ENL_MEZZANINE_SIDE 1000
+#define ENL_MEZZANINE_QUALITY 95
 #define ENL_DEFAULT_MEZZANINE 1 /* ENLARGER_MEZZANINE */
 /* How long a render remembers that a version had no mezzanine (a GET answered 404) before
  * it asks again: the version may be processed since, on this instance or another. */

@@ -353,20 +353,40 @@ static int normalise(VipsImage *in, VipsImage **out)
  * for the final resize (24 MP to 400 px: shrink 4 where 8 fits; 24 MP to 1920 px: no shrink
  * at all where 2 fits), which costs a larger IDCT and a larger resize for an SSIM
  * difference that does not show (bench/profile.md, "Where the time goes"). */
-int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop)
+static int dct_shrink(double factor)
+{
+	return factor >= 8 ? 8 : factor >= 4 ? 4 : factor >= 2 ? 2 : 1;
+}
+
+int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop,
+                           int original_width)
 {
 	double scale = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
 	double factor = scale > 0 ? 1.0 / scale : 1.0;
-	return factor >= 8 ? 8 : factor >= 4 ? 4 : factor >= 2 ? 2 : 1;
+	double of, left;
+	int n;
+
+	if (original_width <= src->width)
+		return dct_shrink(factor);
+	/* A mezzanine standing in for a larger original: the DCT scaling is a softer filter
+	 * than the Lanczos resize after it, so take no more of it than the original's decode
+	 * would (its share of the scale: left), or the render comes out softer and smaller than
+	 * the original's (bench/profile.md, "The mezzanine"). */
+	of = factor * original_width / src->width;
+	left = of / dct_shrink(of);
+	for (n = 8; n > 1; n /= 2)
+		if (factor >= n && factor / n >= 0.9 * left)
+			return n;
+	return 1;
 }
 
 /* The JPEG path: our shrink-on-load, then vips_thumbnail_image for the rest (orientation,
  * colour, resize, crop). *out is new. */
 static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                          VipsInteresting crop, VipsSize size, VipsImage **out)
+                          VipsInteresting crop, VipsSize size, int original_width, VipsImage **out)
 {
 	VipsImage *in = NULL;
-	int shrink = enl_decode_jpeg_shrink(src, w, h, crop);
+	int shrink = enl_decode_jpeg_shrink(src, w, h, crop, original_width);
 	int rc;
 
 	*out = NULL;
@@ -395,7 +415,8 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 }
 
 int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                     VipsInteresting crop, VipsSize size, VipsImage **out, struct enl_errmsg *e)
+                     VipsInteresting crop, VipsSize size, int original_width, VipsImage **out,
+                     struct enl_errmsg *e)
 {
 	VipsImage *t = NULL, *n = NULL, *mem = NULL;
 	int rc = 0;
@@ -411,7 +432,7 @@ int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, 
 	 * untagged sRGB through its v4 profile and shift saturated colours (255,0,0 came back
 	 * as 248,26,16). */
 	if (strcmp(src->format, "jpeg") == 0)
-		rc = thumbnail_jpeg(data, len, src, w, h, crop, size, &t);
+		rc = thumbnail_jpeg(data, len, src, w, h, crop, size, original_width, &t);
 	else if (src->has_icc)
 		rc = vips_thumbnail_buffer((void *)data, len, &t, w, "height", h, "size", size,
 		                           "crop", crop, "fail_on", VIPS_FAIL_ON_ERROR,

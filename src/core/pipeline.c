@@ -131,12 +131,13 @@ static void *encode_thread(void *arg)
 /* Decoded pixels for a box: a JPEG shrinks on load to at least the box (the stored image
  * divided by the DCT scaling); the other loaders stream through vips_thumbnail's resize, so
  * what is held is about the box itself, counted twice for the resize's own buffers. */
-static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop)
+static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop,
+                             int original_width)
 {
 	double s = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
 	double box = ((double)src->width * s + 1) * ((double)src->height * s + 1);
 	if (strcmp(src->format, "jpeg") == 0) {
-		double n = enl_decode_jpeg_shrink(src, w, h, crop);
+		double n = enl_decode_jpeg_shrink(src, w, h, crop, original_width);
 		return ((double)src->stored_w / n + 1) * ((double)src->stored_h / n + 1);
 	}
 	return 2 * box;
@@ -156,7 +157,7 @@ int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pi
 	if (!req) {
 		int mw = 0, mh = 0;
 		decode_box(src, o, &w, &h);
-		px = decoded_pixels(src, w, h, VIPS_INTERESTING_NONE);
+		px = decoded_pixels(src, w, h, VIPS_INTERESTING_NONE, 0);
 		/* mem, opt and opt_flat at the box, the thumbnail's crop intermediates, the
 		 * mezzanine (in memory while it is encoded). */
 		outpx = 3.0 * w * h + 4.0 * o->thumb_size * o->thumb_size;
@@ -169,7 +170,7 @@ int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pi
 		/* The box enl_pipeline_render decodes for, and the output size in it. */
 		int bh = req->height > 0 ? req->height : VIPS_MAX_COORD;
 		double s = enl_decode_scale(src, req->width, bh, crop != VIPS_INTERESTING_NONE);
-		px = decoded_pixels(src, req->width, bh, crop);
+		px = decoded_pixels(src, req->width, bh, crop, req->original_width);
 		w = (int)(src->width * s + 1);
 		h = (int)(src->height * s + 1);
 		outpx = 2.0 * w * h;
@@ -222,7 +223,7 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 	}
 
 	decode_box(src, o, &dw, &dh);
-	if ((rc = enl_decode_image(data, len, src, dw, dh, VIPS_INTERESTING_NONE, VIPS_SIZE_DOWN,
+	if ((rc = enl_decode_image(data, len, src, dw, dh, VIPS_INTERESTING_NONE, VIPS_SIZE_DOWN, 0,
 	                           &mem, e)))
 		goto done;
 	/* The decoded image is oriented: report its true aspect (the header's orientation

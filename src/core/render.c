@@ -39,7 +39,8 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
 	if (req->fit == ENL_FIT_COVER && req->height > 0 && !req->exact)
 		crop = VIPS_INTERESTING_ATTENTION;
 	if ((rc = enl_decode_image(data, len, src, req->width, h, crop,
-	                           req->exact ? VIPS_SIZE_FORCE : VIPS_SIZE_DOWN, &img, e)))
+	                           req->exact ? VIPS_SIZE_FORCE : VIPS_SIZE_DOWN,
+	                           req->original_width, &img, e)))
 		goto done;
 	if (req->format == ENL_FMT_JPEG) {
 		if ((rc = enl_flatten_white(img, &flat, e)))

@@ -16,7 +16,8 @@ void enl_vips_log(const char *what);
  * VIPS_SIZE_FORCE instead resizes to exactly w x h (no larger than the source, crop NONE).
  * The pixels are in memory: *out is new, the caller unrefs it. 0 or ENL_EDECODE. */
 int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                     VipsInteresting crop, VipsSize size, VipsImage **out, struct enl_errmsg *e);
+                     VipsInteresting crop, VipsSize size, int original_width, VipsImage **out,
+                     struct enl_errmsg *e);
 
 /* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded by libjpeg-turbo with DCT scaling
  * 1/shrink (2, 4 or 8) into a new sRGB memory image, with its ICC profile and orientation
@@ -25,8 +26,10 @@ int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, 
 int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, VipsImage **out);
 
 /* The JPEG shrink-on-load factor (1, 2, 4 or 8) enl_decode_image uses for a w x h box
- * (cover-cropped when crop is not VIPS_INTERESTING_NONE). */
-int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop);
+ * (cover-cropped when crop is not VIPS_INTERESTING_NONE); original_width as in
+ * enl_render_req (0: the source is the original). */
+int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop,
+                           int original_width);
 
 /* Removes an alpha band by flattening onto white. *out is new (a ref of in when there is no
  * alpha). 0 or ENL_EINTERNAL. */

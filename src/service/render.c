@@ -98,9 +98,10 @@ struct variant {
 	/* What is rendered: req, with a fit-inside size made exact (enl_render_inside_size of
 	 * the source's size), so that either source gives the same size. */
 	struct enl_render_req draw;
-	int need_w, need_h;     /* what draw needs from its source (enl_render_source_need) */
-	int mezzanine;          /* 1: the version's mezzanine may be rendered from */
-	uint64_t original_size; /* from the original's HEAD */
+	int need_w, need_h; /* what draw needs from its source (enl_render_source_need) */
+	int mezzanine;      /* 1: the version's mezzanine may be rendered from */
+	struct enl_render_req draw_mezzanine; /* draw, from the mezzanine (original_width) */
+	uint64_t original_size;               /* from the original's HEAD */
 	char version[ENL_VERSION_TAG_MAX + 1];
 	char cache_key[256];
 	int read_cache; /* 1: the store has no files, the leader GETs the cached variant */
@@ -122,8 +123,8 @@ static int fetch_mezzanine(struct enl_app *app, const char *key, const struct va
 	if ((rc = enl_admit_enter(app, (uint64_t)ENL_MEZZANINE_SIDE * ENL_MEZZANINE_SIDE, &f->adm,
 	                          e)))
 		return rc;
-	rc = enl_admit_fetch(app, app->cfg->render_bucket, mkey, &v->draw, &f->adm, &f->original,
-	                     &f->info, &f->probe, &me);
+	rc = enl_admit_fetch(app, app->cfg->render_bucket, mkey, &v->draw_mezzanine, &f->adm,
+	                     &f->original, &f->info, &f->probe, &me);
 	if (rc == ENL_EBUSY) {
 		*e = me;
 	} else if (rc == ENL_ENOTFOUND) {
@@ -199,6 +200,8 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 		               enl_mezzanine_size(src->width, src->height, &mw, &mh) &&
 		               v->need_w <= mw && v->need_h <= mh;
 	}
+	v->draw_mezzanine = v->draw;
+	v->draw_mezzanine.original_width = src->width;
 	if (enl_render_cache_key(key, v->version, &v->req, v->cache_key, sizeof(v->cache_key)))
 		return enl_fail(e, ENL_EINTERNAL, "cache key too long");
 	/* The ETag names the cache key, which names the bytes: it is known before any
@@ -289,7 +292,7 @@ static int render_variant(struct enl_app *app, const char *key, const struct var
 	if (rc == 0) {
 		__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
 		rc = enl_pipeline_render(f->original.data, f->original.len, &f->adm.opts, &f->probe,
-		                         &v->draw, &o, e);
+		                         f->mezzanine ? &v->draw_mezzanine : &v->draw, &o, e);
 	}
 	if (rc == 0) {
 		enl_metrics_render_source(f->mezzanine);

@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The estimate reads the header again into the probe a job hands on: the same
 	 * verdict and the same findings. */
 	size_t cost = 0;
-	struct enl_render_req req = {64, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0, 0};
+	struct enl_render_req req = {.width = 64, .fit = ENL_FIT_INSIDE, .format = ENL_FMT_WEBP};
 	int crc =
 	    enl_pipeline_estimate_cost(data, size, &o, size & 1 ? &req : NULL, &again, &cost, &e);
 	FUZZ_CHECK(crc == rc && again.rc == rc);

@@ -61,18 +61,19 @@ int main(void)
 	enl_key_hash("abc", key);
 	CHECK_STR_EQ(key, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 
-	struct enl_render_req r = {400, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0};
+	struct enl_render_req r = {
+	    .width = 400, .fit = ENL_FIT_INSIDE, .format = ENL_FMT_WEBP, .quality = 80};
 	CHECK(enl_render_cache_key("abc", "v1", &r, key, sizeof(key)) == 0);
 	CHECK_STR_EQ(key, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad/v1/"
 	                  "w400-h0-inside-q80.webp");
 	/* Every byte-changing parameter changes the key. */
 	char k2[512];
 	struct enl_render_req variants[] = {
-	    {401, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0},
-	    {400, 1, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0},
-	    {400, 0, ENL_FIT_COVER, ENL_FMT_WEBP, 80, 0},
-	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_JPEG, 80, 0},
-	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 81, 0},
+	    {401, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0, 0},
+	    {400, 1, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0, 0},
+	    {400, 0, ENL_FIT_COVER, ENL_FMT_WEBP, 80, 0, 0},
+	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_JPEG, 80, 0, 0},
+	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 81, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
 		CHECK(enl_render_cache_key("abc", "v1", &variants[i], k2, sizeof(k2)) == 0);
@@ -103,7 +104,7 @@ int main(void)
 		for (int f = 0; f < ENL_FMT_COUNT; f++)
 			for (int fit = 0; fit < 2; fit++) {
 				struct enl_render_req q = {
-				    w, w / 2, (enum enl_fit)fit, (enum enl_format)f, w % 101, 0};
+				    w, w / 2, (enum enl_fit)fit, (enum enl_format)f, w % 101, 0, 0};
 				REQUIRE(enl_render_cache_key("abc", "v1", &q, k2, sizeof(k2)) == 0);
 				CHECK(strcmp(k2, mk) != 0 &&
 				      strcmp(strrchr(k2, '/') + 1, ENL_MEZZANINE_NAME) != 0);

@@ -553,8 +553,10 @@ static void test_render(void)
 	data = read_file(path, &n);
 	REQUIRE(data != NULL);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct enl_render_req req = {cases[i].w,   cases[i].h, cases[i].fit,
-		                             cases[i].fmt, 0,          0};
+		struct enl_render_req req = {.width = cases[i].w,
+		                             .height = cases[i].h,
+		                             .fit = cases[i].fit,
+		                             .format = cases[i].fmt};
 		struct enl_output o;
 		struct enl_errmsg e = {{0}};
 		const char *fn = tpath("render.out");
@@ -587,7 +589,7 @@ static void test_render(void)
 		enl_buf_free(&o.bytes);
 	}
 	{
-		struct enl_render_req bad = {0, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0, 0};
+		struct enl_render_req bad = {.fit = ENL_FIT_INSIDE, .format = ENL_FMT_WEBP};
 		struct enl_output o;
 		struct enl_errmsg e = {{0}};
 		CHECK_INT_EQ(enl_pipeline_render(data, n, &opts, NULL, &bad, &o, &e), ENL_EINVAL);

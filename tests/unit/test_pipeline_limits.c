@@ -252,7 +252,8 @@ static void test_bomb(void)
 	fprintf(stderr, "bomb refused in %.1f ms\n", now_ms() - t0);
 	CHECK(now_ms() - t0 < 1000);
 	{
-		struct enl_render_req req = {100, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 0, 0};
+		struct enl_render_req req = {
+		    .width = 100, .fit = ENL_FIT_INSIDE, .format = ENL_FMT_WEBP};
 		struct enl_output o;
 		struct enl_errmsg e = {{0}};
 		CHECK_INT_EQ(enl_pipeline_render(data, n, &opts, NULL, &req, &o, &e), ENL_ETOOBIG);
