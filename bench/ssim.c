@@ -17,6 +17,8 @@
  *
  * Prints one line per output: PATH<TAB>WIDTH<TAB>HEIGHT<TAB>fit|cover<TAB>SSIM<TAB>BG,
  * BG being white, black or - (the source has no alpha).
+ * The last reference made is kept: list outputs of the same size next to each other (e.g.
+ * the formats of one width) and the source is resized once for them.
  * Exit 1 if any output cannot be read. Part of bench/, not of enlarger. */
 #include <math.h>
 #include <stdio.h>
@@ -188,12 +190,20 @@ static void best_offset(const struct luma *out, const struct luma *ref, int *ox,
 		}
 }
 
+/* The last reference made, for the output size it was made for (see the top comment). */
+static struct {
+	VipsImage *src; /* borrowed */
+	int w;
+	int h;
+	struct luma lr;
+} last_ref;
+
 /* SSIM of output lo against src resized to lo's size (cover: best crop). -2 on failure. */
 static double against(VipsImage *src, const struct luma *lo_in, int *cover_out)
 {
 	double s = -2;
 	VipsImage *refimg = NULL;
-	struct luma lr = {0}, crop = {0};
+	struct luma crop = {0};
 	const struct luma *lo = lo_in;
 	int sw = src->Xsize, sh = src->Ysize;
 
@@ -203,9 +213,17 @@ static double against(VipsImage *src, const struct luma *lo_in, int *cover_out)
 	if (cover)
 		hs = vs = fmax(hs, vs);
 	*cover_out = cover;
-	if (vips_resize(src, &refimg, hs, "vscale", vs, "kernel", VIPS_KERNEL_LANCZOS3, NULL) ||
-	    to_luma(refimg, &lr))
-		goto done;
+	if (!last_ref.lr.px || last_ref.src != src || last_ref.w != lo->w || last_ref.h != lo->h) {
+		luma_free(&last_ref.lr);
+		if (vips_resize(src, &refimg, hs, "vscale", vs, "kernel", VIPS_KERNEL_LANCZOS3,
+		                NULL) ||
+		    to_luma(refimg, &last_ref.lr))
+			goto done;
+		last_ref.src = src;
+		last_ref.w = lo->w;
+		last_ref.h = lo->h;
+	}
+	const struct luma lr = last_ref.lr;
 	if (lr.w < lo->w || lr.h < lo->h) {
 		/* rounding left the reference a pixel short: compare the common area */
 		crop.w = lr.w < lo->w ? lr.w : lo->w;
@@ -224,7 +242,6 @@ static double against(VipsImage *src, const struct luma *lo_in, int *cover_out)
 	s = ssim(lo, &lr, ox, oy);
 done:
 	luma_free(&crop);
-	luma_free(&lr);
 	if (refimg)
 		g_object_unref(refimg);
 	return s;
@@ -304,6 +321,7 @@ fail:
 	fprintf(stderr, "bench-ssim: %s: %s\n", argv[1], vips_error_buffer());
 	rc = 1;
 done:
+	luma_free(&last_ref.lr);
 	for (int i = 0; i < 2; i++)
 		if (srcs[i])
 			g_object_unref(srcs[i]);
