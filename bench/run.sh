@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# enlarger side by side with its peers (issue 6), in one run: enlarger (Release build), a
-# minimal sharp server (bench/sharp-server.js), nginx (cache hits) and vipsthumbnail (the
-# libvips floor), on the same images and output settings. Prints a table of medians
-# (min, max), ratios and peak RSS and writes it to docs/benchmarks.md. Under 10 minutes.
+# enlarger side by side with its peers (issues 6 and 16), in one run: enlarger (Release build),
+# a minimal sharp server (bench/sharp-server.js), nginx (cache hits) and vipsthumbnail (the
+# libvips floor), on the same images and output settings; render misses on unprocessed
+# originals and on processed photos (from their mezzanine). Prints a table of medians
+# (min, max), ratios and peak RSS, then the mezzanine quality table
+# (bench/mezzanine_quality.py), and writes them to docs/benchmarks.md. Under 15 minutes.
 #
 #   bench/run.sh                 the full run (run it on a quiet machine)
 #   BENCH_QUICK=1 bench/run.sh   short durations: checks the harness, numbers not for quoting
@@ -12,7 +14,9 @@
 # DIR). Another sharp server with the same URLs: BENCH_SHARP_SERVER=FILE.js.
 # Also: BENCH_OUT=FILE (default docs/benchmarks.md), BENCH_PHOTOS=0 (leave out the real
 # photos of ../shared/testdata/photos when present), ENLARGER_* passed to `enlarger serve`
-# (e.g. ENLARGER_JOBS), BENCH_WRK_SECONDS, BENCH_N_* (see bench/bench.py).
+# (e.g. ENLARGER_JOBS), BENCH_WRK_SECONDS, BENCH_WRK_PROCESSED_SECONDS, BENCH_N_* (see
+# bench/bench.py), BENCH_MEZZ_QUALITY=0 (leave out the mezzanine quality table; alone it is
+# `python3 bench/mezzanine_quality.py`, see its --help).
 # Installs what it needs itself (as root, or with sudo): the bench-only Debian packages below,
 # enlarger's build dependencies (scripts/install-deps.sh build) and `npm ci` in bench/.
 set -euo pipefail
@@ -81,7 +85,7 @@ fi
 photos=
 if [ "${BENCH_PHOTOS:-1}" != 0 ] && [ -d "$root/../shared/testdata/photos" ]; then
   photos="$root/../shared/testdata/photos"
-  echo "real photos: $photos (JPEGs)"
+  echo "real photos: $photos (JPEGs; HEICs too in the mezzanine quality table)"
 fi
 
 echo "== benchmark"
