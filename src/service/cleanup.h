@@ -2,7 +2,8 @@
  * replacement or a delete (the sweeps of sweep.h, then the CDN invalidation), off the
  * request path. Bounded: ENLARGER_CLEANUP_JOBS workers, at most one cleanup of a photo (or
  * an original) at a time, and ENLARGER_CLEANUP_QUEUE_DEPTH tasks waiting; past it a task
- * is dropped and logged (the render bucket's lifecycle rule is the backstop). A failed
+ * is dropped and logged (the render bucket's lifecycle rule is the backstop for variants;
+ * a dropped task's old mezzanine stays, docs/keys.md). A failed
  * step is tried again later, a few times, with backoff. */
 #ifndef ENLARGER_SERVICE_CLEANUP_H
 #define ENLARGER_SERVICE_CLEANUP_H

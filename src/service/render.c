@@ -14,8 +14,9 @@
  * every ENL_MEZZANINE_RECHECK_S, then the original's. A version nobody has read yet reads
  * the original first and the variant second, and renders from the bytes in hand. The
  * variants of older versions are deleted by the cleanup after a replacement or
- * a delete (cleanup.c), and the render bucket's lifecycle rule expires whatever is left
- * (docs/keys.md). CloudFront in front keeps all of this off the hot path. */
+ * a delete (cleanup.c), and the render bucket's lifecycle rule expires any variant (tagged)
+ * left behind, never a mezzanine (docs/keys.md). CloudFront in front keeps all of this off
+ * the hot path. */
 #include "enlarger/service.h"
 
 #include <limits.h>

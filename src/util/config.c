@@ -119,7 +119,7 @@ static const struct setting settings[] = {
     {"ENLARGER_CLEANUP_QUEUE_DEPTH", K_UINT, F(cleanup_queue_depth), 1, 1000000, "1000", NULL,
      S_ANY,
      H("Cleanups that may wait; past it a cleanup is dropped and logged (the render bucket's "
-       "lifecycle rule is the backstop).")},
+       "lifecycle rule is the backstop for variants, not for mezzanines).")},
     {"ENLARGER_MAX_CONNECTIONS", K_UINT, F(max_connections), 1, 100000,
      ENL_STR(ENL_DEFAULT_MAX_CONNECTIONS), NULL, S_ANY,
      H("Open HTTP connections at once (one thread each); more are refused.")},
