@@ -58,8 +58,10 @@ static int is_image_error(int err)
 	       err == ENL_EINVAL || err == ENL_EINTERNAL;
 }
 
-static void log_event(enum enl_log_level lvl, const char *msg, const char *photo_id,
-                      const char *key, const char *attempt, const char *detail, double secs)
+/* The fields every line about an event carries; attempt and detail may be NULL, secs < 0
+ * for none. A new reference. */
+static json_t *event_fields(const char *photo_id, const char *key, const char *attempt,
+                            const char *detail, double secs)
 {
 	json_t *f = json_object();
 	json_object_set_new(f, "photoId", json_string(photo_id));
@@ -70,7 +72,13 @@ static void log_event(enum enl_log_level lvl, const char *msg, const char *photo
 		json_object_set_new(f, "error", json_string(detail));
 	if (secs >= 0)
 		json_object_set_new(f, "ms", json_integer((json_int_t)(secs * 1000)));
-	enl_log_json(lvl, msg, f);
+	return f;
+}
+
+static void log_event(enum enl_log_level lvl, const char *msg, const char *photo_id,
+                      const char *key, const char *attempt, const char *detail, double secs)
+{
+	enl_log_json(lvl, msg, event_fields(photo_id, key, attempt, detail, secs));
 }
 
 /* The line of a processed photo, with its mezzanine's size when it has one (the extra
@@ -78,11 +86,7 @@ static void log_event(enum enl_log_level lvl, const char *msg, const char *photo
 static void log_processed(const struct enl_process_result *out, const char *key,
                           const char *attempt, double secs)
 {
-	json_t *f = json_object();
-	json_object_set_new(f, "photoId", json_string(out->photo_id));
-	json_object_set_new(f, "key", json_string(key));
-	json_object_set_new(f, "attempt", json_string(attempt));
-	json_object_set_new(f, "ms", json_integer((json_int_t)(secs * 1000)));
+	json_t *f = event_fields(out->photo_id, key, attempt, NULL, secs);
 	if (out->mezzanine)
 		json_object_set(f, "mezzanine", out->mezzanine);
 	enl_log_json(ENL_LOG_INFO, "photo processed", f);
