@@ -810,11 +810,12 @@ def mezzanine_quality_run(a, here, work):
     if os.environ.get("BENCH_MEZZ_QUALITY", "1") == "0":
         return {"skipped": "BENCH_MEZZ_QUALITY=0"}
     import mezzanine_quality as mq
-    widths, side, _ = mq.defaults(os.path.join(os.path.dirname(here), "include", "enlarger", "defaults.h"))
+    widths, side, share, _ = mq.defaults(os.path.join(os.path.dirname(here), "include", "enlarger", "defaults.h"))
     if not side:
         return {"skipped": "include/enlarger/defaults.h has no ENL_MEZZANINE_SIDE (a build without the mezzanine)"}
     images = mq.pick_images(a.photos, a.corpus, QUICK)
-    R = mq.run(a.enlarger, a.ssim, images, os.path.join(work, "mezzanine-quality"), widths, side, QUICK)
+    R = mq.run(a.enlarger, a.ssim, images, os.path.join(work, "mezzanine-quality"), widths, side, share,
+               QUICK)
     ok, n = mq.summary(R)
     log("mezzanine quality: %d of %d pass (%.0f s)" % (ok, n, R["elapsed_s"]))
     return R

@@ -43,7 +43,8 @@ BYTES_SLACK = 0.03  # issue 16: at bytes within 3%
 
 
 def defaults(path):
-    """The default width list and the mezzanine's side and quality from defaults.h."""
+    """The default width list, the mezzanine's side, its largest share of the original's pixels (percent)
+    and its quality, from defaults.h."""
     with open(path) as f:
         text = f.read()
     m = re.search(r'#define\s+ENL_DEFAULT_RENDER_WIDTHS\s+"([0-9,\s]+)"', text)
@@ -51,8 +52,10 @@ def defaults(path):
         sys.exit("mezzanine_quality: no ENL_DEFAULT_RENDER_WIDTHS in %s" % path)
     widths = [int(x) for x in m.group(1).split(",")]
     side = re.search(r"#define\s+ENL_MEZZANINE_SIDE\s+(\d+)", text)
+    share = re.search(r"#define\s+ENL_MEZZANINE_PIXELS_PERCENT\s+(\d+)", text)
     quality = re.search(r"#define\s+ENL_MEZZANINE_QUALITY\s+(\d+)", text)
-    return widths, int(side.group(1)) if side else None, int(quality.group(1)) if quality else None
+    return (widths, int(side.group(1)) if side else None, int(share.group(1)) if share else 100,
+            int(quality.group(1)) if quality else None)
 
 
 def came_from(before, after):
@@ -71,12 +74,14 @@ def header(path, field):
         return None
 
 
-def fitted(w, h, side):
-    """w x h fitted inside side x side (None when it already fits: no mezzanine)."""
+def fitted(w, h, side, share=100):
+    """w x h fitted inside side x side; None when it already fits, or when that keeps more than share
+    percent of the pixels: no mezzanine."""
     if w <= side and h <= side:
         return None
     s = side / max(w, h)
-    return max(1, round(w * s)), max(1, round(h * s))
+    mw, mh = max(1, round(w * s)), max(1, round(h * s))
+    return (mw, mh) if 100 * mw * mh <= share * w * h else None
 
 
 def pick_images(photos, corpus, quick):
@@ -98,7 +103,7 @@ def pick_images(photos, corpus, quick):
     return imgs
 
 
-def run(enlarger_bin, ssim_bin, images, work, widths, side, quick=False):
+def run(enlarger_bin, ssim_bin, images, work, widths, side, share=100, quick=False):
     """Starts enlarger, renders and measures images [(path, name)]; returns the results (see markdown())."""
     if os.path.isdir(work):
         shutil.rmtree(work)
@@ -115,7 +120,7 @@ def run(enlarger_bin, ssim_bin, images, work, widths, side, quick=False):
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("ENLARGER_")}
     srv = B.Server("enlarger-quality", [enlarger_bin, "serve"], env, logs, port, "/healthz")
     srv.env = dict(base_env, **env)
-    R = {"widths": widths, "side": side, "quick": quick, "images": [], "rows": []}
+    R = {"widths": widths, "side": side, "share": share, "quick": quick, "images": [], "rows": []}
     t0 = time.time()
     pending = []  # (image, bench-ssim Popen, {path: row}) measured while the next image renders
     try:
@@ -135,7 +140,7 @@ def run(enlarger_bin, ssim_bin, images, work, widths, side, quick=False):
                 "thumbnailSize", "optimizedSize", "thumbnailJpegSize", "optimizedJpegSize"))})
             mz = os.path.join(data, "renders", hashlib.sha256(("mz-" + name).encode()).hexdigest(),
                               j["version"], "mezzanine.jpg")
-            want = fitted(w, h, side)
+            want = fitted(w, h, side, share)
             info["expected"] = want
             if os.path.exists(mz):
                 info["mezzanine"] = {"bytes": os.path.getsize(mz), "w": header(mz, "width"), "h": header(mz, "height")}
@@ -240,13 +245,13 @@ def markdown(R, command=None):
          R.get("elapsed_s", 0)))
     w("")
     w("Each photo is stored under two keys with the same bytes: `mz-` is processed first (POST /process writes "
-      "its mezzanine, %s px box), `og-` never is. Every width of the default list (%s) that fits inside the "
+      "its mezzanine, %s px box, at most %s%% of the pixels), `og-` never is. Every width of the default list (%s) that fits inside the "
       "mezzanine is rendered in each format from both, with enlarger's default settings; /metrics "
       "(`%s`) is read around each render to check the source it came from. Each render is compared with the "
       "original decoded at full size, oriented, 8-bit sRGB, resized with Lanczos3 to the render's own size "
       "(`bench/ssim.c`: SSIM on luma, 11x11 Gaussian window, sigma 1.5). pass = SSIM(mezzanine) >= "
       "SSIM(original) - %.3f, bytes within %.0f%%, each render from the source it should."
-      % (R.get("side"), ",".join(str(x) for x in R.get("widths", [])), B.RENDER_SOURCE_METRIC, SSIM_SLACK,
+      % (R.get("side"), R.get("share", 100), ",".join(str(x) for x in R.get("widths", [])), B.RENDER_SOURCE_METRIC, SSIM_SLACK,
          100 * BYTES_SLACK))
     w("")
     w("| image | format | width | bytes original-render | bytes mezzanine-render | bytes ratio | "
@@ -288,7 +293,7 @@ def markdown(R, command=None):
             if exp and (mz["w"], mz["h"]) != tuple(exp):
                 note += " (**expected %dx%d**)" % tuple(exp)
             if not exp:
-                note += " (**not expected: the photo fits the box**)"
+                note += " (**not expected: the photo fits the box, or it saves too few pixels**)"
             tot_m += mz["bytes"]
             tot_o += i["bytes"]
             tot_d += i["derivatives"]
@@ -296,7 +301,8 @@ def markdown(R, command=None):
                 i["image"], i["w"], i["h"], i["bytes"], note, 100 * mz["bytes"] / i["bytes"], i["derivatives"],
                 mz["bytes"] / max(1, i["derivatives"])))
         else:
-            note = "none (fits the box)" if not i.get("expected") else "**none written** (expected %dx%d)" % tuple(
+            note = "none (fits the box, or keeps over %d%% of its pixels)" % R.get("share", 100) if not i.get(
+                "expected") else "**none written** (expected %dx%d)" % tuple(
                 i["expected"])
             w("| %s | %dx%d | %d | %s | | %d | |" % (i["image"], i["w"], i["h"], i["bytes"], note, i["derivatives"]))
     if tot_o:
@@ -331,7 +337,7 @@ def main():
         corpus = os.path.join(shared, "corpus")
         if not os.path.isdir(corpus):
             corpus = os.path.join(root, "build/bench-corpus")
-    widths, side, q = defaults(a.defaults)
+    widths, side, share, q = defaults(a.defaults)
     side = a.side or side
     if not side:
         sys.exit("mezzanine_quality: %s has no ENL_MEZZANINE_SIDE (a build without the mezzanine?); pass --side N"
@@ -339,7 +345,7 @@ def main():
     images = pick_images(a.photos, corpus, a.quick)
     if not images:
         sys.exit("mezzanine_quality: no photos in %s or %s" % (a.photos, corpus))
-    R = run(a.enlarger, a.ssim, images, a.work, widths, side, a.quick)
+    R = run(a.enlarger, a.ssim, images, a.work, widths, side, share, a.quick)
     R["mezzanine_quality"] = q
     md = markdown(R)
     print(md)

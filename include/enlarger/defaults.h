@@ -37,8 +37,11 @@
 /* The mezzanine: a small, high-quality JPEG /process keeps per version (in the render
  * bucket) for /render misses to decode instead of the original (docs/keys.md). Its size:
  * the oriented original fitted inside ENL_MEZZANINE_SIDE x ENL_MEZZANINE_SIDE, never
- * upscaled; only an original larger than that box, without alpha, gets one. */
+ * upscaled; only an original larger than that box, without alpha, gets one, and only when
+ * the mezzanine has at most ENL_MEZZANINE_PIXELS_PERCENT of its pixels (else decoding it
+ * saves little, and it can weigh more than the original). */
 #define ENL_MEZZANINE_SIDE 1000
+#define ENL_MEZZANINE_PIXELS_PERCENT 50
 #define ENL_MEZZANINE_QUALITY 95
 #define ENL_DEFAULT_MEZZANINE 1 /* ENLARGER_MEZZANINE */
 /* How long a render remembers that a version had no mezzanine (a GET answered 404) before

@@ -114,8 +114,9 @@ void enl_render_inside_size(int w_src, int h_src, int w, int h, int *out_w, int 
 
 /* The size of the mezzanine of an original of w x h (oriented): fitted inside
  * ENL_MEZZANINE_SIDE (include/enlarger/defaults.h) as enl_render_inside_size fits. 1 when
- * such an original gets a mezzanine (a side over ENL_MEZZANINE_SIDE; alpha is the other
- * condition, known only once decoded), else 0 with *mw, *mh the original's size. */
+ * such an original gets a mezzanine (a side over ENL_MEZZANINE_SIDE and at most
+ * ENL_MEZZANINE_PIXELS_PERCENT of its pixels; alpha is the other condition, known only
+ * once decoded), else 0 (*mw, *mh still the fitted size). */
 int enl_mezzanine_size(int w, int h, int *mw, int *mh);
 
 /* The size a render of req needs from its source before any crop, for a source of

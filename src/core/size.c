@@ -32,7 +32,8 @@ void enl_render_inside_size(int w_src, int h_src, int w, int h, int *out_w, int 
 int enl_mezzanine_size(int w, int h, int *mw, int *mh)
 {
 	enl_render_inside_size(w, h, ENL_MEZZANINE_SIDE, ENL_MEZZANINE_SIDE, mw, mh);
-	return w > ENL_MEZZANINE_SIDE || h > ENL_MEZZANINE_SIDE;
+	return (w > ENL_MEZZANINE_SIDE || h > ENL_MEZZANINE_SIDE) &&
+	       100.0 * *mw * *mh <= (double)ENL_MEZZANINE_PIXELS_PERCENT * w * h;
 }
 
 void enl_render_source_need(int w_src, int h_src, const struct enl_render_req *req, int *need_w,

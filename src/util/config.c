@@ -61,6 +61,7 @@ struct setting {
  * order is the order of `enlarger config` and of the README's table. */
 #define H(text) .help = text
 #define MEZZANINE_SIDE ENL_STR(ENL_MEZZANINE_SIDE)
+#define MEZZANINE_PIXELS ENL_STR(ENL_MEZZANINE_PIXELS_PERCENT)
 static const struct setting settings[] = {
     {"ENLARGER_LISTEN", K_STR, F(listen), 0, 0, "127.0.0.1:8080", NULL, S_LISTEN,
      H("Address and port of the HTTP server (`host:port`, `[v6]:port`; port 0 picks a free "
@@ -192,8 +193,10 @@ static const struct setting settings[] = {
      H("1: `POST /process` also keeps a mezzanine of each photo over " MEZZANINE_SIDE " px on "
        "a side (`ENL_MEZZANINE_SIDE`): the oriented image fitted inside that square as a "
        "high-quality JPEG, private in the render bucket (docs/keys.md), which `GET /render` "
-       "misses that fit inside it decode instead of the original. 0: none is written, and "
-       "renders never read one.")},
+       "misses that fit inside it decode instead of the original. Only when it keeps at "
+       "most " MEZZANINE_PIXELS
+       "% of the original's pixels (`ENL_MEZZANINE_PIXELS_PERCENT`). 0: none "
+       "is written, and renders never read one.")},
     {"ENLARGER_PROCESS_API_KEY", K_STR, F(process_api_key), 0, 0, "", NULL, S_SECRET,
      H("When set, `POST /process` requires this key (401 otherwise; compared in constant "
        "time). At least 16 bytes. Required when `ENLARGER_LISTEN` is not a loopback "

@@ -3,6 +3,7 @@
  * asked exactly that size (as /render asks it, from an original with shrink-on-load and
  * EXIF orientation, or from the mezzanine /process cut) must come out at it; and the
  * mezzanine's size must follow its rule with ENL_MEZZANINE_SIDE, whatever its value. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +85,19 @@ static void mezzanine_rule(void)
 	/* Larger on either side: fitted inside the box, the long side at it. */
 	CHECK_INT_EQ(enl_mezzanine_size(3 * S, 2 * S, &mw, &mh), 1);
 	CHECK(mw == S && mh == (2 * S + 1) / 3);
-	CHECK_INT_EQ(enl_mezzanine_size(S / 2, S + 1, &mw, &mh), 1);
-	CHECK(mh == S && mw <= S / 2 && mw >= S / 2 - 1);
+	CHECK_INT_EQ(enl_mezzanine_size(S / 2, 3 * S, &mw, &mh), 1);
+	CHECK(mh == S && mw <= S / 6 + 1 && mw >= S / 6);
+	/* Over the box, but the mezzanine would keep more than the share of the pixels: none
+	 * (ENL_MEZZANINE_PIXELS_PERCENT). */
+	CHECK_INT_EQ(enl_mezzanine_size(S / 2, S + 1, &mw, &mh), 0);
+	CHECK_INT_EQ(enl_mezzanine_size(S * 6 / 5, S * 4 / 5, &mw, &mh), 0);
+	{
+		/* The side whose square keeps exactly the share: its mezzanine, one pixel more
+		 * on a side: still one. */
+		int side = (int)ceil(S * sqrt(100.0 / ENL_MEZZANINE_PIXELS_PERCENT));
+		CHECK_INT_EQ(enl_mezzanine_size(side - 2, side - 2, &mw, &mh), 0);
+		CHECK_INT_EQ(enl_mezzanine_size(side + 1, side + 1, &mw, &mh), 1);
+	}
 	CHECK_INT_EQ(enl_mezzanine_size(40 * S, 3, &mw, &mh), 1);
 	CHECK(mw == S && mh == 1);
 }
@@ -98,7 +110,7 @@ static void real_renders(void)
 	const int origs[][3] = {{S + S / 2 + 1, S + 1, 1},
 	                        {S + 1, S * 2 - 3, 6},
 	                        {S * 2 + 1, S - 47, 8},
-	                        {S + 3, S + 3, 1}};
+	                        {S * 3 / 2 + 3, S * 3 / 2 + 3, 1}};
 	const int widths[] = {64, 200, 431, 800, 1290, S - 1, S + 1};
 	struct enl_pipeline_opts o;
 	enl_pipeline_opts_default(&o);
