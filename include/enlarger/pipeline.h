@@ -100,10 +100,11 @@ struct enl_render_req {
 	 * the source on either side: what a fit-inside render from a mezzanine asks, so that
 	 * it comes out at the size a render of the original has (enl_render_inside_size). */
 	int exact;
-	/* > 0: the source is the mezzanine of an original this wide (oriented). A JPEG source
-	 * then shrinks on load only as far as leaves the final resize the share the original's
-	 * own decode would leave it (enl_decode_jpeg_shrink), so both come out as sharp. */
+	/* > 0: the source is the mezzanine of an original this wide (oriented), a JPEG when
+	 * original_jpeg. It is then decoded to come out as sharp as a render of the original
+	 * (src/core/decode_plan.c). */
 	int original_width;
+	int original_jpeg;
 };
 
 /* The size a fit-inside render of a w_src x h_src image (oriented) gets for the box w x h

@@ -347,46 +347,33 @@ static int normalise(VipsImage *in, VipsImage **out)
 	return 0;
 }
 
-/* The JPEG shrink-on-load factor (1, 2, 4 or 8) for a target box: the largest DCT scaling
- * that still leaves the decoded image at least as large as the target, as sharp does
- * (fastShrinkOnLoad). vips_thumbnail in libvips 8.14 instead leaves a further factor of two
- * for the final resize (24 MP to 400 px: shrink 4 where 8 fits; 24 MP to 1920 px: no shrink
- * at all where 2 fits), which costs a larger IDCT and a larger resize for an SSIM
- * difference that does not show (bench/profile.md, "Where the time goes"). */
-static int dct_shrink(double factor)
+/* [a, 1 - 2a, a] across and down, in 1/256ths (libvips' integer convolution rounds). */
+static int blur3(VipsImage *in, double a, VipsImage **out)
 {
-	return factor >= 8 ? 8 : factor >= 4 ? 4 : factor >= 2 ? 2 : 1;
+	int k = (int)(a * 256 + 0.5);
+	VipsImage *mask;
+	int rc;
+
+	if (k < 1) {
+		*out = g_object_ref(in);
+		return 0;
+	}
+	if (!(mask = vips_image_new_matrixv(3, 1, (double)k, (double)(256 - 2 * k), (double)k)))
+		return -1;
+	vips_image_set_double(mask, "scale", 256);
+	rc = vips_convsep(in, out, mask, "precision", VIPS_PRECISION_INTEGER, NULL);
+	g_object_unref(mask);
+	return rc;
 }
 
-int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop,
-                           int original_width)
-{
-	double scale = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
-	double factor = scale > 0 ? 1.0 / scale : 1.0;
-	double of, left;
-	int n;
-
-	if (original_width <= src->width)
-		return dct_shrink(factor);
-	/* A mezzanine standing in for a larger original: the DCT scaling is a softer filter
-	 * than the Lanczos resize after it, so take no more of it than the original's decode
-	 * would (its share of the scale: left), or the render comes out softer and smaller than
-	 * the original's (bench/profile.md, "The mezzanine"). */
-	of = factor * original_width / src->width;
-	left = of / dct_shrink(of);
-	for (n = 8; n > 1; n /= 2)
-		if (factor >= n && factor / n >= 0.9 * left)
-			return n;
-	return 1;
-}
-
-/* The JPEG path: our shrink-on-load, then vips_thumbnail_image for the rest (orientation,
- * colour, resize, crop). *out is new. */
+/* The JPEG path: our shrink-on-load (and blur) by plan, then vips_thumbnail_image for the
+ * rest (orientation, colour, resize, crop). *out is new. */
 static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                          VipsInteresting crop, VipsSize size, int original_width, VipsImage **out)
+                          VipsInteresting crop, VipsSize size, const struct enl_decode_plan *plan,
+                          VipsImage **out)
 {
-	VipsImage *in = NULL;
-	int shrink = enl_decode_jpeg_shrink(src, w, h, crop, original_width);
+	VipsImage *in = NULL, *t = NULL;
+	int shrink = plan->shrink;
 	int rc;
 
 	*out = NULL;
@@ -403,6 +390,13 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 		                                VIPS_FAIL_ON_ERROR, NULL);
 	if (!in)
 		return -1;
+	if (plan->blur > 0) {
+		rc = blur3(in, plan->blur, &t);
+		g_object_unref(in);
+		if (rc)
+			return -1;
+		in = t;
+	}
 	if (src->has_icc)
 		rc = vips_thumbnail_image(in, out, w, "height", h, "size", size, "crop", crop,
 		                          "export_profile", "srgb", "intent", VIPS_INTENT_RELATIVE,
@@ -415,15 +409,15 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 }
 
 int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                     VipsInteresting crop, VipsSize size, int original_width, VipsImage **out,
-                     struct enl_errmsg *e)
+                     VipsInteresting crop, VipsSize size, const struct enl_decode_plan *plan,
+                     VipsImage **out, struct enl_errmsg *e)
 {
 	VipsImage *t = NULL, *n = NULL, *mem = NULL;
 	int rc = 0;
 
 	*out = NULL;
 	/* vips_thumbnail picks shrink-on-load from the target (the HEIF thumbnail when big
-	 * enough, WebP scaled decode; JPEG DCT scaling is chosen here, see enl_decode_jpeg_shrink),
+	 * enough, WebP scaled decode; JPEG DCT scaling is the plan's, decode_plan.c),
 	 * applies the EXIF orientation and premultiplies alpha around the resize. Never
 	 * upscaled: a cover crop of a small image is min(w, width) x min(h, height).
 	 * libvips 8.14's thumbnail_buffer does not hand its fail_on to the loader (a truncated
@@ -432,7 +426,7 @@ int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, 
 	 * untagged sRGB through its v4 profile and shift saturated colours (255,0,0 came back
 	 * as 248,26,16). */
 	if (strcmp(src->format, "jpeg") == 0)
-		rc = thumbnail_jpeg(data, len, src, w, h, crop, size, original_width, &t);
+		rc = thumbnail_jpeg(data, len, src, w, h, crop, size, plan, &t);
 	else if (src->has_icc)
 		rc = vips_thumbnail_buffer((void *)data, len, &t, w, "height", h, "size", size,
 		                           "crop", crop, "fail_on", VIPS_FAIL_ON_ERROR,

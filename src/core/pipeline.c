@@ -87,8 +87,8 @@ void enl_pipeline_result_free(struct enl_pipeline_result *res)
 /* The one decode must serve every output: big enough for the optimized box, for the
  * thumbnail's cover crop (a panorama's short side can be under thumb_size in the box) and
  * for the mezzanine. */
-static void decode_box(const struct enl_probe *src, const struct enl_pipeline_opts *o, int *w,
-                       int *h)
+void enl_process_decode_box(const struct enl_probe *src, const struct enl_pipeline_opts *o, int *w,
+                            int *h)
 {
 	double s_opt = enl_decode_scale(src, o->optimized_width, o->optimized_height, 0);
 	double s_thumb = enl_decode_scale(src, o->thumb_size, o->thumb_size, 1);
@@ -132,12 +132,15 @@ static void *encode_thread(void *arg)
  * divided by the DCT scaling); the other loaders stream through vips_thumbnail's resize, so
  * what is held is about the box itself, counted twice for the resize's own buffers. */
 static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop,
-                             int original_width)
+                             const struct enl_render_req *from, const struct enl_pipeline_opts *o)
 {
 	double s = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
 	double box = ((double)src->width * s + 1) * ((double)src->height * s + 1);
 	if (strcmp(src->format, "jpeg") == 0) {
-		double n = enl_decode_jpeg_shrink(src, w, h, crop, original_width);
+		struct enl_decode_plan plan;
+		double n;
+		enl_decode_plan(src, w, h, crop, from, o, &plan);
+		n = plan.shrink;
 		return ((double)src->stored_w / n + 1) * ((double)src->stored_h / n + 1);
 	}
 	return 2 * box;
@@ -156,8 +159,8 @@ int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pi
 		return rc;
 	if (!req) {
 		int mw = 0, mh = 0;
-		decode_box(src, o, &w, &h);
-		px = decoded_pixels(src, w, h, VIPS_INTERESTING_NONE, 0);
+		enl_process_decode_box(src, o, &w, &h);
+		px = decoded_pixels(src, w, h, VIPS_INTERESTING_NONE, NULL, o);
 		/* mem, opt and opt_flat at the box, the thumbnail's crop intermediates, the
 		 * mezzanine (in memory while it is encoded). */
 		outpx = 3.0 * w * h + 4.0 * o->thumb_size * o->thumb_size;
@@ -170,7 +173,7 @@ int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pi
 		/* The box enl_pipeline_render decodes for, and the output size in it. */
 		int bh = req->height > 0 ? req->height : VIPS_MAX_COORD;
 		double s = enl_decode_scale(src, req->width, bh, crop != VIPS_INTERESTING_NONE);
-		px = decoded_pixels(src, req->width, bh, crop, req->original_width);
+		px = decoded_pixels(src, req->width, bh, crop, req, o);
 		w = (int)(src->width * s + 1);
 		h = (int)(src->height * s + 1);
 		outpx = 2.0 * w * h;
@@ -200,6 +203,7 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 	const struct enl_probe *src = NULL;
 	VipsImage *mem = NULL, *thumb = NULL, *thumb_flat = NULL, *opt = NULL, *opt_flat = NULL;
 	VipsImage *tmp = NULL;
+	struct enl_decode_plan plan;
 	const char *artist = NULL, *copyright = NULL;
 	VipsRegion *region = NULL;
 	struct encode_job big = {0};
@@ -222,9 +226,10 @@ int enl_pipeline_process(const void *data, size_t len, const struct enl_pipeline
 		copyright = src->exif.copyright;
 	}
 
-	decode_box(src, o, &dw, &dh);
-	if ((rc = enl_decode_image(data, len, src, dw, dh, VIPS_INTERESTING_NONE, VIPS_SIZE_DOWN, 0,
-	                           &mem, e)))
+	enl_process_decode_box(src, o, &dw, &dh);
+	enl_decode_plan(src, dw, dh, VIPS_INTERESTING_NONE, NULL, o, &plan);
+	if ((rc = enl_decode_image(data, len, src, dw, dh, VIPS_INTERESTING_NONE, VIPS_SIZE_DOWN,
+	                           &plan, &mem, e)))
 		goto done;
 	/* The decoded image is oriented: report its true aspect (the header's orientation
 	 * and the loader's own transforms, e.g. HEIF irot, can disagree). */

@@ -15,6 +15,7 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
 	VipsImage *img = NULL, *flat = NULL;
 	VipsInteresting crop = VIPS_INTERESTING_NONE;
 	const char *artist = NULL, *copyright = NULL;
+	struct enl_decode_plan plan;
 	int h, rc;
 
 	memset(out, 0, sizeof(*out));
@@ -38,9 +39,9 @@ int enl_pipeline_render(const void *data, size_t len, const struct enl_pipeline_
 	h = req->height > 0 ? req->height : VIPS_MAX_COORD;
 	if (req->fit == ENL_FIT_COVER && req->height > 0 && !req->exact)
 		crop = VIPS_INTERESTING_ATTENTION;
+	enl_decode_plan(src, req->width, h, crop, req, o, &plan);
 	if ((rc = enl_decode_image(data, len, src, req->width, h, crop,
-	                           req->exact ? VIPS_SIZE_FORCE : VIPS_SIZE_DOWN,
-	                           req->original_width, &img, e)))
+	                           req->exact ? VIPS_SIZE_FORCE : VIPS_SIZE_DOWN, &plan, &img, e)))
 		goto done;
 	if (req->format == ENL_FMT_JPEG) {
 		if ((rc = enl_flatten_white(img, &flat, e)))

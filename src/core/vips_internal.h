@@ -10,26 +10,38 @@
  * The client never sees that text. */
 void enl_vips_log(const char *what);
 
+/* How enl_decode_image decodes (decode_plan.c). */
+struct enl_decode_plan {
+	int shrink;  /* JPEG shrink-on-load: 1, 2, 4 or 8 */
+	double blur; /* a of an [a, 1 - 2a, a] blur of the decoded JPEG, 0: none */
+};
+
+/* The plan for a decode of src into a w x h box (cover-cropped when crop is not
+ * VIPS_INTERESTING_NONE). from: the render, when src is the mezzanine of a larger
+ * original (its original_width and original_jpeg); else NULL. o: the pipeline's settings,
+ * which /process cut the mezzanine with. */
+void enl_decode_plan(const struct enl_probe *src, int w, int h, VipsInteresting crop,
+                     const struct enl_render_req *from, const struct enl_pipeline_opts *o,
+                     struct enl_decode_plan *plan);
+
+/* The box /process decodes an original of src's size (oriented) into (pipeline.c). */
+void enl_process_decode_box(const struct enl_probe *src, const struct enl_pipeline_opts *o, int *w,
+                            int *h);
+
 /* One decode of data, already probed into src: shrink-on-load, oriented, converted to sRGB
  * from any embedded profile, 8-bit, 3 bands (4 with alpha), fitted inside w x h (never
  * upscaled) or, with crop != VIPS_INTERESTING_NONE, cover-cropped to exactly w x h; size
  * VIPS_SIZE_FORCE instead resizes to exactly w x h (no larger than the source, crop NONE).
  * The pixels are in memory: *out is new, the caller unrefs it. 0 or ENL_EDECODE. */
 int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                     VipsInteresting crop, VipsSize size, int original_width, VipsImage **out,
-                     struct enl_errmsg *e);
+                     VipsInteresting crop, VipsSize size, const struct enl_decode_plan *plan,
+                     VipsImage **out, struct enl_errmsg *e);
 
 /* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded by libjpeg-turbo with DCT scaling
  * 1/shrink (2, 4 or 8) into a new sRGB memory image, with its ICC profile and orientation
  * (1-8) attached. ENL_EUNSUPPORTED for any other JPEG (the caller uses libvips' loader),
  * ENL_EDECODE when it is corrupt or truncated. */
 int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, VipsImage **out);
-
-/* The JPEG shrink-on-load factor (1, 2, 4 or 8) enl_decode_image uses for a w x h box
- * (cover-cropped when crop is not VIPS_INTERESTING_NONE); original_width as in
- * enl_render_req (0: the source is the original). */
-int enl_decode_jpeg_shrink(const struct enl_probe *src, int w, int h, VipsInteresting crop,
-                           int original_width);
 
 /* Removes an alpha band by flattening onto white. *out is new (a ref of in when there is no
  * alpha). 0 or ENL_EINTERNAL. */

@@ -399,7 +399,10 @@ int enl_service_process(struct enl_app *app, const struct enl_event *ev,
 	out->outcome = ENL_OUTCOME_PROCESSED;
 	if (mezz_written) {
 		/* Renders here take it from now on, without asking the store first. */
-		struct enl_source s = {res.width, res.height, ENL_SOURCE_MEZZ_YES};
+		struct enl_source s = {.width = res.width,
+		                       .height = res.height,
+		                       .jpeg = strcmp(res.source_format, "jpeg") == 0,
+		                       .mezz = ENL_SOURCE_MEZZ_YES};
 		enl_source_remember(app, key, version, &s);
 		out->mezzanine = json_pack("{s:s, s:i, s:i, s:I}", "key", mezz_key, "width",
 		                           res.mezzanine.width, "height", res.mezzanine.height,

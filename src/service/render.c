@@ -203,6 +203,7 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 	}
 	v->draw_mezzanine = v->draw;
 	v->draw_mezzanine.original_width = src->width;
+	v->draw_mezzanine.original_jpeg = src->jpeg;
 	if (enl_render_cache_key(key, v->version, &v->req, v->cache_key, sizeof(v->cache_key)))
 		return enl_fail(e, ENL_EINTERNAL, "cache key too long");
 	/* The ETag names the cache key, which names the bytes: it is known before any
@@ -354,7 +355,7 @@ static int size_share(const struct enl_source *src, struct enl_shared **out)
 {
 	struct enl_buf b = ENL_BUF_INIT;
 	char dims[32];
-	int n = snprintf(dims, sizeof(dims), "%d %d", src->width, src->height);
+	int n = snprintf(dims, sizeof(dims), "%d %d %d", src->width, src->height, src->jpeg);
 	if (enl_buf_append(&b, dims, (size_t)n + 1)) {
 		enl_buf_free(&b);
 		return ENL_ENOMEM;
@@ -372,7 +373,7 @@ static int render_unknown(struct enl_app *app, const char *key, const struct enl
 {
 	char fkey[ENL_VERSION_TAG_MAX + 80], khash[65];
 	struct fetched f;
-	struct enl_source src = {0, 0, ENL_SOURCE_MEZZ_UNKNOWN};
+	struct enl_source src = {.mezz = ENL_SOURCE_MEZZ_UNKNOWN};
 	struct enl_render_req guess;
 	struct enl_shared *dims = NULL;
 	int leader = 0, hit = 0, rc;
@@ -387,8 +388,8 @@ static int render_unknown(struct enl_app *app, const char *key, const struct enl
 	if (!leader) {
 		rc = enl_flight_wait(app->flights, fl, &dims, &hit, e);
 		enl_flight_leave(app->flights, fl);
-		if (rc == 0 && sscanf((const char *)enl_shared_data(dims), "%d %d", &src.width,
-		                      &src.height) != 2)
+		if (rc == 0 && sscanf((const char *)enl_shared_data(dims), "%d %d %d", &src.width,
+		                      &src.height, &src.jpeg) != 3)
 			rc = enl_fail(e, ENL_EINTERNAL,
 			              "no source size from the render that read it");
 		enl_shared_unref(dims);
@@ -403,6 +404,7 @@ static int render_unknown(struct enl_app *app, const char *key, const struct enl
 		if (rc == 0) {
 			src.width = f.probe.width;
 			src.height = f.probe.height;
+			src.jpeg = strcmp(f.probe.format, "jpeg") == 0;
 			enl_source_remember(app, key, v->version, &src);
 			if (size_share(&src, &dims))
 				rc = enl_fail(e, ENL_ENOMEM, "out of memory");

@@ -14,6 +14,7 @@
 struct slot {
 	unsigned char id[32]; /* SHA-256 of key, NUL, version: names the version */
 	int width, height;    /* 0: empty */
+	int jpeg;
 	enum enl_source_mezz mezz;
 	int64_t none_at_ms; /* mezz NONE: when the store said so (monotonic) */
 };
@@ -69,6 +70,7 @@ static int map_find(struct enl_sources *m, const unsigned char id[32], struct en
 	if (s->width > 0 && memcmp(s->id, id, 32) == 0) {
 		out->width = s->width;
 		out->height = s->height;
+		out->jpeg = s->jpeg;
 		out->mezz = s->mezz;
 		if (s->mezz == ENL_SOURCE_MEZZ_NONE &&
 		    enl_mono_ms() - s->none_at_ms > (int64_t)ENL_MEZZANINE_RECHECK_S * 1000)
@@ -92,6 +94,7 @@ static void map_put(struct enl_sources *m, const unsigned char id[32], const str
 	memcpy(s->id, id, 32);
 	s->width = src->width;
 	s->height = src->height;
+	s->jpeg = src->jpeg;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -151,6 +154,8 @@ static int from_item(struct enl_app *app, const char *key, const char *version,
 		out->mezz = ENL_SOURCE_MEZZ_UNKNOWN;
 		out->width = dimension(item, "width");
 		out->height = dimension(item, "height");
+		const char *fmt = json_string_value(json_object_get(item, "sourceFormat"));
+		out->jpeg = !fmt || strcmp(fmt, "jpeg") == 0;
 		if (out->width && out->height)
 			rc = 0;
 	}

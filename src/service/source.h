@@ -23,6 +23,7 @@ enum enl_source_mezz {
 
 struct enl_source {
 	int width, height; /* after orientation */
+	int jpeg;          /* a JPEG original (its renders shrink on load by DCT scaling) */
 	enum enl_source_mezz mezz;
 };
 

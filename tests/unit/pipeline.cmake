@@ -19,3 +19,6 @@ enl_unit_test(test_pipeline_cost ${CMAKE_SOURCE_DIR}/tests/unit/test_pipeline_co
 # Output sizes (src/core/size.c) against vips_thumbnail and real renders, the mezzanine's.
 enl_unit_test(test_pipeline_sizes ${CMAKE_SOURCE_DIR}/tests/unit/test_pipeline_sizes.c
               LIBS enl_core LABELS core)
+# A render from the mezzanine as sharp as the original's (src/core/decode_plan.c).
+enl_unit_test(test_mezzanine_sharpness ${CMAKE_SOURCE_DIR}/tests/unit/test_mezzanine_sharpness.c
+              LIBS enl_core LABELS core)

@@ -69,11 +69,11 @@ int main(void)
 	/* Every byte-changing parameter changes the key. */
 	char k2[512];
 	struct enl_render_req variants[] = {
-	    {401, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0, 0},
-	    {400, 1, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0, 0},
-	    {400, 0, ENL_FIT_COVER, ENL_FMT_WEBP, 80, 0, 0},
-	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_JPEG, 80, 0, 0},
-	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 81, 0, 0},
+	    {401, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0, 0, 0},
+	    {400, 1, ENL_FIT_INSIDE, ENL_FMT_WEBP, 80, 0, 0, 0},
+	    {400, 0, ENL_FIT_COVER, ENL_FMT_WEBP, 80, 0, 0, 0},
+	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_JPEG, 80, 0, 0, 0},
+	    {400, 0, ENL_FIT_INSIDE, ENL_FMT_WEBP, 81, 0, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
 		CHECK(enl_render_cache_key("abc", "v1", &variants[i], k2, sizeof(k2)) == 0);
@@ -104,7 +104,8 @@ int main(void)
 		for (int f = 0; f < ENL_FMT_COUNT; f++)
 			for (int fit = 0; fit < 2; fit++) {
 				struct enl_render_req q = {
-				    w, w / 2, (enum enl_fit)fit, (enum enl_format)f, w % 101, 0, 0};
+				    w, w / 2, (enum enl_fit)fit, (enum enl_format)f, w % 101, 0,
+				    0, 0};
 				REQUIRE(enl_render_cache_key("abc", "v1", &q, k2, sizeof(k2)) == 0);
 				CHECK(strcmp(k2, mk) != 0 &&
 				      strcmp(strrchr(k2, '/') + 1, ENL_MEZZANINE_NAME) != 0);
