@@ -55,6 +55,21 @@ static void fetched_drop(struct enl_app *app, struct fetched *f)
 	f->have = 0;
 }
 
+/* Enters the gate with a guess of the job's memory cost (cost), then reads bucket/key and
+ * its header for req (admit.h: the cost set from the header once read). 0 with f holding
+ * it, else f dropped; the caller says what the error means. */
+static int read_source(struct enl_app *app, const char *bucket, const char *key, uint64_t cost,
+                       const struct enl_render_req *req, struct fetched *f, struct enl_errmsg *e)
+{
+	int rc = enl_admit_enter(app, cost, &f->adm, e);
+	if (rc == 0)
+		rc = enl_admit_fetch(app, bucket, key, req, &f->adm, &f->original, &f->info,
+		                     &f->probe, e);
+	if (rc)
+		fetched_drop(app, f);
+	return rc;
+}
+
 /* Enters the gate with the job's memory cost and reads the original (admit.h: entered
  * with a guess from the HEAD's size, the original read only once admitted, then the cost
  * from its header). An original over the byte limit by its HEAD is refused before the
@@ -69,24 +84,18 @@ static int fetch(struct enl_app *app, const char *key, uint64_t size, const char
 	if (size > app->cfg->max_input_bytes)
 		return enl_fail(e, ENL_ETOOBIG, "the original is %llu bytes, over the limit of %zu",
 		                (unsigned long long)size, app->cfg->max_input_bytes);
-	if ((rc = enl_admit_enter(app, size, &f->adm, e)))
-		return rc;
-	rc = enl_admit_fetch(app, app->cfg->originals_bucket, key, req, &f->adm, &f->original,
-	                     &f->info, &f->probe, e);
+	rc = read_source(app, app->cfg->originals_bucket, key, size, req, f, e);
 	if (rc == ENL_ENOTFOUND)
 		rc = enl_fail(e, ENL_ENOTFOUND, "no original \"%.200s\"", key);
 	else if (rc == ENL_ETOOBIG)
 		rc = enl_fail(e, ENL_ETOOBIG, "the original is over the limit of %zu bytes",
 		              app->cfg->max_input_bytes);
-	if (rc == 0) {
-		enl_version_tag(&f->info, got);
-		if (strcmp(got, version) != 0)
-			rc = enl_fail(e, ENL_EBUSY,
-			              "the original was replaced while it was read; retry");
-	}
-	if (rc) {
-		fetched_drop(app, f);
+	if (rc)
 		return rc;
+	enl_version_tag(&f->info, got);
+	if (strcmp(got, version) != 0) {
+		fetched_drop(app, f);
+		return enl_fail(e, ENL_EBUSY, "the original was replaced while it was read; retry");
 	}
 	f->have = 1;
 	f->mezzanine = 0;
@@ -96,58 +105,87 @@ static int fetch(struct enl_app *app, const char *key, uint64_t size, const char
 /* What the lookup stage found out about a variant, for the fetch-or-render stage. */
 struct variant {
 	struct enl_render_req req; /* canonical: what is named */
-	/* What is rendered: req, with a fit-inside size made exact (enl_render_inside_size of
-	 * the source's size), so that either source gives the same size. */
-	struct enl_render_req draw;
-	int need_w, need_h; /* what draw needs from its source (enl_render_source_need) */
-	int mezzanine;      /* 1: the version's mezzanine may be rendered from */
-	struct enl_render_req draw_mezzanine; /* draw, from the mezzanine (original_width) */
-	uint64_t original_size;               /* from the original's HEAD */
+	struct enl_source src;     /* the version's size, format and mezzanine */
+	uint64_t original_size;    /* from the original's HEAD */
 	char version[ENL_VERSION_TAG_MAX + 1];
 	char cache_key[256];
 	int read_cache; /* 1: the store has no files, the leader GETs the cached variant */
 };
 
-/* Reads the version's mezzanine under the gate, when v says it may serve. 0 with f
+/* What a miss draws: the canonical request with a fit-inside size made exact
+ * (enl_render_inside_size of the source's size), so that either source gives the same
+ * size; what that needs from its source; and whether the mezzanine may serve it. */
+struct draw {
+	struct enl_render_req req;
+	struct enl_render_req from_mezzanine; /* req, naming the original (decode_plan.c) */
+	int need_w, need_h;                   /* enl_render_source_need */
+	int mezzanine;                        /* 1: the version's mezzanine may serve */
+};
+
+static void plan_draw(const struct enl_config *cfg, const struct variant *v, struct draw *d)
+{
+	const struct enl_source *src = &v->src;
+	int mw, mh;
+
+	d->req = v->req;
+	if (v->req.fit == ENL_FIT_INSIDE || v->req.height < 1) {
+		int w, h;
+		enl_render_inside_size(src->width, src->height, v->req.width, v->req.height, &w,
+		                       &h);
+		/* A panorama's height past the bound stays "any height" (from the original). */
+		if (h <= ENL_RENDER_MAX_SIDE) {
+			d->req.width = w;
+			d->req.height = h;
+			d->req.fit = ENL_FIT_INSIDE;
+			d->req.exact = 1;
+		}
+	}
+	enl_render_source_need(src->width, src->height, &d->req, &d->need_w, &d->need_h);
+	d->mezzanine = cfg->mezzanine && src->mezz != ENL_SOURCE_MEZZ_NONE &&
+	               enl_mezzanine_size(src->width, src->height, &mw, &mh) && d->need_w <= mw &&
+	               d->need_h <= mh;
+	d->from_mezzanine = d->req;
+	d->from_mezzanine.original_width = src->width;
+	d->from_mezzanine.original_jpeg = src->jpeg;
+}
+
+/* Reads the version's mezzanine under the gate, when d says it may serve. 0 with f
  * holding it; 1 to render from the original instead (none, or not usable: a missing one
  * is remembered for a while, source.h); or ENL_EBUSY, which the original would meet too. */
 static int fetch_mezzanine(struct enl_app *app, const char *key, const struct variant *v,
-                           struct fetched *f, struct enl_errmsg *e)
+                           const struct draw *d, struct fetched *f, struct enl_errmsg *e)
 {
 	char mkey[ENL_VERSION_TAG_MAX + 160];
 	struct enl_errmsg me = {{0}};
 	int rc;
 
-	if (!v->mezzanine || enl_mezzanine_key(key, v->version, mkey, sizeof(mkey)))
+	if (!d->mezzanine || enl_mezzanine_key(key, v->version, mkey, sizeof(mkey)))
 		return 1;
 	/* A guess of its bytes, before the header sets the real cost: a byte a pixel. */
-	if ((rc = enl_admit_enter(app, (uint64_t)ENL_MEZZANINE_SIDE * ENL_MEZZANINE_SIDE, &f->adm,
-	                          e)))
-		return rc;
-	rc = enl_admit_fetch(app, app->cfg->render_bucket, mkey, &v->draw_mezzanine, &f->adm,
-	                     &f->original, &f->info, &f->probe, &me);
+	rc = read_source(app, app->cfg->render_bucket, mkey,
+	                 (uint64_t)ENL_MEZZANINE_SIDE * ENL_MEZZANINE_SIDE, &d->from_mezzanine, f,
+	                 &me);
 	if (rc == ENL_EBUSY) {
 		*e = me;
 	} else if (rc == ENL_ENOTFOUND) {
 		enl_source_no_mezzanine(app, key, v->version);
 		rc = 1;
 	} else if (rc == 0 && (f->probe.rc || strcmp(f->probe.format, "jpeg") != 0 ||
-	                       f->probe.width < v->need_w || f->probe.height < v->need_h)) {
+	                       f->probe.width < d->need_w || f->probe.height < d->need_h)) {
 		/* Another build's (another ENL_MEZZANINE_SIDE), or damaged: not this render's. */
 		enl_logf(ENL_LOG_WARN,
 		         "mezzanine %s is %dx%d %s, %dx%d is needed: the original "
 		         "is read instead",
-		         mkey, f->probe.width, f->probe.height, f->probe.format, v->need_w,
-		         v->need_h);
+		         mkey, f->probe.width, f->probe.height, f->probe.format, d->need_w,
+		         d->need_h);
+		fetched_drop(app, f);
 		rc = 1;
 	} else if (rc) {
 		enl_logf(ENL_LOG_WARN, "mezzanine read failed, the original is read: %s", me.text);
 		rc = 1;
 	}
-	if (rc) {
-		fetched_drop(app, f);
+	if (rc)
 		return rc;
-	}
 	f->have = 1;
 	f->mezzanine = 1;
 	return 0;
@@ -181,29 +219,7 @@ static int lookup(struct enl_app *app, const char *key, const struct enl_render_
 	int rc;
 
 	enl_render_canonical(cfg, p, src->width, src->height, &v->req);
-	v->draw = v->req;
-	if (v->req.fit == ENL_FIT_INSIDE || v->req.height < 1) {
-		int w, h;
-		enl_render_inside_size(src->width, src->height, v->req.width, v->req.height, &w,
-		                       &h);
-		/* A panorama's height past the bound stays "any height" (from the original). */
-		if (h <= ENL_RENDER_MAX_SIDE) {
-			v->draw.width = w;
-			v->draw.height = h;
-			v->draw.fit = ENL_FIT_INSIDE;
-			v->draw.exact = 1;
-		}
-	}
-	enl_render_source_need(src->width, src->height, &v->draw, &v->need_w, &v->need_h);
-	{
-		int mw, mh;
-		v->mezzanine = cfg->mezzanine && src->mezz != ENL_SOURCE_MEZZ_NONE &&
-		               enl_mezzanine_size(src->width, src->height, &mw, &mh) &&
-		               v->need_w <= mw && v->need_h <= mh;
-	}
-	v->draw_mezzanine = v->draw;
-	v->draw_mezzanine.original_width = src->width;
-	v->draw_mezzanine.original_jpeg = src->jpeg;
+	v->src = *src;
 	if (enl_render_cache_key(key, v->version, &v->req, v->cache_key, sizeof(v->cache_key)))
 		return enl_fail(e, ENL_EINTERNAL, "cache key too long");
 	/* The ETag names the cache key, which names the bytes: it is known before any
@@ -285,16 +301,18 @@ static int render_variant(struct enl_app *app, const char *key, const struct var
                           struct fetched *f, struct enl_shared **out, struct enl_errmsg *e)
 {
 	struct enl_output o;
+	struct draw d;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	rc = f->have ? 0 : fetch_mezzanine(app, key, v, f, e);
+	plan_draw(app->cfg, v, &d);
+	rc = f->have ? 0 : fetch_mezzanine(app, key, v, &d, f, e);
 	if (rc == 1)
-		rc = fetch(app, key, v->original_size, v->version, &v->draw, f, e);
+		rc = fetch(app, key, v->original_size, v->version, &d.req, f, e);
 	if (rc == 0) {
 		__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
 		rc = enl_pipeline_render(f->original.data, f->original.len, &f->adm.opts, &f->probe,
-		                         f->mezzanine ? &v->draw_mezzanine : &v->draw, &o, e);
+		                         f->mezzanine ? &d.from_mezzanine : &d.req, &o, e);
 	}
 	if (rc == 0) {
 		enl_metrics_render_source(f->mezzanine);
