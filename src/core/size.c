@@ -10,23 +10,32 @@ static int rint_pos(double v)
 	return (int)(v + 0.5);
 }
 
-void enl_render_inside_size(int w_src, int h_src, int w, int h, int *out_w, int *out_h)
+/* The one shrink libvips' vips_thumbnail_calculate_shrink (libvips 8.14) takes for both
+ * axes: the limiting side's for fit inside (the larger factor), the other's for a cover
+ * (the smaller), never below 1 (size down); h 0 = any height. vips_resize then rounds each
+ * side of the full-size image by it. */
+static double shrink_of(int w_src, int h_src, int w, int h, int cover)
 {
-	/* vips_thumbnail_calculate_shrink (libvips 8.14): one shrink for both axes, the
-	 * larger of the two (the limiting side), never below 1 (size down), then
-	 * vips_resize rounds each side of the full-size image by it. */
 	double hs = (double)w_src / (w > 0 ? w : 1);
-	double vs = h > 0 ? (double)h_src / h : 0;
-	double s = hs < vs ? vs : hs;
+	double vs = h > 0 ? (double)h_src / h : cover ? hs : 0;
+	double s = cover ? (hs < vs ? hs : vs) : (hs > vs ? hs : vs);
+	return s < 1 ? 1 : s;
+}
 
-	if (s < 1)
-		s = 1;
+/* w_src x h_src shrunk by s, each side rounded, none under 1. */
+static void scaled(int w_src, int h_src, double s, int *out_w, int *out_h)
+{
 	*out_w = rint_pos(w_src / s);
 	*out_h = rint_pos(h_src / s);
 	if (*out_w < 1)
 		*out_w = 1;
 	if (*out_h < 1)
 		*out_h = 1;
+}
+
+void enl_render_inside_size(int w_src, int h_src, int w, int h, int *out_w, int *out_h)
+{
+	scaled(w_src, h_src, shrink_of(w_src, h_src, w, h, 0), out_w, out_h);
 }
 
 int enl_mezzanine_size(int w, int h, int *mw, int *mh)
@@ -44,12 +53,8 @@ void enl_render_source_need(int w_src, int h_src, const struct enl_render_req *r
 		*need_h = req->height;
 	} else if (req->fit == ENL_FIT_COVER && req->height > 0) {
 		/* Scaled to cover w x h (never up), then cropped: the scaled size. */
-		double hs = (double)w_src / req->width, vs = (double)h_src / req->height;
-		double s = hs < vs ? hs : vs;
-		if (s < 1)
-			s = 1;
-		*need_w = rint_pos(w_src / s);
-		*need_h = rint_pos(h_src / s);
+		scaled(w_src, h_src, shrink_of(w_src, h_src, req->width, req->height, 1), need_w,
+		       need_h);
 	} else {
 		enl_render_inside_size(w_src, h_src, req->width, req->height, need_w, need_h);
 	}

@@ -62,12 +62,19 @@ static struct slot *slot_of(struct enl_sources *m, const unsigned char id[32])
 	return &m->slots[i];
 }
 
+/* id's slot when it holds id, else NULL. Under m->lock. */
+static struct slot *held(struct enl_sources *m, const unsigned char id[32])
+{
+	struct slot *s = slot_of(m, id);
+	return s->width > 0 && memcmp(s->id, id, 32) == 0 ? s : NULL;
+}
+
 static int map_find(struct enl_sources *m, const unsigned char id[32], struct enl_source *out)
 {
 	int rc = ENL_ENOTFOUND;
 	pthread_mutex_lock(&m->lock);
-	struct slot *s = slot_of(m, id);
-	if (s->width > 0 && memcmp(s->id, id, 32) == 0) {
+	struct slot *s = held(m, id);
+	if (s) {
 		out->width = s->width;
 		out->height = s->height;
 		out->jpeg = s->jpeg;
@@ -111,8 +118,8 @@ void enl_source_no_mezzanine(struct enl_app *app, const char *key, const char *v
 	unsigned char id[32];
 	version_id(key, version, id);
 	pthread_mutex_lock(&app->sources->lock);
-	struct slot *s = slot_of(app->sources, id);
-	if (s->width > 0 && memcmp(s->id, id, 32) == 0) {
+	struct slot *s = held(app->sources, id);
+	if (s) {
 		s->mezz = ENL_SOURCE_MEZZ_NONE;
 		s->none_at_ms = enl_mono_ms();
 	}
