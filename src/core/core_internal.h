@@ -19,6 +19,14 @@ int enl_orc_guard_active(void);
 /* Compiles and frees that went through the guard so far (for tests). */
 uint64_t enl_orc_guard_calls(void);
 
+/* ---- blur3.c: pure C over 8-bit pixels (no libvips) ---- */
+
+/* Blurs px in place by [k, 256 - 2k, k] / 256 across and then down, rounded to nearest:
+ * w x h pixels of `bands` bytes, rows `stride` bytes apart; an edge pixel counts itself
+ * for its missing neighbour. k 0 (or under) leaves px alone; k at most 128. 0 or
+ * ENL_ENOMEM. */
+int enl_blur3(unsigned char *px, int w, int h, size_t stride, int bands, int k);
+
 /* ---- placeholder.c: pure C over 8-bit pixels (no libvips) ---- */
 
 /* BlurHash of px (w x h, `channels` bytes per pixel, RGB first; alpha ignored), with

@@ -347,25 +347,6 @@ static int normalise(VipsImage *in, VipsImage **out)
 	return 0;
 }
 
-/* [a, 1 - 2a, a] across and down, in 1/256ths (libvips' integer convolution rounds). */
-static int blur3(VipsImage *in, double a, VipsImage **out)
-{
-	int k = (int)(a * 256 + 0.5);
-	VipsImage *mask;
-	int rc;
-
-	if (k < 1) {
-		*out = g_object_ref(in);
-		return 0;
-	}
-	if (!(mask = vips_image_new_matrixv(3, 1, (double)k, (double)(256 - 2 * k), (double)k)))
-		return -1;
-	vips_image_set_double(mask, "scale", 256);
-	rc = vips_convsep(in, out, mask, "precision", VIPS_PRECISION_INTEGER, NULL);
-	g_object_unref(mask);
-	return rc;
-}
-
 /* The JPEG path: our shrink-on-load (and blur) by plan, then vips_thumbnail_image for the
  * rest (orientation, colour, resize, crop). *out is new. */
 static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *src, int w, int h,
@@ -390,11 +371,17 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 		                                VIPS_FAIL_ON_ERROR, NULL);
 	if (!in)
 		return -1;
+	/* The blur, in place over the decoded pixels (a mezzanine: small). */
 	if (plan->blur > 0) {
-		rc = blur3(in, plan->blur, &t);
+		t = vips_image_copy_memory(in);
 		g_object_unref(in);
-		if (rc)
+		if (!t || enl_blur3(VIPS_IMAGE_ADDR(t, 0, 0), vips_image_get_width(t),
+		                    vips_image_get_height(t), VIPS_IMAGE_SIZEOF_LINE(t),
+		                    vips_image_get_bands(t), plan->blur)) {
+			g_clear_object(&t);
+			vips_error("enlarger", "cannot blur the decoded image");
 			return -1;
+		}
 		in = t;
 	}
 	if (src->has_icc)

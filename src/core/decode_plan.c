@@ -63,7 +63,7 @@ static void mezzanine_plan(const struct enl_probe *mz, double factor,
 	/* [a, 1 - 2a, a] has the gain 1 - 2a (1 - cos 2 pi fd) at fd cycles a pixel. */
 	a = have > want ? (1 - want / have) / (2 * (1 - cos(2 * M_PI * s * f))) : 0;
 	plan->shrink = 1;
-	plan->blur = a < 0.25 ? a : 0.25;
+	plan->blur = (int)((a < 0.25 ? a : 0.25) * 256 + 0.5);
 }
 
 void enl_decode_plan(const struct enl_probe *src, int w, int h, VipsInteresting crop,

@@ -12,8 +12,9 @@ void enl_vips_log(const char *what);
 
 /* How enl_decode_image decodes (decode_plan.c). */
 struct enl_decode_plan {
-	int shrink;  /* JPEG shrink-on-load: 1, 2, 4 or 8 */
-	double blur; /* a of an [a, 1 - 2a, a] blur of the decoded JPEG, 0: none */
+	int shrink; /* JPEG shrink-on-load: 1, 2, 4 or 8 */
+	int blur;   /* k of a [k, 256 - 2k, k] / 256 blur of the decoded JPEG (enl_blur3),
+	             * 0: none */
 };
 
 /* The plan for a decode of src into a w x h box (cover-cropped when crop is not

@@ -22,3 +22,6 @@ enl_unit_test(test_pipeline_sizes ${CMAKE_SOURCE_DIR}/tests/unit/test_pipeline_s
 # A render from the mezzanine as sharp as the original's (src/core/decode_plan.c).
 enl_unit_test(test_mezzanine_sharpness ${CMAKE_SOURCE_DIR}/tests/unit/test_mezzanine_sharpness.c
               LIBS enl_core LABELS core)
+# The mezzanine render's 3-tap blur (src/core/blur3.c), against the arithmetic.
+enl_unit_test(test_blur3 ${CMAKE_SOURCE_DIR}/tests/unit/test_blur3.c LIBS enl_core LABELS core)
+target_include_directories(test_blur3 PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
