@@ -21,6 +21,9 @@ struct enl_buf {
 void enl_buf_init(struct enl_buf *b, size_t max);
 /* 0, ENL_ENOMEM, or ENL_ETOOBIG when len would pass max. */
 int enl_buf_append(struct enl_buf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) at data + len, to write there and add to len: 0,
+ * ENL_ENOMEM, or ENL_ETOOBIG when len + n would pass max. */
+int enl_buf_reserve(struct enl_buf *b, size_t n);
 /* Takes ownership of data (released later with free_fn). Frees what b held. */
 void enl_buf_adopt(struct enl_buf *b, void *data, size_t len, void (*free_fn)(void *));
 /* Hands the bytes to the caller (who frees them with b->free_fn) and empties b. */

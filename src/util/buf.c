@@ -13,36 +13,44 @@ void enl_buf_init(struct enl_buf *b, size_t max)
 	b->max = max;
 }
 
-int enl_buf_append(struct enl_buf *b, const void *p, size_t n)
+int enl_buf_reserve(struct enl_buf *b, size_t n)
 {
-	if (n == 0)
-		return 0;
 	if (n > SIZE_MAX - b->len - 1 || (b->max && b->len + n > b->max))
 		return ENL_ETOOBIG;
-	if (b->len + n + 1 > b->cap) {
-		/* Only buffers we allocated can grow; adopted ones are copied first. */
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-		if (b->max && cap > b->max + 1)
-			cap = b->max + 1;
-		unsigned char *d;
-		if (b->free_fn && b->free_fn != free) {
-			d = malloc(cap);
-			if (d && b->len)
-				memcpy(d, b->data, b->len);
-			if (d) {
-				b->free_fn(b->data);
-				b->free_fn = NULL;
-			}
-		} else {
-			d = realloc(b->data, cap);
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	/* Only buffers we allocated can grow; adopted ones are copied first. */
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + n + 1)
+		cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+	if (b->max && cap > b->max + 1)
+		cap = b->max + 1;
+	unsigned char *d;
+	if (b->free_fn && b->free_fn != free) {
+		d = malloc(cap);
+		if (d && b->len)
+			memcpy(d, b->data, b->len);
+		if (d) {
+			b->free_fn(b->data);
+			b->free_fn = NULL;
 		}
-		if (!d)
-			return ENL_ENOMEM;
-		b->data = d;
-		b->cap = cap;
+	} else {
+		d = realloc(b->data, cap);
 	}
+	if (!d)
+		return ENL_ENOMEM;
+	b->data = d;
+	b->cap = cap;
+	return 0;
+}
+
+int enl_buf_append(struct enl_buf *b, const void *p, size_t n)
+{
+	int rc;
+	if (n == 0)
+		return 0;
+	if ((rc = enl_buf_reserve(b, n)))
+		return rc;
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = 0; /* always NUL-terminated, handy for text bodies */

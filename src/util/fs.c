@@ -3,13 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define READ_CHUNK (64 * 1024)
 
 int enl_mkdir_p(const char *dir)
 {
@@ -32,27 +31,45 @@ int enl_mkdir_p(const char *dir)
 
 int enl_fd_read_all(int fd, struct enl_buf *out, int *err)
 {
-	int rc = ENL_OK;
+	struct stat sb;
+	unsigned char probe[4096];
+	ssize_t n;
+	int rc;
+
 	*err = 0;
-	unsigned char *chunk = malloc(READ_CHUNK);
-	if (!chunk)
-		return ENL_ENOMEM;
+	/* A regular file's size is known: read it straight into a buffer that size, not
+	 * through a chunk into a buffer that doubles (three copies of an original a render). */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
+		size_t want =
+		    (uint64_t)sb.st_size < SIZE_MAX / 2 ? (size_t)sb.st_size : SIZE_MAX / 2;
+		if (out->max && want > out->max - out->len)
+			want = out->max - out->len;
+		if ((rc = enl_buf_reserve(out, want)))
+			return rc;
+	}
 	for (;;) {
-		ssize_t n = read(fd, chunk, READ_CHUNK);
-		if (n < 0 && errno == EINTR)
-			continue;
+		size_t room = out->cap > out->len + 1 ? out->cap - out->len - 1 : 0;
+		if (out->max && room > out->max - out->len)
+			room = out->max - out->len;
+		/* No room left (or none yet): read a little aside, and append it if there was
+		 * more (growing the buffer, or failing at its cap). */
+		unsigned char *to = room ? out->data + out->len : probe;
+		while ((n = read(fd, to, room ? room : sizeof(probe))) < 0 && errno == EINTR)
+			;
 		if (n < 0) {
 			*err = errno;
-			rc = ENL_EIO;
-			break;
+			return ENL_EIO;
 		}
 		if (n == 0)
-			break;
-		if ((rc = enl_buf_append(out, chunk, (size_t)n)))
-			break;
+			return ENL_OK;
+		if (!room) {
+			if ((rc = enl_buf_append(out, probe, (size_t)n)))
+				return rc;
+			continue;
+		}
+		out->len += (size_t)n;
+		out->data[out->len] = 0;
 	}
-	free(chunk);
-	return rc;
 }
 
 int enl_file_read(const char *path, size_t max, struct enl_buf *out, struct enl_errmsg *e)

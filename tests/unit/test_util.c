@@ -3,6 +3,7 @@
  * a whole file, shared bytes and bodies by reference. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,6 +137,46 @@ static void test_file_read(void)
 	CHECK_INT_EQ(enl_file_read(path, 0, &b, &e), ENL_ENOTFOUND);
 	CHECK(strstr(e.text, path) != NULL);
 	CHECK_INT_EQ(enl_file_read("/", 0, &b, NULL), ENL_EIO); /* a folder reads as EISDIR */
+
+	/* From an fd's offset to its end; and a pipe, whose size is not known ahead. */
+	int err = 0;
+	char path2[] = "/tmp/enl-util-XXXXXX";
+	fd = mkstemp(path2);
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, want, n) == (ssize_t)n);
+	REQUIRE(lseek(fd, 1000, SEEK_SET) == 1000);
+	enl_buf_init(&b, 0);
+	CHECK_INT_EQ(enl_fd_read_all(fd, &b, &err), 0);
+	CHECK(b.len == n - 1000 && memcmp(b.data, want + 1000, n - 1000) == 0 &&
+	      b.data[b.len] == 0);
+	enl_buf_free(&b);
+	close(fd);
+	unlink(path2);
+	for (int capped = 0; capped < 2; capped++) {
+		int pfd[2];
+		REQUIRE(pipe(pfd) == 0);
+		pid_t pid = fork();
+		REQUIRE(pid >= 0);
+		if (pid == 0) {
+			close(pfd[0]);
+			for (size_t off = 0; off < n; off += 7000) /* in pieces */
+				if (write(pfd[1], want + off, n - off < 7000 ? n - off : 7000) < 0)
+					_exit(1);
+			_exit(0);
+		}
+		close(pfd[1]);
+		enl_buf_init(&b, capped ? n - 1 : n);
+		int rc = enl_fd_read_all(pfd[0], &b, &err);
+		close(pfd[0]);
+		waitpid(pid, NULL, 0);
+		if (capped) {
+			CHECK_INT_EQ(rc, ENL_ETOOBIG);
+		} else {
+			CHECK_INT_EQ(rc, 0);
+			CHECK(b.len == n && memcmp(b.data, want, n) == 0 && b.data[b.len] == 0);
+		}
+		enl_buf_free(&b);
+	}
 	free(want);
 }
 
