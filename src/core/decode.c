@@ -358,9 +358,12 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 	int rc;
 
 	*out = NULL;
-	/* The common JPEG straight from libjpeg-turbo (jpeg_decode.c); the rest, and any
-	 * JPEG decoded at full size (streamed, never held whole), through libvips' loader. */
-	rc = enl_jpeg_decode(data, len, shrink, src->orientation, &in);
+	/* The common JPEG straight from libjpeg-turbo (jpeg_decode.c), into memory; the
+	 * rest, and a JPEG decoded at full size without a blur (streamed, never held whole),
+	 * through libvips' loader. */
+	rc = shrink > 1 || plan->blur > 0
+	         ? enl_jpeg_decode(data, len, shrink, src->orientation, &in)
+	         : ENL_EUNSUPPORTED;
 	if (rc == ENL_EDECODE) {
 		vips_error("enlarger", "corrupt or truncated JPEG");
 		return -1;
@@ -371,10 +374,15 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 		                                VIPS_FAIL_ON_ERROR, NULL);
 	if (!in)
 		return -1;
-	/* The blur, in place over the decoded pixels (a mezzanine: small). */
+	/* The blur, in place over the decoded pixels (a mezzanine: small); libvips'
+	 * loader's, or a crop of ours, are copied to memory first. */
 	if (plan->blur > 0) {
-		t = vips_image_copy_memory(in);
-		g_object_unref(in);
+		if (rc || !in->data) {
+			t = vips_image_copy_memory(in);
+			g_object_unref(in);
+		} else {
+			t = in;
+		}
 		if (!t || enl_blur3(VIPS_IMAGE_ADDR(t, 0, 0), vips_image_get_width(t),
 		                    vips_image_get_height(t), VIPS_IMAGE_SIZEOF_LINE(t),
 		                    vips_image_get_bands(t), plan->blur)) {

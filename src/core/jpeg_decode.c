@@ -1,15 +1,15 @@
 /* JPEG pixels straight from libjpeg-turbo, for the common case: an 8-bit YCbCr (or RGB)
- * JPEG decoded with DCT scaling. libvips' own loader gives the same pixels (checked by
- * test_jpeg_decode) but costs more: it feeds libjpeg a few KiB at a time, which keeps
+ * JPEG decoded whole, with DCT scaling or at full size. libvips' own loader gives the same
+ * pixels (checked by test_jpeg_decode) but costs more: it feeds libjpeg a few KiB at a
+ * time, which keeps
  * libjpeg-turbo off its fast Huffman path near the end of every buffer, and copies rows
- * through its line buffers (bench/profile.md). Everything else (CMYK, greyscale, 12-bit,
- * no scaling) still goes through libvips. */
+ * through its line buffers (bench/profile.md). Everything else (CMYK, greyscale, 12-bit)
+ * still goes through libvips. */
 #include "vips_internal.h"
 
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include <jerror.h>
 #include <jpeglib.h>
@@ -19,41 +19,40 @@ struct err_mgr {
 	jmp_buf jb;
 };
 
-/* The decoded pixels live in their own mapping, given back to the system when the image
- * closes: from malloc, a few MB per job would stay in the arenas of the connection threads
- * that ran it (bench/profile.md, "Malloc arenas"). */
+/* The decoded pixels live in a mapping from the pixel pool (pixel_pool.c), given back
+ * when the image closes. */
 struct pixels {
 	void *p;
-	size_t n;
+	size_t cap;
 };
 
-static void unmap_pixels(VipsImage *im, void *arg)
+static void put_pixels(VipsImage *im, void *arg)
 {
 	struct pixels *px = arg;
 	(void)im;
-	munmap(px->p, px->n);
+	enl_pixel_pool_put(px->p, px->cap);
 	g_free(px);
 }
 
-/* A w x h 3-band sRGB image over a fresh anonymous mapping; NULL when out of memory. */
-static VipsImage *new_mapped_image(int w, int h)
+/* A w x h 3-band sRGB memory image; NULL when out of memory. */
+static VipsImage *new_pooled_image(int w, int h)
 {
 	struct pixels *px = g_new0(struct pixels, 1);
+	size_t n = (size_t)w * (size_t)h * 3;
 	VipsImage *im;
-	px->n = (size_t)w * (size_t)h * 3;
-	px->p = mmap(NULL, px->n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (px->p == MAP_FAILED) {
+	px->p = enl_pixel_pool_get(n, &px->cap);
+	if (!px->p) {
 		g_free(px);
 		return NULL;
 	}
-	im = vips_image_new_from_memory(px->p, px->n, w, h, 3, VIPS_FORMAT_UCHAR);
+	im = vips_image_new_from_memory(px->p, n, w, h, 3, VIPS_FORMAT_UCHAR);
 	if (!im) {
-		munmap(px->p, px->n);
+		enl_pixel_pool_put(px->p, px->cap);
 		g_free(px);
 		return NULL;
 	}
 	im->Type = VIPS_INTERPRETATION_sRGB;
-	g_signal_connect(im, "postclose", G_CALLBACK(unmap_pixels), px);
+	g_signal_connect(im, "postclose", G_CALLBACK(put_pixels), px);
 	return im;
 }
 
@@ -86,7 +85,7 @@ int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, V
 	unsigned int icc_len = 0;
 
 	*out = NULL;
-	if (shrink != 2 && shrink != 4 && shrink != 8)
+	if (shrink != 1 && shrink != 2 && shrink != 4 && shrink != 8)
 		return ENL_EUNSUPPORTED;
 	cinfo.err = jpeg_std_error(&jerr.pub);
 	jerr.pub.error_exit = on_error;
@@ -114,7 +113,7 @@ int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, V
 	cinfo.out_color_space = JCS_RGB;
 	jpeg_start_decompress(&cinfo);
 
-	im = new_mapped_image((int)cinfo.output_width, (int)cinfo.output_height);
+	im = new_pooled_image((int)cinfo.output_width, (int)cinfo.output_height);
 	if (!im)
 		longjmp(jerr.jb, 1);
 	while (cinfo.output_scanline < cinfo.output_height) {

@@ -38,8 +38,9 @@ int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, 
                      VipsInteresting crop, VipsSize size, const struct enl_decode_plan *plan,
                      VipsImage **out, struct enl_errmsg *e);
 
-/* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded by libjpeg-turbo with DCT scaling
- * 1/shrink (2, 4 or 8) into a new sRGB memory image, with its ICC profile and orientation
+/* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded whole by libjpeg-turbo with DCT
+ * scaling 1/shrink (1, 2, 4 or 8) into a new sRGB memory image (pixels from the pixel
+ * pool; writable until another image uses it), with its ICC profile and orientation
  * (1-8) attached. ENL_EUNSUPPORTED for any other JPEG (the caller uses libvips' loader),
  * ENL_EDECODE when it is corrupt or truncated. */
 int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, VipsImage **out);

@@ -25,3 +25,7 @@ enl_unit_test(test_mezzanine_sharpness ${CMAKE_SOURCE_DIR}/tests/unit/test_mezza
 # The mezzanine render's 3-tap blur (src/core/blur3.c), against the arithmetic.
 enl_unit_test(test_blur3 ${CMAKE_SOURCE_DIR}/tests/unit/test_blur3.c LIBS enl_core LABELS core)
 target_include_directories(test_blur3 PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
+# The pool of mappings decoded pixels live in (src/core/pixel_pool.c).
+enl_unit_test(test_pixel_pool ${CMAKE_SOURCE_DIR}/tests/unit/test_pixel_pool.c LIBS enl_core
+              LABELS core)
+target_include_directories(test_pixel_pool PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
