@@ -129,8 +129,9 @@ static void *encode_thread(void *arg)
 }
 
 /* Decoded pixels for a box: a JPEG shrinks on load to at least the box (the stored image
- * divided by the DCT scaling); the other loaders stream through vips_thumbnail's resize, so
- * what is held is about the box itself, counted twice for the resize's own buffers. */
+ * divided by the DCT scaling); libheif decodes a HEIF's whole image (decode.c,
+ * thumbnail_heif); the other loaders stream through vips_thumbnail's resize, so what is
+ * held is about the box itself, counted twice for the resize's own buffers. */
 static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop,
                              const struct enl_render_req *from, const struct enl_pipeline_opts *o)
 {
@@ -143,6 +144,8 @@ static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInte
 		n = plan.shrink;
 		return ((double)src->stored_w / n + 1) * ((double)src->stored_h / n + 1);
 	}
+	if (strcmp(src->format, "heif") == 0)
+		return (double)src->stored_w * src->stored_h + box;
 	return 2 * box;
 }
 

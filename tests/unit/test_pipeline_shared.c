@@ -1,12 +1,54 @@
 /* The core on real camera files from $ENL_SHARED_TESTDATA (corpus/ and photos/), when that
  * folder exists (77 = skip otherwise): every file processes, the outputs carry no private
  * metadata (private_tags: GPS, serial numbers, maker notes, make/model, ...; exiftool),
- * sizes agree with vipsheader, and the 24 MP JPEG's time is reported. */
+ * sizes agree with vipsheader, a HEIF's small render comes from its primary image, and the
+ * 24 MP JPEG's time is reported. */
 #include "pipeline_support.h"
 
 #include <dirent.h>
 
 static struct enl_pipeline_opts opts;
+
+/* A small render of a HEIF comes from its primary image, not its embedded thumbnail (an
+ * iPhone's is 320 px on its long side, and soft): a lossless 200 px render is within a
+ * level or two, on average, of libvips' Lanczos resize of the whole decode. */
+static void heif_small_render(const char *name, const void *data, size_t len)
+{
+	struct enl_render_req r = {.width = 200, .format = ENL_FMT_PNG};
+	struct enl_output out;
+	struct enl_errmsg e = {{0}};
+	VipsImage *full, *up = NULL, *srgb = NULL, *ref = NULL, *got, *a = NULL, *b = NULL,
+	                 *d = NULL, *ad = NULL;
+	double m = -1;
+	int w, h;
+
+	REQUIRE(enl_pipeline_render(data, len, &opts, NULL, &r, &out, &e) == 0);
+	got = vips_image_new_from_buffer(out.bytes.data, out.bytes.len, "", NULL);
+	full = vips_image_new_from_buffer(data, len, "", NULL);
+	REQUIRE(got && full);
+	REQUIRE(vips_autorot(full, &up, NULL) == 0);
+	if (vips_image_get_typeof(up, VIPS_META_ICC_NAME))
+		REQUIRE(vips_icc_transform(up, &srgb, "srgb", "embedded", TRUE, "intent",
+		                           VIPS_INTENT_RELATIVE, NULL) == 0);
+	else
+		srgb = g_object_ref(up);
+	REQUIRE(vips_resize(srgb, &ref,
+	                    (double)vips_image_get_width(got) / vips_image_get_width(srgb),
+	                    "kernel", VIPS_KERNEL_LANCZOS3, NULL) == 0);
+	w = VIPS_MIN(vips_image_get_width(got), vips_image_get_width(ref));
+	h = VIPS_MIN(vips_image_get_height(got), vips_image_get_height(ref));
+	REQUIRE(vips_extract_area(got, &a, 0, 0, w, h, NULL) == 0);
+	REQUIRE(vips_extract_area(ref, &b, 0, 0, w, h, NULL) == 0);
+	REQUIRE(vips_subtract(a, b, &d, NULL) == 0 && vips_abs(d, &ad, NULL) == 0);
+	REQUIRE(vips_avg(ad, &m, NULL) == 0);
+	fprintf(stderr, "%s: its 200 px render is %.2f levels off the whole decode's resize\n",
+	        name, m);
+	CHECK(m >= 0 && m < 2.0);
+	VipsImage *all[] = {ad, d, b, a, ref, srgb, up, full, got};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		g_object_unref(all[i]);
+	enl_buf_free(&out.bytes);
+}
 
 static void one(const char *dir, const char *name)
 {
@@ -25,6 +67,8 @@ static void one(const char *dir, const char *name)
 	t0 = now_ms();
 	rc = enl_pipeline_process(data, len, &opts, NULL, &r, &e);
 	ms = now_ms() - t0;
+	if (rc == 0 && strcmp(r.source_format, "heif") == 0)
+		heif_small_render(name, data, len);
 	free(data);
 	if (rc) {
 		fprintf(stderr, "%s: %s (%s)\n", name, enl_err_name(rc), e.text);
