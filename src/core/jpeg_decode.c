@@ -1,10 +1,9 @@
 /* JPEG pixels straight from libjpeg-turbo, for the common case: an 8-bit YCbCr (or RGB)
  * JPEG decoded whole, with DCT scaling or at full size. libvips' own loader gives the same
  * pixels (checked by test_jpeg_decode) but costs more: it feeds libjpeg a few KiB at a
- * time, which keeps
- * libjpeg-turbo off its fast Huffman path near the end of every buffer, and copies rows
- * through its line buffers (bench/profile.md). Everything else (CMYK, greyscale, 12-bit)
- * still goes through libvips. */
+ * time, which keeps libjpeg-turbo off its fast Huffman path near the end of every buffer,
+ * and copies rows through its line buffers (bench/profile.md). Everything else (CMYK,
+ * greyscale, 12-bit) still goes through libvips. */
 #include "vips_internal.h"
 
 #include <setjmp.h>
