@@ -32,14 +32,20 @@ def photo_50mp(path):
         return f.read()
 
 
-def post_and_hang_up(port, body):
+def post_and_hang_up(srv, body, runs0):
     """Sends a /process request and closes the connection without reading the answer,
-    as EventBridge does when its timeout fires."""
+    as EventBridge does when its timeout fires: once the pipeline has started on it. (A
+    request closed before the server has read it is never run, and its retry is a first
+    delivery: not what this tests.)"""
     raw = body.encode()
-    s = socket.create_connection(("127.0.0.1", port))
+    s = socket.create_connection(("127.0.0.1", srv.port))
     s.sendall(b"POST /process HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
               b"Content-Length: " + str(len(raw)).encode() + b"\r\n\r\n" + raw)
-    time.sleep(0.05)
+    deadline = time.monotonic() + 30
+    while (srv.metric("enlarger_process_pipeline_runs") or 0) <= runs0:
+        if not check(time.monotonic() < deadline, "the hung-up request's pipeline started"):
+            break
+        time.sleep(0.01)
     s.close()
 
 
@@ -67,7 +73,7 @@ def main():
         ev = eventbridge("originals", "shoot/hung-up.jpg", sequencer="617f0829932a0000")
 
         runs0 = srv.metric("enlarger_process_pipeline_runs") or 0
-        post_and_hang_up(srv.port, json.dumps(ev))
+        post_and_hang_up(srv, json.dumps(ev), runs0)
         seen = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
