@@ -250,4 +250,23 @@ static inline int near_rgb(const double *px, double r, double g, double b, doubl
 	return fabs(px[0] - r) <= tol && fabs(px[1] - g) <= tol && fabs(px[2] - b) <= tol;
 }
 
+/* The mean absolute difference of two images over their common top-left area, in
+ * levels (-1 when libvips fails). */
+static inline double mean_abs_diff(VipsImage *a, VipsImage *b)
+{
+	int w = VIPS_MIN(vips_image_get_width(a), vips_image_get_width(b));
+	int h = VIPS_MIN(vips_image_get_height(a), vips_image_get_height(b));
+	VipsImage *ca = NULL, *cb = NULL, *d = NULL, *ad = NULL;
+	double m = -1;
+	if (vips_extract_area(a, &ca, 0, 0, w, h, NULL) ||
+	    vips_extract_area(b, &cb, 0, 0, w, h, NULL) || vips_subtract(ca, cb, &d, NULL) ||
+	    vips_abs(d, &ad, NULL) || vips_avg(ad, &m, NULL))
+		m = -1;
+	VipsImage *all[] = {ad, d, cb, ca};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i])
+			g_object_unref(all[i]);
+	return m;
+}
+
 #endif

@@ -17,10 +17,8 @@ static void heif_small_render(const char *name, const void *data, size_t len)
 	struct enl_render_req r = {.width = 200, .format = ENL_FMT_PNG};
 	struct enl_output out;
 	struct enl_errmsg e = {{0}};
-	VipsImage *full, *up = NULL, *srgb = NULL, *ref = NULL, *got, *a = NULL, *b = NULL,
-	                 *d = NULL, *ad = NULL;
-	double m = -1;
-	int w, h;
+	VipsImage *full, *up = NULL, *srgb = NULL, *ref = NULL, *got;
+	double m;
 
 	REQUIRE(enl_pipeline_render(data, len, &opts, NULL, &r, &out, &e) == 0);
 	got = vips_image_new_from_buffer(out.bytes.data, out.bytes.len, "", NULL);
@@ -35,16 +33,11 @@ static void heif_small_render(const char *name, const void *data, size_t len)
 	REQUIRE(vips_resize(srgb, &ref,
 	                    (double)vips_image_get_width(got) / vips_image_get_width(srgb),
 	                    "kernel", VIPS_KERNEL_LANCZOS3, NULL) == 0);
-	w = VIPS_MIN(vips_image_get_width(got), vips_image_get_width(ref));
-	h = VIPS_MIN(vips_image_get_height(got), vips_image_get_height(ref));
-	REQUIRE(vips_extract_area(got, &a, 0, 0, w, h, NULL) == 0);
-	REQUIRE(vips_extract_area(ref, &b, 0, 0, w, h, NULL) == 0);
-	REQUIRE(vips_subtract(a, b, &d, NULL) == 0 && vips_abs(d, &ad, NULL) == 0);
-	REQUIRE(vips_avg(ad, &m, NULL) == 0);
+	m = mean_abs_diff(got, ref);
 	fprintf(stderr, "%s: its 200 px render is %.2f levels off the whole decode's resize\n",
 	        name, m);
 	CHECK(m >= 0 && m < 2.0);
-	VipsImage *all[] = {ad, d, b, a, ref, srgb, up, full, got};
+	VipsImage *all[] = {ref, srgb, up, full, got};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		g_object_unref(all[i]);
 	enl_buf_free(&out.bytes);
