@@ -409,12 +409,12 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 	return rc;
 }
 
-/* The HEIF path: the primary image, decoded whole. vips_thumbnail_buffer would take the
+/* The whole-decode path (a HEIF's primary image). vips_thumbnail_buffer would take the
  * embedded thumbnail whenever it is as large as the target (an iPhone's is 320 px on its
  * long side, and soft: a 200 px render from it scored 0.85 SSIM against the reference,
  * from the primary image 0.98; docs/benchmarks.md). *out is new. */
-static int thumbnail_heif(const void *data, size_t len, const struct enl_probe *src, int w, int h,
-                          VipsInteresting crop, VipsSize size, VipsImage **out)
+static int thumbnail_whole(const void *data, size_t len, const struct enl_probe *src, int w, int h,
+                           VipsInteresting crop, VipsSize size, VipsImage **out)
 {
 	VipsImage *in;
 	int rc;
@@ -437,18 +437,17 @@ int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, 
 
 	*out = NULL;
 	/* vips_thumbnail picks shrink-on-load from the target (WebP scaled decode; JPEG DCT
-	 * scaling is the plan's, decode_plan.c; HEIF is decoded whole, thumbnail_heif),
-	 * applies the EXIF orientation and premultiplies alpha around the resize. Never
-	 * upscaled: a cover crop of a small image is min(w, width) x min(h, height).
-	 * libvips 8.14's thumbnail_buffer does not hand its fail_on to the loader (a truncated
-	 * JPEG came out with grey rows), so fail_on also goes in option_string, which does.
-	 * Only a file with an embedded profile gets export_profile: libvips would otherwise run
-	 * untagged sRGB through its v4 profile and shift saturated colours (255,0,0 came back
-	 * as 248,26,16). */
-	if (strcmp(src->format, "jpeg") == 0)
+	 * scaling and whole decodes are the plan's, decode_plan.c), applies the EXIF
+	 * orientation and premultiplies alpha around the resize. Never upscaled: a cover crop
+	 * of a small image is min(w, width) x min(h, height). libvips 8.14's thumbnail_buffer
+	 * does not hand its fail_on to the loader (a truncated JPEG came out with grey rows),
+	 * so fail_on also goes in option_string, which does. Only a file with an embedded
+	 * profile gets export_profile: libvips would otherwise run untagged sRGB through its
+	 * v4 profile and shift saturated colours (255,0,0 came back as 248,26,16). */
+	if (plan->way == ENL_DECODE_DCT)
 		rc = thumbnail_jpeg(data, len, src, w, h, crop, size, plan, &t);
-	else if (strcmp(src->format, "heif") == 0)
-		rc = thumbnail_heif(data, len, src, w, h, crop, size, &t);
+	else if (plan->way == ENL_DECODE_WHOLE)
+		rc = thumbnail_whole(data, len, src, w, h, crop, size, &t);
 	else if (src->has_icc)
 		rc = vips_thumbnail_buffer((void *)data, len, &t, w, "height", h, "size", size,
 		                           "crop", crop, "fail_on", VIPS_FAIL_ON_ERROR,

@@ -73,8 +73,13 @@ void enl_decode_plan(const struct enl_probe *src, int w, int h, VipsInteresting 
 	double scale = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
 	double factor = scale > 0 ? 1.0 / scale : 1.0;
 
-	plan->shrink = dct_shrink(factor);
+	int jpeg = strcmp(src->format, "jpeg") == 0;
+
+	plan->way = jpeg                               ? ENL_DECODE_DCT
+	            : strcmp(src->format, "heif") == 0 ? ENL_DECODE_WHOLE
+	                                               : ENL_DECODE_STREAM;
+	plan->shrink = jpeg ? dct_shrink(factor) : 1;
 	plan->blur = 0;
-	if (from && from->original_width > src->width && strcmp(src->format, "jpeg") == 0)
+	if (jpeg && from && from->original_width > src->width)
 		mezzanine_plan(src, factor, from, o, plan);
 }

@@ -128,24 +128,25 @@ static void *encode_thread(void *arg)
 	return NULL;
 }
 
-/* Decoded pixels for a box: a JPEG shrinks on load to at least the box (the stored image
- * divided by the DCT scaling); libheif decodes a HEIF's whole image (decode.c,
- * thumbnail_heif); the other loaders stream through vips_thumbnail's resize, so what is
- * held is about the box itself, counted twice for the resize's own buffers. */
+/* Decoded pixels for a box, by the plan's way (vips_internal.h): a JPEG shrinks on load
+ * to at least the box (the stored image divided by the DCT scaling); a whole decode holds
+ * the stored image and the box; a streamed loader holds about the box itself, counted
+ * twice for the resize's own buffers. */
 static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop,
                              const struct enl_render_req *from, const struct enl_pipeline_opts *o)
 {
 	double s = enl_decode_scale(src, w, h, crop != VIPS_INTERESTING_NONE);
 	double box = ((double)src->width * s + 1) * ((double)src->height * s + 1);
-	if (strcmp(src->format, "jpeg") == 0) {
-		struct enl_decode_plan plan;
-		double n;
-		enl_decode_plan(src, w, h, crop, from, o, &plan);
-		n = plan.shrink;
-		return ((double)src->stored_w / n + 1) * ((double)src->stored_h / n + 1);
+	struct enl_decode_plan plan;
+
+	enl_decode_plan(src, w, h, crop, from, o, &plan);
+	switch (plan.way) {
+	case ENL_DECODE_DCT:
+		return ((double)src->stored_w / plan.shrink + 1) *
+		       ((double)src->stored_h / plan.shrink + 1);
+	case ENL_DECODE_WHOLE: return (double)src->stored_w * src->stored_h + box;
+	case ENL_DECODE_STREAM: break;
 	}
-	if (strcmp(src->format, "heif") == 0)
-		return (double)src->stored_w * src->stored_h + box;
 	return 2 * box;
 }
 

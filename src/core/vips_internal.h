@@ -11,8 +11,14 @@
 void enl_vips_log(const char *what);
 
 /* How enl_decode_image decodes (decode_plan.c). */
+/* How a loader decodes: streamed through vips_thumbnail's own shrink-on-load; a JPEG by
+ * DCT scaling (the plan's shrink); or the stored image whole (libheif has no scaled
+ * decode, and vips_thumbnail would take a HEIF's small, soft embedded thumbnail). */
+enum enl_decode_way { ENL_DECODE_STREAM, ENL_DECODE_DCT, ENL_DECODE_WHOLE };
+
 struct enl_decode_plan {
-	int shrink; /* JPEG shrink-on-load: 1, 2, 4 or 8 */
+	enum enl_decode_way way;
+	int shrink; /* ENL_DECODE_DCT's shrink-on-load: 1, 2, 4 or 8 */
 	int blur;   /* k of a [k, 256 - 2k, k] / 256 blur of the decoded JPEG (enl_blur3),
 	             * 0: none */
 };
