@@ -48,11 +48,13 @@
  * it asks again: the version may be processed since, on this instance or another. */
 #define ENL_MEZZANINE_RECHECK_S 300
 
-/* Decoded pixels live in anonymous mappings (src/core/pixel_pool.c); up to
- * ENL_PIXEL_POOL_SLOTS of them, each at most ENL_PIXEL_POOL_MAX_BYTES, are kept for the next
- * decode rather than unmapped: a fresh mapping faults in every page it is written to. The
- * bound covers a 12 MP JPEG's 1/4 decode and any mezzanine's full one, not /process's. */
-#define ENL_PIXEL_POOL_SLOTS 4
+/* Decoded pixels, and a render's resize in C (its scratch and its result), live in
+ * anonymous mappings (src/core/pixel_pool.c); up to ENL_PIXEL_POOL_SLOTS of them, each at
+ * most ENL_PIXEL_POOL_MAX_BYTES, are kept for the next render rather than unmapped: a
+ * fresh mapping faults in every page it is written to. Up to three a render, for the
+ * three jobs two cores run at once by default (ENLARGER_JOBS: cores + 1). The bound covers
+ * a 12 MP JPEG's 1/4 decode and any mezzanine's full one, not /process's. */
+#define ENL_PIXEL_POOL_SLOTS 8
 #define ENL_PIXEL_POOL_MAX_BYTES (8u << 20)
 
 /* The HTTP server's bounds (ENLARGER_CONNECTION_TIMEOUT, _SEND_TIMEOUT, _MAX_CONNECTIONS,

@@ -359,8 +359,45 @@ static int thumbnail_of(VipsImage *in, const struct enl_probe *src, int w, int h
 	return vips_thumbnail_image(in, out, w, "height", h, "size", size, "crop", crop, NULL);
 }
 
-/* The JPEG path: our shrink-on-load (and blur) by plan, then vips_thumbnail_image for the
- * rest (orientation, colour, resize, crop). *out is new. */
+/* vips_thumbnail_image's fit of in, decoded by us (in memory, stored orientation, sRGB
+ * without a profile), into w x h, by enl_resize_down with the plan's blur: the common
+ * render, a reduce by less than 4 (resize.c). 0 with *out new; ENL_EUNSUPPORTED for any
+ * other (libvips then does it); -1 when out of memory. */
+static int thumbnail_in_c(VipsImage *in, const struct enl_probe *src, int w, int h,
+                          VipsInteresting crop, VipsSize size, int blur, VipsImage **out)
+{
+	int o = src->orientation >= 1 && src->orientation <= 8 ? src->orientation : 1;
+	int iw = vips_image_get_width(in), ih = vips_image_get_height(in);
+	int uw = o >= 5 ? ih : iw, uh = o >= 5 ? iw : ih; /* upright */
+	double hs = (double)uw / w, vs = (double)uh / h;
+	VipsImage *t;
+	int rc;
+
+	if (!in->data || src->has_icc || crop != VIPS_INTERESTING_NONE ||
+	    (size != VIPS_SIZE_DOWN && size != VIPS_SIZE_FORCE) || vips_image_get_bands(in) != 3 ||
+	    vips_image_get_format(in) != VIPS_FORMAT_UCHAR)
+		return ENL_EUNSUPPORTED;
+	/* As vips_thumbnail_calculate_shrink: to fit, both axes by the larger shrink. */
+	if (size == VIPS_SIZE_DOWN)
+		hs = vs = hs > vs ? hs : vs;
+	if (hs <= 1 || vs <= 1)
+		return ENL_EUNSUPPORTED;
+	/* Rounded, as vips_reduceh and vips_reducev size their output. */
+	if (!(t = enl_pixel_pool_image((int)(uw / hs + 0.5), (int)(uh / vs + 0.5))))
+		return -1;
+	rc = enl_resize_down(VIPS_IMAGE_ADDR(in, 0, 0), iw, ih, VIPS_IMAGE_SIZEOF_LINE(in), blur, o,
+	                     o >= 5 ? vs : hs, o >= 5 ? hs : vs, VIPS_IMAGE_ADDR(t, 0, 0),
+	                     VIPS_IMAGE_SIZEOF_LINE(t));
+	if (rc) {
+		g_object_unref(t);
+		return rc == ENL_EUNSUPPORTED ? rc : -1;
+	}
+	*out = t;
+	return 0;
+}
+
+/* The JPEG path: our shrink-on-load (and blur) by plan, then our resize (thumbnail_in_c)
+ * or vips_thumbnail_image for the rest (orientation, colour, resize, crop). *out is new. */
 static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *src, int w, int h,
                           VipsInteresting crop, VipsSize size, const struct enl_decode_plan *plan,
                           VipsImage **out)
@@ -386,6 +423,13 @@ static int thumbnail_jpeg(const void *data, size_t len, const struct enl_probe *
 		                                VIPS_FAIL_ON_ERROR, NULL);
 	if (!in)
 		return -1;
+	if (rc == 0) {
+		int c = thumbnail_in_c(in, src, w, h, crop, size, plan->blur, out);
+		if (c != ENL_EUNSUPPORTED) {
+			g_object_unref(in);
+			return c ? -1 : 0;
+		}
+	}
 	/* The blur, in place over the decoded pixels (a mezzanine: small); libvips'
 	 * loader's, or a crop of ours, are copied to memory first. */
 	if (plan->blur > 0) {

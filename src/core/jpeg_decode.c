@@ -18,43 +18,6 @@ struct err_mgr {
 	jmp_buf jb;
 };
 
-/* The decoded pixels live in a mapping from the pixel pool (pixel_pool.c), given back
- * when the image closes. */
-struct pixels {
-	void *p;
-	size_t cap;
-};
-
-static void put_pixels(VipsImage *im, void *arg)
-{
-	struct pixels *px = arg;
-	(void)im;
-	enl_pixel_pool_put(px->p, px->cap);
-	g_free(px);
-}
-
-/* A w x h 3-band sRGB memory image; NULL when out of memory. */
-static VipsImage *new_pooled_image(int w, int h)
-{
-	struct pixels *px = g_new0(struct pixels, 1);
-	size_t n = (size_t)w * (size_t)h * 3;
-	VipsImage *im;
-	px->p = enl_pixel_pool_get(n, &px->cap);
-	if (!px->p) {
-		g_free(px);
-		return NULL;
-	}
-	im = vips_image_new_from_memory(px->p, n, w, h, 3, VIPS_FORMAT_UCHAR);
-	if (!im) {
-		enl_pixel_pool_put(px->p, px->cap);
-		g_free(px);
-		return NULL;
-	}
-	im->Type = VIPS_INTERPRETATION_sRGB;
-	g_signal_connect(im, "postclose", G_CALLBACK(put_pixels), px);
-	return im;
-}
-
 static void on_error(j_common_ptr c)
 {
 	longjmp(((struct err_mgr *)c->err)->jb, 1);
@@ -112,7 +75,7 @@ int enl_jpeg_decode(const void *data, size_t len, int shrink, int orientation, V
 	cinfo.out_color_space = JCS_RGB;
 	jpeg_start_decompress(&cinfo);
 
-	im = new_pooled_image((int)cinfo.output_width, (int)cinfo.output_height);
+	im = enl_pixel_pool_image((int)cinfo.output_width, (int)cinfo.output_height);
 	if (!im)
 		longjmp(jerr.jb, 1);
 	while (cinfo.output_scanline < cinfo.output_height) {

@@ -3,7 +3,7 @@
  * (hundreds a render, a tenth of a miss's CPU on a VM: bench/profile.md), and from malloc
  * the pages would stay in the arenas of whichever connection threads ran the job. A small
  * pool of mappings gives the same pages to the next decode instead. */
-#include "core_internal.h"
+#include "vips_internal.h"
 
 #include <pthread.h>
 #include <sys/mman.h>
@@ -88,4 +88,39 @@ size_t enl_pixel_pool_kept(void)
 		n += pool[i].p ? pool[i].cap : 0;
 	pthread_mutex_unlock(&lock);
 	return n;
+}
+
+/* An image's pixels, in a mapping of the pool, given back when the image closes. */
+struct pixels {
+	void *p;
+	size_t cap;
+};
+
+static void put_pixels(VipsImage *im, void *arg)
+{
+	struct pixels *px = arg;
+	(void)im;
+	enl_pixel_pool_put(px->p, px->cap);
+	g_free(px);
+}
+
+VipsImage *enl_pixel_pool_image(int w, int h)
+{
+	struct pixels *px = g_new0(struct pixels, 1);
+	size_t n = (size_t)w * (size_t)h * 3;
+	VipsImage *im;
+	px->p = enl_pixel_pool_get(n, &px->cap);
+	if (!px->p) {
+		g_free(px);
+		return NULL;
+	}
+	im = vips_image_new_from_memory(px->p, n, w, h, 3, VIPS_FORMAT_UCHAR);
+	if (!im) {
+		enl_pixel_pool_put(px->p, px->cap);
+		g_free(px);
+		return NULL;
+	}
+	im->Type = VIPS_INTERPRETATION_sRGB;
+	g_signal_connect(im, "postclose", G_CALLBACK(put_pixels), px);
+	return im;
 }

@@ -44,6 +44,10 @@ int enl_decode_image(const void *data, size_t len, const struct enl_probe *src, 
                      VipsInteresting crop, VipsSize size, const struct enl_decode_plan *plan,
                      VipsImage **out, struct enl_errmsg *e);
 
+/* pixel_pool.c: a w x h 3-band sRGB memory image whose pixels are a mapping from the
+ * pool, given back when it closes; NULL when out of memory. */
+VipsImage *enl_pixel_pool_image(int w, int h);
+
 /* jpeg_decode.c: an 8-bit YCbCr or RGB JPEG decoded whole by libjpeg-turbo with DCT
  * scaling 1/shrink (1, 2, 4 or 8) into a new sRGB memory image (pixels from the pixel
  * pool; writable until another image uses it), with its ICC profile and orientation

@@ -29,3 +29,6 @@ target_include_directories(test_blur3 PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
 enl_unit_test(test_pixel_pool ${CMAKE_SOURCE_DIR}/tests/unit/test_pixel_pool.c LIBS enl_core
               LABELS core)
 target_include_directories(test_pixel_pool PRIVATE ${CMAKE_SOURCE_DIR}/src/core)
+# The Lanczos3 reduce in C (src/core/resize.c), against libvips' vips_resize.
+enl_unit_test(test_resize ${CMAKE_SOURCE_DIR}/tests/unit/test_resize.c LIBS enl_core LABELS core)
+target_include_directories(test_resize PRIVATE ${CMAKE_SOURCE_DIR}/src/core)

@@ -269,4 +269,27 @@ static inline double mean_abs_diff(VipsImage *a, VipsImage *b)
 	return m;
 }
 
+/* A w x h 3-band sRGB memory image of a fractal surface (a camera photo's falling
+ * spectrum), seeded. Unref it. */
+static inline VipsImage *fractal_image(int w, int h, int seed)
+{
+	VipsImage *g = NULL, *m = NULL, *f = NULL, *l = NULL, *u = NULL, *rgb = NULL, *mem;
+	double mn, mx;
+	REQUIRE(vips_gaussnoise(&g, w, h, "seed", seed, NULL) == 0);
+	REQUIRE(vips_mask_fractal(&m, w, h, 2.5, NULL) == 0);
+	REQUIRE(vips_freqmult(g, m, &f, NULL) == 0);
+	REQUIRE(vips_min(f, &mn, NULL) == 0 && vips_max(f, &mx, NULL) == 0);
+	REQUIRE(vips_linear1(f, &l, 255.0 / (mx - mn), -mn * 255.0 / (mx - mn), NULL) == 0);
+	REQUIRE(vips_cast_uchar(l, &u, NULL) == 0);
+	VipsImage *bands[3] = {u, u, u};
+	REQUIRE(vips_bandjoin(bands, &rgb, 3, NULL) == 0);
+	rgb->Type = VIPS_INTERPRETATION_sRGB;
+	mem = vips_image_copy_memory(rgb);
+	REQUIRE(mem);
+	VipsImage *all[] = {rgb, u, l, f, m, g};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		g_object_unref(all[i]);
+	return mem;
+}
+
 #endif

@@ -1,0 +1,195 @@
+/* enl_resize_down (core_internal.h): the Lanczos3 reduce of a decoded 8-bit RGB image in
+ * plain C, for a render whose resize is one reduce by less than 4 (a mezzanine's, a
+ * DCT-scaled original's). In vips_thumbnail_image those reduces, and the pipeline around
+ * them, cost more than everything in such a render but the decode and the WebP encode
+ * (bench/profile.md, "The resize in C"). Same kernel, support, sample centres and edge
+ * copies as libvips 8.14's vips_reduce, with exact weights (libvips rounds each centre to
+ * 1/32 pixel) in 14-bit fixed point, rounded to 8 bits after each axis as libvips does.
+ * Both axes run down columns of bytes, which the compiler vectorises: each pass writes
+ * its result transposed, so the second pass reads the first's columns as rows and writes
+ * the image back upright, turned by the EXIF orientation on the way. */
+#include "core_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* MAX_TAPS: a reduce by less than 4 (the only one here), blurred. */
+enum { FRAC = 14, PEL = 3, MAX_SHRINK = 4, MAX_TAPS = 2 * 3 * MAX_SHRINK + 1 + 2 };
+
+/* One axis: out samples of n weights each, over source rows first[i] .. first[i] + n - 1
+ * (all inside the image: taps past an edge were folded onto the edge pixel). */
+struct axis {
+	int n;
+	int *first;
+	int16_t *w; /* 16 bits: the widening multiply vectorises on plain x86-64 (pmaddwd) */
+};
+
+static double lanczos3(double x)
+{
+	if (x == 0)
+		return 1;
+	if (x <= -3 || x >= 3)
+		return 0;
+	return 3 * sin(M_PI * x) * sin(M_PI * x / 3) / (M_PI * M_PI * x * x);
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static void axis_free(struct axis *a)
+{
+	free(a->first);
+	free(a->w);
+}
+
+/* The weights of a reduce of in samples to out by shrink, each sample convolved first
+ * with [k, 256 - 2k, k] / 256 (k 0: none), as the blur of the whole image before the
+ * reduce would. ENL_EUNSUPPORTED when the image is narrower than the kernel. */
+static int axis_make(struct axis *a, int in, int out, double shrink, int k)
+{
+	/* As libvips' vips_reduce_get_points and vips_reduceh_build: the support of the
+	 * kernel, and the centres moved in by half of what rounding the size added. */
+	int n0 = 2 * (int)rint(3 * shrink) + 1, pad = k > 0;
+	double extra = out * shrink - in, b = k / 256.0;
+	double lz[MAX_TAPS], acc[MAX_TAPS];
+
+	a->n = n0 + 2 * pad;
+	a->first = NULL;
+	a->w = NULL;
+	if (in < a->n)
+		return ENL_EUNSUPPORTED;
+	a->first = malloc((size_t)out * sizeof(*a->first));
+	a->w = malloc((size_t)out * (size_t)a->n * sizeof(*a->w));
+	if (!a->first || !a->w) {
+		axis_free(a);
+		return ENL_ENOMEM;
+	}
+	for (int i = 0; i < out; i++) {
+		double c = (i + 0.5) * shrink - 0.5 - extra / 2, sum = 0;
+		int p0 = (int)ceil(c - 3 * shrink), f = clampi(p0 - pad, 0, in - a->n);
+		int16_t *w = a->w + (size_t)i * (size_t)a->n;
+		int32_t isum = 0, big = 0;
+
+		for (int t = 0; t < n0; t++)
+			sum += lz[t] = lanczos3((p0 + t - c) / shrink);
+		memset(acc, 0, sizeof(acc));
+		for (int t = 0; t < n0; t++) {
+			int q = clampi(p0 + t, 0, in - 1);
+			double l = lz[t] / sum;
+			if (!pad) {
+				acc[q - f] += l;
+				continue;
+			}
+			acc[clampi(q - 1, 0, in - 1) - f] += l * b;
+			acc[q - f] += l * (1 - 2 * b);
+			acc[clampi(q + 1, 0, in - 1) - f] += l * b;
+		}
+		for (int t = 0; t < a->n; t++) {
+			w[t] = (int16_t)lrint(acc[t] * (1 << FRAC));
+			isum += w[t];
+			if (w[t] > w[big])
+				big = t;
+		}
+		w[big] = (int16_t)(w[big] + (1 << FRAC) - isum); /* flat stays exactly flat */
+		a->first[i] = f;
+	}
+	return 0;
+}
+
+/* acc = the weighted sum of a's source rows for sample i, over len bytes, rounded away
+ * from the fixed point's half. */
+static void sum_rows(const unsigned char *src, size_t sstride, size_t len, const struct axis *a,
+                     int i, int32_t *acc)
+{
+	const int16_t *w = a->w + (size_t)i * (size_t)a->n;
+	const unsigned char *s = src + (size_t)a->first[i] * sstride;
+
+	for (size_t x = 0; x < len; x++)
+		acc[x] = 1 << (FRAC - 1);
+	for (int t = 0; t < a->n; t++, s += sstride) {
+		int16_t wt = w[t];
+		if (wt == 0)
+			continue;
+		for (size_t x = 0; x < len; x++)
+			acc[x] += wt * (int16_t)s[x];
+	}
+}
+
+/* n pixels of acc, to 8 bits, each written step bytes after the last. */
+static void store(const int32_t *acc, int n, unsigned char *dst, ptrdiff_t step)
+{
+	for (int i = 0; i < n; i++, acc += PEL, dst += step)
+		for (int b = 0; b < PEL; b++) {
+			int32_t v = acc[b] >> FRAC;
+			dst[b] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+		}
+}
+
+/* Where stored column x of the w x h result starts in out, turned upright by EXIF
+ * orientation o, and the step from one of its pixels to the next (down the column). */
+static ptrdiff_t upright(int o, int x, int w, int h, size_t ostride, ptrdiff_t *step)
+{
+	ptrdiff_t r = (ptrdiff_t)ostride, p = PEL, flip = w - 1 - x;
+
+	switch (o) {
+	case 2: *step = r; return flip * p;
+	case 3: *step = -r; return flip * p + (h - 1) * r;
+	case 4: *step = -r; return x * p + (h - 1) * r;
+	case 5: *step = p; return x * r;
+	case 6: *step = -p; return x * r + (h - 1) * p;
+	case 7: *step = -p; return flip * r + (h - 1) * p;
+	case 8: *step = p; return flip * r;
+	default: *step = r; return x * p;
+	}
+}
+
+int enl_resize_down(const unsigned char *src, int sw, int sh, size_t sstride, int k,
+                    int orientation, double xshrink, double yshrink, unsigned char *out,
+                    size_t ostride)
+{
+	int dw = (int)(sw / xshrink + 0.5), dh = (int)(sh / yshrink + 0.5), rc = 0;
+	struct axis ax, ay;
+	size_t across = (size_t)sw * PEL, down = (size_t)dh * PEL, cap = 0;
+	unsigned char *turned;
+	int32_t *acc;
+
+	/* vips_resize's integer shrink (gap 2) starts at 4, on either axis. */
+	if (xshrink <= 1 || yshrink <= 1 || dw < 1 || dh < 1 || sw >= MAX_SHRINK * dw ||
+	    sh >= MAX_SHRINK * dh)
+		return ENL_EUNSUPPORTED;
+	if ((rc = axis_make(&ay, sh, dh, yshrink, k)))
+		return rc;
+	if ((rc = axis_make(&ax, sw, dw, xshrink, k))) {
+		axis_free(&ay);
+		return rc;
+	}
+	/* The image reduced down, transposed (sw rows of dh pixels); from the pool, so its
+	 * pages are written already (pixel_pool.c). */
+	turned = enl_pixel_pool_get((size_t)sw * down, &cap);
+	acc = malloc((across > down ? across : down) * sizeof(*acc));
+	if (!turned || !acc) {
+		rc = ENL_ENOMEM;
+		goto done;
+	}
+	/* Down the columns, each result row into a column of turned; then down turned's
+	 * columns, each result column into out, upright. */
+	for (int y = 0; y < dh; y++) {
+		sum_rows(src, sstride, across, &ay, y, acc);
+		store(acc, sw, turned + (size_t)y * PEL, (ptrdiff_t)down);
+	}
+	for (int x = 0; x < dw; x++) {
+		ptrdiff_t step, at = upright(orientation, x, dw, dh, ostride, &step);
+		sum_rows(turned, down, down, &ax, x, acc);
+		store(acc, dh, out + at, step);
+	}
+done:
+	free(acc);
+	if (turned)
+		enl_pixel_pool_put(turned, cap);
+	axis_free(&ax);
+	axis_free(&ay);
+	return rc;
+}
