@@ -42,11 +42,11 @@ int enl_blur3(unsigned char *px, int w, int h, size_t stride, int bands, int k);
 /* ---- resize.c: pure C over 8-bit pixels (no libvips) ---- */
 
 /* Reduces src (sw x sh RGB pixels, rows sstride bytes apart) by xshrink across and
- * yshrink down with libvips' Lanczos3 (vips_resize's reduce), after a [k, 256 - 2k, k] /
- * 256 blur as enl_blur3's (k 0: none), and turns the result upright by EXIF orientation
- * (1-8) into out: round(sw / xshrink) x round(sh / yshrink) pixels (the two swapped for
- * orientations 5-8), rows ostride bytes apart. ENL_EUNSUPPORTED when vips_resize would do
- * more than one reduce on an axis (a factor of 4 or more) or none, or the image is smaller
+ * yshrink down as vips_resize does (a box average from a factor of 4, then libvips'
+ * Lanczos3), after a [k, 256 - 2k, k] / 256 blur as enl_blur3's (k 0: none), and turns the
+ * result upright by EXIF orientation (1-8) into out: round(sw / xshrink) x round(sh /
+ * yshrink) pixels (the two swapped for orientations 5-8), rows ostride bytes apart.
+ * ENL_EUNSUPPORTED for no reduce on an axis, a box over 64 samples, or an image smaller
  * than the kernel; else 0 or ENL_ENOMEM. */
 int enl_resize_down(const unsigned char *src, int sw, int sh, size_t sstride, int k,
                     int orientation, double xshrink, double yshrink, unsigned char *out,

@@ -360,9 +360,9 @@ static int thumbnail_of(VipsImage *in, const struct enl_probe *src, int w, int h
 }
 
 /* vips_thumbnail_image's fit of in, decoded by us (in memory, stored orientation, sRGB
- * without a profile), into w x h, by enl_resize_down with the plan's blur: the common
- * render, a reduce by less than 4 (resize.c). 0 with *out new; ENL_EUNSUPPORTED for any
- * other (libvips then does it); -1 when out of memory. */
+ * without a profile), into w x h, by enl_resize_down (resize.c) with the plan's blur. 0
+ * with *out new; ENL_EUNSUPPORTED for any other (a crop, a profile: libvips then does
+ * it); -1 when out of memory. */
 static int thumbnail_in_c(VipsImage *in, const struct enl_probe *src, int w, int h,
                           VipsInteresting crop, VipsSize size, int blur, VipsImage **out)
 {

@@ -1,21 +1,22 @@
-/* enl_resize_down (core_internal.h): the Lanczos3 reduce of a decoded 8-bit RGB image in
- * plain C, for a render whose resize is one reduce by less than 4 (a mezzanine's, a
- * DCT-scaled original's). In vips_thumbnail_image those reduces, and the pipeline around
- * them, cost more than everything in such a render but the decode and the WebP encode
- * (bench/profile.md, "The resize in C"). Same kernel, support, sample centres and edge
- * copies as libvips 8.14's vips_reduce, with exact weights (libvips rounds each centre to
- * 1/32 pixel) in 14-bit fixed point, rounded to 8 bits after each axis as libvips does.
- * Both axes run down columns of bytes, which the compiler vectorises: each pass writes
- * its result transposed, so the second pass reads the first's columns as rows and writes
- * the image back upright, turned by the EXIF orientation on the way. */
+/* enl_resize_down (core_internal.h): vips_resize of a decoded 8-bit RGB image in plain C,
+ * for the common render (a JPEG we decoded: a mezzanine, a DCT-scaled original). In
+ * vips_thumbnail_image the reduce, and the pipeline around it, cost more than everything
+ * in such a render but the decode and the WebP encode (bench/profile.md, "The resize in
+ * C"). Same box averages, Lanczos3 kernel, support, sample centres and edge copies as
+ * libvips 8.14's vips_reduce, with exact weights (libvips rounds each centre to 1/32
+ * pixel, and the box to 8 bits) in 14-bit fixed point, rounded to 8 bits after each axis
+ * as libvips does. Both axes run down columns of bytes, which the compiler vectorises:
+ * each pass writes its result transposed, so the second pass reads the first's columns as
+ * rows and writes the image back upright, turned by the EXIF orientation on the way. */
 #include "core_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* MAX_TAPS: a reduce by less than 4 (the only one here), blurred. */
-enum { FRAC = 14, PEL = 3, MAX_SHRINK = 4, MAX_TAPS = 2 * 3 * MAX_SHRINK + 1 + 2 };
+/* GAP: vips_resize's reducing gap (a box first when the reduce is twice it or more);
+ * MAX_BOX: the widest box done here. */
+enum { FRAC = 14, PEL = 3, GAP = 2, MAX_BOX = 64 };
 
 /* One axis: out samples of n weights each, over source rows first[i] .. first[i] + n - 1
  * (all inside the image: taps past an edge were folded onto the edge pixel). */
@@ -50,42 +51,52 @@ static void axis_free(struct axis *a)
  * reduce would. ENL_EUNSUPPORTED when the image is narrower than the kernel. */
 static int axis_make(struct axis *a, int in, int out, double shrink, int k)
 {
-	/* As libvips' vips_reduce_get_points and vips_reduceh_build: the support of the
-	 * kernel, and the centres moved in by half of what rounding the size added. */
-	int n0 = 2 * (int)rint(3 * shrink) + 1, pad = k > 0;
-	double extra = out * shrink - in, b = k / 256.0;
-	double lz[MAX_TAPS], acc[MAX_TAPS];
+	/* As vips_reduceh_build (vips_reducev's is the same) with vips_resize's gap: a box
+	 * average of m samples first (vips_shrinkh, its last box padded with the edge sample),
+	 * then the Lanczos3 of the rest, over its support, at its centres, moved in by half
+	 * of what rounding the size added. The box and the blur are folded into the weights. */
+	int m = (int)(in / (double)out / GAP) > 1 ? (int)(in / (double)out / GAP) : 1;
+	int boxed = (in + m - 1) / m, pad = k > 0;
+	double r = shrink / m, extra = (out * shrink - in) / m, b = k / 256.0;
+	int n0 = 2 * (int)rint(3 * r) + 1;
+	double *lz = NULL, *acc = NULL;
+	int rc = 0;
 
-	a->n = n0 + 2 * pad;
+	a->n = n0 * m + 2 * pad;
 	a->first = NULL;
 	a->w = NULL;
-	if (in < a->n)
+	if (m > MAX_BOX || in < a->n)
 		return ENL_EUNSUPPORTED;
 	a->first = malloc((size_t)out * sizeof(*a->first));
 	a->w = malloc((size_t)out * (size_t)a->n * sizeof(*a->w));
-	if (!a->first || !a->w) {
-		axis_free(a);
-		return ENL_ENOMEM;
+	lz = malloc((size_t)n0 * sizeof(*lz));
+	acc = malloc((size_t)a->n * sizeof(*acc));
+	if (!a->first || !a->w || !lz || !acc) {
+		rc = ENL_ENOMEM;
+		goto done;
 	}
 	for (int i = 0; i < out; i++) {
-		double c = (i + 0.5) * shrink - 0.5 - extra / 2, sum = 0;
-		int p0 = (int)ceil(c - 3 * shrink), f = clampi(p0 - pad, 0, in - a->n);
+		double c = (i + 0.5) * r - 0.5 - extra / 2, sum = 0;
+		int p0 = (int)ceil(c - 3 * r), f = clampi(p0 * m - pad, 0, in - a->n);
 		int16_t *w = a->w + (size_t)i * (size_t)a->n;
 		int32_t isum = 0, big = 0;
 
 		for (int t = 0; t < n0; t++)
-			sum += lz[t] = lanczos3((p0 + t - c) / shrink);
-		memset(acc, 0, sizeof(acc));
+			sum += lz[t] = lanczos3((p0 + t - c) / r);
+		memset(acc, 0, (size_t)a->n * sizeof(*acc));
 		for (int t = 0; t < n0; t++) {
-			int q = clampi(p0 + t, 0, in - 1);
-			double l = lz[t] / sum;
-			if (!pad) {
-				acc[q - f] += l;
-				continue;
+			int p = clampi(p0 + t, 0, boxed - 1);
+			double l = lz[t] / sum / m;
+			for (int j = 0; j < m; j++) {
+				int q = p * m + j < in ? p * m + j : in - 1;
+				if (!pad) {
+					acc[q - f] += l;
+					continue;
+				}
+				acc[clampi(q - 1, 0, in - 1) - f] += l * b;
+				acc[q - f] += l * (1 - 2 * b);
+				acc[clampi(q + 1, 0, in - 1) - f] += l * b;
 			}
-			acc[clampi(q - 1, 0, in - 1) - f] += l * b;
-			acc[q - f] += l * (1 - 2 * b);
-			acc[clampi(q + 1, 0, in - 1) - f] += l * b;
 		}
 		for (int t = 0; t < a->n; t++) {
 			w[t] = (int16_t)lrint(acc[t] * (1 << FRAC));
@@ -96,7 +107,12 @@ static int axis_make(struct axis *a, int in, int out, double shrink, int k)
 		w[big] = (int16_t)(w[big] + (1 << FRAC) - isum); /* flat stays exactly flat */
 		a->first[i] = f;
 	}
-	return 0;
+done:
+	free(acc);
+	free(lz);
+	if (rc)
+		axis_free(a);
+	return rc;
 }
 
 /* acc = the weighted sum of a's source rows for sample i, over len bytes, rounded away
@@ -156,9 +172,7 @@ int enl_resize_down(const unsigned char *src, int sw, int sh, size_t sstride, in
 	unsigned char *turned;
 	int32_t *acc;
 
-	/* vips_resize's integer shrink (gap 2) starts at 4, on either axis. */
-	if (xshrink <= 1 || yshrink <= 1 || dw < 1 || dh < 1 || sw >= MAX_SHRINK * dw ||
-	    sh >= MAX_SHRINK * dh)
+	if (xshrink <= 1 || yshrink <= 1 || dw < 1 || dh < 1)
 		return ENL_EUNSUPPORTED;
 	if ((rc = axis_make(&ay, sh, dh, yshrink, k)))
 		return rc;

@@ -1,11 +1,12 @@
 /* enl_resize_down (src/core/resize.c) against libvips, the oracle it stands in for: on a
  * fractal surface (a camera photo's falling spectrum) and on bars (edges at every phase
  * of the reduce, short of 0 and 255: the fold of the blur into the weights clamps
- * overshoots in another place than a blur before), for reduces between 1 and 4, odd
- * sizes, each EXIF orientation, with and without the mezzanine's blur, the result has the
- * size and pixels of enl_blur3, vips_resize and vips_autorot (what the render did before)
- * to within rounding: a mean difference under 0.4 levels, none over 2. What libvips would
- * shrink in two steps, or not at all, is left to it. */
+ * overshoots in another place than a blur before), for reduces from 1.25 to 15.6 (box
+ * averages first from 4), odd sizes, each EXIF orientation, with and without the
+ * mezzanine's blur, the result has the size and pixels of enl_blur3, vips_resize and
+ * vips_autorot (what the render did before) to within rounding: a mean difference under
+ * 0.4 levels, none over 2. No reduce, a box over 64 samples, or an image under the kernel
+ * are left to libvips. */
 #include <stdlib.h>
 
 #include "core_internal.h"
@@ -105,11 +106,16 @@ int main(void)
 	one(big, 0, 3, 3.3);
 	/* An exact size (VIPS_SIZE_FORCE): each axis its own reduce. */
 	one_xy(big, 12, 6, 1.6, 2.7);
+	/* Box averages first (vips_resize's gap of 2), from a factor of 4: boxes of 2, 3, 7. */
+	one(big, 0, 1, 4.0);
+	one(big, 14, 8, 7.9);
+	one(big, 20, 1, 15.625);
+	one(odd, 0, 1, 5.5);
 
-	/* Left to libvips: no reduce, a reduce of 4 or more, an image under the kernel. */
+	/* Left to libvips: no reduce, a box over 64, an image under the kernel. */
 	CHECK_INT_EQ(enl_resize_down(px, 8, 8, 24, 0, 1, 1.0, 1.0, px, 24), ENL_EUNSUPPORTED);
 	CHECK_INT_EQ(enl_resize_down(VIPS_IMAGE_ADDR(big, 0, 0), 750, 1000,
-	                             VIPS_IMAGE_SIZEOF_LINE(big), 0, 1, 4.0, 4.0, px, 24),
+	                             VIPS_IMAGE_SIZEOF_LINE(big), 0, 1, 375.0, 500.0, px, 24),
 	             ENL_EUNSUPPORTED);
 	CHECK_INT_EQ(enl_resize_down(px, 8, 8, 24, 0, 1, 2.0, 2.0, px, 24), ENL_EUNSUPPORTED);
 
