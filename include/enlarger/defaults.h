@@ -53,9 +53,10 @@
  * most ENL_PIXEL_POOL_MAX_BYTES, are kept for the next render rather than unmapped: a
  * fresh mapping faults in every page it is written to. Up to three a render, for the
  * three jobs two cores run at once by default (ENLARGER_JOBS: cores + 1). The bound covers
- * a 12 MP JPEG's 1/4 decode and any mezzanine's full one, not /process's. */
+ * a 12 MP JPEG's 1/4 decode and any mezzanine's full one, not /process's, and holds what
+ * an idle server keeps to 32 MiB. */
 #define ENL_PIXEL_POOL_SLOTS 8
-#define ENL_PIXEL_POOL_MAX_BYTES (8u << 20)
+#define ENL_PIXEL_POOL_MAX_BYTES (4u << 20)
 
 /* The HTTP server's bounds (ENLARGER_CONNECTION_TIMEOUT, _SEND_TIMEOUT, _MAX_CONNECTIONS,
  * _MAX_BODY_BYTES); enl_server_start applies them to options left 0. */

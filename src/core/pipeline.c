@@ -129,9 +129,9 @@ static void *encode_thread(void *arg)
 }
 
 /* Decoded pixels for a box, by the plan's way (vips_internal.h): a JPEG shrinks on load
- * to at least the box (the stored image divided by the DCT scaling); a whole decode holds
- * the stored image and the box; a streamed loader holds about the box itself, counted
- * twice for the resize's own buffers. */
+ * to at least the box (the stored image divided by the DCT scaling), and its resize holds
+ * that reduced along one axis; a whole decode holds the stored image and the box; a
+ * streamed loader holds about the box itself, counted twice for the resize's own buffers. */
 static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop,
                              const struct enl_render_req *from, const struct enl_pipeline_opts *o)
 {
@@ -141,9 +141,12 @@ static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInte
 
 	enl_decode_plan(src, w, h, crop, from, o, &plan);
 	switch (plan.way) {
-	case ENL_DECODE_DCT:
-		return ((double)src->stored_w / plan.shrink + 1) *
-		       ((double)src->stored_h / plan.shrink + 1);
+	case ENL_DECODE_DCT: {
+		double dw = (double)src->stored_w / plan.shrink + 1;
+		double dh = (double)src->stored_h / plan.shrink + 1;
+		double out = (double)(src->width > src->height ? src->width : src->height) * s + 1;
+		return dw * dh + (dw > dh ? dw : dh) * out;
+	}
 	case ENL_DECODE_WHOLE: return (double)src->stored_w * src->stored_h + box;
 	case ENL_DECODE_STREAM: break;
 	}

@@ -56,17 +56,17 @@ int main(void)
 	}
 	enl_pixel_pool_put(NULL, 0); /* a no-op */
 	size_t want = 0;
-	/* Half a MiB apart, all under ENL_PIXEL_POOL_MAX_BYTES. */
-	_Static_assert((ENL_PIXEL_POOL_SLOTS + 1) * MIB / 2 <= ENL_PIXEL_POOL_MAX_BYTES,
+	/* A quarter of a MiB apart, all under ENL_PIXEL_POOL_MAX_BYTES. */
+	_Static_assert((ENL_PIXEL_POOL_SLOTS + 1) * MIB / 4 <= ENL_PIXEL_POOL_MAX_BYTES,
 	               "the sizes below are all kept");
 	for (size_t i = 1; i <= ENL_PIXEL_POOL_SLOTS + 1; i++) {
-		q = enl_pixel_pool_get(i * MIB / 2, &cap2);
-		REQUIRE(q != NULL && cap2 == i * MIB / 2);
+		q = enl_pixel_pool_get(i * MIB / 4, &cap2);
+		REQUIRE(q != NULL && cap2 == i * MIB / 4);
 		held[i - 1] = q;
-		want += i > 1 ? i * MIB / 2 : 0;
+		want += i > 1 ? i * MIB / 4 : 0;
 	}
 	for (size_t i = 0; i <= ENL_PIXEL_POOL_SLOTS; i++)
-		enl_pixel_pool_put(held[i], (i + 1) * MIB / 2);
+		enl_pixel_pool_put(held[i], (i + 1) * MIB / 4);
 	CHECK_INT_EQ(enl_pixel_pool_kept(), want);
 	return check_done();
 }
