@@ -23,7 +23,7 @@ enum { FRAC = 14, PEL = 3, GAP = 2, MAX_BOX = 64 };
 struct axis {
 	int n;
 	int *first;
-	int16_t *w; /* 16 bits: the widening multiply vectorises on plain x86-64 (pmaddwd) */
+	int16_t *w; /* 16 bits: the widening multiply vectorises on plain x86-64 (SSE2) */
 };
 
 static double lanczos3(double x)
@@ -115,8 +115,8 @@ done:
 	return rc;
 }
 
-/* acc = the weighted sum of a's source rows for sample i, over len bytes, rounded away
- * from the fixed point's half. */
+/* acc = the weighted sum of a's source rows for sample i, over len bytes, plus half a unit
+ * (so that store's shift rounds to nearest). */
 static void sum_rows(const unsigned char *src, size_t sstride, size_t len, const struct axis *a,
                      int i, int32_t *acc)
 {
