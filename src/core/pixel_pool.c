@@ -1,8 +1,9 @@
-/* Anonymous mappings for decoded pixels, kept for reuse. Each decode writes a few MB of
- * pixels; in a fresh mapping every 4 KiB page costs a fault and a zeroing on first write
- * (hundreds a render, a tenth of a miss's CPU on a VM: bench/profile.md), and from malloc
- * the pages would stay in the arenas of whichever connection threads ran the job. A small
- * pool of mappings gives the same pages to the next decode instead. */
+/* Anonymous mappings for a render's pixels (the decode, the C resize's scratch and its
+ * result), kept for reuse. Each render writes a few MB of pixels; in a fresh mapping every
+ * 4 KiB page costs a fault and a zeroing on first write (hundreds a render, a tenth of a
+ * miss's CPU on a VM: bench/profile.md), and from malloc the pages would stay in the arenas
+ * of whichever connection threads ran the job. A small pool of mappings gives the same
+ * pages to the next render instead. */
 #include "vips_internal.h"
 
 #include <pthread.h>

@@ -10,12 +10,13 @@
  * The client never sees that text. */
 void enl_vips_log(const char *what);
 
-/* How enl_decode_image decodes (decode_plan.c). */
-/* How a loader decodes: streamed through vips_thumbnail's own shrink-on-load; a JPEG by
- * DCT scaling (the plan's shrink); or the stored image whole (libheif has no scaled
- * decode, and vips_thumbnail would take a HEIF's small, soft embedded thumbnail). */
+/* How enl_decode_image decodes (decode_plan.c): streamed through vips_thumbnail's own
+ * shrink-on-load; a JPEG by DCT scaling (the plan's shrink); or the stored image whole
+ * (libheif has no scaled decode, and vips_thumbnail would take a HEIF's small, soft
+ * embedded thumbnail). */
 enum enl_decode_way { ENL_DECODE_STREAM, ENL_DECODE_DCT, ENL_DECODE_WHOLE };
 
+/* The way, its shrink and its blur. */
 struct enl_decode_plan {
 	enum enl_decode_way way;
 	int shrink; /* ENL_DECODE_DCT's shrink-on-load: 1, 2, 4 or 8 */
