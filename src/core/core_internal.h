@@ -22,8 +22,8 @@ uint64_t enl_orc_guard_calls(void);
 /* ---- pixel_pool.c: anonymous mappings for decoded pixels, reused ---- */
 
 /* A mapping of at least n bytes, from the pool when a kept one is large enough (its pages
- * already written: no faults), else a fresh one. *cap gets its size, for the put. NULL
- * when out of memory. */
+ * already written: no faults), else a fresh one, populated. *cap gets its size, for the
+ * put. NULL when out of memory. */
 void *enl_pixel_pool_get(size_t n, size_t *cap);
 /* Gives a mapping back: kept while the pool has room (ENL_PIXEL_POOL_SLOTS; a larger one
  * displaces the smallest) and it is at most ENL_PIXEL_POOL_MAX_BYTES, else unmapped. */

@@ -3,7 +3,9 @@
  * 4 KiB page costs a fault and a zeroing on first write (hundreds a render, a tenth of a
  * miss's CPU on a VM: bench/profile.md), and from malloc the pages would stay in the arenas
  * of whichever connection threads ran the job. A small pool of mappings gives the same
- * pages to the next render instead. */
+ * pages to the next render instead. A mapping the pool cannot give (a large decode) is
+ * made populated: every page of it is written anyway, and one call fills them for less
+ * than a fault each. */
 #include "vips_internal.h"
 
 #include <pthread.h>
@@ -47,7 +49,8 @@ void *enl_pixel_pool_get(size_t n, size_t *cap)
 		return p;
 	}
 	pthread_mutex_unlock(&lock);
-	p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1,
+	         0);
 	if (p == MAP_FAILED)
 		return NULL;
 	*cap = want;
