@@ -31,10 +31,15 @@ def main():
     ap.add_argument("--corpus", default=None, help="folder with the 24 MP and 12 MP JPEGs")
     ap.add_argument("--work", default=os.path.join(root, "build/bench-widths"), help="scratch (wiped)")
     ap.add_argument("--n", type=int, default=7, help="misses per width and server")
+    ap.add_argument("--widths", help="a comma-separated subset of the default list")
+    ap.add_argument("--enlarger-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="an environment variable for enlarger (repeatable)")
     a = ap.parse_args()
     corpus = a.corpus or next(d for d in (os.path.join(root, "../shared/testdata/corpus"),
                                           os.path.join(root, "build/bench-corpus")) if os.path.isdir(d))
     widths = defaults(os.path.join(root, "include/enlarger/defaults.h"))[0]
+    if a.widths:
+        widths = [w for w in widths if str(w) in a.widths.split(",")]
     if os.path.isdir(a.work):
         shutil.rmtree(a.work)
     data, logs = os.path.join(a.work, "data"), os.path.join(a.work, "logs")
@@ -58,7 +63,8 @@ def main():
     pe, ps = B.free_port(), B.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENLARGER_")}
     enl = B.Server("enlarger", [a.enlarger, "serve"], {}, logs, pe, "/healthz")
-    enl.env = dict(env, ENLARGER_LISTEN="127.0.0.1:%d" % pe, ENLARGER_DATA_DIR=data, ENLARGER_WATCH="0")
+    enl.env = dict(env, ENLARGER_LISTEN="127.0.0.1:%d" % pe, ENLARGER_DATA_DIR=data, ENLARGER_WATCH="0",
+                   **dict(kv.split("=", 1) for kv in a.enlarger_env))
     sharp = B.Server("sharp", ["node", os.path.join(here, "sharp-server.js")],
                      {"SHARP_LISTEN": "127.0.0.1:%d" % ps, "SHARP_DATA_DIR": data,
                       "SHARP_OUT_DIR": os.path.join(a.work, "sharp-out")}, logs, ps, "/healthz")
