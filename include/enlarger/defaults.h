@@ -58,6 +58,12 @@
 #define ENL_PIXEL_POOL_SLOTS 8
 #define ENL_PIXEL_POOL_MAX_BYTES (4u << 20)
 
+/* A job whose cost in the job gate was at least this (a /process decode, a large render)
+ * gives malloc's freed pages back to the kernel once done, unless another such job still
+ * runs (it would reuse them): glibc keeps them in its arenas, and the server's RSS would
+ * stay at its largest decodes' long after (bench/profile.md, "Freed pages after /process"). */
+#define ENL_TRIM_AFTER_JOB_BYTES (32u << 20)
+
 /* The HTTP server's bounds (ENLARGER_CONNECTION_TIMEOUT, _SEND_TIMEOUT, _MAX_CONNECTIONS,
  * _MAX_BODY_BYTES); enl_server_start applies them to options left 0. */
 #define ENL_DEFAULT_CONNECTION_TIMEOUT_S 10

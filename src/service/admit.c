@@ -2,7 +2,10 @@
  * enter, read and resize, and why. */
 #include "admit.h"
 
+#include <malloc.h>
+
 #include "enlarger/clock.h"
+#include "enlarger/defaults.h"
 #include "enlarger/jobgate.h"
 #include "enlarger/log.h"
 #include "enlarger/pipeline.h"
@@ -114,4 +117,15 @@ void enl_admit_leave(struct enl_app *app, struct enl_admit *a)
 		enl_jobgate_leave_cost(app->gate, a->cost);
 	}
 	a->in_gate = 0;
+}
+
+void enl_admit_return_pages(struct enl_app *app, const struct enl_admit *a)
+{
+	struct enl_jobgate_stats st;
+
+	if (a->cost < ENL_TRIM_AFTER_JOB_BYTES)
+		return;
+	enl_jobgate_stats(app->gate, &st);
+	if (st.memory_in_use < ENL_TRIM_AFTER_JOB_BYTES)
+		malloc_trim(0);
 }

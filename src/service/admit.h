@@ -48,4 +48,9 @@ int enl_admit_fetch(struct enl_app *app, const char *bucket, const char *key,
 /* Leaves the gate if in it, telling the gate how long the job held its slot. */
 void enl_admit_leave(struct enl_app *app, struct enl_admit *a);
 
+/* Once a job that cost at least ENL_TRIM_AFTER_JOB_BYTES has left and freed its buffers:
+ * gives the pages malloc keeps for reuse back to the kernel, unless another such job runs
+ * (it would reuse them). */
+void enl_admit_return_pages(struct enl_app *app, const struct enl_admit *a);
+
 #endif

@@ -435,6 +435,7 @@ done:
 		enl_pipeline_result_free(&res);
 	free(keys);
 	json_decref(fields);
+	enl_admit_return_pages(app, &adm);
 	return rc;
 }
 

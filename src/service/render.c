@@ -52,6 +52,7 @@ static void fetched_drop(struct enl_app *app, struct fetched *f)
 {
 	enl_admit_leave(app, &f->adm);
 	enl_buf_free(&f->original);
+	enl_admit_return_pages(app, &f->adm);
 	f->have = 0;
 }
 

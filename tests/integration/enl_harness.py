@@ -435,6 +435,21 @@ def make_image(path, w, h, fmt_opts=""):
         return f.read()
 
 
+def make_enlarged_noise(path, w, h, scale, fmt_opts=""):
+    """Noise of w x h resized by scale (4: a 24 MP JPEG from 1500 x 1000), so it is smooth
+    at the pixel level, as a photo is, and neither trivial nor huge once compressed."""
+    d = tempfile.mkdtemp(prefix="enl-img-")
+    try:
+        run("vips", "gaussnoise", os.path.join(d, "n.v"), str(w), str(h), "--mean", "128",
+            "--sigma", "50")
+        run("vips", "colourspace", os.path.join(d, "n.v"), os.path.join(d, "n3.v"), "srgb")
+        run("vips", "resize", os.path.join(d, "n3.v"), path + fmt_opts, str(scale))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def add_gps(path):
     run("exiftool", "-q", "-overwrite_original", "-Make=TestCam", "-Model=T1",
         "-GPSLatitude=48.8584", "-GPSLatitudeRef=N", "-GPSLongitude=2.2945",

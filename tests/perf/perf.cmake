@@ -14,3 +14,7 @@ set_tests_properties(integration_memory_budget PROPERTIES TIMEOUT 120)
 enl_script_test(perf_soak "perf;slow" ${CMAKE_CURRENT_LIST_DIR}/soak.py --seconds 240
                 --warmup 60 --growth-limit 0.15)
 set_tests_properties(perf_soak PROPERTIES TIMEOUT 600)
+# After large jobs the server's RSS comes back near its baseline (ENL_TRIM_AFTER_JOB_BYTES).
+enl_script_test(integration_memory_returned "integration"
+                ${CMAKE_CURRENT_LIST_DIR}/test_memory_returned.py)
+set_tests_properties(integration_memory_returned PROPERTIES TIMEOUT 180)

@@ -85,13 +85,8 @@ TMP = tempfile.mkdtemp(prefix="enl-mem-")
 try:
     # 12000 x 8400 = 100.8 MP: noise at 1/8, enlarged, so the JPEG is neither trivial
     # nor huge (about 20 MB at Q90).
-    H.run("vips", "gaussnoise", os.path.join(TMP, "n.v"), "1500", "1050", "--mean", "128",
-          "--sigma", "50")
-    H.run("vips", "colourspace", os.path.join(TMP, "n.v"), os.path.join(TMP, "n3.v"), "srgb")
-    H.run("vips", "resize", os.path.join(TMP, "n3.v"), os.path.join(TMP, "big.jpg[Q=90]"), "8")
-    H.run("vips", "resize", os.path.join(TMP, "n3.v"), os.path.join(TMP, "small.jpg"), "0.2")
-    with open(os.path.join(TMP, "big.jpg"), "rb") as f:
-        big = f.read()
+    big = H.make_enlarged_noise(os.path.join(TMP, "big.jpg"), 1500, 1050, 8, "[Q=90]")
+    H.make_enlarged_noise(os.path.join(TMP, "small.jpg"), 1500, 1050, 0.2)
     hdr = H.vipsheader(os.path.join(TMP, "big.jpg"))
     print(f"original: {hdr[0]}x{hdr[1]}, {len(big) / MiB:.1f} MiB", flush=True)
     H.check(hdr[0] * hdr[1] >= 100_000_000, f"not 100 MP: {hdr}")
