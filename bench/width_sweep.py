@@ -35,8 +35,11 @@ def main():
     ap.add_argument("--enlarger-env", action="append", default=[], metavar="NAME=VALUE",
                     help="an environment variable for enlarger (repeatable)")
     a = ap.parse_args()
-    corpus = a.corpus or next(d for d in (os.path.join(root, "../shared/testdata/corpus"),
-                                          os.path.join(root, "build/bench-corpus")) if os.path.isdir(d))
+    corpus = a.corpus or next((d for d in (os.path.join(root, "../shared/testdata/corpus"),
+                                           os.path.join(root, "build/bench-corpus")) if os.path.isdir(d)),
+                              None)
+    if not corpus:
+        sys.exit("width_sweep: no corpus: give --corpus, or run bench/gen-corpus.sh build/bench-corpus")
     widths = defaults(os.path.join(root, "include/enlarger/defaults.h"))[0]
     if a.widths:
         widths = [w for w in widths if str(w) in a.widths.split(",")]
