@@ -75,6 +75,7 @@ struct enl_probe {
 	int width, height;     /* after orientation */
 	int stored_w, stored_h;
 	int has_icc;
+	int has_alpha;
 	int orientation;      /* libvips' reading of the EXIF orientation, 1-8 */
 	struct enl_exif exif; /* parsed from the header's "exif-data" (empty when none) */
 };

@@ -231,6 +231,7 @@ static int probe(const void *data, size_t len, const struct enl_pipeline_opts *o
 		out->height = out->stored_h;
 	}
 	out->has_icc = vips_image_get_typeof(hdr, VIPS_META_ICC_NAME) != 0;
+	out->has_alpha = vips_image_hasalpha(hdr);
 	if (vips_image_get_typeof(hdr, VIPS_META_EXIF_NAME) &&
 	    vips_image_get_blob(hdr, VIPS_META_EXIF_NAME, &exif, &exif_len) == 0 && exif)
 		enl_exif_parse(exif, exif_len, &out->exif);

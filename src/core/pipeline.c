@@ -128,10 +128,18 @@ static void *encode_thread(void *arg)
 	return NULL;
 }
 
+/* What libvips 8.14's vips_thumbnail holds for a streamed source, by the source's width
+ * (the strips of whole lines its threads work on, in float, alpha premultiplied), in
+ * 4-byte pixels a column: the most measured (vipsthumbnail --vips-leak, PNGs 1,500-12,000
+ * px wide) rounded up (bench/profile.md, "Streamed decodes"). */
+#define STREAM_PIXELS_A_COLUMN 1536
+#define STREAM_PIXELS_A_COLUMN_ALPHA 7168
+
 /* Decoded pixels for a box, by the plan's way (vips_internal.h): a JPEG shrinks on load
  * to at least the box (the stored image divided by the DCT scaling), and its resize holds
  * that reduced along one axis; a whole decode holds the stored image and the box; a
- * streamed loader holds about the box itself, counted twice for the resize's own buffers. */
+ * streamed loader holds strips of whole lines, and the box twice for the resize's own
+ * buffers. */
 static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInteresting crop,
                              const struct enl_render_req *from, const struct enl_pipeline_opts *o)
 {
@@ -150,7 +158,8 @@ static double decoded_pixels(const struct enl_probe *src, int w, int h, VipsInte
 	case ENL_DECODE_WHOLE: return (double)src->stored_w * src->stored_h + box;
 	case ENL_DECODE_STREAM: break;
 	}
-	return 2 * box;
+	double strips = src->has_alpha ? STREAM_PIXELS_A_COLUMN_ALPHA : STREAM_PIXELS_A_COLUMN;
+	return 2 * box + strips * src->stored_w;
 }
 
 int enl_pipeline_estimate_cost(const void *data, size_t len, const struct enl_pipeline_opts *o,
