@@ -28,6 +28,10 @@ struct enl_app {
 	struct enl_store *store;      /* borrowed: the caller opens and destroys it */
 	struct enl_table *table;      /* borrowed */
 	struct enl_jobgate *gate;     /* owned: bounds concurrent image work */
+	/* owned: one render computing per core. The gate admits a job more than the cores
+	 * (ENLARGER_JOBS' default) to use the time jobs wait on their sources; a third render
+	 * computing beside two on two cores only stretches all three (bench/profile.md). */
+	struct enl_jobgate *render_cpu;
 	struct enl_pipeline_opts popts;
 	struct enl_flights *flights; /* owned */
 	struct enl_sources *sources; /* owned */

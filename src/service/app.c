@@ -45,6 +45,9 @@ int enl_app_init(struct enl_app *app, const struct enl_config *cfg, struct enl_s
 	go.memory_budget = (size_t)cfg->memory_budget_mb << 20;
 	if ((rc = enl_jobgate_new(&go, &app->gate)))
 		goto fail;
+	go = (struct enl_jobgate_opts){.jobs = (unsigned)app->cores, .queue_depth = cfg->jobs};
+	if ((rc = enl_jobgate_new(&go, &app->render_cpu)))
+		goto fail;
 	if ((rc = enl_flights_new((size_t)cfg->response_memory_mb << 20, &app->flights)))
 		goto fail;
 	if ((rc = enl_sources_new(&app->sources)))
@@ -128,10 +131,12 @@ void enl_app_free(struct enl_app *app)
 		enl_cleanup_register_metrics(NULL);
 	enl_cleanup_free(app->cleanup); /* first: its workers use the rest */
 	enl_jobgate_free(app->gate);
+	enl_jobgate_free(app->render_cpu);
 	enl_flights_free(app->flights);
 	enl_sources_free(app->sources);
 	app->cleanup = NULL;
 	app->gate = NULL;
+	app->render_cpu = NULL;
 	app->flights = NULL;
 	app->sources = NULL;
 }

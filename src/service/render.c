@@ -26,6 +26,7 @@
 
 #include "enlarger/body.h"
 #include "enlarger/defaults.h"
+#include "enlarger/jobgate.h"
 #include "enlarger/keys.h"
 #include "enlarger/log.h"
 #include "enlarger/metrics.h"
@@ -311,9 +312,14 @@ static int render_variant(struct enl_app *app, const char *key, const struct var
 	if (rc == 1)
 		rc = fetch(app, key, v->original_size, v->version, &d.req, f, e);
 	if (rc == 0) {
+		/* Never refused: every waiter holds one of the gate's jobs, which the queue
+		 * holds. */
+		int cpu = enl_jobgate_enter_cost(app->render_cpu, 0, -1) == 0;
 		__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
 		rc = enl_pipeline_render(f->original.data, f->original.len, &f->adm.opts, &f->probe,
 		                         f->mezzanine ? &d.from_mezzanine : &d.req, &o, e);
+		if (cpu)
+			enl_jobgate_leave_cost(app->render_cpu, 0);
 	}
 	if (rc == 0) {
 		enl_metrics_render_source(f->mezzanine);

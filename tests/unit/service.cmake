@@ -15,3 +15,6 @@ enl_unit_test(test_render_canonical ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render
 # (issue 12), over a real local store and SQLite table; private headers of src/service.
 enl_unit_test(test_cleanup ${CMAKE_CURRENT_LIST_DIR}/test_cleanup.c LIBS enlarger_lib)
 target_include_directories(test_cleanup PRIVATE ${CMAKE_SOURCE_DIR}/src/service)
+# Render misses compute one per core, however many jobs the gate admits (app->render_cpu).
+enl_unit_test(test_render_cpu ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_render_cpu.c
+              LIBS enlarger_lib PkgConfig::VIPS LABELS core)
