@@ -312,8 +312,8 @@ static int render_variant(struct enl_app *app, const char *key, const struct var
 	if (rc == 1)
 		rc = fetch(app, key, v->original_size, v->version, &d.req, f, e);
 	if (rc == 0) {
-		/* Never refused: every waiter holds one of the gate's jobs, which the queue
-		 * holds. */
+		/* Waits as long as it takes, and is never refused: its queue has room for every
+		 * job the gate runs. */
 		int cpu = enl_jobgate_enter_cost(app->render_cpu, 0, -1) == 0;
 		__atomic_fetch_add(&app->render_runs, 1, __ATOMIC_RELAXED);
 		rc = enl_pipeline_render(f->original.data, f->original.len, &f->adm.opts, &f->probe,
