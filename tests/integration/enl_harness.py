@@ -435,6 +435,15 @@ def make_image(path, w, h, fmt_opts=""):
         return f.read()
 
 
+def proc_status_bytes(pid, field):
+    """A /proc/<pid>/status size field (VmRSS, VmHWM, ...) in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")
+
+
 def make_enlarged_noise(path, w, h, scale, fmt_opts=""):
     """Noise of w x h resized by scale (4: a 24 MP JPEG from 1500 x 1000), so it is smooth
     at the pixel level, as a photo is, and neither trivial nor huge once compressed."""

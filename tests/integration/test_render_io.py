@@ -39,7 +39,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "aws"))
 from enl_harness import (AwsBackend, Server, check, delta, done, make_image,  # noqa: E402
-                         need_tools, render_path, run, standins_or_skip, store_ops, vipsheader)
+                         need_tools, proc_status_bytes, render_path, run, standins_or_skip,
+                         store_ops, vipsheader)
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--backend", choices=["local", "aws"], default="local")
@@ -64,14 +65,6 @@ def wait_idle(srv, timeout=10):
             return True
         time.sleep(0.02)
     return False
-
-
-def vm_rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 class Counted:
@@ -216,10 +209,10 @@ def memory_under_slow_readers(srv, p, body, n=10):
     check(wait_idle(srv), "nothing held before the slow readers")
     with open(f"/proc/{srv.proc.pid}/maps") as f:
         SANITIZED[0] = "libasan" in f.read()
-    base = vm_rss(srv.proc.pid)
+    base = proc_status_bytes(srv.proc.pid, "VmRSS")
     readers = [raw_get(srv.port, p) for _ in range(n)]
     time.sleep(0.5)  # every answer queued, every socket buffer full
-    rss = vm_rss(srv.proc.pid)
+    rss = proc_status_bytes(srv.proc.pid, "VmRSS")
     held = srv.metric("enlarger_response_memory_bytes") or 0
     grown = rss - base
     size = len(body)

@@ -1,9 +1,9 @@
 """The memory budget (ENLARGER_MEMORY_BUDGET_MB) under abuse: 8 concurrent renders of a
 100 MP JPEG, and of a 24 MP PNG with alpha, with 8 job slots. Every answer is 200 (a WebP
 of the asked width) or 503 with Retry-After, the server lives on, and its peak RSS (VmHWM)
-stays under the budget plus the baseline of the same server after a small render. With a budget smaller than
-one job the renders run one at a time, so the peak is clearly lower: the budget, not the
-slots, is what bounds memory."""
+stays under the budget plus the baseline of the same server after a small render. With a
+budget smaller than one job the renders run one at a time, so the peak is clearly lower:
+the budget, not the slots, is what bounds memory."""
 
 import os
 import sys
@@ -20,14 +20,6 @@ MiB = 1 << 20
 SANITIZED = [False]
 
 
-def vm_hwm(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM")
-
-
 def run_case(big, budget_mb, widths, name="big.jpg"):
     srv = H.Server(ENLARGER_JOBS=8, ENLARGER_QUEUE_DEPTH=16,
                    ENLARGER_MEMORY_BUDGET_MB=budget_mb, ENLARGER_LOG_LEVEL="warn",
@@ -37,7 +29,7 @@ def run_case(big, budget_mb, widths, name="big.jpg"):
             srv.put_original("small.jpg", f.read())
         st, _, _ = srv.request("GET", H.render_path("small.jpg", w=64, fmt="webp"))
         H.check(st == 200, f"budget {budget_mb}: warm-up render answered {st}")
-        base = vm_hwm(srv.proc.pid)
+        base = H.proc_status_bytes(srv.proc.pid, "VmHWM")
         with open(f"/proc/{srv.proc.pid}/maps") as f:
             SANITIZED[0] = "libasan" in f.read()
         srv.put_original(name, big)
@@ -55,7 +47,7 @@ def run_case(big, budget_mb, widths, name="big.jpg"):
         for t in ths:
             t.join()
         took = time.time() - t0
-        peak = vm_hwm(srv.proc.pid)
+        peak = H.proc_status_bytes(srv.proc.pid, "VmHWM")
         ok = 0
         for w, (st, hd, body) in zip(widths, results):
             if st == 200:
@@ -68,8 +60,9 @@ def run_case(big, budget_mb, widths, name="big.jpg"):
                         f"budget {budget_mb}: w={w} answered {st} {hd}")
         st, _, _ = srv.request("GET", "/healthz")
         H.check(st == 200 and srv.proc.poll() is None, f"budget {budget_mb}: server died")
-        print(f"{name}, budget {budget_mb} MiB: baseline {base / MiB:.0f} MiB, peak {peak / MiB:.0f} MiB "
-              f"(+{(peak - base) / MiB:.0f}), {ok}/{len(widths)} rendered in {took:.1f} s",
+        print(f"{name}, budget {budget_mb} MiB: baseline {base / MiB:.0f} MiB, "
+              f"peak {peak / MiB:.0f} MiB (+{(peak - base) / MiB:.0f}), "
+              f"{ok}/{len(widths)} rendered in {took:.1f} s",
               flush=True)
         return base, peak, ok
     finally:

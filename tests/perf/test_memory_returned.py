@@ -16,14 +16,6 @@ MiB = 1 << 20
 RUNS = 3
 
 
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no " + field)
-
-
 H.need_tools("vips", "vipsheader")
 if not H.BINARY or not os.path.exists(H.BINARY):
     print("skip: ENL_BINARY is not built")
@@ -44,7 +36,7 @@ try:
     srv.put_original("small.jpg", small)
     st, _, _ = srv.request("GET", H.render_path("small.jpg", w=64, fmt="webp"))
     H.check(st == 200, f"warm-up render answered {st}")
-    base = status_kib(pid, "VmRSS")
+    base = H.proc_status_bytes(pid, "VmRSS")
 
     after = []
     for i in range(RUNS):
@@ -54,8 +46,8 @@ try:
         H.check(res is not None and res.get("width") == hdr[0],
                 f"{key}: /process answered {res}")
         time.sleep(0.3)  # the connection's own buffers are gone by then
-        after.append(status_kib(pid, "VmRSS"))
-    peak = status_kib(pid, "VmHWM")
+        after.append(H.proc_status_bytes(pid, "VmRSS"))
+    peak = H.proc_status_bytes(pid, "VmHWM")
     print(f"RSS before {base / MiB:.0f} MiB, peak {peak / MiB:.0f} MiB, after each run "
           f"{', '.join(f'{a / MiB:.0f}' for a in after)} MiB", flush=True)
     H.check(peak > base, "no peak above the baseline: the runs did not decode")
